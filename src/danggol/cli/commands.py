@@ -1,0 +1,200 @@
+"""CLI commands of the foundation: init, ingest, profile, demo."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from danggol.cli.main import (
+    AsOfOpt,
+    JsonOpt,
+    app,
+    err,
+    open_workspace,
+    out,
+    print_json,
+    rich_table,
+    state,
+)
+from danggol.errors import ConfigError
+from danggol.ingest.load import IngestResult, ingest_files
+from danggol.outputs.files import FORMATS, write_table
+from danggol.schema import TABLES
+from danggol.store.workspace import Workspace
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="folder to create the workspace in")],
+    timezone: Annotated[str, typer.Option(help="IANA time zone of the shop")] = "Asia/Seoul",
+    currency: Annotated[str, typer.Option(help="ISO 4217 currency code")] = "KRW",
+    shop_name: Annotated[str, typer.Option(help="shown in reports")] = "",
+) -> None:
+    """Create a workspace: danggol.toml and an empty store."""
+    ws = Workspace.init(directory, timezone=timezone, currency=currency, shop_name=shop_name)
+    ws.close()
+    out.print(
+        f"workspace ready at [bold]{directory}[/] "
+        f"(time zone {ws.config.timezone}, currency {ws.config.currency})"
+    )
+
+
+@app.command()
+def ingest(
+    table: Annotated[str, typer.Argument(help="customers | orders | order_items | events")],
+    files: Annotated[list[Path], typer.Argument(help="CSV, Parquet or JSON Lines files")],
+    preset: Annotated[str | None, typer.Option(help="shopify | korean")] = None,
+    mapping: Annotated[
+        Path | None, typer.Option(help="YAML file mapping headers and values")
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="file encoding (default: detect UTF-8/CP949)")
+    ] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Load files into the store. Bad rows go to the quarantine with a reason."""
+    if table not in TABLES:
+        raise ConfigError(f"unknown table {table!r}; expected one of {', '.join(TABLES)}")
+    with open_workspace() as ws:
+        result = ingest_files(ws, table, files, preset=preset, mapping=mapping, encoding=encoding)
+    if json_:
+        print_json(result.to_dict())
+        return
+    show_ingest(result)
+
+
+def show_ingest(result: IngestResult) -> None:
+    rows = [
+        (t.table, t.read, t.loaded, t.updated, t.unchanged, t.quarantined)
+        for t in result.tables.values()
+    ]
+    headers = ("table", "read", "loaded", "updated", "unchanged", "quarantined")
+    out.print(rich_table(f"ingest batch {result.batch_id}", rows, headers))
+    for path, cols in result.ignored_columns.items():
+        out.print(f"[dim]{path}: columns not used: {', '.join(cols)}[/]")
+    if result.quarantined:
+        out.print(
+            f"[yellow]{result.quarantined} row(s) quarantined[/] — see them with "
+            "'danggol quarantine' (each has its file, line and reason)"
+        )
+
+
+@app.command()
+def quarantine(
+    limit: Annotated[int, typer.Option(help="rows to show")] = 20,
+    json_: JsonOpt = False,
+) -> None:
+    """Show quarantined rows with their file, line and reason."""
+    with open_workspace() as ws:
+        rows = ws.duck.execute(
+            "SELECT table_name, source_file, source_line, reason, record FROM quarantine "
+            "ORDER BY batch_id DESC, source_file, source_line LIMIT ?",
+            [limit],
+        ).fetchall()
+        total = ws.count("quarantine")
+    if json_:
+        keys = ("table", "file", "line", "reason", "record")
+        print_json({"total": total, "rows": [dict(zip(keys, r, strict=True)) for r in rows]})
+        return
+    out.print(
+        rich_table(
+            f"quarantine ({total} rows)", [r[:4] for r in rows], ("table", "file", "line", "reason")
+        )
+    )
+
+
+@app.command()
+def profile(
+    as_of: AsOfOpt = None,
+    format: Annotated[str, typer.Option("--format", help="csv | parquet | json")] = "csv",
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="file to write (default: stdout)")
+    ] = None,
+) -> None:
+    """Write the customer profile: one row per customer as of a date."""
+    from danggol.profile import as_of_date, customer_profile
+
+    if format not in FORMATS:
+        raise ConfigError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
+    with open_workspace() as ws:
+        day = as_of_date(as_of, ws.config.zone)
+        rows = write_table(customer_profile(ws.ibis, day), format, out_file)
+    if out_file is not None:
+        err.print(f"{rows} customers as of {day} written to {out_file}")
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Argument(help="folder for the demo workspace")] = Path(
+        "danggol-demo"
+    ),
+    customers: Annotated[int, typer.Option(help="number of customers (1,000 – 1,000,000)")] = 5000,
+    seed: Annotated[int, typer.Option(help="random seed")] = 7,
+    end: Annotated[str, typer.Option(help="last day of the shop's history")] = "2025-06-30",
+    replace: Annotated[bool, typer.Option(help="replace a demo workspace that holds data")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Generate a realistic Korean online shop, load it, and summarise it."""
+    from danggol.demo import generate_shop
+
+    from danggol.ingest.load import ingest_tables
+    from danggol.summary import shop_summary
+
+    if not 100 <= customers <= 5_000_000:
+        raise ConfigError(f"--customers must be between 100 and 5,000,000; got {customers}")
+    last_day = dt.date.fromisoformat(end)
+    directory = Path(state.workspace or directory) if state.workspace else directory
+    ws = Workspace.init(
+        directory, timezone="Asia/Seoul", currency="KRW", shop_name="danggol demo shop"
+    )
+    if ws.count("orders") or ws.count("customers"):
+        if not replace:
+            ws.close()
+            raise ConfigError(
+                f"{directory} already holds a shop; pass --replace to generate it anew, "
+                "or choose another folder"
+            )
+        ws.close()
+        ws.store_path.unlink()
+        ws = Workspace.init(directory)
+    started = time.perf_counter()
+    shop = generate_shop(customers, seed=seed, end=last_day)
+    generated = time.perf_counter()
+    result = ingest_tables(ws, shop, source="demo")
+    loaded = time.perf_counter()
+    summary = shop_summary(ws, last_day)
+    ws.close()
+    timings = {
+        "generate_s": round(generated - started, 2),
+        "load_s": round(loaded - generated, 2),
+        "summary_s": round(time.perf_counter() - loaded, 2),
+    }
+    if json_:
+        print_json({"workspace": str(directory), **summary, "ingest": result.to_dict(), **timings})
+        return
+    show_summary(directory, summary, result, timings)
+
+
+def show_summary(
+    directory: Path, s: dict[str, object], result: IngestResult, timings: dict[str, float]
+) -> None:
+    rows = [
+        ("customers (고객)", f"{s['customers']:,}"),
+        ("buyers (구매 고객)", f"{s['buyers']:,}"),
+        ("orders (주문)", f"{s['orders']:,}"),
+        ("revenue (매출)", f"₩{s['revenue']:,.0f}"),
+        ("repeat buyers (재구매율)", f"{s['repeat_rate']:.1%}"),
+        ("average order value (객단가)", f"₩{s['aov']:,.0f}"),
+        ("top 10% revenue share (상위 10% 매출 비중)", f"{s['top10_share']:.1%}"),
+        ("events (행동 이벤트)", f"{s['events']:,}"),
+    ]
+    out.print(rich_table(f"demo shop as of {s['as_of']}", rows, ("", "")))
+    out.print(
+        f"loaded {result.loaded:,} rows ({result.quarantined} quarantined) — generated in "
+        f"{timings['generate_s']} s, loaded in {timings['load_s']} s"
+    )
+    out.print(f"next: danggol -w {directory} profile --as-of {s['as_of']} --out profile.csv")

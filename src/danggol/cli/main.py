@@ -1,0 +1,93 @@
+"""The ``danggol`` command. Thin: parse, call one library function, format the result."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from danggol.errors import DanggolError
+from danggol.store.workspace import ENV_VAR, Workspace
+
+app = typer.Typer(
+    name="danggol",
+    help="danggol (단골): customer segmentation for online shops.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+WorkspaceOpt = Annotated[
+    Path | None,
+    typer.Option("-w", "--workspace", envvar=ENV_VAR, help="workspace folder (default: current)"),
+]
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="up to the end of this day (YYYY-MM-DD) in the shop's time zone; default today",
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print machine-readable JSON")]
+
+
+class State:
+    workspace: Path | None = None
+
+
+state = State()
+
+
+@app.callback()
+def main(workspace: WorkspaceOpt = None) -> None:
+    """danggol (단골): customer segmentation for online shops."""
+    state.workspace = workspace
+
+
+def open_workspace() -> Workspace:
+    return Workspace.open(state.workspace)
+
+
+def print_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
+
+
+def run() -> None:
+    """Entry point: danggol's own errors become one clear line and exit code 2."""
+    try:
+        app(standalone_mode=False)
+    except DanggolError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise SystemExit(2) from None
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("aborted")
+        raise SystemExit(130) from None
+    except typer.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except Exception as exc:  # click's usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            raise SystemExit(exc.exit_code) from None
+        raise
+
+
+def rich_table(title: str, rows: list[tuple[object, ...]], headers: tuple[str, ...]) -> RichTable:
+    table = RichTable(title=title, title_justify="left")
+    for i, h in enumerate(headers):
+        table.add_column(h, justify="right" if i else "left")
+    for row in rows:
+        table.add_row(*(str(v) for v in row))
+    return table
+
+
+# Commands register themselves on ``app`` when their modules are imported.
+from danggol.cli import commands  # noqa: E402, F401

@@ -1,0 +1,336 @@
+"""Load input files into the store: map, type, check, quarantine, upsert — in one transaction.
+
+Counting rule, at every level: ``read = loaded + updated + quarantined``. A row is
+*loaded* when its id is new, *updated* when its id was already in the store (``unchanged``
+says how many of those were identical), *quarantined* with a reason otherwise. An upsert
+replaces the columns the input has and keeps the stored values of the ones it lacks; the
+lines of an order in a file replace that order's stored lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from danggol.errors import ConfigError
+from danggol.ingest import mapping as mapping_mod
+from danggol.ingest.presets import LOAD_ORDER, get_preset, tables_for
+from danggol.ingest.readers import Reject, read_file
+from danggol.ingest.validate import q, typed_query
+from danggol.schema import TABLES, Table
+from danggol.store.workspace import Workspace
+
+
+@dataclass
+class TableResult:
+    table: str
+    read: int = 0
+    loaded: int = 0
+    updated: int = 0
+    quarantined: int = 0
+    unchanged: int = 0
+
+    def add(self, other: TableResult) -> None:
+        for name in ("read", "loaded", "updated", "quarantined", "unchanged"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class IngestResult:
+    batch_id: int
+    files: list[str]
+    rows: int = 0
+    tables: dict[str, TableResult] = field(default_factory=dict)
+    ignored_columns: dict[str, list[str]] = field(default_factory=dict)
+    encodings: dict[str, str | None] = field(default_factory=dict)
+
+    def _sum(self, name: str) -> int:
+        return sum(getattr(t, name) for t in self.tables.values())
+
+    @property
+    def read(self) -> int:
+        return self._sum("read")
+
+    @property
+    def loaded(self) -> int:
+        return self._sum("loaded")
+
+    @property
+    def updated(self) -> int:
+        return self._sum("updated")
+
+    @property
+    def quarantined(self) -> int:
+        return self._sum("quarantined")
+
+    @property
+    def unchanged(self) -> int:
+        return self._sum("unchanged")
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "read": self.read,
+            "loaded": self.loaded,
+            "updated": self.updated,
+            "quarantined": self.quarantined,
+            "unchanged": self.unchanged,
+            "rows": self.rows,
+            "batch_id": self.batch_id,
+            "files": self.files,
+            "tables": {name: asdict(t) for name, t in self.tables.items()},
+            "ignored_columns": self.ignored_columns,
+            "encodings": self.encodings,
+        }
+
+
+@dataclass
+class _Input:
+    """One mapped piece of input for one table."""
+
+    table: Table
+    data: pa.Table  # canonical column names + _line
+    source: str
+    group: bool = False
+    formats: tuple[str, ...] = ()
+    rejects: list[Reject] = field(default_factory=list)
+
+
+def resolve_mapping(
+    table: str, preset: str | None = None, mapping: str | Path | None = None
+) -> tuple[mapping_mod.Mapping, object]:
+    """The mapping to use (a preset's, a file's, both merged, or the plain one) and the
+    preset's ``prepare`` hook."""
+    _check_table(table)
+    prepare = None
+    result = mapping_mod.plain(table)
+    if preset:
+        chosen = get_preset(preset)
+        result, prepare = chosen.mapping, chosen.prepare
+    if mapping:
+        extra = mapping_mod.load_mapping(mapping, table)
+        tables = dict(result.tables)
+        for name, tm in extra.tables.items():
+            base = tables.get(name, mapping_mod.TableMapping())
+            tables[name] = mapping_mod.TableMapping(
+                columns={**base.columns, **tm.columns},
+                values={**base.values, **tm.values},
+                group=tm.group or base.group,
+            )
+        result = mapping_mod.Mapping(
+            name=extra.name, tables=tables, date_formats=[*extra.date_formats, *result.date_formats]
+        )
+    return result, prepare
+
+
+def ingest_files(
+    ws: Workspace,
+    table: str,
+    paths: Sequence[str | Path],
+    *,
+    preset: str | None = None,
+    mapping: str | Path | None = None,
+    encoding: str | None = None,
+) -> IngestResult:
+    """Read, map, check and load ``paths`` into ``table`` (and a preset's companion tables)."""
+    chosen, prepare = resolve_mapping(table, preset, mapping)
+    if not paths:
+        raise ConfigError("no input file given: name one or more CSV, Parquet or JSONL files")
+    inputs: list[_Input] = []
+    result = IngestResult(batch_id=0, files=[str(p) for p in paths])
+    targets = tables_for(get_preset(preset), table) if preset else [table]
+    for path in paths:
+        raw = read_file(path, encoding=encoding)
+        result.rows += raw.rows_read
+        result.encodings[str(path)] = raw.encoding
+        data = prepare(raw.table) if prepare else raw.table
+        used: set[str] = set()
+        for name in targets:
+            tm = chosen.tables.get(name, mapping_mod.TableMapping())
+            mapped = mapping_mod.apply(
+                data, TABLES[name], tm, source=str(path), strict=(name == table)
+            )
+            if mapped is None:
+                continue
+            used |= _headers_used(data, TABLES[name], tm)
+            mapped = mapped.append_column("_line", pa.array(raw.lines, pa.int64()))
+            inputs.append(
+                _Input(
+                    TABLES[name],
+                    mapped,
+                    str(path),
+                    group=tm.group,
+                    formats=tuple(chosen.date_formats),
+                    rejects=raw.rejects if name == table else [],
+                )
+            )
+        ignored = [h for h in raw.table.column_names if h not in used]
+        if ignored:
+            result.ignored_columns[str(path)] = ignored
+    return _load(ws, inputs, result)
+
+
+def ingest_tables(
+    ws: Workspace, tables: dict[str, pa.Table], *, source: str = "arrow"
+) -> IngestResult:
+    """Load Arrow tables already named as the canonical columns (the demo shop, notebooks)."""
+    inputs = []
+    for name in LOAD_ORDER:
+        if name in tables:
+            data = tables[name]
+            data = data.append_column(
+                "_line", pa.array(np.arange(1, data.num_rows + 1), pa.int64())
+            )
+            mapping_mod.apply(
+                data, TABLES[name], mapping_mod.TableMapping(), source=source, strict=True
+            )
+            inputs.append(_Input(TABLES[name], data, f"{source}:{name}"))
+    return _load(ws, inputs, IngestResult(batch_id=0, files=[source]))
+
+
+def _check_table(table: str) -> None:
+    if table not in TABLES:
+        raise ConfigError(f"unknown table {table!r}; expected one of {list(TABLES)}")
+
+
+def _headers_used(raw: pa.Table, table: Table, tm: mapping_mod.TableMapping) -> set[str]:
+    by_key = {mapping_mod.header_key(h): h for h in raw.column_names}
+    used = set()
+    for col in table.columns:
+        wanted = tm.columns.get(col.name, [])
+        for header in [*([wanted] if isinstance(wanted, str) else wanted), col.name]:
+            if mapping_mod.header_key(header) in by_key:
+                used.add(by_key[mapping_mod.header_key(header)])
+                break
+    return used
+
+
+def _load(ws: Workspace, inputs: Iterable[_Input], result: IngestResult) -> IngestResult:
+    inputs = sorted(inputs, key=lambda i: LOAD_ORDER.index(i.table.name))
+    tz = {"tz": ws.config.timezone}
+    with ws.transaction() as con:
+        result.batch_id = int(
+            con.execute("SELECT COALESCE(max(batch_id), 0) + 1 FROM ingest_log").fetchall()[0][0]
+        )
+        for item in inputs:
+            part = _load_one(con, item, result.batch_id, tz)
+            result.tables.setdefault(item.table.name, TableResult(item.table.name)).add(part)
+    return result
+
+
+def _load_one(
+    con: duckdb.DuckDBPyConnection, item: _Input, batch: int, tz: dict[str, str]
+) -> TableResult:
+    table = item.table
+    con.register("_in", item.data)
+    try:
+        types = {r[0]: r[1] for r in con.execute("DESCRIBE SELECT * FROM _in").fetchall()}
+        types.pop("_line")
+        sql = typed_query(table, "_in", types, group=item.group, formats=item.formats)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _batch AS {sql}", tz)
+        if table.name == "order_items":
+            con.execute(
+                "UPDATE _batch SET _reason = 'unknown order ' || '''' || order_id || '''' || "
+                "': load the order before its lines' "
+                "WHERE _reason IS NULL AND order_id NOT IN (SELECT order_id FROM orders)"
+            )
+        part = TableResult(table.name)
+        part.quarantined = _quarantine(con, item, batch)
+        counts = _upsert(con, table, present=set(types))
+        part.loaded, part.updated, part.unchanged = counts
+        part.read = part.loaded + part.updated + part.quarantined
+        con.execute(
+            "INSERT INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, current_timestamp)",
+            [
+                batch,
+                table.name,
+                item.source,
+                part.read,
+                part.loaded,
+                part.updated,
+                part.quarantined,
+            ],
+        )
+        return part
+    finally:
+        con.unregister("_in")
+        con.execute("DROP TABLE IF EXISTS _batch")
+
+
+def _quarantine(con: duckdb.DuckDBPyConnection, item: _Input, batch: int) -> int:
+    # the quarantine holds the problems of a file's latest load: re-reading a file replaces them
+    con.execute(
+        "DELETE FROM quarantine WHERE table_name = ? AND source_file = ?",
+        [item.table.name, item.source],
+    )
+    con.execute(
+        "INSERT INTO quarantine SELECT ?, ?, ?, b._line, b._reason, to_json(i)::VARCHAR, "
+        "current_timestamp FROM _batch b JOIN _in i ON i._line = b._line "
+        "WHERE b._reason IS NOT NULL",
+        [batch, item.table.name, item.source],
+    )
+    bad = int(con.execute("SELECT count(*) FROM _batch WHERE _reason IS NOT NULL").fetchall()[0][0])
+    if item.rejects:
+        con.executemany(
+            "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?, current_timestamp)",
+            [[batch, item.table.name, item.source, r.line, r.reason, r.text] for r in item.rejects],
+        )
+    return bad + len(item.rejects)
+
+
+def _upsert(
+    con: duckdb.DuckDBPyConnection, table: Table, present: set[str]
+) -> tuple[int, int, int]:
+    """Write the good rows of ``_batch``; return (loaded, updated, unchanged)."""
+    name = q(table.name)
+    key = table.key[0]
+    columns = [c for c, _ in table.store_columns()]
+    col_list = ", ".join(q(c) for c in columns)
+    empty = con.execute(f"SELECT count(*) = 0 FROM (SELECT 1 FROM {name} LIMIT 1)").fetchall()[0][0]
+    if empty:
+        n = con.execute(f"INSERT INTO {name} SELECT {col_list} FROM _batch WHERE _reason IS NULL")
+        return int(n.fetchall()[0][0]), 0, 0
+
+    good = "(SELECT * FROM _batch WHERE _reason IS NULL)"
+    if table.name == "order_items":
+        # a file's lines of an order replace all the stored lines of that order
+        merged = f"SELECT {col_list} FROM {good}"
+        exists = f"order_id IN (SELECT order_id FROM {name})"
+    else:
+        kept = {c: c in present or _derived_from(table, c) in present for c in columns}
+        select = ", ".join(
+            f"b.{q(c)}" if kept[c] else f"COALESCE(s.{q(c)}, b.{q(c)}) AS {q(c)}" for c in columns
+        )
+        merged = f"SELECT {select} FROM {good} b LEFT JOIN {name} s ON s.{q(key)} = b.{q(key)}"
+        exists = f"{q(key)} IN (SELECT {q(key)} FROM {name})"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _merged AS {merged}")
+    try:
+        updated = int(con.execute(f"SELECT count(*) FROM _merged WHERE {exists}").fetchall()[0][0])
+        total = int(con.execute("SELECT count(*) FROM _merged").fetchall()[0][0])
+        unchanged = (
+            int(
+                con.execute(
+                    f"SELECT count(*) FROM (SELECT {col_list} FROM _merged INTERSECT ALL "
+                    f"SELECT {col_list} FROM {name} WHERE {q(key)} IN (SELECT {q(key)} FROM _merged))"
+                ).fetchall()[0][0]
+            )
+            if updated
+            else 0
+        )
+        con.execute(f"DELETE FROM {name} WHERE {q(key)} IN (SELECT {q(key)} FROM _merged)")
+        con.execute(f"INSERT INTO {name} SELECT {col_list} FROM _merged")
+    finally:
+        con.execute("DROP TABLE IF EXISTS _merged")
+    return total - updated, updated, unchanged
+
+
+def _derived_from(table: Table, column: str) -> str | None:
+    """The input column a derived (local date) column comes from."""
+    for c in table.columns:
+        if c.local_date == column:
+            return c.name
+    return None

@@ -1,0 +1,232 @@
+"""The customer profile: one row per customer, as of a date, as one Ibis expression.
+
+Every id seen in customers, orders or events up to the as-of date is a customer. "As of D"
+means up to the end of day D in the workspace time zone; the store keeps each timestamp's
+local date, so the cut is a plain date comparison on every engine.
+
+Field meanings (the segment language uses these names):
+
+* a *purchase* is an order with status ``paid`` or ``partially_refunded``;
+* ``number_of_orders`` = count of purchases; ``amount_spent`` = Σ (total − refunded_amount)
+  over purchases;
+* ``first_order_date`` / ``last_order_date`` = local dates of the first / last purchase;
+  ``days_since_last_order`` = as-of date − last_order_date, in days;
+* ``avg_days_between_orders`` = (last − first) / (number_of_orders − 1), null below 2;
+  ``aov`` = amount_spent / number_of_orders (null without a purchase);
+* ``refunds`` = count of orders with status ``refunded`` or ``partially_refunded``;
+* ``amount_spent_percentile`` = 100 × PERCENT_RANK() over amount_spent among customers
+  with at least one purchase (null for the others): "top 20%" is ``>= 80``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import ibis
+import ibis.expr.types as ir
+
+from danggol.schema import PURCHASE_STATUSES, REFUND_STATUSES
+
+#: the columns of the profile that do not depend on the shop's event names, in order
+BASE_FIELDS = (
+    "customer_id",
+    "known_customer",
+    "number_of_orders",
+    "amount_spent",
+    "aov",
+    "first_order_date",
+    "last_order_date",
+    "days_since_last_order",
+    "avg_days_between_orders",
+    "refunds",
+    "amount_spent_percentile",
+    "favourite_category",
+    "distinct_products",
+    "distinct_categories",
+    "country",
+    "region",
+    "city",
+    "gender",
+    "age",
+    "signup_date",
+    "signup_channel",
+    "email_subscription_status",
+    "tags",
+    "first_event_date",
+    "last_event_date",
+    "events_total",
+)
+
+
+def event_column(name: str) -> str:
+    """The profile column that counts events named ``name``: ``events_cart_add``."""
+    return "events_" + re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
+
+
+def as_of_date(value: dt.date | str | None, zone: dt.tzinfo) -> dt.date:
+    """The as-of date: given, or today in the workspace time zone."""
+    if value is None:
+        return dt.datetime.now(zone).date()
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value)
+    return value
+
+
+def purchases(con: ibis.BaseBackend, as_of: dt.date) -> ir.Table:
+    """Orders that count as purchases, up to the end of the as-of day."""
+    o = con.table("orders")
+    return o.filter(o.order_date <= as_of, o.status.isin(PURCHASE_STATUSES))
+
+
+def _order_stats(con: ibis.BaseBackend, as_of: dt.date) -> ir.Table:
+    o = con.table("orders")
+    o = o.filter(o.order_date <= as_of)
+    bought = o.status.isin(PURCHASE_STATUSES)
+    stats = o.group_by("customer_id").aggregate(
+        number_of_orders=bought.sum(),
+        amount_spent=ibis.cases(
+            (bought, o.total - o.refunded_amount.fill_null(0)), else_=0.0
+        ).sum(),
+        first_order_date=o.order_date.min(where=bought),
+        last_order_date=o.order_date.max(where=bought),
+        refunds=o.status.isin(REFUND_STATUSES).sum(),
+    )
+    return stats
+
+
+def _percentiles(stats: ir.Table) -> ir.Table:
+    buyers = stats.filter(stats.number_of_orders > 0)
+    return buyers.select(
+        "customer_id",
+        amount_spent_percentile=ibis.percent_rank().over(order_by=buyers.amount_spent) * 100,
+    )
+
+
+def _item_stats(con: ibis.BaseBackend, as_of: dt.date) -> ir.Table:
+    p = purchases(con, as_of).select("order_id", "customer_id")
+    items = con.table("order_items")
+    lines = items.join(p, "order_id")
+    per_cat = (
+        lines.filter(lines.category.notnull())
+        .group_by(["customer_id", "category"])
+        .aggregate(quantity=lines.quantity.sum())
+    )
+    ranked = per_cat.mutate(
+        _rank=ibis.row_number().over(
+            group_by=per_cat.customer_id,
+            order_by=[per_cat.quantity.desc(), per_cat.category.asc()],
+        )
+    )
+    favourite = ranked.filter(ranked._rank == 0).select(
+        "customer_id", favourite_category=ranked.category
+    )
+    counts = lines.group_by("customer_id").aggregate(
+        distinct_products=lines.product_id.nunique(),
+        distinct_categories=lines.category.nunique(),
+    )
+    return counts.left_join(favourite, "customer_id").drop("customer_id_right")
+
+
+def _event_stats(con: ibis.BaseBackend, as_of: dt.date, names: list[str]) -> ir.Table:
+    e = con.table("events")
+    e = e.filter(e.event_date <= as_of)
+    per_name = {event_column(n): (e.event == n).sum() for n in names}
+    return e.group_by("customer_id").aggregate(
+        first_event_date=e.event_date.min(),
+        last_event_date=e.event_date.max(),
+        events_total=e.count(),
+        **per_name,
+    )
+
+
+def event_names(con: ibis.BaseBackend) -> list[str]:
+    """The event names present in the store (a small query, run once per profile build)."""
+    e = con.table("events")
+    names = e.select("event").distinct().order_by("event").to_pyarrow()["event"].to_pylist()
+    seen: dict[str, str] = {}
+    for name in names:
+        if name is not None:
+            seen.setdefault(event_column(name), name)
+    return list(seen.values())
+
+
+def _age(birth: ir.DateValue, as_of: dt.date) -> ir.IntegerValue:
+    """Whole years between birth date and the as-of date."""
+    before_birthday = (birth.month() > as_of.month) | (
+        (birth.month() == as_of.month) & (birth.day() > as_of.day)
+    )
+    return (as_of.year - birth.year()) - before_birthday.ifelse(1, 0)
+
+
+def customer_profile(
+    con: ibis.BaseBackend, as_of: dt.date, *, events: list[str] | None = None
+) -> ir.Table:
+    """One row per customer as of ``as_of`` (see the module docstring for every field).
+
+    ``events`` names the event counts to include (default: every event name in the store).
+    """
+    names = event_names(con) if events is None else events
+    c = con.table("customers")
+    c = c.filter(c.signup_date.isnull() | (c.signup_date <= as_of)).mutate(
+        known_customer=ibis.literal(True)
+    )
+    o = con.table("orders")
+    e = con.table("events")
+    ids = ibis.union(
+        c.select("customer_id"),
+        o.filter(o.order_date <= as_of).select("customer_id"),
+        e.filter(e.event_date <= as_of).select("customer_id"),
+        distinct=True,
+    )
+
+    stats = _order_stats(con, as_of)
+    profile = (
+        ids.left_join(c, "customer_id")
+        .drop("customer_id_right")
+        .left_join(stats, "customer_id")
+        .drop("customer_id_right")
+        .left_join(_percentiles(stats), "customer_id")
+        .drop("customer_id_right")
+        .left_join(_item_stats(con, as_of), "customer_id")
+        .drop("customer_id_right")
+        .left_join(_event_stats(con, as_of, names), "customer_id")
+        .drop("customer_id_right")
+    )
+    n = profile.number_of_orders.fill_null(0)
+    spent = profile.amount_spent.fill_null(0.0)
+    event_cols = {event_column(x): profile[event_column(x)].fill_null(0) for x in names}
+    return profile.select(
+        customer_id=profile.customer_id,
+        known_customer=profile.known_customer.fill_null(False),
+        number_of_orders=n,
+        amount_spent=spent,
+        aov=(n > 0).ifelse(spent / n, ibis.null("float64")),
+        first_order_date=profile.first_order_date,
+        last_order_date=profile.last_order_date,
+        days_since_last_order=ibis.date(as_of).delta(profile.last_order_date, unit="day"),
+        avg_days_between_orders=(n > 1).ifelse(
+            profile.last_order_date.delta(profile.first_order_date, unit="day") / (n - 1),
+            ibis.null("float64"),
+        ),
+        refunds=profile.refunds.fill_null(0),
+        amount_spent_percentile=profile.amount_spent_percentile,
+        favourite_category=profile.favourite_category,
+        distinct_products=profile.distinct_products.fill_null(0),
+        distinct_categories=profile.distinct_categories.fill_null(0),
+        country=profile.country,
+        region=profile.region,
+        city=profile.city,
+        gender=profile.gender,
+        age=_age(profile.birth_date, as_of),
+        signup_date=profile.signup_date,
+        signup_channel=profile.signup_channel,
+        email_subscription_status=profile.marketing_opt_in.fill_null(False).ifelse(
+            "subscribed", "not_subscribed"
+        ),
+        tags=profile.tags,
+        first_event_date=profile.first_event_date,
+        last_event_date=profile.last_event_date,
+        events_total=profile.events_total.fill_null(0),
+        **event_cols,
+    )

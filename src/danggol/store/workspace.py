@@ -1,0 +1,169 @@
+"""The workspace: a folder with ``danggol.toml`` and the embedded DuckDB store.
+
+The library talks to the store through an Ibis connection (``Workspace.ibis``), so the
+queries it builds stay portable; loading (``ingest``) and snapshots use the DuckDB
+connection underneath (``Workspace.duck``), where transactions live.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
+from pathlib import Path
+
+import duckdb
+import ibis
+
+from danggol.config import CONFIG_FILE, STORE_FILE, WorkspaceConfig, read_config
+from danggol.errors import StoreBusyError, WorkspaceError
+from danggol.schema import TABLES
+
+ENV_VAR = "DANGGOL_WORKSPACE"
+
+#: bookkeeping tables beside the canonical ones
+SYSTEM_TABLES: dict[str, list[tuple[str, str]]] = {
+    "quarantine": [
+        ("batch_id", "BIGINT"),
+        ("table_name", "VARCHAR"),
+        ("source_file", "VARCHAR"),
+        ("source_line", "BIGINT"),
+        ("reason", "VARCHAR"),
+        ("record", "VARCHAR"),
+        ("quarantined_at", "TIMESTAMP"),
+    ],
+    "ingest_log": [
+        ("batch_id", "BIGINT"),
+        ("table_name", "VARCHAR"),
+        ("source_file", "VARCHAR"),
+        ("rows_read", "BIGINT"),
+        ("loaded", "BIGINT"),
+        ("updated", "BIGINT"),
+        ("quarantined", "BIGINT"),
+        ("ingested_at", "TIMESTAMP"),
+    ],
+}
+
+
+def _ddl(name: str, columns: list[tuple[str, str]]) -> str:
+    cols = ", ".join(f'"{c}" {t}' for c, t in columns)
+    return f'CREATE TABLE IF NOT EXISTS "{name}" ({cols})'
+
+
+def resolve_path(path: str | os.PathLike[str] | None) -> Path:
+    """The workspace folder: the given path, else $DANGGOL_WORKSPACE, else the current folder."""
+    if path is not None:
+        return Path(path)
+    return Path(os.environ.get(ENV_VAR) or ".")
+
+
+class Workspace:
+    """An initialised workspace folder.
+
+    >>> import tempfile
+    >>> ws = Workspace.init(tempfile.mkdtemp(), timezone="Asia/Seoul", currency="KRW")
+    >>> ws.config.timezone
+    'Asia/Seoul'
+    """
+
+    def __init__(self, path: Path, config: WorkspaceConfig) -> None:
+        self.path = path
+        self.config = config
+
+    # -- creation and opening -------------------------------------------------------------
+    @classmethod
+    def init(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        timezone: str = "Asia/Seoul",
+        currency: str = "KRW",
+        shop_name: str = "",
+    ) -> Workspace:
+        """Create (or re-open, keeping its settings) a workspace folder with an empty store."""
+        folder = Path(path)
+        config_file = folder / CONFIG_FILE
+        if config_file.exists():
+            config = read_config(config_file)
+        else:
+            config = WorkspaceConfig(timezone=timezone, currency=currency, shop_name=shop_name)
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                config_file.write_text(config.to_toml(), encoding="utf-8")
+            except OSError as exc:
+                raise WorkspaceError(f"cannot create the workspace at {folder}: {exc}") from exc
+        ws = cls(folder, config)
+        ws.create_tables()
+        return ws
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str] | None = None) -> Workspace:
+        folder = resolve_path(path)
+        config_file = folder / CONFIG_FILE
+        if not config_file.is_file():
+            raise WorkspaceError(
+                f"{folder.resolve()} is not a danggol workspace (no {CONFIG_FILE}). "
+                f"Create one with 'danggol init {folder}' or point to one with -w DIR "
+                f"or ${ENV_VAR}."
+            )
+        return cls(folder, read_config(config_file))
+
+    # -- connections ------------------------------------------------------------------------
+    @property
+    def store_path(self) -> Path:
+        return self.path / STORE_FILE
+
+    @cached_property
+    def ibis(self) -> ibis.BaseBackend:
+        """The Ibis connection every query of the library is built on."""
+        try:
+            return ibis.duckdb.connect(str(self.store_path))
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise StoreBusyError(
+                    f"the store {self.store_path} is in use by another danggol process; "
+                    "wait for it to finish and try again"
+                ) from exc
+            raise WorkspaceError(f"cannot open the store {self.store_path}: {exc}") from exc
+
+    @property
+    def duck(self) -> duckdb.DuckDBPyConnection:
+        """The DuckDB connection under ``ibis`` (loading, transactions)."""
+        return self.ibis.con
+
+    def close(self) -> None:
+        if "ibis" in self.__dict__:
+            self.ibis.disconnect()
+            del self.__dict__["ibis"]
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """All or nothing: on any exception the store is left as it was."""
+        con = self.duck
+        con.execute("BEGIN TRANSACTION")
+        try:
+            yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+
+    def create_tables(self) -> None:
+        with self.transaction() as con:
+            for table in TABLES.values():
+                con.execute(_ddl(table.name, table.store_columns()))
+            for name, columns in SYSTEM_TABLES.items():
+                con.execute(_ddl(name, columns))
+
+    def table(self, name: str) -> ibis.Table:
+        return self.ibis.table(name)
+
+    def count(self, name: str) -> int:
+        return int(self.duck.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0])
