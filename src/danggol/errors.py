@@ -28,3 +28,53 @@ class MappingError(DanggolError, ValueError):
 
 class StoreBusyError(DanggolError, RuntimeError):
     """Another process holds the workspace store for writing."""
+
+
+class SegmentError(DanggolError, ValueError):
+    """A segment query or definition that cannot be parsed, typed or resolved.
+
+    Carries where the problem is: the query text and the character position (shown with a
+    caret under it), the node path in the tree (``0.1``) and the file it came from.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        query: str | None = None,
+        position: int | None = None,
+        path: str | None = None,
+        file: str | None = None,
+        suggestion: str | None = None,
+    ) -> None:
+        self.message = message
+        self.query = query
+        self.position = position
+        self.path = path
+        self.file = file
+        self.suggestion = suggestion
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = []
+        if self.file:
+            where.append(self.file)
+        if self.position is not None:
+            where.append(f"position {self.position + 1}")
+        if self.path:
+            where.append(f"condition {self.path}")
+        text = (f"{', '.join(where)}: " if where else "") + self.message
+        if self.suggestion:
+            text += f" — did you mean '{self.suggestion}'?"
+        if self.query is not None and self.position is not None and "\n" not in self.query:
+            text += f"\n  {self.query}\n  {' ' * self.position}^"
+        return text
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "message": self.message,
+            "position": self.position,
+            "path": self.path,
+            "file": self.file,
+            "suggestion": self.suggestion,
+        }

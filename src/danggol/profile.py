@@ -131,7 +131,10 @@ def _item_stats(con: ibis.BaseBackend, as_of: dt.date) -> ir.Table:
 def _event_stats(con: ibis.BaseBackend, as_of: dt.date, names: list[str]) -> ir.Table:
     e = con.table("events")
     e = e.filter(e.event_date <= as_of)
-    per_name = {event_column(n): (e.event == n).sum() for n in names}
+    spellings: dict[str, list[str]] = {}
+    for name in names:
+        spellings.setdefault(event_column(name), []).append(name)
+    per_name = {col: e.event.isin(raw).sum() for col, raw in spellings.items()}
     return e.group_by("customer_id").aggregate(
         first_event_date=e.event_date.min(),
         last_event_date=e.event_date.max(),
@@ -144,11 +147,7 @@ def event_names(con: ibis.BaseBackend) -> list[str]:
     """The event names present in the store (a small query, run once per profile build)."""
     e = con.table("events")
     names = e.select("event").distinct().order_by("event").to_pyarrow()["event"].to_pylist()
-    seen: dict[str, str] = {}
-    for name in names:
-        if name is not None:
-            seen.setdefault(event_column(name), name)
-    return list(seen.values())
+    return [name for name in names if name is not None]
 
 
 def _age(birth: ir.DateValue, as_of: dt.date) -> ir.IntegerValue:
@@ -195,7 +194,7 @@ def customer_profile(
     )
     n = profile.number_of_orders.fill_null(0)
     spent = profile.amount_spent.fill_null(0.0)
-    event_cols = {event_column(x): profile[event_column(x)].fill_null(0) for x in names}
+    event_cols = {col: profile[col].fill_null(0) for col in dict.fromkeys(map(event_column, names))}
     return profile.select(
         customer_id=profile.customer_id,
         known_customer=profile.known_customer.fill_null(False),
@@ -230,3 +229,33 @@ def customer_profile(
         events_total=profile.events_total.fill_null(0),
         **event_cols,
     )
+
+
+#: the table a refresh materialises the profile into, and its bookkeeping row
+SNAPSHOT_TABLE = "profile_snapshot"
+SNAPSHOT_META = "profile_snapshot_meta"
+
+
+def _data_version(con: ibis.BaseBackend) -> int:
+    """The latest ingest batch: a materialised profile is current while it is unchanged."""
+    log = con.table("ingest_log")
+    value = log.aggregate(v=log.batch_id.max()).to_pyarrow()["v"][0].as_py()
+    return int(value or 0)
+
+
+def materialise_profile(con: ibis.BaseBackend, as_of: dt.date) -> None:
+    """Store the profile as of a date as a table, so segments and pages read it fast.
+
+    Run inside the caller's transaction (``refresh``) so readers never see half of it."""
+    con.create_table(SNAPSHOT_TABLE, customer_profile(con, as_of), overwrite=True)
+    meta = ibis.memtable({"as_of": [as_of], "data_version": [_data_version(con)]})
+    con.create_table(SNAPSHOT_META, meta, overwrite=True)
+
+
+def profile_for(con: ibis.BaseBackend, as_of: dt.date) -> ir.Table:
+    """The materialised profile when it is current for ``as_of``, else the expression."""
+    if SNAPSHOT_META in con.list_tables():
+        row = con.table(SNAPSHOT_META).to_pyarrow().to_pylist()
+        if row and row[0]["as_of"] == as_of and row[0]["data_version"] == _data_version(con):
+            return con.table(SNAPSHOT_TABLE)
+    return customer_profile(con, as_of)

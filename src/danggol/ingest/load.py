@@ -9,6 +9,7 @@ lines of an order in a file replace that order's stored lines.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -231,7 +232,7 @@ def _load_one(
         types = {r[0]: r[1] for r in con.execute("DESCRIBE SELECT * FROM _in").fetchall()}
         types.pop("_line")
         sql = typed_query(table, "_in", types, group=item.group, formats=item.formats)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _batch AS {sql}", tz)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _batch AS {sql}", tz if "$tz" in sql else None)
         if table.name == "order_items":
             con.execute(
                 "UPDATE _batch SET _reason = 'unknown order ' || '''' || order_id || '''' || "
@@ -257,8 +258,10 @@ def _load_one(
         )
         return part
     finally:
-        con.unregister("_in")
-        con.execute("DROP TABLE IF EXISTS _batch")
+        # after a failure the transaction is aborted and rolls these back anyway
+        with contextlib.suppress(duckdb.Error):
+            con.unregister("_in")
+            con.execute("DROP TABLE IF EXISTS _batch")
 
 
 def _quarantine(con: duckdb.DuckDBPyConnection, item: _Input, batch: int) -> int:

@@ -108,10 +108,12 @@ def parse_expr(col: Column, ref: str, source_type: str, formats: tuple[str, ...]
         return _timestamp_utc(ref, t, stype, formats)
     if col.kind == "tags":
         if stype.endswith("[]"):
-            return f"list_filter(list_transform({ref}, x -> lower(trim(x))), x -> x <> '')"
+            return (
+                f"list_filter(list_transform({ref}, lambda x: lower(trim(x))), lambda x: x <> '')"
+            )
         return (
-            f"list_filter(list_transform(string_split_regex(lower({t}), '[;,]'), x -> trim(x)), "
-            "x -> x <> '')"
+            f"list_filter(list_transform(string_split_regex(lower({t}), '[;,]'), lambda x: trim(x)), "
+            "lambda x: x <> '')"
         )
     if col.kind == "json":
         return f"CASE WHEN json_valid({t}) AND starts_with({t}, '{{') THEN {t} END"
@@ -216,8 +218,10 @@ def typed_query(
             parsed = parse_expr(col, ref, source_types[col.name], formats)
             if col.kind == "text" and col.choices:
                 parsed = f"lower({parsed})"
-            if col.name in ("email",):
+            if col.name == "email":
                 parsed = f"lower({parsed})"
+            if col.name == "event":  # 'Cart Add', 'cart-add' and 'cart_add' are one event name
+                parsed = f"regexp_replace(lower({parsed}), '[\\s-]+', '_', 'g')"
             if col.name == "country":
                 parsed = f"upper({parsed})"
         else:
