@@ -119,7 +119,11 @@ def profile_pandas(
     os_ = (
         o.assign(_bought=bought, _spent=spent, _refund=o["status"].isin(REFUND))
         .groupby("customer_id")
-        .agg(number_of_orders=("_bought", "sum"), amount_spent=("_spent", "sum"), refunds=("_refund", "sum"))
+        .agg(
+            number_of_orders=("_bought", "sum"),
+            amount_spent=("_spent", "sum"),
+            refunds=("_refund", "sum"),
+        )
     )
     dates = o[bought].groupby("customer_id")["order_date"].agg(["min", "max"])
     dates.columns = ["first_order_date", "last_order_date"]
@@ -151,22 +155,45 @@ def profile_pandas(
     ev = ev.join(per_event)
 
     c = customers[customers["signup_date"].isna() | (customers["signup_date"] <= day)]
-    ids = pd.Index(pd.concat([c["customer_id"], o["customer_id"], e["customer_id"]]).unique(), name="customer_id")
+    ids = pd.Index(
+        pd.concat([c["customer_id"], o["customer_id"], e["customer_id"]]).unique(),
+        name="customer_id",
+    )
     out = pd.DataFrame(index=ids)
     out["known_customer"] = out.index.isin(c["customer_id"])
     out = out.join(os_).join(per_cat).join(li).join(ev)
-    out = out.join(c.set_index("customer_id")[["country", "region", "city", "gender", "birth_date", "signup_date", "signup_channel", "marketing_opt_in", "tags"]])
+    out = out.join(
+        c.set_index("customer_id")[
+            [
+                "country",
+                "region",
+                "city",
+                "gender",
+                "birth_date",
+                "signup_date",
+                "signup_channel",
+                "marketing_opt_in",
+                "tags",
+            ]
+        ]
+    )
     out["number_of_orders"] = out["number_of_orders"].fillna(0).astype("int64")
     out["amount_spent"] = out["amount_spent"].fillna(0.0)
     out["aov"] = out["amount_spent"] / out["number_of_orders"].where(out["number_of_orders"] > 0)
     out["days_since_last_order"] = (day - out["last_order_date"]).dt.days
     span = (out["last_order_date"] - out["first_order_date"]).dt.days
-    out["avg_days_between_orders"] = span / (out["number_of_orders"] - 1).where(out["number_of_orders"] > 1)
+    out["avg_days_between_orders"] = span / (out["number_of_orders"] - 1).where(
+        out["number_of_orders"] > 1
+    )
     out["refunds"] = out["refunds"].fillna(0).astype("int64")
     for col in ["distinct_products", "distinct_categories", "events_total", *per_event.columns]:
         out[col] = out[col].fillna(0).astype("int64")
     birth = out["birth_date"]
-    before = (birth.dt.month > day.month) | ((birth.dt.month == day.month) & (birth.dt.day > day.day))
+    before = (birth.dt.month > day.month) | (
+        (birth.dt.month == day.month) & (birth.dt.day > day.day)
+    )
     out["age"] = day.year - birth.dt.year - before.astype("int64")
-    out["email_subscription_status"] = np.where(out["marketing_opt_in"].fillna(False).astype(bool), "subscribed", "not_subscribed")
+    out["email_subscription_status"] = np.where(
+        out["marketing_opt_in"].fillna(False).astype(bool), "subscribed", "not_subscribed"
+    )
     return out.drop(columns=["birth_date", "marketing_opt_in"]).reset_index()

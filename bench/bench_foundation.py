@@ -24,14 +24,14 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from baselines import profile_pandas, profile_sql  # noqa: E402
-from common import best_of, machine, md_table, peak_rss_gib  # noqa: E402
+import ibis
 
-import ibis  # noqa: E402
-from danggol.demo import generate_shop  # noqa: E402
-from danggol.ingest.load import ingest_files  # noqa: E402
-from danggol.profile import customer_profile, event_names  # noqa: E402
-from danggol.store.workspace import Workspace  # noqa: E402
+from baselines import profile_pandas, profile_sql
+from common import best_of, machine, md_table, peak_rss_gib
+from danggol.demo import generate_shop
+from danggol.ingest.load import ingest_files
+from danggol.profile import customer_profile, event_names
+from danggol.store.workspace import Workspace
 
 TABLE_ORDER = ("customers", "orders", "order_items", "events")
 
@@ -47,7 +47,9 @@ def write_files(shop: dict, folder: Path) -> dict[str, dict[str, Path]]:
     return files
 
 
-def bench_ingest(files: dict[str, dict[str, Path]], folder: Path) -> tuple[Workspace, list[list[object]]]:
+def bench_ingest(
+    files: dict[str, dict[str, Path]], folder: Path
+) -> tuple[Workspace, list[list[object]]]:
     rows: list[list[object]] = []
     ws = Workspace.init(folder / "ws")
     total_rows = 0
@@ -58,11 +60,26 @@ def bench_ingest(files: dict[str, dict[str, Path]], folder: Path) -> tuple[Works
         took = time.perf_counter() - t0
         total_rows += res.read
         base = _plain_load(files[name]["parquet"], "parquet")
-        rows.append([f"ingest {name} (Parquet)", f"{res.read:,}", f"{res.read / took:,.0f} rows/s",
-                     f"{res.read / base:,.0f} rows/s", f"{took / base:.2f}×"])
+        rows.append(
+            [
+                f"ingest {name} (Parquet)",
+                f"{res.read:,}",
+                f"{res.read / took:,.0f} rows/s",
+                f"{res.read / base:,.0f} rows/s",
+                f"{took / base:.2f}×",
+            ]
+        )
         assert res.quarantined == 0, res.to_dict()
     all_took = time.perf_counter() - start
-    rows.append(["ingest whole shop (Parquet)", f"{total_rows:,}", f"{total_rows / all_took:,.0f} rows/s", "", ""])
+    rows.append(
+        [
+            "ingest whole shop (Parquet)",
+            f"{total_rows:,}",
+            f"{total_rows / all_took:,.0f} rows/s",
+            "",
+            "",
+        ]
+    )
 
     csv_ws = Workspace.init(folder / "ws_csv")
     t0 = time.perf_counter()
@@ -70,8 +87,15 @@ def bench_ingest(files: dict[str, dict[str, Path]], folder: Path) -> tuple[Works
     took = time.perf_counter() - t0
     csv_ws.close()
     base = _plain_load(files["orders"]["csv"], "csv")
-    rows.append(["ingest orders (CSV)", f"{res.read:,}", f"{res.read / took:,.0f} rows/s",
-                 f"{res.read / base:,.0f} rows/s", f"{took / base:.2f}×"])
+    rows.append(
+        [
+            "ingest orders (CSV)",
+            f"{res.read:,}",
+            f"{res.read / took:,.0f} rows/s",
+            f"{res.read / base:,.0f} rows/s",
+            f"{took / base:.2f}×",
+        ]
+    )
     return ws, rows
 
 
@@ -112,15 +136,24 @@ def bench_profile(ws: Workspace, as_of: dt.date) -> list[list[object]]:
     frames = {n: duck.execute(f"SELECT * FROM {n}").df() for n in TABLE_ORDER}
     t_frames = time.perf_counter() - t0
     t_pd, pdf = best_of(
-        lambda: profile_pandas(frames["customers"], frames["orders"], frames["order_items"], frames["events"], as_of),
+        lambda: profile_pandas(
+            frames["customers"], frames["orders"], frames["order_items"], frames["events"], as_of
+        ),
         repeat=2,
     )
     _check_pandas(duck, pdf)
     return [
         ["profile (danggol, Ibis → DuckDB)", f"{t_dg:.2f} s", "1.00×"],
-        ["profile (hand-written DuckDB SQL)", f"{t_sql:.2f} s", f"danggol / SQL = {t_dg / t_sql:.2f}×"],
-        ["profile (idiomatic pandas, data already in memory)", f"{t_pd:.2f} s",
-         f"pandas / danggol = {t_pd / t_dg:.1f}×"],
+        [
+            "profile (hand-written DuckDB SQL)",
+            f"{t_sql:.2f} s",
+            f"danggol / SQL = {t_dg / t_sql:.2f}×",
+        ],
+        [
+            "profile (idiomatic pandas, data already in memory)",
+            f"{t_pd:.2f} s",
+            f"pandas / danggol = {t_pd / t_dg:.1f}×",
+        ],
         ["  (loading the tables into pandas, not counted)", f"{t_frames:.2f} s", ""],
     ]
 
@@ -144,10 +177,16 @@ def _check_pandas(duck, pdf) -> None:
         "round(sum(avg_days_between_orders), 3) FROM p_danggol"
     ).fetchall()[0]
     pd_ = (
-        len(pdf), int(pdf.number_of_orders.sum()), round(pdf.amount_spent.sum()),
-        int(pdf.amount_spent_percentile.notna().sum()), round(pdf.amount_spent_percentile.sum(), 3),
-        int(pdf.distinct_products.sum()), int(pdf.favourite_category.notna().sum()),
-        int(pdf.events_total.sum()), int(pdf.age.sum()), round(pdf.avg_days_between_orders.sum(), 3),
+        len(pdf),
+        int(pdf.number_of_orders.sum()),
+        round(pdf.amount_spent.sum()),
+        int(pdf.amount_spent_percentile.notna().sum()),
+        round(pdf.amount_spent_percentile.sum(), 3),
+        int(pdf.distinct_products.sum()),
+        int(pdf.favourite_category.notna().sum()),
+        int(pdf.events_total.sum()),
+        int(pdf.age.sum()),
+        round(pdf.avg_days_between_orders.sum(), 3),
     )
     if tuple(dg) != pd_:
         raise SystemExit(f"pandas profile differs from danggol's: {pd_} vs {tuple(dg)}")
@@ -180,17 +219,26 @@ def main() -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
     title = f"### Foundation: {args.customers:,} demo customers ({', '.join(f'{v:,} {k}' for k, v in counts.items())})"
-    text = "\n\n".join([
-        title,
-        f"Machine: {info['cpu']}, {info['cores']} cores, {info['memory']}; Python {info['python']}; "
-        f"{info['libraries']}. Run {info['date']}: `python bench/bench_foundation.py --customers {args.customers}`.",
-        f"Demo generation: {t_gen:.1f} s. Peak memory of the benchmark process: {peak_rss_gib():.1f} GiB.",
-        md_table(["step", "rows", "danggol", "plain DuckDB load (no checks)", "danggol / plain"], ingest_rows),
-        md_table(["profile build (as of 2025-06-30, materialised)", "time", "ratio"], profile_rows),
-    ])
+    text = "\n\n".join(
+        [
+            title,
+            f"Machine: {info['cpu']}, {info['cores']} cores, {info['memory']}; Python {info['python']}; "
+            f"{info['libraries']}. Run {info['date']}: `python bench/bench_foundation.py --customers {args.customers}`.",
+            f"Demo generation: {t_gen:.1f} s. Peak memory of the benchmark process: {peak_rss_gib():.1f} GiB.",
+            md_table(
+                ["step", "rows", "danggol", "plain DuckDB load (no checks)", "danggol / plain"],
+                ingest_rows,
+            ),
+            md_table(
+                ["profile build (as of 2025-06-30, materialised)", "time", "ratio"], profile_rows
+            ),
+        ]
+    )
     print(text)
     if args.json:
-        args.json.write_text(json.dumps({"machine": info, "ingest": ingest_rows, "profile": profile_rows}, indent=1))
+        args.json.write_text(
+            json.dumps({"machine": info, "ingest": ingest_rows, "profile": profile_rows}, indent=1)
+        )
 
 
 if __name__ == "__main__":

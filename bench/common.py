@@ -12,27 +12,15 @@ from importlib.metadata import version
 
 
 def machine() -> dict[str, str]:
-    cpu = "unknown"
-    try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem_kb = 0
-    try:
-        for line in open("/proc/meminfo", encoding="utf-8"):
-            if line.startswith("MemTotal"):
-                mem_kb = int(line.split()[1])
-    except OSError:
-        pass
+    cpu = _proc_field("/proc/cpuinfo", "model name") or "unknown"
+    mem_kb = int((_proc_field("/proc/meminfo", "MemTotal") or "0 kB").split()[0])
     try:
         cores = subprocess.run(["nproc"], capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         cores = "?"
     libs = ", ".join(
-        f"{name} {version(name)}" for name in ("duckdb", "ibis-framework", "pyarrow", "pandas", "numpy")
+        f"{name} {version(name)}"
+        for name in ("duckdb", "ibis-framework", "pyarrow", "pandas", "numpy")
     )
     return {
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -42,6 +30,17 @@ def machine() -> dict[str, str]:
         "python": platform.python_version(),
         "libraries": libs,
     }
+
+
+def _proc_field(path: str, name: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                if line.startswith(name):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
 
 
 def best_of(fn: Callable[[], object], repeat: int = 3) -> tuple[float, object]:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from danggol.cli.main import (
     AsOfOpt,
@@ -75,7 +76,7 @@ def show_ingest(result: IngestResult) -> None:
     headers = ("table", "read", "loaded", "updated", "unchanged", "quarantined")
     out.print(rich_table(f"ingest batch {result.batch_id}", rows, headers))
     for path, cols in result.ignored_columns.items():
-        out.print(f"[dim]{path}: columns not used: {', '.join(cols)}[/]")
+        out.print(f"[dim]{escape(path)}: columns not used: {escape(', '.join(cols))}[/]")
     if result.quarantined:
         out.print(
             f"[yellow]{result.quarantined} row(s) quarantined[/] — see them with "
@@ -140,7 +141,6 @@ def demo(
 ) -> None:
     """Generate a realistic Korean online shop, load it, and summarise it."""
     from danggol.demo import generate_shop
-
     from danggol.ingest.load import ingest_tables
     from danggol.summary import shop_summary
 

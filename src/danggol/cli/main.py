@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table as RichTable
 
 from danggol.errors import DanggolError
@@ -64,7 +65,7 @@ def run() -> None:
     try:
         app(standalone_mode=False)
     except DanggolError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise SystemExit(2) from None
     except (typer.Abort, KeyboardInterrupt):
         err.print("aborted")
@@ -90,4 +91,4 @@ def rich_table(title: str, rows: list[tuple[object, ...]], headers: tuple[str, .
 
 
 # Commands register themselves on ``app`` when their modules are imported.
-from danggol.cli import commands  # noqa: E402, F401
+from danggol.cli import commands, segments  # noqa: E402, F401

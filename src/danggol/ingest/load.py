@@ -145,6 +145,7 @@ def ingest_files(
     result = IngestResult(batch_id=0, files=[str(p) for p in paths])
     targets = tables_for(get_preset(preset), table) if preset else [table]
     for path in paths:
+        path = Path(path).resolve()  # one name per file, so its quarantine entries are replaced
         raw = read_file(path, encoding=encoding)
         result.rows += raw.rows_read
         result.encodings[str(path)] = raw.encoding
@@ -199,15 +200,8 @@ def _check_table(table: str) -> None:
 
 
 def _headers_used(raw: pa.Table, table: Table, tm: mapping_mod.TableMapping) -> set[str]:
-    by_key = {mapping_mod.header_key(h): h for h in raw.column_names}
-    used = set()
-    for col in table.columns:
-        wanted = tm.columns.get(col.name, [])
-        for header in [*([wanted] if isinstance(wanted, str) else wanted), col.name]:
-            if mapping_mod.header_key(header) in by_key:
-                used.add(by_key[mapping_mod.header_key(header)])
-                break
-    return used
+    picked = mapping_mod.pick_headers(raw.column_names, table, tm)
+    return {h for headers in picked.values() for h in headers}
 
 
 def _load(ws: Workspace, inputs: Iterable[_Input], result: IngestResult) -> IngestResult:
@@ -327,7 +321,8 @@ def _upsert(
         con.execute(f"DELETE FROM {name} WHERE {q(key)} IN (SELECT {q(key)} FROM _merged)")
         con.execute(f"INSERT INTO {name} SELECT {col_list} FROM _merged")
     finally:
-        con.execute("DROP TABLE IF EXISTS _merged")
+        with contextlib.suppress(duckdb.Error):
+            con.execute("DROP TABLE IF EXISTS _merged")
     return total - updated, updated, unchanged
 
 

@@ -158,23 +158,30 @@ def plain(table: str) -> Mapping:
     return Mapping(name="plain", tables={table: TableMapping()})
 
 
+def pick_headers(headers: list[str], table: Table, tm: TableMapping) -> dict[str, list[str]]:
+    """For each canonical column, the file's headers it comes from, in order of preference."""
+    by_key = {header_key(h): h for h in headers}
+    picked: dict[str, list[str]] = {}
+    for col in table.columns:
+        wanted = tm.columns.get(col.name, [])
+        candidates = [wanted] if isinstance(wanted, str) else list(wanted)
+        found = [by_key[header_key(h)] for h in [*candidates, col.name] if header_key(h) in by_key]
+        if found:
+            picked[col.name] = list(dict.fromkeys(found))
+    return picked
+
+
 def apply(
     raw: pa.Table, table: Table, tm: TableMapping, *, source: str, strict: bool
 ) -> pa.Table | None:
     """Rename ``raw``'s columns onto ``table`` and translate values.
 
-    Returns None when a required column is missing and ``strict`` is False (an optional
-    companion table of a preset); raises InputFileError naming what is missing otherwise.
+    A column with several synonym headers present takes, row by row, the first non-empty
+    one (a Shopify export's blank 'Lineitem sku' falls back to 'Lineitem name'). Returns
+    None when a required column is missing and ``strict`` is False (an optional companion
+    table of a preset); raises InputFileError naming what is missing otherwise.
     """
-    by_key = {header_key(h): h for h in raw.column_names}
-    picked: dict[str, str] = {}
-    for col in table.columns:
-        wanted = tm.columns.get(col.name, [])
-        candidates = [wanted] if isinstance(wanted, str) else list(wanted)
-        for header in [*candidates, col.name]:
-            if header_key(header) in by_key:
-                picked[col.name] = by_key[header_key(header)]
-                break
+    picked = pick_headers(raw.column_names, table, tm)
     missing = [c for c in table.required if c not in picked]
     if missing:
         if not strict:
@@ -186,7 +193,9 @@ def apply(
             + f". The file has {raw.column_names}. Rename the headers, pick a --preset, "
             f"or map them with --mapping FILE.yaml."
         )
-    arrays = {name: raw.column(header) for name, header in picked.items()}
+    arrays = {
+        name: _first_filled([raw.column(h) for h in headers]) for name, headers in picked.items()
+    }
     for name, array in list(arrays.items()):
         values = {
             **DEFAULT_VALUES.get(name, {}),
@@ -195,6 +204,18 @@ def apply(
         if values and pa.types.is_string(array.type):
             arrays[name] = _translate(array, values)
     return pa.table(arrays)
+
+
+def _first_filled(columns: list[pa.ChunkedArray]) -> pa.ChunkedArray:
+    if len(columns) == 1:
+        return columns[0]
+    blanked = [
+        pc.if_else(pc.equal(pc.utf8_trim_whitespace(c), ""), pa.scalar(None, pa.string()), c)
+        if pa.types.is_string(c.type)
+        else c
+        for c in columns
+    ]
+    return pc.coalesce(*blanked)
 
 
 def _translate(array: pa.ChunkedArray, values: dict[str, str]) -> pa.ChunkedArray:

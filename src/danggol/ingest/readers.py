@@ -112,9 +112,12 @@ def _read_parquet(path: Path) -> RawFile:
 
 
 def _header(text: str, delimiter: str, path: Path) -> list[str]:
-    first = next(
-        csv.reader(io.StringIO(text[: text.find("\n") + 1 or None]), delimiter=delimiter), []
-    )
+    try:
+        first = next(
+            csv.reader(io.StringIO(text[: text.find("\n") + 1 or None]), delimiter=delimiter), []
+        )
+    except csv.Error as exc:
+        raise InputFileError(f"{path}: the header row is not valid CSV ({exc})") from exc
     names = [h.strip() for h in first]
     if not names or all(not n for n in names):
         raise InputFileError(f"{path} has no header row: the first line must name the columns")
@@ -129,6 +132,8 @@ def _header(text: str, delimiter: str, path: Path) -> list[str]:
 
 def _read_csv(path: Path, text: str, encoding: str) -> RawFile:
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    if "\r" in text and "\n" not in text:  # old Mac (Excel) line endings
+        text = text.replace("\r", "\n")
     names = _header(text, delimiter, path)
     data = text.encode("utf-8")
     fast = _read_csv_fast(data, names, delimiter)
@@ -200,7 +205,9 @@ def _read_jsonl(path: Path, text: str, encoding: str) -> RawFile:
     records: list[dict[str, object]] = []
     lines: list[int] = []
     rejects: list[Reject] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # only \n ends a line: str.splitlines() would also split on U+2028 inside JSON strings
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
         if not line.strip():
             continue
         try:

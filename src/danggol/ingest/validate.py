@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from danggol.schema import Column, Table
+from danggol.schema import STORE_TYPE, Column, Table
 
 #: date(-time) formats tried after ISO 8601 (strptime syntax)
 DATE_FORMATS = ("%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y. %m. %d")
@@ -84,7 +84,7 @@ def parse_expr(col: Column, ref: str, source_type: str, formats: tuple[str, ...]
     if col.kind in ("money", "number"):
         if stype in ("DOUBLE", "FLOAT", "BIGINT", "INTEGER") or stype.startswith("DECIMAL"):
             return f"CAST({ref} AS DOUBLE)"
-        cleaned = f"regexp_replace({t}, '[,\\s₩$€£¥]|원$|KRW$|USD$', '', 'g')"
+        cleaned = f"regexp_replace({t}, '[,\\s₩￦$€£¥]|원$|KRW|USD', '', 'g')"
         return f"TRY_CAST({cleaned} AS DOUBLE)"
     if col.kind == "boolean":
         if stype == "BOOLEAN":
@@ -225,7 +225,7 @@ def typed_query(
             if col.name == "country":
                 parsed = f"upper({parsed})"
         else:
-            raw, parsed = "CAST(NULL AS VARCHAR)", "NULL"
+            raw, parsed = "CAST(NULL AS VARCHAR)", f"CAST(NULL AS {STORE_TYPE[col.kind]})"
         if col.default is not None:
             parsed = f"COALESCE({parsed}, {_default_sql(col)})"
         raw_cols.append(f"{raw} AS {q('_raw_' + col.name)}")
@@ -266,6 +266,11 @@ def _default_sql(col: Column) -> str:
 def _derived_sql(table: Table) -> str:
     """Local dates of timestamps; numbered order lines; content ids of events."""
     replace = []
+    if table.name == "orders":  # a refund of unknown amount on a refunded order is all of it
+        replace.append(
+            "CASE WHEN _raw_refunded_amount IS NULL AND status = 'refunded' THEN total "
+            "ELSE refunded_amount END AS refunded_amount"
+        )
     if table.name == "order_items":
         replace.append(
             "COALESCE(line_no, row_number() OVER (PARTITION BY order_id ORDER BY _line)) AS line_no"

@@ -1,0 +1,325 @@
+"""``danggol segment …`` and ``danggol refresh``: a query or a saved name wherever a segment is."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from danggol.cli.main import AsOfOpt, JsonOpt, app, err, open_workspace, out, print_json, rich_table
+from danggol.errors import ConfigError
+from danggol.outputs.files import FORMATS, write_table
+from danggol.profile import as_of_date
+from danggol.segments import history, service
+from danggol.segments.definition import GOALS, Segment
+from danggol.segments.explain import describe, explain
+from danggol.segments.fields import FIELDS
+
+segment_app = typer.Typer(
+    help="Count, list, save, explain and diff segments.", no_args_is_help=True
+)
+app.add_typer(segment_app, name="segment")
+
+TargetArg = Annotated[
+    str, typer.Argument(help="a saved or built-in segment name, or a query in quotes")
+]
+ParamOpt = Annotated[
+    list[str] | None,
+    typer.Option("--param", help="NAME=VALUE for a segment's parameter (repeatable)"),
+]
+LangOpt = Annotated[str, typer.Option("--lang", help="ko | en")]
+
+
+def parse_params(values: list[str] | None) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for item in values or []:
+        if "=" not in item:
+            raise ConfigError(f"--param takes NAME=VALUE, got {item!r}")
+        key, raw = item.split("=", 1)
+        params[key.strip()] = _number_or_text(raw.strip())
+    return params
+
+
+def _number_or_text(raw: str) -> Any:
+    for cast in (int, float):
+        try:
+            return cast(raw)
+        except ValueError:
+            pass
+    return raw
+
+
+def _lang(value: str) -> str:
+    if value not in ("ko", "en"):
+        raise ConfigError(f"--lang is ko or en; got {value!r}")
+    return value
+
+
+@segment_app.command("count")
+def count_cmd(
+    target: TargetArg, as_of: AsOfOpt = None, param: ParamOpt = None, json_: JsonOpt = False
+) -> None:
+    """How many customers are in a segment."""
+    with open_workspace() as ws:
+        day = as_of_date(as_of, ws.config.zone)
+        tgt = service.target(ws, target, parse_params(param))
+        n = service.count(ws, tgt, day)
+    if json_:
+        print_json({"count": n, "as_of": day.isoformat(), "segment": tgt.name, "query": tgt.query})
+    else:
+        out.print(f"{n:,} customers as of {day}")
+
+
+@segment_app.command("members")
+def members_cmd(
+    target: TargetArg,
+    as_of: AsOfOpt = None,
+    param: ParamOpt = None,
+    fields: Annotated[str, typer.Option(help="comma-separated profile fields")] = "customer_id",
+    format: Annotated[str, typer.Option("--format", help="csv | parquet | json")] = "csv",
+    out_file: Annotated[Path | None, typer.Option("--out", help="file (default: stdout)")] = None,
+) -> None:
+    """The customers in a segment, with chosen profile fields."""
+    if format not in FORMATS:
+        raise ConfigError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
+    with open_workspace() as ws:
+        day = as_of_date(as_of, ws.config.zone)
+        tgt = service.target(ws, target, parse_params(param))
+        table = service.members(ws, tgt, day)
+        wanted = [f.strip() for f in fields.split(",") if f.strip()]
+        columns = [FIELDS[f].column if f in FIELDS else f for f in wanted]
+        unknown = [f for f, c in zip(wanted, columns, strict=True) if c not in table.columns]
+        if unknown:
+            raise ConfigError(
+                f"unknown field(s) {unknown}; the profile has {', '.join(table.columns)}"
+            )
+        rows = write_table(table.select(*columns).order_by("customer_id"), format, out_file)
+    if out_file is not None:
+        err.print(f"{rows} customers written to {out_file}")
+
+
+@segment_app.command("save")
+def save_cmd(
+    name: Annotated[str, typer.Argument(help="name: lower-case letters, digits and _")],
+    query: Annotated[str | None, typer.Option(help="the condition as a query")] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="copy a built-in segment")] = None,
+    param: ParamOpt = None,
+    title_ko: Annotated[str | None, typer.Option(help="Korean title")] = None,
+    title_en: Annotated[str | None, typer.Option(help="English title")] = None,
+    description: Annotated[str | None, typer.Option(help="what the segment is for")] = None,
+    goal: Annotated[str | None, typer.Option(help=f"one of {', '.join(GOALS)}")] = None,
+    replace: Annotated[bool, typer.Option(help="overwrite a saved segment of that name")] = False,
+) -> None:
+    """Save a segment (from a query, or a built-in with parameters) as segments/NAME.yaml."""
+    if (query is None) == (from_ is None):
+        raise ConfigError("give exactly one of --query 'QUERY' or --from BUILTIN_NAME")
+    with open_workspace() as ws:
+        reg = service.registry(ws)
+        if from_ is not None:
+            base = reg.get(from_).with_params(**parse_params(param))
+            data = base.model_dump(exclude={"builtin", "file"})
+            data["name"] = name
+        else:
+            data = {"name": name, "query": query}
+        title = dict(data.get("title") or {})
+        if title_ko:
+            title["ko"] = title_ko
+        if title_en:
+            title["en"] = title_en
+        data["title"] = title
+        if description:
+            data["description"] = {"ko": description, "en": description}
+        if goal:
+            data["goal"] = goal
+        path = reg.save(Segment(**data), overwrite=replace)
+    out.print(f"saved {name} to {path}")
+
+
+@segment_app.command("list")
+def list_cmd(json_: JsonOpt = False, lang: LangOpt = "ko") -> None:
+    """Built-in and saved segments, grouped by goal, with the last refresh's size."""
+    lang = _lang(lang)
+    with open_workspace() as ws:
+        segments = service.registry(ws).all()
+        last: dict[str, dict[str, object]] = {}
+        for row in history.sizes(ws):
+            last[str(row["segment"])] = row
+    items = [
+        {
+            "name": s.name,
+            "title": s.label(lang),
+            "goal": s.goal,
+            "builtin": s.builtin,
+            "needs": s.missing_params(),
+            "size": last.get(s.name, {}).get("size"),
+        }
+        for s in sorted(segments.values(), key=lambda s: (list(GOALS).index(s.goal), s.name))
+    ]
+    if json_:
+        print_json(items)
+        return
+    rows = [
+        (
+            i["name"],
+            i["title"],
+            GOALS[i["goal"]][0 if lang == "ko" else 1],
+            "built-in" if i["builtin"] else "saved",
+            "" if i["size"] is None else f"{i['size']:,}",
+            ", ".join(i["needs"]),
+        )
+        for i in items
+    ]
+    out.print(rich_table("segments", rows, ("name", "title", "goal", "kind", "size", "needs")))
+
+
+@segment_app.command("show")
+def show_cmd(
+    target: TargetArg, param: ParamOpt = None, lang: LangOpt = "ko", json_: JsonOpt = False
+) -> None:
+    """A segment in plain language (Korean and English) and as a query."""
+    with open_workspace() as ws:
+        tgt = service.target(ws, target, parse_params(param))
+    seg = tgt.segment
+    data = {
+        "name": tgt.name,
+        "title": seg.title if seg else {},
+        "goal": seg.goal if seg else None,
+        "description": {k: v.format(**(seg.params or {})) for k, v in seg.description.items()}
+        if seg
+        else {},
+        "query": tgt.query,
+        "words": {"ko": describe(tgt.tree, "ko"), "en": describe(tgt.tree, "en")},
+    }
+    if json_:
+        print_json(data)
+        return
+    lang = _lang(lang)
+    if seg:
+        out.print(
+            f"[bold]{seg.label(lang)}[/] ({seg.name}) — {GOALS[seg.goal][0 if lang == 'ko' else 1]}"
+        )
+        if data["description"].get(lang):
+            out.print(data["description"][lang])
+    out.print(f"[dim]{tgt.query}[/]", highlight=False)
+    for other in (lang, "en" if lang == "ko" else "ko"):
+        out.print("\n".join(data["words"][other]), highlight=False)
+
+
+@segment_app.command("delete")
+def delete_cmd(name: Annotated[str, typer.Argument(help="a saved segment")]) -> None:
+    """Delete a saved segment's file (its history stays in the store)."""
+    with open_workspace() as ws:
+        service.registry(ws).delete(name)
+    out.print(f"deleted {name}")
+
+
+@segment_app.command("sql")
+def sql_cmd(
+    target: TargetArg,
+    as_of: AsOfOpt = None,
+    param: ParamOpt = None,
+    dialect: Annotated[str, typer.Option(help=", ".join(service.DIALECTS))] = "duckdb",
+) -> None:
+    """The SQL of a segment for any engine."""
+    with open_workspace() as ws:
+        day = as_of_date(as_of, ws.config.zone)
+        tgt = service.target(ws, target, parse_params(param))
+        sql = service.to_sql(ws, tgt, day, dialect)
+    typer.echo(sql)
+
+
+@segment_app.command("explain")
+def explain_cmd(
+    target: TargetArg,
+    customer: Annotated[str, typer.Option(help="customer id")],
+    as_of: AsOfOpt = None,
+    param: ParamOpt = None,
+    lang: LangOpt = "ko",
+    json_: JsonOpt = False,
+) -> None:
+    """Why one customer is in or out: every condition with its value and result."""
+    lang = _lang(lang)
+    with open_workspace() as ws:
+        day = as_of_date(as_of, ws.config.zone)
+        tgt = service.target(ws, target, parse_params(param))
+        result = explain(service.compiler(ws, day), tgt.tree, customer, lang=lang)
+    if json_:
+        print_json(result)
+        return
+    verdict = (
+        ("포함" if result["in_segment"] else "제외")
+        if lang == "ko"
+        else ("IN" if result["in_segment"] else "OUT")
+    )
+    out.print(f"customer {customer} as of {day}: [bold]{verdict}[/]")
+    _print_tree(result["tree"], 0)
+
+
+def _print_tree(node: dict[str, Any], depth: int) -> None:
+    mark = "[green]✓[/]" if node["held"] else "[red]✗[/]"
+    pad = "  " * depth
+    if "children" in node:
+        out.print(f"{pad}{mark} {node['group'].upper()}", highlight=False)
+        for child in node["children"]:
+            _print_tree(child, depth + 1)
+        return
+    value = node["value"]
+    extra = (
+        f"  (value: {value}"
+        + (f", compared with {node['compared_with']}" if node["compared_with"] is not None else "")
+        + ")"
+    )
+    out.print(f"{pad}{mark} {node['words']}{extra}", highlight=False)
+
+
+@segment_app.command("diff")
+def diff_cmd(
+    name: Annotated[str, typer.Argument(help="a saved segment")],
+    from_: Annotated[str, typer.Option("--from", help="YYYY-MM-DD")],
+    to: Annotated[str, typer.Option("--to", help="YYYY-MM-DD")],
+    json_: JsonOpt = False,
+) -> None:
+    """Who entered and who left a segment between the refreshes of two dates."""
+    with open_workspace() as ws:
+        result = history.diff(ws, name, _date(from_), _date(to))
+    if json_:
+        print_json(result)
+        return
+    out.print(
+        f"{name}: {len(result['entered'])} entered, {len(result['left'])} left "
+        f"(refresh {result['from_refresh']} → {result['to_refresh']})"
+    )
+    for cid in result["entered"][:50]:
+        out.print(f"  + {cid}")
+    for cid in result["left"][:50]:
+        out.print(f"  - {cid}")
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"a date is YYYY-MM-DD, got {text!r}") from None
+
+
+@app.command("refresh")
+def refresh_cmd(as_of: AsOfOpt = None, json_: JsonOpt = False) -> None:
+    """Materialise the profile and snapshot every saved segment (atomically)."""
+    with open_workspace() as ws:
+        day = as_of_date(as_of, ws.config.zone)
+        result = history.refresh(ws, day)
+    if json_:
+        print_json(result.to_dict())
+        return
+    rows = [(s.segment, f"{s.size:,}", f"+{s.entered:,}", f"-{s.left:,}") for s in result.segments]
+    out.print(
+        rich_table(
+            f"refresh {result.refresh_id} as of {result.as_of} ({result.seconds:.2f} s)",
+            rows,
+            ("segment", "size", "entered", "left"),
+        )
+    )
+    for name, why in result.skipped.items():
+        out.print(f"[yellow]skipped {name}[/]: {why}")

@@ -1,0 +1,200 @@
+"""Refresh and membership history.
+
+``refresh(ws, as_of)`` materialises the profile and evaluates every saved segment in one
+transaction (a reader sees the previous refresh or this one, never half), recording who
+entered and who left each segment. The store keeps the current members and the changes,
+so the members at any past refresh — and the movers between two — can be reconstructed:
+a customer is a member at refresh *r* when their latest change up to *r* is ``entered``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import asdict, dataclass, field
+
+import duckdb
+import ibis
+
+from danggol.errors import SegmentError
+from danggol.profile import SNAPSHOT_META, SNAPSHOT_TABLE, _data_version, customer_profile
+from danggol.segments.compile import Compiler
+from danggol.segments.definition import Segment
+from danggol.segments.parse import to_query
+from danggol.segments.registry import Registry
+from danggol.store.workspace import Workspace
+
+TABLES = {
+    "refreshes": "refresh_id BIGINT, as_of DATE, started_at TIMESTAMP, finished_at TIMESTAMP, "
+    "segments INTEGER, seconds DOUBLE",
+    "segment_members": "segment VARCHAR, customer_id VARCHAR",
+    "segment_changes": "refresh_id BIGINT, segment VARCHAR, customer_id VARCHAR, change VARCHAR",
+    "segment_sizes": "refresh_id BIGINT, segment VARCHAR, size BIGINT, entered BIGINT, "
+    "left_count BIGINT, query VARCHAR",
+}
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    for name, columns in TABLES.items():
+        con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
+
+
+@dataclass
+class SegmentRefresh:
+    segment: str
+    size: int
+    entered: int
+    left: int
+
+
+@dataclass
+class RefreshResult:
+    refresh_id: int
+    as_of: str
+    seconds: float
+    customers: int
+    segments: list[SegmentRefresh] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            **{k: v for k, v in asdict(self).items() if k != "segments"},
+            "segments": [asdict(s) for s in self.segments],
+        }
+
+
+def refresh(
+    ws: Workspace, as_of: dt.date, *, segments: dict[str, Segment] | None = None
+) -> RefreshResult:
+    """Materialise the profile and snapshot every saved segment (or the ones given)."""
+    started = time.perf_counter()
+    reg = Registry(ws.path / "segments")
+    chosen = reg.saved() if segments is None else segments
+    con = ws.duck
+    ensure_tables(con)
+    with ws.transaction():
+        sql = ibis.to_sql(customer_profile(ws.ibis, as_of), dialect="duckdb")
+        con.execute(f"CREATE OR REPLACE TABLE {SNAPSHOT_TABLE} AS {sql}")
+        con.execute(
+            f"CREATE OR REPLACE TABLE {SNAPSHOT_META} AS SELECT ?::DATE AS as_of, ?::BIGINT AS data_version",
+            [as_of, _data_version(ws.ibis)],
+        )
+        refresh_id = int(
+            con.execute("SELECT COALESCE(max(refresh_id), 0) + 1 FROM refreshes").fetchall()[0][0]
+        )
+        customers = int(con.execute(f"SELECT count(*) FROM {SNAPSHOT_TABLE}").fetchall()[0][0])
+        result = RefreshResult(refresh_id, as_of.isoformat(), 0.0, customers)
+        compiler = Compiler(ws.ibis, as_of, base=ws.ibis.table(SNAPSHOT_TABLE), resolver=reg.tree)
+        for name, segment in chosen.items():
+            missing = segment.missing_params()
+            if missing:
+                result.skipped[name] = f"needs the parameter(s) {', '.join(missing)}"
+                continue
+            tree = segment.tree()
+            members_sql = ibis.to_sql(
+                compiler.members(tree).select("customer_id"), dialect="duckdb"
+            )
+            result.segments.append(_snapshot(con, refresh_id, name, members_sql, to_query(tree)))
+        seconds = time.perf_counter() - started
+        con.execute(
+            "INSERT INTO refreshes VALUES (?, ?, ?, current_timestamp, ?, ?)",
+            [
+                refresh_id,
+                as_of,
+                dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                len(result.segments),
+                seconds,
+            ],
+        )
+    result.seconds = round(time.perf_counter() - started, 3)
+    return result
+
+
+def _snapshot(
+    con: duckdb.DuckDBPyConnection, refresh_id: int, name: str, members_sql: str, query: str
+) -> SegmentRefresh:
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _new AS SELECT DISTINCT customer_id FROM ({members_sql})"
+    )
+    try:
+        con.execute(
+            "INSERT INTO segment_changes SELECT ?, ?, customer_id, 'entered' FROM "
+            "(SELECT customer_id FROM _new EXCEPT SELECT customer_id FROM segment_members WHERE segment = ?)",
+            [refresh_id, name, name],
+        )
+        con.execute(
+            "INSERT INTO segment_changes SELECT ?, ?, customer_id, 'left' FROM "
+            "(SELECT customer_id FROM segment_members WHERE segment = ? EXCEPT SELECT customer_id FROM _new)",
+            [refresh_id, name, name],
+        )
+        con.execute("DELETE FROM segment_members WHERE segment = ?", [name])
+        con.execute("INSERT INTO segment_members SELECT ?, customer_id FROM _new", [name])
+        size = int(con.execute("SELECT count(*) FROM _new").fetchall()[0][0])
+        entered, left = con.execute(
+            "SELECT count(*) FILTER (WHERE change = 'entered'), count(*) FILTER (WHERE change = 'left') "
+            "FROM segment_changes WHERE refresh_id = ? AND segment = ?",
+            [refresh_id, name],
+        ).fetchall()[0]
+        con.execute(
+            "INSERT INTO segment_sizes VALUES (?, ?, ?, ?, ?, ?)",
+            [refresh_id, name, size, entered, left, query],
+        )
+    finally:
+        con.execute("DROP TABLE IF EXISTS _new")
+    return SegmentRefresh(name, size, int(entered), int(left))
+
+
+def _refresh_at(con: duckdb.DuckDBPyConnection, day: dt.date) -> int:
+    """The latest refresh whose as-of date is on or before ``day``."""
+    rows = con.execute("SELECT max(refresh_id) FROM refreshes WHERE as_of <= ?", [day]).fetchall()
+    if rows[0][0] is None:
+        raise SegmentError(
+            f"no refresh as of {day} or earlier: run 'danggol refresh --as-of {day}' first"
+        )
+    return int(rows[0][0])
+
+
+def members_at_sql() -> str:
+    """SQL (with 2 parameters: segment, refresh_id) for the members at a refresh."""
+    return (
+        "SELECT customer_id FROM segment_changes WHERE segment = ? AND refresh_id <= ? "
+        "QUALIFY row_number() OVER (PARTITION BY customer_id ORDER BY refresh_id DESC) = 1 "
+        "AND change = 'entered'"
+    )
+
+
+def diff(ws: Workspace, segment: str, start: dt.date, end: dt.date) -> dict[str, object]:
+    """Who entered and who left ``segment`` between the refreshes as of two dates."""
+    con = ws.duck
+    ensure_tables(con)
+    r1, r2 = _refresh_at(con, start), _refresh_at(con, end)
+    sql = members_at_sql()
+    entered = con.execute(
+        f"SELECT customer_id FROM ({sql}) EXCEPT SELECT customer_id FROM ({sql}) ORDER BY 1",
+        [segment, r2, segment, r1],
+    ).fetchall()
+    left = con.execute(
+        f"SELECT customer_id FROM ({sql}) EXCEPT SELECT customer_id FROM ({sql}) ORDER BY 1",
+        [segment, r1, segment, r2],
+    ).fetchall()
+    return {
+        "segment": segment,
+        "from_refresh": r1,
+        "to_refresh": r2,
+        "entered": [r[0] for r in entered],
+        "left": [r[0] for r in left],
+    }
+
+
+def sizes(ws: Workspace, segment: str | None = None) -> list[dict[str, object]]:
+    """Size over time: one row per refresh (and segment)."""
+    con = ws.duck
+    ensure_tables(con)
+    where = "WHERE s.segment = ?" if segment else ""
+    rows = con.execute(
+        "SELECT s.segment, r.refresh_id, r.as_of, s.size, s.entered, s.left_count "
+        f"FROM segment_sizes s JOIN refreshes r USING (refresh_id) {where} ORDER BY s.segment, r.refresh_id",
+        [segment] if segment else [],
+    ).fetchall()
+    keys = ("segment", "refresh_id", "as_of", "size", "entered", "left")
+    return [dict(zip(keys, r, strict=True)) for r in rows]

@@ -1,0 +1,165 @@
+"""The segment tree: frozen, pure data. It knows no SQL and no Ibis.
+
+A segment is a condition tree::
+
+    All(children) | AnyOf(children) | Not(child) | Compare(left, op, right)
+
+over expressions::
+
+    Field(name) | Value(value) | DateOffset(amount, unit) | Arith(op, left, right) | Call(name, args)
+
+``parse.parse_query`` makes a tree from query text and ``parse.to_query`` prints it back;
+``compile.compile_segment`` turns it into an Ibis expression.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal, TypeAlias
+
+#: comparison operators; BETWEEN takes a (low, high) pair, IN a tuple, IS NULL nothing
+COMPARE_OPS = (
+    "=",
+    "!=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "BETWEEN",
+    "NOT BETWEEN",
+    "IN",
+    "NOT IN",
+    "CONTAINS",
+    "NOT CONTAINS",
+    "IS NULL",
+    "IS NOT NULL",
+)
+ARITH_OPS = ("+", "-", "*", "/")
+OFFSET_UNITS = ("d", "w", "m", "y")
+
+Scalar: TypeAlias = str | int | float | bool | dt.date | None
+
+
+@dataclass(frozen=True)
+class Field:
+    """A profile field by name, e.g. ``amount_spent``."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Value:
+    """A literal: text, number, true/false, a date, or null."""
+
+    value: Scalar
+
+
+@dataclass(frozen=True)
+class DateOffset:
+    """A date relative to the as-of date: ``-30d`` is DateOffset(-30, 'd')."""
+
+    amount: int
+    unit: Literal["d", "w", "m", "y"]
+
+
+@dataclass(frozen=True)
+class Arith:
+    op: Literal["+", "-", "*", "/"]
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True)
+class Call:
+    """A function with named arguments: ``products_purchased(id: 'A', date: -90d)``.
+
+    ``in_segment('vip')`` has one positional argument, kept under the name ``""``.
+    """
+
+    name: str
+    args: tuple[tuple[str, Value | DateOffset], ...] = ()
+
+    def arg(self, name: str) -> Value | DateOffset | None:
+        for key, value in self.args:
+            if key == name:
+                return value
+        return None
+
+
+Expr: TypeAlias = Field | Value | DateOffset | Arith | Call
+
+
+@dataclass(frozen=True)
+class Compare:
+    """``left op right``; ``right`` is an Expr, a tuple of Exprs (BETWEEN, IN), or None (IS NULL)."""
+
+    left: Expr
+    op: str
+    right: Expr | tuple[Expr, ...] | None = None
+
+
+@dataclass(frozen=True)
+class All:
+    children: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    children: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    child: Node
+
+
+Node: TypeAlias = All | AnyOf | Not | Compare
+
+
+def walk(node: Node) -> list[Node]:
+    """Every node of the tree, depth first, the root first."""
+    out: list[Node] = [node]
+    if isinstance(node, All | AnyOf):
+        for child in node.children:
+            out += walk(child)
+    elif isinstance(node, Not):
+        out += walk(node.child)
+    return out
+
+
+def conditions(node: Node) -> list[tuple[str, Compare]]:
+    """The leaf conditions with their paths (``0.1.0``: child indexes from the root)."""
+    found: list[tuple[str, Compare]] = []
+
+    def visit(n: Node, path: str) -> None:
+        if isinstance(n, Compare):
+            found.append((path, n))
+        elif isinstance(n, All | AnyOf):
+            for i, child in enumerate(n.children):
+                visit(child, f"{path}.{i}" if path else str(i))
+        else:
+            visit(n.child, f"{path}.0" if path else "0")
+
+    visit(node, "")
+    return found
+
+
+def calls(node: Node) -> list[Call]:
+    """Every function call in the tree, each once, in order of appearance."""
+    seen: dict[Call, None] = {}
+
+    def expr(e: object) -> None:
+        if isinstance(e, Call):
+            seen.setdefault(e)
+        elif isinstance(e, Arith):
+            expr(e.left)
+            expr(e.right)
+        elif isinstance(e, tuple):
+            for x in e:
+                expr(x)
+
+    for _, cond in conditions(node):
+        expr(cond.left)
+        expr(cond.right)
+    return list(seen)
