@@ -48,7 +48,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from danggol.schema import EVENT_NAMES, ORDER_STATUSES
+from danggol.schema import EVENT_NAMES, ORDER_STATUSES, TABLES
 
 __all__ = ["generate_shop"]
 
@@ -1316,49 +1316,66 @@ def _events_table(
     del cols
     n = len(t_us)
 
+    # each numpy column is dropped as soon as its Arrow column exists (30M+ rows at scale)
+    out: dict[str, pa.Array] = {"event_id": _numbered("e", n, max(8, _digits(n)))}
+    out["customer_id"] = all_ids.take(cust)
+    del cust
+    out["occurred_at"] = _timestamps(t_us)
+    del t_us
+    out["product_id"] = _take(cat.product_id, product)
+    category = np.where(product >= 0, cat.category[np.maximum(product, 0)], -1)
+    del product
+    out["category"] = _take(pa.array(CATEGORY_NAMES, pa.string()), category)
+    del category
+    out["properties"] = _properties(kind, prop, arg, value, n_orders, props, customer_ids)
+    del prop, arg
+    out["event"] = pa.array(EVENT_NAMES, pa.string()).take(kind)
+    del kind
+    value64 = value.astype(np.float64)
+    del value
+    out["value"] = pa.array(value64, mask=np.isnan(value64))
+    return pa.table({name: out[name] for name in TABLES["events"].input_names})
+
+
+def _properties(
+    kind: np.ndarray,
+    prop: np.ndarray,
+    arg: np.ndarray,
+    value: np.ndarray,
+    n_orders: int,
+    props: _Props,
+    customer_ids: pa.Array,
+) -> pa.Array:
+    """The JSON properties: shared texts by code, and per-row ones for reviews and referrals."""
     properties = _take(props.array, prop.astype(np.int32))
     # reviews name their order and rating, referrals the referred customer
     review = kind == EV["review"]
     referral = kind == EV["referral"]
     special = np.flatnonzero(review | referral)
-    if len(special):
-        rev_rows, ref_rows = arg[review], arg[referral]
-        order_width = max(8, _digits(n_orders))
-        texts = pa.concat_arrays(
-            [
-                _fixed_strings(
-                    len(rev_rows),
-                    '{"order_id":"O',
-                    (rev_rows + 1, order_width),
-                    '","rating":',
-                    (value[review].astype(np.int64), 1),
-                    "}",
-                ),
-                pc.binary_join_element_wise(
-                    '{"referred_customer_id":"', customer_ids.take(ref_rows), '"}', ""
-                ),
-            ]
-        )
-        is_rev = review[special]
-        where = np.where(is_rev, np.cumsum(is_rev) - 1, len(rev_rows) + np.cumsum(~is_rev) - 1)
-        mask = np.zeros(n, dtype=bool)
-        mask[special] = True
-        properties = pc.replace_with_mask(properties, pa.array(mask), texts.take(where))
-
-    category = np.where(product >= 0, cat.category[np.maximum(product, 0)], -1)
-    value64 = value.astype(np.float64)
-    return pa.table(
-        {
-            "event_id": _numbered("e", n, max(8, _digits(n))),
-            "customer_id": all_ids.take(cust),
-            "event": pa.array(EVENT_NAMES, pa.string()).take(kind),
-            "occurred_at": _timestamps(t_us),
-            "product_id": _take(cat.product_id, product),
-            "category": _take(pa.array(CATEGORY_NAMES, pa.string()), category),
-            "value": pa.array(value64, mask=np.isnan(value64)),
-            "properties": properties,
-        }
+    if not len(special):
+        return properties
+    rev_rows, ref_rows = arg[review], arg[referral]
+    texts = pa.concat_arrays(
+        [
+            _fixed_strings(
+                len(rev_rows),
+                '{"order_id":"O',
+                (rev_rows + 1, max(8, _digits(n_orders))),
+                '","rating":',
+                (value[review].astype(np.int64), 1),
+                "}",
+            ),
+            pc.binary_join_element_wise(
+                '{"referred_customer_id":"', customer_ids.take(ref_rows), '"}', ""
+            ),
+        ]
     )
+    # the replacements in row order: k-th review text or k-th referral text
+    is_rev = review[special]
+    where = np.where(is_rev, np.cumsum(is_rev) - 1, len(rev_rows) + np.cumsum(~is_rev) - 1)
+    mask = np.zeros(len(kind), dtype=bool)
+    mask[special] = True
+    return pc.replace_with_mask(properties, pa.array(mask), texts.take(where))
 
 
 # --------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ a customer is a member at refresh *r* when their latest change up to *r* is ``en
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
 from dataclasses import asdict, dataclass, field
@@ -85,16 +86,16 @@ def refresh(
         customers = int(con.execute(f"SELECT count(*) FROM {SNAPSHOT_TABLE}").fetchall()[0][0])
         result = RefreshResult(refresh_id, as_of.isoformat(), 0.0, customers)
         compiler = Compiler(ws.ibis, as_of, base=ws.ibis.table(SNAPSHOT_TABLE), resolver=reg.tree)
+        queries: dict[str, tuple[str, str]] = {}
         for name, segment in chosen.items():
             missing = segment.missing_params()
             if missing:
                 result.skipped[name] = f"needs the parameter(s) {', '.join(missing)}"
                 continue
             tree = segment.tree()
-            members_sql = ibis.to_sql(
-                compiler.members(tree).select("customer_id"), dialect="duckdb"
-            )
-            result.segments.append(_snapshot(con, refresh_id, name, members_sql, to_query(tree)))
+            members = compiler.members(tree).select("customer_id")
+            queries[name] = (ibis.to_sql(members, dialect="duckdb"), to_query(tree))
+        result.segments = _snapshot(con, refresh_id, queries)
         seconds = time.perf_counter() - started
         con.execute(
             "INSERT INTO refreshes VALUES (?, ?, ?, current_timestamp, ?, ?)",
@@ -111,37 +112,52 @@ def refresh(
 
 
 def _snapshot(
-    con: duckdb.DuckDBPyConnection, refresh_id: int, name: str, members_sql: str, query: str
-) -> SegmentRefresh:
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _new AS SELECT DISTINCT customer_id FROM ({members_sql})"
+    con: duckdb.DuckDBPyConnection, refresh_id: int, queries: dict[str, tuple[str, str]]
+) -> list[SegmentRefresh]:
+    """Evaluate all segments in one query, then record entered/left and sizes set-wise."""
+    if not queries:
+        return []
+    union = " UNION ALL ".join(
+        f"SELECT DISTINCT ? AS segment, customer_id FROM ({sql})" for sql, _ in queries.values()
     )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _new AS {union}", list(queries))
+    con.execute("CREATE OR REPLACE TEMP TABLE _chosen (segment VARCHAR, query VARCHAR)")
+    con.executemany("INSERT INTO _chosen VALUES (?, ?)", [[k, q] for k, (_, q) in queries.items()])
     try:
+        old = "SELECT segment, customer_id FROM segment_members WHERE segment IN (SELECT segment FROM _chosen)"
         con.execute(
-            "INSERT INTO segment_changes SELECT ?, ?, customer_id, 'entered' FROM "
-            "(SELECT customer_id FROM _new EXCEPT SELECT customer_id FROM segment_members WHERE segment = ?)",
-            [refresh_id, name, name],
+            "INSERT INTO segment_changes SELECT ?, segment, customer_id, 'entered' FROM "
+            f"(SELECT segment, customer_id FROM _new EXCEPT {old})",
+            [refresh_id],
         )
         con.execute(
-            "INSERT INTO segment_changes SELECT ?, ?, customer_id, 'left' FROM "
-            "(SELECT customer_id FROM segment_members WHERE segment = ? EXCEPT SELECT customer_id FROM _new)",
-            [refresh_id, name, name],
+            "INSERT INTO segment_changes SELECT ?, segment, customer_id, 'left' FROM "
+            f"({old} EXCEPT SELECT segment, customer_id FROM _new)",
+            [refresh_id],
         )
-        con.execute("DELETE FROM segment_members WHERE segment = ?", [name])
-        con.execute("INSERT INTO segment_members SELECT ?, customer_id FROM _new", [name])
-        size = int(con.execute("SELECT count(*) FROM _new").fetchall()[0][0])
-        entered, left = con.execute(
-            "SELECT count(*) FILTER (WHERE change = 'entered'), count(*) FILTER (WHERE change = 'left') "
-            "FROM segment_changes WHERE refresh_id = ? AND segment = ?",
-            [refresh_id, name],
-        ).fetchall()[0]
-        con.execute(
-            "INSERT INTO segment_sizes VALUES (?, ?, ?, ?, ?, ?)",
-            [refresh_id, name, size, entered, left, query],
-        )
+        con.execute("DELETE FROM segment_members WHERE segment IN (SELECT segment FROM _chosen)")
+        con.execute("INSERT INTO segment_members SELECT segment, customer_id FROM _new")
+        rows = con.execute(
+            """
+            INSERT INTO segment_sizes
+            SELECT ?, c.segment, COALESCE(n.size, 0), COALESCE(ch.entered, 0), COALESCE(ch.left_count, 0), c.query
+            FROM _chosen c
+            LEFT JOIN (SELECT segment, count(*) AS size FROM _new GROUP BY segment) n USING (segment)
+            LEFT JOIN (
+              SELECT segment, count(*) FILTER (WHERE change = 'entered') AS entered,
+                     count(*) FILTER (WHERE change = 'left') AS left_count
+              FROM segment_changes WHERE refresh_id = ? GROUP BY segment
+            ) ch USING (segment)
+            RETURNING segment, size, entered, left_count
+            """,
+            [refresh_id, refresh_id],
+        ).fetchall()
     finally:
-        con.execute("DROP TABLE IF EXISTS _new")
-    return SegmentRefresh(name, size, int(entered), int(left))
+        with contextlib.suppress(duckdb.Error):
+            con.execute("DROP TABLE IF EXISTS _new")
+            con.execute("DROP TABLE IF EXISTS _chosen")
+    sizes = {r[0]: SegmentRefresh(r[0], int(r[1]), int(r[2]), int(r[3])) for r in rows}
+    return [sizes[name] for name in queries]
 
 
 def _refresh_at(con: duckdb.DuckDBPyConnection, day: dt.date) -> int:
