@@ -19,6 +19,7 @@ from danggol.errors import (
 from danggol.ingest.load import IngestResult, ingest_files, ingest_tables
 from danggol.profile import customer_profile
 from danggol.schema import TABLES
+from danggol.segments import build as segment
 from danggol.store.workspace import Workspace
 
 __version__ = "0.1.0"
@@ -37,4 +38,5 @@ __all__ = [
     "customer_profile",
     "ingest_files",
     "ingest_tables",
+    "segment",
 ]

@@ -48,7 +48,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from danggol.schema import EVENT_NAMES, ORDER_STATUSES, TABLES
+from danggol.schema import EVENT_NAMES, ORDER_STATUSES, PURCHASE_STATUSES, TABLES
 
 __all__ = ["generate_shop"]
 
@@ -849,6 +849,11 @@ def _make_money(
     return _Money(subtotal, shipping, discount, coupon, total, status, refunded, channel)
 
 
+def _purchased(status: np.ndarray) -> np.ndarray:
+    """Whether each order counts as a purchase (paid or partially refunded)."""
+    return np.isin(status, [ORDER_STATUSES.index(s) for s in PURCHASE_STATUSES])
+
+
 def _order_sizes(lines: _Lines, n_orders: int) -> np.ndarray:
     return np.diff(np.append(lines.first_line, len(lines.order)))[:n_orders]
 
@@ -895,6 +900,9 @@ class _Props:
         return np.arange(first, len(self.texts), dtype=np.int16)
 
 
+_EMPTY = np.empty(0)
+
+
 @dataclass
 class _EventParts:
     """Events collected as blocks of arrays; ``arg`` carries an order or customer index."""
@@ -928,8 +936,14 @@ class _EventParts:
         )
 
     def concat(self) -> list[np.ndarray]:
-        cols = [np.concatenate([p[i] for p in self.parts]) for i in range(7)]
+        """The seven columns, each part's arrays released as soon as they are copied."""
+        parts = [list(p) for p in self.parts]
         self.parts.clear()
+        cols = []
+        for i in range(7):
+            cols.append(np.concatenate([p[i] for p in parts]))
+            for p in parts:
+                p[i] = _EMPTY
         return cols
 
 
@@ -977,7 +991,7 @@ def _funnel_events(
         )
 
     # reviews of an eighth of the purchases, days later (the rating in ``value``)
-    bought = money.status <= ORDER_STATUSES.index("partially_refunded")
+    bought = _purchased(money.status)
     reviewed = idx[bought & (rng.random(n) < 0.12)]
     rating = _choice(rng, [0.03, 0.04, 0.10, 0.28, 0.55], len(reviewed)) + 1
     ev.add(
@@ -1346,36 +1360,29 @@ def _properties(
     props: _Props,
     customer_ids: pa.Array,
 ) -> pa.Array:
-    """The JSON properties: shared texts by code, and per-row ones for reviews and referrals."""
-    properties = _take(props.array, prop.astype(np.int32))
+    """The JSON properties: shared texts by code, and per-row ones for reviews and referrals.
+
+    The per-row texts are appended to the shared ones, so one ``take`` builds the column.
+    """
+    code = prop.astype(np.int32)
     # reviews name their order and rating, referrals the referred customer
-    review = kind == EV["review"]
-    referral = kind == EV["referral"]
-    special = np.flatnonzero(review | referral)
-    if not len(special):
-        return properties
-    rev_rows, ref_rows = arg[review], arg[referral]
-    texts = pa.concat_arrays(
-        [
-            _fixed_strings(
-                len(rev_rows),
-                '{"order_id":"O',
-                (rev_rows + 1, max(8, _digits(n_orders))),
-                '","rating":',
-                (value[review].astype(np.int64), 1),
-                "}",
-            ),
-            pc.binary_join_element_wise(
-                '{"referred_customer_id":"', customer_ids.take(ref_rows), '"}', ""
-            ),
-        ]
+    review = np.flatnonzero(kind == EV["review"])
+    referral = np.flatnonzero(kind == EV["referral"])
+    reviews = _fixed_strings(
+        len(review),
+        '{"order_id":"O',
+        (arg[review] + 1, max(8, _digits(n_orders))),
+        '","rating":',
+        (value[review].astype(np.int64), 1),
+        "}",
     )
-    # the replacements in row order: k-th review text or k-th referral text
-    is_rev = review[special]
-    where = np.where(is_rev, np.cumsum(is_rev) - 1, len(rev_rows) + np.cumsum(~is_rev) - 1)
-    mask = np.zeros(len(kind), dtype=bool)
-    mask[special] = True
-    return pc.replace_with_mask(properties, pa.array(mask), texts.take(where))
+    referrals = pc.binary_join_element_wise(
+        '{"referred_customer_id":"', customer_ids.take(arg[referral]), '"}', ""
+    )
+    texts = pa.concat_arrays([props.array, reviews, referrals])
+    code[review] = len(props.array) + np.arange(len(review), dtype=np.int32)
+    code[referral] = len(props.array) + len(review) + np.arange(len(referral), dtype=np.int32)
+    return _take(texts, code)
 
 
 # --------------------------------------------------------------------------------------
@@ -1392,9 +1399,14 @@ def generate_shop(
 ) -> dict[str, pa.Table]:
     """Generate a Korean online shop: customers, orders, order_items and events tables.
 
-    Columns are the canonical ones of ``danggol.schema``; timestamps are UTC instants and
-    nothing happens after the end of ``end`` in Korea. The same arguments give the same
-    tables.
+    Columns are the canonical ones of ``danggol.schema`` (text as ``string``, money as
+    ``float64``, instants as UTC ``timestamp[us]``); nothing happens after the end of the
+    day ``end`` in Korea, and the period starts ``years`` before it. Ids are numbered in
+    time order (customers by sign-up, orders and events chronologically) and the rows come
+    in that order. The same arguments give the same tables on every machine.
+
+    Scale: ≈10 orders, ≈23 order lines and ≈35 events per customer; a million customers
+    take well under a minute and ~6.5 GiB at the peak, ~5.4 GiB of it the tables.
 
     >>> shop = generate_shop(200, seed=1)
     >>> sorted(shop)
@@ -1406,6 +1418,8 @@ def generate_shop(
         raise ValueError(f"customers must be at least 1; got {customers}")
     if years <= 0:
         raise ValueError(f"years must be positive; got {years}")
+    if isinstance(end, dt.datetime):
+        end = end.date()
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(7)]
     clock = _make_clock(end, years)
     cat = _make_catalogue(streams[0])
@@ -1423,7 +1437,7 @@ def generate_shop(
     n_anon = _anonymous_events(streams[6], ev, people, cat, props, clock)
     anon_ids = _numbered("anon-", n_anon, max(6, _digits(n_anon)))
 
-    bought = money.status <= ORDER_STATUSES.index("partially_refunded")
+    bought = _purchased(money.status)
     spend = np.bincount(
         orders.cust[bought], weights=(money.total - money.refunded)[bought], minlength=customers
     )
