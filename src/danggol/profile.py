@@ -231,7 +231,7 @@ def customer_profile(
     )
 
 
-#: the table a refresh materialises the profile into, and its bookkeeping row
+#: the table a refresh materialises the profile into (segments.history), and its bookkeeping row
 SNAPSHOT_TABLE = "profile_snapshot"
 SNAPSHOT_META = "profile_snapshot_meta"
 
@@ -241,15 +241,6 @@ def _data_version(con: ibis.BaseBackend) -> int:
     log = con.table("ingest_log")
     value = log.aggregate(v=log.batch_id.max()).to_pyarrow()["v"][0].as_py()
     return int(value or 0)
-
-
-def materialise_profile(con: ibis.BaseBackend, as_of: dt.date) -> None:
-    """Store the profile as of a date as a table, so segments and pages read it fast.
-
-    Run inside the caller's transaction (``refresh``) so readers never see half of it."""
-    con.create_table(SNAPSHOT_TABLE, customer_profile(con, as_of), overwrite=True)
-    meta = ibis.memtable({"as_of": [as_of], "data_version": [_data_version(con)]})
-    con.create_table(SNAPSHOT_META, meta, overwrite=True)
 
 
 def profile_for(con: ibis.BaseBackend, as_of: dt.date) -> ir.Table:

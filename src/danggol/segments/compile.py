@@ -346,6 +346,11 @@ class Compiler:
         lines = items.select("order_id").distinct().join(p, "order_id")
         count = call.arg("count")
         need = int(count.value) if count is not None else 1  # type: ignore[union-attr, arg-type]
+        if need < 1:
+            raise SegmentError(
+                f"products_purchased(count: {need}) must be at least 1; "
+                "to find customers who did not buy, compare with = false"
+            )
         per = lines.group_by("customer_id").aggregate(orders=lines.order_id.nunique())
         return per.select("customer_id", value=per.orders >= need)
 

@@ -50,14 +50,16 @@ def _in(left: ir.Value, right: object, kind: str) -> ir.BooleanValue:
 
 
 def _contains(left: ir.Value, right: object, kind: str) -> ir.BooleanValue:
-    if kind == "tags":
-        return left.contains(_fold(right, kind))  # type: ignore[attr-defined]
+    if kind == "tags":  # no tags is an empty list: it contains nothing, and is never unknown
+        return left.contains(_fold(right, kind)).fill_null(False)  # type: ignore[attr-defined]
     return left.lower().contains(_fold(right, kind))  # type: ignore[attr-defined]
 
 
 def _not(builder: Builder) -> Builder:
+    """The negated operator; on an unknown value it stays unknown (so the condition is false)."""
+
     def negated(left: ir.Value, right: object, kind: str) -> ir.BooleanValue:
-        return ~builder(left, right, kind).fill_null(False)
+        return ~builder(left, right, kind)
 
     return negated
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import ibis
+import sqlglot
 import ibis.expr.types as ir
 
 from danggol.errors import SegmentError
@@ -21,7 +22,9 @@ from danggol.segments.parse import parse_query, to_query
 from danggol.segments.registry import Registry
 from danggol.store.workspace import Workspace
 
-DIALECTS = ("duckdb", "postgres", "bigquery", "snowflake", "spark", "trino", "mysql")
+DIALECTS = ("duckdb", "postgres", "bigquery", "snowflake", "spark", "databricks", "trino", "mysql")
+#: dialects whose Ibis compiler needs the engine's package (pyspark): translated by sqlglot
+TRANSPILED = ("spark", "databricks")
 
 
 @dataclass(frozen=True)
@@ -75,4 +78,8 @@ def to_sql(ws: Workspace, tgt: Target, as_of: dt.date, dialect: str = "duckdb") 
     # the full expression (not the materialised profile), so the SQL runs on any engine
     full = Compiler(ws.ibis, as_of, resolver=registry(ws).tree)
     expr = full.members(tgt.tree).select("customer_id")
+    if dialect in TRANSPILED:
+        # no Ibis compiler without the engine's own package: sqlglot translates DuckDB's SQL
+        duck_sql = str(ibis.to_sql(expr, dialect="duckdb"))
+        return ";\n".join(sqlglot.transpile(duck_sql, read="duckdb", write=dialect, pretty=True))
     return str(ibis.to_sql(expr, dialect=dialect))
