@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import ibis
-import sqlglot
 import ibis.expr.types as ir
+import sqlglot
 
 from danggol.errors import SegmentError
 from danggol.profile import profile_for
