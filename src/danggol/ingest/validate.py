@@ -120,6 +120,10 @@ def parse_expr(col: Column, ref: str, source_type: str, formats: tuple[str, ...]
     raise ValueError(f"no parse rule for kind {col.kind!r}")
 
 
+def _is_text(source_type: str) -> bool:
+    return source_type.upper() in ("VARCHAR", "TEXT", "STRING", "JSON")
+
+
 def _in_list(values: tuple[str, ...]) -> str:
     return "(" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + ")"
 
@@ -149,7 +153,7 @@ def local_date_expr(utc_ref: str) -> str:
 def _checks(table: Table, col: Column) -> list[str]:
     """SQL expressions, each a message or NULL, over typed ``c`` and raw ``_raw_c``."""
     c, raw = q(col.name), q("_raw_" + col.name)
-    shown = f"'''' || left({raw}, 60) || ''''"
+    shown = f"'''' || left(CAST({raw} AS VARCHAR), 60) || ''''"
     out: list[str] = []
     if col.required:
         out.append(f"CASE WHEN {raw} IS NULL THEN 'missing required field {col.name}' END")
@@ -159,7 +163,9 @@ def _checks(table: Table, col: Column) -> list[str]:
             f"THEN 'cannot read {col.name} ' || {shown} || ' as {KIND_WORDS[col.kind]}' END"
         )
     if col.kind == "money":
-        out.append(f"CASE WHEN {c} < 0 THEN 'negative {col.name} (' || {raw} || ')' END")
+        out.append(
+            f"CASE WHEN {c} < 0 THEN 'negative {col.name} (' || CAST({raw} AS VARCHAR) || ')' END"
+        )
     if col.choices:
         allowed = ", ".join(col.choices)
         out.append(
@@ -173,15 +179,17 @@ def _checks(table: Table, col: Column) -> list[str]:
             f"THEN 'country ' || {shown} || ' is not an ISO 3166 alpha-2 code such as KR' END"
         )
     if col.name == "quantity":
-        out.append(f"CASE WHEN {c} <= 0 THEN 'quantity must be at least 1, got ' || {raw} END")
+        out.append(
+            f"CASE WHEN {c} <= 0 THEN 'quantity must be at least 1, got ' || CAST({raw} AS VARCHAR) END"
+        )
     return out
 
 
 def _row_checks(table: Table) -> list[str]:
     if table.name == "orders":
         return [
-            "CASE WHEN refunded_amount > total THEN 'refunded_amount ' || _raw_refunded_amount || "
-            "' is larger than total ' || _raw_total END"
+            "CASE WHEN refunded_amount > total THEN 'refunded_amount ' || CAST(_raw_refunded_amount AS VARCHAR) || "
+            "' is larger than total ' || CAST(_raw_total AS VARCHAR) END"
         ]
     return []
 
@@ -214,7 +222,9 @@ def typed_query(
     for col in table.columns:
         if col.name in source_types:
             ref = q(col.name)
-            raw = _text(ref)
+            # typed input (Parquet, Arrow) is missing only when NULL; text also when blank.
+            # Casting typed values to text for every row would cost more than the load itself.
+            raw = _text(ref) if _is_text(source_types[col.name]) else ref
             parsed = parse_expr(col, ref, source_types[col.name], formats)
             if col.kind == "text" and col.choices:
                 parsed = f"lower({parsed})"
@@ -244,14 +254,14 @@ WITH typed AS (
   SELECT * {_derived_sql(table)} FROM typed
 ), checked AS (
   SELECT *, {reasons} AS _row_reason FROM derived
-), counted AS (
-  SELECT *, count(*) OVER w AS _same, min(_line) OVER w AS _first FROM checked
-  WINDOW w AS (PARTITION BY {key_sql}, _row_reason IS NULL)
+), dups AS (
+  SELECT {key_sql}, min(_line) AS _first FROM checked WHERE _row_reason IS NULL
+  GROUP BY {key_sql} HAVING count(*) > 1
 )
-SELECT _line, {", ".join(out_cols)},
-       COALESCE(_row_reason, CASE WHEN _same > 1 AND _line > _first
-         THEN 'duplicate {key_words} (first given at line ' || _first || ')' END) AS _reason
-FROM counted
+SELECT _line, {", ".join("checked." + c for c in out_cols)},
+       COALESCE(_row_reason, CASE WHEN _line > dups._first
+         THEN 'duplicate {key_words} (first given at line ' || dups._first || ')' END) AS _reason
+FROM checked LEFT JOIN dups USING ({key_sql})
 """
 
 
