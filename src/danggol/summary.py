@@ -9,13 +9,16 @@ from danggol.store.workspace import Workspace
 
 
 def shop_summary(ws: Workspace, as_of: dt.date) -> dict[str, object]:
-    """Headline figures of the shop as of a date, from the customer profile."""
+    """Headline figures of the shop as of a date, from the customer profile.
+
+    ``customers`` are known customers; ``visitors`` are ids seen only in orders or events."""
     p = customer_profile(ws.ibis, as_of, events=[])
     buyers = p.filter(p.number_of_orders > 0)
     top = buyers.filter(buyers.amount_spent_percentile >= 90)
     row = (
         p.aggregate(
-            customers=p.count(),
+            customers=p.known_customer.sum(),
+            visitors=(~p.known_customer).sum(),
             buyers=(p.number_of_orders > 0).sum(),
             repeat=(p.number_of_orders > 1).sum(),
             orders=p.number_of_orders.sum(),
@@ -30,7 +33,8 @@ def shop_summary(ws: Workspace, as_of: dt.date) -> dict[str, object]:
     revenue = row["revenue"] or 0.0
     return {
         "as_of": as_of.isoformat(),
-        "customers": row["customers"],
+        "customers": row["customers"] or 0,
+        "visitors": row["visitors"] or 0,
         "buyers": buyers_n,
         "orders": row["orders"] or 0,
         "revenue": revenue,

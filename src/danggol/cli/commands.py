@@ -184,6 +184,7 @@ def show_summary(
 ) -> None:
     rows = [
         ("customers (고객)", f"{s['customers']:,}"),
+        ("anonymous visitors (비회원 방문자)", f"{s['visitors']:,}"),
         ("buyers (구매 고객)", f"{s['buyers']:,}"),
         ("orders (주문)", f"{s['orders']:,}"),
         ("revenue (매출)", f"₩{s['revenue']:,.0f}"),
