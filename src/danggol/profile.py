@@ -243,10 +243,17 @@ def _data_version(con: ibis.BaseBackend) -> int:
     return int(value or 0)
 
 
+def snapshot_is_current(con: ibis.BaseBackend, as_of: dt.date) -> bool:
+    """Whether the profile a refresh stored is for ``as_of`` and no load came since."""
+    if SNAPSHOT_META not in con.list_tables():
+        return False
+    row = con.table(SNAPSHOT_META).to_pyarrow().to_pylist()
+    return bool(row) and row[0]["as_of"] == as_of and row[0]["data_version"] == _data_version(con)
+
+
 def profile_for(con: ibis.BaseBackend, as_of: dt.date) -> ir.Table:
-    """The materialised profile when it is current for ``as_of``, else the expression."""
-    if SNAPSHOT_META in con.list_tables():
-        row = con.table(SNAPSHOT_META).to_pyarrow().to_pylist()
-        if row and row[0]["as_of"] == as_of and row[0]["data_version"] == _data_version(con):
-            return con.table(SNAPSHOT_TABLE)
+    """The stored profile when it is current for ``as_of``, else the expression (no scores;
+    ``scores.scored_profile`` adds them)."""
+    if snapshot_is_current(con, as_of):
+        return con.table(SNAPSHOT_TABLE)
     return customer_profile(con, as_of)

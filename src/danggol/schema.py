@@ -183,3 +183,22 @@ EVENTS = Table(
 )
 
 TABLES: dict[str, Table] = {t.name: t for t in (CUSTOMERS, ORDERS, ORDER_ITEMS, EVENTS)}
+
+#: the types a profile field can have in the segment language
+FieldType = Literal["integer", "number", "date", "text", "tags", "boolean", "enum"]
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """A profile field as the segment language sees it: query name, column, type, labels."""
+
+    name: str
+    column: str
+    type: FieldType
+    en: str
+    ko: str
+    values: tuple[str, ...] = ()  # enums
+    money: bool = False
+
+
+

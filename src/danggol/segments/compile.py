@@ -9,14 +9,14 @@ Types are checked before anything runs; a node kind without a rule fails loudly.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from collections.abc import Callable
 
 import ibis
 import ibis.expr.types as ir
 
-from danggol.errors import SegmentError
+from danggol.dates import shift
+from danggol.errors import ConfigError, SegmentError
 from danggol.profile import customer_profile, purchases
 from danggol.segments import nodes as n
 from danggol.segments.fields import FIELDS, FUNCTIONS, suggest
@@ -31,19 +31,11 @@ ORDERING = ("<", "<=", ">", ">=", "BETWEEN", "NOT BETWEEN")
 
 
 def shift_date(day: dt.date, offset: n.DateOffset) -> dt.date:
-    """The as-of date moved by an offset; months and years keep the day, clamped to the
-    month's end (2025-03-31 − 1m = 2025-02-28)."""
-    if offset.unit == "d":
-        return day + dt.timedelta(days=offset.amount)
-    if offset.unit == "w":
-        return day + dt.timedelta(weeks=offset.amount)
-    months = offset.amount * (12 if offset.unit == "y" else 1)
-    index = day.year * 12 + (day.month - 1) + months
-    year, month = divmod(index, 12)
-    month += 1
-    if not 1 <= year <= 9999:
-        raise SegmentError(f"the offset {offset.amount}{offset.unit} leaves the calendar")
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+    """The as-of date moved by an offset (``danggol.dates.shift``: months clamp to the end)."""
+    try:
+        return shift(day, offset.amount, offset.unit)
+    except ConfigError as exc:
+        raise SegmentError(str(exc)) from None
 
 
 def kind_of(expr: n.Expr) -> str:
@@ -99,16 +91,23 @@ class Compiler:
         con: ibis.BaseBackend,
         as_of: dt.date,
         *,
-        base: ir.Table | None = None,
+        base: ir.Table | Callable[[], ir.Table] | None = None,
         resolver: Resolver | None = None,
         _stack: tuple[str, ...] = (),
     ) -> None:
         self.con = con
         self.as_of = as_of
-        self.base = base if base is not None else customer_profile(con, as_of)
+        # the profile is built on first use, so that type errors come before any work
+        self._base = base if base is not None else (lambda: customer_profile(con, as_of))
         self.resolver = resolver
         self._stack = _stack
         self._calls: dict[n.Call, str] = {}
+
+    @property
+    def base(self) -> ir.Table:
+        if callable(self._base):
+            self._base = self._base()
+        return self._base
 
     # -- public ---------------------------------------------------------------------------
     def check(self, tree: n.Node) -> None:

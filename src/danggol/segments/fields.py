@@ -11,18 +11,8 @@ import difflib
 from dataclasses import dataclass
 from typing import Literal
 
-FieldType = Literal["integer", "number", "date", "text", "tags", "boolean", "enum"]
-
-
-@dataclass(frozen=True)
-class FieldSpec:
-    name: str
-    column: str
-    type: FieldType
-    en: str
-    ko: str
-    values: tuple[str, ...] = ()  # enums
-    money: bool = False
+from danggol.schema import FieldSpec, FieldType
+from danggol.scores import field_specs
 
 
 def _f(
@@ -70,6 +60,9 @@ FIELDS: dict[str, FieldSpec] = {
         _f("events_total", "integer", "number of events", "행동 이벤트 수"),
     )
 }
+
+#: the score columns (RFM, lifecycle, grade, tiers) the profile carries for segments
+FIELDS.update({spec.name: spec for spec in field_specs()})
 
 ArgType = Literal["text", "number", "integer", "date", "segment"]
 

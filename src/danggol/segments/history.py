@@ -19,6 +19,7 @@ import ibis
 
 from danggol.errors import SegmentError
 from danggol.profile import SNAPSHOT_META, SNAPSHOT_TABLE, _data_version, customer_profile
+from danggol.scores import add_scores
 from danggol.segments.compile import Compiler
 from danggol.segments.definition import Segment
 from danggol.segments.parse import to_query
@@ -75,7 +76,10 @@ def refresh(
     ensure_tables(con)
     with ws.transaction():
         sql = ibis.to_sql(customer_profile(ws.ibis, as_of), dialect="duckdb")
-        con.execute(f"CREATE OR REPLACE TABLE {SNAPSHOT_TABLE} AS {sql}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _profile_base AS {sql}")
+        scored = add_scores(ws.ibis, ws.ibis.table("_profile_base"), as_of)
+        con.execute(f"CREATE OR REPLACE TABLE {SNAPSHOT_TABLE} AS {ibis.to_sql(scored, dialect='duckdb')}")
+        con.execute("DROP TABLE _profile_base")
         con.execute(
             f"CREATE OR REPLACE TABLE {SNAPSHOT_META} AS SELECT ?::DATE AS as_of, ?::BIGINT AS data_version",
             [as_of, _data_version(ws.ibis)],

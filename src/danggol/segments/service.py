@@ -14,7 +14,8 @@ import ibis.expr.types as ir
 import sqlglot
 
 from danggol.errors import SegmentError
-from danggol.profile import profile_for
+from danggol.profile import customer_profile
+from danggol.scores import add_scores, scored_profile
 from danggol.segments.compile import Compiler
 from danggol.segments.definition import NAME_RE, Segment
 from danggol.segments.nodes import Node
@@ -60,7 +61,9 @@ def target(ws: Workspace, text: str, params: dict[str, Any] | None = None) -> Ta
 
 
 def compiler(ws: Workspace, as_of: dt.date) -> Compiler:
-    return Compiler(ws.ibis, as_of, base=profile_for(ws.ibis, as_of), resolver=registry(ws).tree)
+    return Compiler(
+        ws.ibis, as_of, base=lambda: scored_profile(ws.ibis, as_of), resolver=registry(ws).tree
+    )
 
 
 def members(ws: Workspace, tgt: Target, as_of: dt.date) -> ir.Table:
@@ -76,7 +79,12 @@ def to_sql(ws: Workspace, tgt: Target, as_of: dt.date, dialect: str = "duckdb") 
     if dialect not in DIALECTS:
         raise SegmentError(f"unknown SQL dialect '{dialect}'; choose one of {', '.join(DIALECTS)}")
     # the full expression (not the materialised profile), so the SQL runs on any engine
-    full = Compiler(ws.ibis, as_of, resolver=registry(ws).tree)
+    full = Compiler(
+        ws.ibis,
+        as_of,
+        base=lambda: add_scores(ws.ibis, customer_profile(ws.ibis, as_of), as_of),
+        resolver=registry(ws).tree,
+    )
     expr = full.members(tgt.tree).select("customer_id")
     if dialect in TRANSPILED:
         # no Ibis compiler without the engine's own package: sqlglot translates DuckDB's SQL

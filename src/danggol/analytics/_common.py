@@ -1,0 +1,78 @@
+"""Shared pieces of the analytics: the purchase window, the top-k rule, JSON conversion."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from danggol.errors import ConfigError
+from danggol.profile import purchases
+from danggol.segments.compile import shift_date
+from danggol.segments.nodes import DateOffset
+
+
+def window_start(as_of: dt.date, months: int | None) -> dt.date | None:
+    """First day of the window "the last ``months`` months" ending on ``as_of``.
+
+    The same date the segment language gives ``date: -12m``: the as-of date moved back by
+    calendar months (clamped to the month's end); the window includes both ends. ``None``
+    means no lower bound (all time).
+    """
+    if months is None:
+        return None
+    if isinstance(months, bool) or not isinstance(months, int) or months < 1:
+        raise ConfigError(f"months must be a whole number ≥ 1 or None (all time); got {months!r}")
+    return shift_date(as_of, DateOffset(-months, "m"))
+
+
+def window_purchases(con: ibis.BaseBackend, as_of: dt.date, start: dt.date | None) -> ir.Table:
+    """Purchases with ``start <= order_date <= as_of``, with their ``revenue`` column.
+
+    ``revenue`` = total − refunded_amount, the per-order part of the profile's ``amount_spent``.
+    """
+    p = purchases(con, as_of)
+    if start is not None:
+        p = p.filter(p.order_date >= start)
+    return p.mutate(revenue=p.total - p.refunded_amount.fill_null(0))
+
+
+def top_count(share: float, n: int) -> int:
+    """How many customers "the top ``share``" of ``n`` is: ⌈share × n⌉.
+
+    Rounded to 9 decimals first, so that 0.1 × 3000 is 300 and not 301 (binary floats).
+    """
+    if isinstance(share, bool) or not 0 < share <= 1:
+        raise ConfigError(
+            f"a top share must be a fraction in (0, 1], e.g. 0.1 for 10%; got {share!r}"
+        )
+    return math.ceil(round(share * n, 9))
+
+
+def ratio(part: float, whole: float) -> float | None:
+    """``part / whole``, or None when ``whole`` is 0 (undefined, shown as null)."""
+    return part / whole if whole else None
+
+
+def jsonable(value: Any) -> Any:
+    """Dataclasses, dates and containers as JSON-ready values (dates as ISO text)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+class ToDict:
+    """Mixin: ``to_dict()`` gives the JSON-ready form of a result dataclass."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable(self)

@@ -1,0 +1,36 @@
+"""Calendar arithmetic shared by every layer: offsets of days, weeks, months and years.
+
+Months and years keep the day of the month, clamped to the month's end:
+
+>>> import datetime as dt
+>>> shift(dt.date(2025, 3, 31), -1, "m")
+datetime.date(2025, 2, 28)
+>>> shift(dt.date(2024, 2, 29), -1, "y")
+datetime.date(2023, 2, 28)
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+
+from danggol.errors import ConfigError
+
+UNITS = ("d", "w", "m", "y")
+
+
+def shift(day: dt.date, amount: int, unit: str) -> dt.date:
+    """``day`` moved by ``amount`` units (negative: into the past)."""
+    if unit == "d":
+        return day + dt.timedelta(days=amount)
+    if unit == "w":
+        return day + dt.timedelta(weeks=amount)
+    if unit not in ("m", "y"):
+        raise ConfigError(f"a date offset unit is one of d, w, m, y; got {unit!r}")
+    months = amount * (12 if unit == "y" else 1)
+    index = day.year * 12 + (day.month - 1) + months
+    year, month = divmod(index, 12)
+    month += 1
+    if not 1 <= year <= 9999:
+        raise ConfigError(f"the offset {amount}{unit} from {day} leaves the calendar")
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
