@@ -68,50 +68,85 @@ class RefreshResult:
 def refresh(
     ws: Workspace, as_of: dt.date, *, segments: dict[str, Segment] | None = None
 ) -> RefreshResult:
-    """Materialise the profile and snapshot every saved segment (or the ones given)."""
+    """Materialise the scored profile and snapshot every saved segment (or the ones given),
+    all in one transaction: a reader sees the previous refresh or this one, never half."""
     started = time.perf_counter()
-    reg = Registry(ws.path / "segments")
-    chosen = reg.saved() if segments is None else segments
-    con = ws.duck
-    ensure_tables(con)
+    chosen = Registry(ws.path / "segments").saved() if segments is None else segments
+    ensure_tables(ws.duck)
     with ws.transaction():
-        sql = ibis.to_sql(customer_profile(ws.ibis, as_of), dialect="duckdb")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _profile_base AS {sql}")
-        scored = add_scores(ws.ibis, ws.ibis.table("_profile_base"), as_of)
-        con.execute(f"CREATE OR REPLACE TABLE {SNAPSHOT_TABLE} AS {ibis.to_sql(scored, dialect='duckdb')}")
-        con.execute("DROP TABLE _profile_base")
-        con.execute(
-            f"CREATE OR REPLACE TABLE {SNAPSHOT_META} AS SELECT ?::DATE AS as_of, ?::BIGINT AS data_version",
-            [as_of, _data_version(ws.ibis)],
-        )
-        refresh_id = int(
-            con.execute("SELECT COALESCE(max(refresh_id), 0) + 1 FROM refreshes").fetchall()[0][0]
-        )
-        customers = int(con.execute(f"SELECT count(*) FROM {SNAPSHOT_TABLE}").fetchall()[0][0])
-        result = RefreshResult(refresh_id, as_of.isoformat(), 0.0, customers)
-        compiler = Compiler(ws.ibis, as_of, base=ws.ibis.table(SNAPSHOT_TABLE), resolver=reg.tree)
-        queries: dict[str, tuple[str, str]] = {}
-        for name, segment in chosen.items():
-            missing = segment.missing_params()
-            if missing:
-                result.skipped[name] = f"needs the parameter(s) {', '.join(missing)}"
-                continue
-            tree = segment.tree()
-            members = compiler.members(tree).select("customer_id")
-            queries[name] = (ibis.to_sql(members, dialect="duckdb"), to_query(tree))
-        result.segments = _snapshot(con, refresh_id, queries)
-        seconds = time.perf_counter() - started
-        con.execute(
+        materialise_profile(ws, as_of)
+        result = snapshot_segments(ws, as_of, chosen)
+        ws.duck.execute(
             "INSERT INTO refreshes VALUES (?, ?, ?, current_timestamp, ?, ?)",
             [
-                refresh_id,
+                result.refresh_id,
                 as_of,
                 dt.datetime.now(dt.UTC).replace(tzinfo=None),
                 len(result.segments),
-                seconds,
+                time.perf_counter() - started,
             ],
         )
     result.seconds = round(time.perf_counter() - started, 3)
+    return result
+
+
+def materialise_profile(ws: Workspace, as_of: dt.date) -> None:
+    """Store the profile with every score as ``profile_snapshot`` (inside the caller's
+    transaction); ``profile_snapshot_meta`` says for which date and data version."""
+    con = ws.duck
+    sql = ibis.to_sql(customer_profile(ws.ibis, as_of), dialect="duckdb")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _profile_base AS {sql}")
+    scored = add_scores(ws.ibis, ws.ibis.table("_profile_base"), as_of)
+    con.execute(
+        f"CREATE OR REPLACE TABLE {SNAPSHOT_TABLE} AS {ibis.to_sql(scored, dialect='duckdb')}"
+    )
+    con.execute("DROP TABLE _profile_base")
+    con.execute(
+        f"CREATE OR REPLACE TABLE {SNAPSHOT_META} AS SELECT ?::DATE AS as_of, ?::BIGINT AS data_version",
+        [as_of, _data_version(ws.ibis)],
+    )
+
+
+def segment_queries(
+    ws: Workspace, as_of: dt.date, segments: dict[str, Segment]
+) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
+    """Each runnable segment's member SQL over the stored profile (and its query text), and
+    the segments skipped with the reason."""
+    reg = Registry(ws.path / "segments")
+    compiler = Compiler(ws.ibis, as_of, base=ws.ibis.table(SNAPSHOT_TABLE), resolver=reg.tree)
+    queries: dict[str, tuple[str, str]] = {}
+    skipped: dict[str, str] = {}
+    for name, segment in segments.items():
+        missing = segment.missing_params()
+        if missing:
+            skipped[name] = f"needs the parameter(s) {', '.join(missing)}"
+            continue
+        tree = segment.tree()
+        members = compiler.members(tree).select("customer_id")
+        queries[name] = (ibis.to_sql(members, dialect="duckdb"), to_query(tree))
+    return queries, skipped
+
+
+def snapshot_segments(
+    ws: Workspace,
+    as_of: dt.date,
+    segments: dict[str, Segment],
+    *,
+    queries: dict[str, tuple[str, str]] | None = None,
+) -> RefreshResult:
+    """Evaluate the segments on the stored profile and record members, entered/left and sizes
+    under a new refresh id (inside the caller's transaction). ``queries`` replaces the compiled
+    member SQL (the benchmark passes hand-written SQL through the same bookkeeping)."""
+    con = ws.duck
+    skipped: dict[str, str] = {}
+    if queries is None:
+        queries, skipped = segment_queries(ws, as_of, segments)
+    refresh_id = int(
+        con.execute("SELECT COALESCE(max(refresh_id), 0) + 1 FROM refreshes").fetchall()[0][0]
+    )
+    customers = int(con.execute(f"SELECT count(*) FROM {SNAPSHOT_TABLE}").fetchall()[0][0])
+    result = RefreshResult(refresh_id, as_of.isoformat(), 0.0, customers, skipped=skipped)
+    result.segments = _snapshot(con, refresh_id, queries)
     return result
 
 
