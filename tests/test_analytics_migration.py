@@ -122,6 +122,14 @@ def test_a_profile_column(shop):
     }
 
 
+def test_a_score_column(shop):
+    # rfm_group / lifecycle_stage / grade come from the scored profile
+    m = migration(shop.ibis, F, T, by="lifecycle_stage")
+    assert m.population == 6
+    assert sum(c.customers for c in m.cells) == 6
+    assert m.count(NONE, NONE) == 0
+
+
 def test_counts_sum_to_the_population_on_a_bigger_shop(ws):
     # 60 customers with purchases spread over 12 months; pairs of dates, one pair the same
     orders = [

@@ -10,10 +10,9 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from danggol.dates import shift
 from danggol.errors import ConfigError
 from danggol.profile import purchases
-from danggol.segments.compile import shift_date
-from danggol.segments.nodes import DateOffset
 
 
 def window_start(as_of: dt.date, months: int | None) -> dt.date | None:
@@ -27,7 +26,7 @@ def window_start(as_of: dt.date, months: int | None) -> dt.date | None:
         return None
     if isinstance(months, bool) or not isinstance(months, int) or months < 1:
         raise ConfigError(f"months must be a whole number ≥ 1 or None (all time); got {months!r}")
-    return shift_date(as_of, DateOffset(-months, "m"))
+    return shift(as_of, -months, "m")
 
 
 def window_purchases(con: ibis.BaseBackend, as_of: dt.date, start: dt.date | None) -> ir.Table:

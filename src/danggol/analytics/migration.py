@@ -1,9 +1,9 @@
 """Migration between two dates: who moved from one label to another (Loyal → At Risk).
 
 A *labeler* gives each customer one label as of a date: any function
-``label(con, as_of) -> Table(customer_id, label)`` (the scores package provides
-``rfm_group``, ``lifecycle_stage`` and ``grade``), or the name of a profile column
-(``favourite_category``), read with :func:`profile_labeler`.
+``label(con, as_of) -> Table(customer_id, label)``, or the name of a column of the profile
+(``favourite_category``) or of the scored profile (``rfm_group``, ``lifecycle_stage``,
+``grade``), read with :func:`profile_labeler`.
 
 The population is the union of the customers labelled at either date. A customer labelled
 at one date only (not yet a customer at the first, or left out by the labeler), or whose
@@ -25,6 +25,7 @@ import pyarrow as pa
 from danggol.analytics._common import ToDict
 from danggol.errors import ConfigError
 from danggol.profile import profile_for
+from danggol.scores import scored_profile
 
 #: label of a customer who has none at a date (absent there, or labelled null)
 NONE = "none"
@@ -34,10 +35,13 @@ Labeler = Callable[[ibis.BaseBackend, dt.date], ir.Table]
 
 
 def profile_labeler(column: str) -> Labeler:
-    """A labeler reading one column of the customer profile (as text)."""
+    """A labeler reading one column (as text) of the customer profile, or of the scored
+    profile for a score column (``rfm_group``, ``lifecycle_stage``, ``grade``...)."""
 
     def label(con: ibis.BaseBackend, as_of: dt.date) -> ir.Table:
         p = profile_for(con, as_of)
+        if column not in p.columns:
+            p = scored_profile(con, as_of)
         if column not in p.columns:
             raise ConfigError(
                 f"the profile has no column '{column}'; use one of {', '.join(p.columns)}"
