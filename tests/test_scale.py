@@ -20,8 +20,8 @@ from danggol.segments.registry import builtin_segments
 from danggol.store.workspace import Workspace
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
-from baselines import profile_sql  # noqa: E402
-from bench_segments import choose_params, hand_segments  # noqa: E402
+from baselines import profile_sql
+from bench_segments import choose_params, hand_segments
 
 pytestmark = pytest.mark.slow
 AS_OF = dt.date(2025, 6, 30)
