@@ -38,8 +38,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,7 +54,7 @@ from danggol.errors import ConfigError
 from danggol.profile import customer_profile, purchases
 from danggol.scores._params import int_in, is_int, is_number
 from danggol.scores._yaml import read_table
-from danggol.store.workspace import Workspace
+from danggol.store.workspace import Workspace, transaction
 
 DEFAULT_GRADES = Path(__file__).parent / "defaults" / "grades.yaml"
 HISTORY_TABLE = "grade_history"
@@ -379,19 +379,7 @@ def _connections(
             "grade history is kept in the DuckDB store: pass a Workspace or an Ibis DuckDB "
             f"connection; got {type(target).__name__}"
         )
-    return target, lambda: _transaction(raw)
-
-
-@contextmanager
-def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """All or nothing, like ``Workspace.transaction`` for a bare DuckDB connection."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        yield con
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
+    return target, lambda: transaction(raw)
 
 
 # --------------------------------------------------------------------------------------

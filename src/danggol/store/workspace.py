@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from functools import cached_property
 from pathlib import Path
 
@@ -49,6 +49,18 @@ SYSTEM_TABLES: dict[str, list[tuple[str, str]]] = {
 def _ddl(name: str, columns: list[tuple[str, str]]) -> str:
     cols = ", ".join(f'"{c}" {t}' for c, t in columns)
     return f'CREATE TABLE IF NOT EXISTS "{name}" ({cols})'
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """BEGIN … COMMIT on a DuckDB connection; ROLLBACK on any exception."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
 
 
 def resolve_path(path: str | os.PathLike[str] | None) -> Path:
@@ -143,17 +155,9 @@ class Workspace:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def transaction(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
         """All or nothing: on any exception the store is left as it was."""
-        con = self.duck
-        con.execute("BEGIN TRANSACTION")
-        try:
-            yield con
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
+        return transaction(self.duck)
 
     def create_tables(self) -> None:
         with self.transaction() as con:
