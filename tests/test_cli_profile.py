@@ -43,7 +43,10 @@ def test_init_ingest_profile_in_every_format(tmp_path, write_csv):
     rows = {r["customer_id"]: r for r in csv.DictReader(io.StringIO(text))}
     # c1: 2 purchases 10 days apart, 40,000 won; c2: only a cancelled order
     assert rows["c1"]["number_of_orders"] == "2" and float(rows["c1"]["amount_spent"]) == 40000
-    assert float(rows["c1"]["avg_days_between_orders"]) == 10.0 and rows["c2"]["number_of_orders"] == "0"
+    assert (
+        float(rows["c1"]["avg_days_between_orders"]) == 10.0
+        and rows["c2"]["number_of_orders"] == "0"
+    )
 
     out = tmp_path / "profile.parquet"
     invoke("-w", shop, "profile", "--as-of", "2025-06-30", "--format", "parquet", "--out", str(out))

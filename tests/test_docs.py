@@ -12,7 +12,8 @@ from danggol.segments.registry import builtin_segments
 
 ROOT = Path(__file__).parent.parent
 DOCS = "\n".join(
-    p.read_text(encoding="utf-8") for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    p.read_text(encoding="utf-8")
+    for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 )
 
 
@@ -27,7 +28,9 @@ def command_names() -> list[str]:
 
 def test_every_cli_command_is_documented():
     # documented = shown as a command line: 'danggol segment count …' or '… -w DIR segment count …'
-    undocumented = [c for c in command_names() if f" {c} " not in DOCS and f"danggol {c}\n" not in DOCS]
+    undocumented = [
+        c for c in command_names() if f" {c} " not in DOCS and f"danggol {c}\n" not in DOCS
+    ]
     assert not undocumented, f"commands missing from README/docs: {undocumented}"
 
 

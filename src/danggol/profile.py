@@ -26,6 +26,7 @@ import re
 import ibis
 import ibis.expr.types as ir
 
+from danggol.errors import ConfigError
 from danggol.schema import PURCHASE_STATUSES, REFUND_STATUSES
 
 #: the columns of the profile that do not depend on the shop's event names, in order
@@ -69,7 +70,12 @@ def as_of_date(value: dt.date | str | None, zone: dt.tzinfo) -> dt.date:
     if value is None:
         return dt.datetime.now(zone).date()
     if isinstance(value, str):
-        return dt.date.fromisoformat(value)
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise ConfigError(
+                f"--as-of takes a date like 2025-06-30 (YYYY-MM-DD); got {value!r}"
+            ) from None
     return value
 
 

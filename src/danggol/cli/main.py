@@ -61,24 +61,13 @@ def print_json(data: object) -> None:
 
 
 def run() -> None:
-    """Entry point: danggol's own errors become one clear line and exit code 2."""
+    """Entry point: danggol's own errors become one clear line and exit code 2; usage errors
+    (a missing option, a bad choice) are shown by Typer as usual, also with exit code 2."""
     try:
-        app(standalone_mode=False)
+        app()
     except DanggolError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise SystemExit(2) from None
-    except (typer.Abort, KeyboardInterrupt):
-        err.print("aborted")
-        raise SystemExit(130) from None
-    except typer.Exit as exc:
-        raise SystemExit(exc.exit_code) from None
-    except Exception as exc:  # click's usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            raise SystemExit(exc.exit_code) from None
-        raise
 
 
 def rich_table(title: str, rows: list[tuple[object, ...]], headers: tuple[str, ...]) -> RichTable:
@@ -91,4 +80,4 @@ def rich_table(title: str, rows: list[tuple[object, ...]], headers: tuple[str, .
 
 
 # Commands register themselves on ``app`` when their modules are imported.
-from danggol.cli import commands, segments  # noqa: E402, F401
+from danggol.cli import commands, segments, scores, analytics, report  # noqa: E402, F401, I001

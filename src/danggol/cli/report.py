@@ -1,0 +1,56 @@
+"""``danggol report``: the shop's HTML report (and its figures as PNG)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from danggol.cli.main import AsOfOpt, app, open_workspace, out
+from danggol.errors import ConfigError
+from danggol.outputs.report import check_lang, collect_report, save_report
+from danggol.profile import as_of_date
+
+
+def _date(value: str | None, option: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"{option} takes a date as YYYY-MM-DD; got {value!r}") from None
+
+
+@app.command()
+def report(
+    out_file: Annotated[Path, typer.Option("--out", help="the HTML file to write")],
+    as_of: AsOfOpt = None,
+    compare_to: Annotated[
+        str | None,
+        typer.Option(
+            "--compare-to",
+            help="first date of the RFM migration matrix (YYYY-MM-DD); default one month "
+            "before --as-of",
+        ),
+    ] = None,
+    lang: Annotated[str, typer.Option("--lang", help="ko | en")] = "ko",
+    png: Annotated[
+        Path | None,
+        typer.Option("--png", help="also write each figure as DIR/NAME.png (needs Chromium)"),
+    ] = None,
+    months: Annotated[
+        int, typer.Option(help="months of stage shares and of monthly cohorts to show")
+    ] = 12,
+) -> None:
+    """Write one self-contained HTML report: RFM grid, lifecycle, concentration, migration,
+    cohorts and product affinity."""
+    check_lang(lang)
+    with open_workspace() as ws:
+        day = as_of_date(as_of, ws.config.zone)
+        data = collect_report(ws, day, compare_to=_date(compare_to, "--compare-to"), months=months)
+    written = save_report(data, out_file, lang=lang, png=png)
+    for path in written:
+        out.print(f"wrote [bold]{escape(str(path))}[/]")

@@ -1,0 +1,517 @@
+"""``danggol rfm``, ``danggol lifecycle …`` and ``danggol grades …``: the scores, every rule visible.
+
+Thin: each command reads its options, calls the score estimators of ``danggol.scores`` on the
+scored profile and formats the result (a Rich table, or JSON with ``--json``). The exact rules
+live in the module docstrings of ``scores/rfm.py``, ``scores/lifecycle.py`` and
+``scores/grades.py``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any
+
+import ibis.expr.types as ir
+import typer
+
+from danggol.cli.main import AsOfOpt, JsonOpt, app, err, open_workspace, out, print_json, rich_table
+from danggol.errors import ConfigError
+from danggol.outputs.files import FORMATS, write_table
+from danggol.profile import as_of_date
+from danggol.scores import RFM, Lifecycle, evaluate_grades, grade_history, scored_profile
+from danggol.scores.grades import CHANGES, GradeRule, load_grade_rules
+from danggol.scores.lifecycle import REASON_LABELS, REASONS, STAGE_LABELS, STAGES, stage_shares
+from danggol.scores.rfm import DIMENSIONS
+from danggol.store.workspace import Workspace
+
+LangOpt = Annotated[str, typer.Option("--lang", help="labels in ko (한국어) or en")]
+
+#: the per-customer columns ``danggol rfm --format csv|json|parquet`` writes
+RFM_COLUMNS = ("customer_id", "r_score", "f_score", "m_score", "rfm_group")
+#: dimension → (Korean, English) name and unit, for the threshold table
+DIMENSION_WORDS: dict[str, tuple[str, str, str]] = {
+    "r": ("R 최근성", "R recency", "days since last order"),
+    "f": ("F 구매 빈도", "F frequency", "orders"),
+    "m": ("M 구매 금액", "M monetary", "amount spent"),
+}
+
+
+# --------------------------------------------------------------------------------------
+# option parsing shared with ``cli/analytics.py``
+# --------------------------------------------------------------------------------------
+
+
+def parse_date(text: str, option: str) -> dt.date:
+    """A YYYY-MM-DD option value, or a ConfigError naming the option."""
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise ConfigError(f"{option} takes a date as YYYY-MM-DD; got {text!r}") from None
+
+
+def day_of(ws: Workspace, as_of: str | None) -> dt.date:
+    """The ``--as-of`` date (default: today in the shop's time zone)."""
+    if as_of is None:
+        return as_of_date(None, ws.config.zone)
+    return parse_date(as_of, "--as-of")
+
+
+def split_list(text: str, option: str, *, exactly: int | None = None) -> list[str]:
+    """``a,b,c`` → ['a', 'b', 'c'] (blanks dropped), optionally exactly ``exactly`` items."""
+    items = [part.strip() for part in text.split(",") if part.strip()]
+    if not items or (exactly is not None and len(items) != exactly):
+        want = f"exactly {exactly} comma-separated values" if exactly else "comma-separated values"
+        raise ConfigError(f"{option} takes {want}; got {text!r}")
+    return items
+
+
+def check_lang(value: str) -> str:
+    if value not in ("ko", "en"):
+        raise ConfigError(f"--lang is ko or en; got {value!r}")
+    return value
+
+
+def number(value: float | int | None) -> str:
+    """1,234 for whole numbers, 1,234.56 otherwise, '—' for None."""
+    if value is None:
+        return "—"
+    if float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:,.2f}"
+
+
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1%}"
+
+
+# --------------------------------------------------------------------------------------
+# danggol rfm
+# --------------------------------------------------------------------------------------
+
+
+@app.command("rfm")
+def rfm_cmd(
+    as_of: AsOfOpt = None,
+    bins: Annotated[
+        int, typer.Option(help="scores per dimension: 5 = quintiles, 3 = tertiles")
+    ] = 5,
+    format: Annotated[
+        str,
+        typer.Option("--format", help="table (the summary) | csv | json | parquet (per customer)"),
+    ] = "table",
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="file for csv/json/parquet (default: stdout)")
+    ] = None,
+    lang: LangOpt = "ko",
+    json_: JsonOpt = False,
+) -> None:
+    """RFM scores: customers and revenue per RFM group, and every threshold learned."""
+    lang = check_lang(lang)
+    if format not in ("table", *FORMATS):
+        raise ConfigError(f"unknown format {format!r}; choose one of table, {', '.join(FORMATS)}")
+    if format == "table" and out_file is not None:
+        raise ConfigError("--out writes customer rows: give --format csv, json or parquet too")
+    with open_workspace() as ws:
+        day = day_of(ws, as_of)
+        profile = scored_profile(ws.ibis, day)
+        rfm = RFM(bins).fit(profile)
+        scored = rfm.transform(profile)
+        if format != "table" and not json_:
+            rows = write_table(
+                scored.select(*RFM_COLUMNS).order_by("customer_id"), format, out_file
+            )
+            if out_file is not None:
+                err.print(f"{rows} customers' RFM scores as of {day} written to {out_file}")
+            return
+        summary = rfm_summary(rfm, scored, day)
+    if json_:
+        print_json(summary)
+        return
+    show_rfm(summary, lang)
+
+
+def rfm_summary(rfm: RFM, scored: ir.Table, day: dt.date) -> dict[str, Any]:
+    """The fitted thresholds with the bins they make, and customers and revenue per group."""
+    counts = scored.group_by("rfm_group").aggregate(
+        customers=scored.count(), revenue=scored.amount_spent.fill_null(0).sum()
+    )
+    found = {r["rfm_group"]: r for r in counts.to_pyarrow().to_pylist()}
+    customers = sum(int(r["customers"]) for r in found.values())
+    revenue = sum(float(r["revenue"] or 0) for r in found.values())
+    smap = rfm.segment_map_
+    groups = []
+    for key in smap.keys:
+        row = found.get(key, {})
+        n, rev = int(row.get("customers", 0)), float(row.get("revenue") or 0)
+        groups.append(
+            {
+                "rfm_group": key,
+                "ko": smap.label(key, "ko"),
+                "en": smap.label(key, "en"),
+                "customers": n,
+                "share": n / customers if customers else None,
+                "revenue": rev,
+                "revenue_share": rev / revenue if revenue else None,
+            }
+        )
+    return {
+        "as_of": day.isoformat(),
+        "bins": rfm.n_bins_,
+        "customers": customers,
+        "buyers": rfm.n_customers_,
+        "revenue": revenue,
+        "thresholds": rfm.thresholds_,
+        "learned": rfm.learned_,
+        "bins_by_score": {d: score_bins(t, reverse=d == "r") for d, t in rfm.thresholds_.items()},
+        "grid": [
+            {"r_score": r, "fm_score": fm, "rfm_group": g}
+            for (r, fm), g in sorted(rfm.grid().items())
+        ],
+        "groups": groups,
+        "unscored_buyers": int(found[None]["customers"]) if None in found else 0,
+    }
+
+
+def score_bins(thresholds: list[float], *, reverse: bool) -> list[dict[str, Any]]:
+    """Each score with its values: ``above < value ≤ up_to`` (None = open end), best first;
+    ``empty`` when ties leave no value for it (see scores/rfm.py)."""
+    n = len(thresholds) + 1
+    bins = []
+    for k in range(1, n + 1):  # k: position from the smallest values
+        above = thresholds[k - 2] if k > 1 else None
+        up_to = thresholds[k - 1] if k < n else None
+        empty = above is not None and up_to is not None and up_to <= above
+        bins.append(
+            {"score": n + 1 - k if reverse else k, "above": above, "up_to": up_to, "empty": empty}
+        )
+    return sorted(bins, key=lambda b: -b["score"])
+
+
+def _bin_text(b: dict[str, Any]) -> str:
+    if b["empty"]:
+        return "—"
+    if b["above"] is None:
+        return f"≤ {number(b['up_to'])}"
+    if b["up_to"] is None:
+        return f"> {number(b['above'])}"
+    return f"> {number(b['above'])}, ≤ {number(b['up_to'])}"
+
+
+def show_rfm(s: dict[str, Any], lang: str) -> None:
+    rows = [
+        (
+            g["rfm_group"],
+            g[lang],
+            f"{g['customers']:,}",
+            percent(g["share"]),
+            f"{g['revenue']:,.0f}",
+            percent(g["revenue_share"]),
+        )
+        for g in s["groups"]
+    ]
+    out.print(
+        rich_table(
+            f"RFM groups as of {s['as_of']} ({s['customers']:,} customers, "
+            f"{s['buyers']:,} with a purchase)",
+            rows,
+            (
+                "rfm_group",
+                "name" if lang == "en" else "이름",
+                "customers",
+                "share",
+                "revenue",
+                "revenue share",
+            ),
+        )
+    )
+    scores = [b["score"] for b in s["bins_by_score"]["r"]]
+    threshold_rows = [
+        (
+            f"{DIMENSION_WORDS[d][0 if lang == 'ko' else 1]} ({DIMENSION_WORDS[d][2]})",
+            "learned" if s["learned"][d] else "given",
+            *(_bin_text(b) for b in s["bins_by_score"][d]),
+        )
+        for d in DIMENSIONS
+    ]
+    out.print(
+        rich_table(
+            f"thresholds: the values each score covers ({s['bins']} bins)",
+            threshold_rows,
+            ("dimension", "", *(f"score {n}" for n in scores)),
+        )
+    )
+    out.print(
+        "[dim]fm_score = floor((f_score + m_score) / 2); the group is the (r_score, fm_score) "
+        "cell of the segment map (--json shows the grid). Rules: src/danggol/scores/rfm.py[/]"
+    )
+
+
+# --------------------------------------------------------------------------------------
+# danggol lifecycle
+# --------------------------------------------------------------------------------------
+
+lifecycle_app = typer.Typer(
+    help="Lifecycle stages (잠재 · 신규 · 활동 · 충성 · 이탈) with their reasons, and their shares over time."
+)
+app.add_typer(lifecycle_app, name="lifecycle")
+
+
+@lifecycle_app.callback(invoke_without_command=True)
+def lifecycle_cmd(
+    ctx: typer.Context, as_of: AsOfOpt = None, lang: LangOpt = "ko", json_: JsonOpt = False
+) -> None:
+    """Customers and share per lifecycle stage, each split by reason, and the churn window."""
+    if ctx.invoked_subcommand is not None:
+        return
+    lang = check_lang(lang)
+    with open_workspace() as ws:
+        day = day_of(ws, as_of)
+        profile = scored_profile(ws.ibis, day)
+        model = Lifecycle().fit(profile)
+        staged = model.transform(profile)
+        counts = staged.group_by(["lifecycle_stage", "lifecycle_reason"]).aggregate(
+            customers=staged.count()
+        )
+        rows = counts.to_pyarrow().to_pylist()
+    summary = lifecycle_summary(model, rows, day)
+    if json_:
+        print_json(summary)
+        return
+    show_lifecycle(summary, lang)
+
+
+def lifecycle_summary(model: Lifecycle, rows: list[dict[str, Any]], day: dt.date) -> dict[str, Any]:
+    found = {(r["lifecycle_stage"], r["lifecycle_reason"]): int(r["customers"]) for r in rows}
+    total = sum(found.values())
+    stages = []
+    for stage in STAGES:
+        n = sum(v for (s, _), v in found.items() if s == stage)
+        reasons = [
+            {
+                "reason": reason,
+                **REASON_LABELS[reason],
+                "customers": found.get((stage, reason), 0),
+                "share_of_stage": found.get((stage, reason), 0) / n if n else None,
+            }
+            for reason in REASONS[stage]
+        ]
+        stages.append(
+            {
+                "stage": stage,
+                **STAGE_LABELS[stage],
+                "customers": n,
+                "share": n / total if total else 0.0,
+                "reasons": reasons,
+            }
+        )
+    return {
+        "as_of": day.isoformat(),
+        "customers": total,
+        "churn_days": model.churn_days_,
+        "churn_days_source": model.churn_days_source_,
+        "repeat_buyers": model.n_repeat_buyers_,
+        "params": model.get_params(),
+        "stages": stages,
+    }
+
+
+def show_lifecycle(s: dict[str, Any], lang: str) -> None:
+    rows: list[tuple[object, ...]] = []
+    for stage in s["stages"]:
+        rows.append(
+            (f"{stage['stage']} {stage[lang]}", f"{stage['customers']:,}", percent(stage["share"]))
+        )
+        for r in stage["reasons"]:
+            if r["customers"]:
+                rows.append(
+                    (
+                        f"  └ {r['reason']} {r[lang]}",
+                        f"{r['customers']:,}",
+                        percent(r["share_of_stage"]) + " of stage",
+                    )
+                )
+    out.print(
+        rich_table(
+            f"lifecycle stages as of {s['as_of']} ({s['customers']:,} customers)",
+            rows,
+            ("stage / reason", "customers", "share"),
+        )
+    )
+    p = s["params"]
+    how = {
+        "given": "given",
+        "learned": (
+            f"learned: {p['churn_cycles'] or 1} × the {p['churn_quantile']:.0%} quantile of the "
+            f"purchase cycles of {s['repeat_buyers']:,} repeat buyers"
+        ),
+        "fallback": (
+            f"fallback: only {s['repeat_buyers']:,} repeat buyers "
+            f"(fewer than {p['min_repeat_buyers']})"
+        ),
+    }[s["churn_days_source"]]
+    out.print(
+        f"churned = no purchase for more than [bold]{s['churn_days']} days[/] ({how})"
+        + (f" and more than {p['churn_cycles']} × their own cycle" if p["churn_cycles"] else "")
+        + f"; new = first purchase ≤ {p['new_days']} days ago; "
+        f"loyal = ≥ {p['loyal_orders']} purchases. Rules: src/danggol/scores/lifecycle.py",
+        highlight=False,
+    )
+
+
+@lifecycle_app.command("shares")
+def shares_cmd(
+    dates: Annotated[str, typer.Option(help="as-of dates, comma-separated: 2025-03-31,2025-06-30")],
+    lang: LangOpt = "ko",
+    json_: JsonOpt = False,
+) -> None:
+    """The share of each lifecycle stage at several dates (the churn window learned per date)."""
+    lang = check_lang(lang)
+    days = [parse_date(d, "--dates") for d in split_list(dates, "--dates")]
+    with open_workspace() as ws:
+        table = stage_shares(ws.ibis, days)
+    rows = table.to_pylist()
+    if json_:
+        print_json(rows)
+        return
+    ordered = sorted(set(days))
+    cell = {(r["as_of"], r["stage"]): r for r in rows}
+    lines: list[tuple[object, ...]] = [
+        (
+            f"{stage} {STAGE_LABELS[stage][lang]}",
+            *(
+                f"{cell[(d, stage)]['customers']:,} ({cell[(d, stage)]['share']:.1%})"
+                for d in ordered
+            ),
+        )
+        for stage in STAGES
+    ]
+    lines.append(
+        ("churn window (days)", *(str(cell[(d, STAGES[0])]["churn_days"]) for d in ordered))
+    )
+    out.print(rich_table("lifecycle stage shares", lines, ("stage", *map(str, ordered))))
+
+
+# --------------------------------------------------------------------------------------
+# danggol grades
+# --------------------------------------------------------------------------------------
+
+grades_app = typer.Typer(
+    help="Membership grades (회원 등급): the rules, evaluation and upgrade/downgrade history.",
+    no_args_is_help=True,
+)
+app.add_typer(grades_app, name="grades")
+
+
+def rule_text(rule: GradeRule, months: int, lang: str) -> str:
+    """'12개월 구매금액 ≥ 1,000,000' / 'spent ≥ 1,000,000 in 12 months'; the default grade: else."""
+    if rule.is_default:
+        return "그 밖의 모든 고객" if lang == "ko" else "everyone else"
+    parts = []
+    if rule.min_amount is not None:
+        parts.append(
+            f"{months}개월 구매금액 ≥ {number(rule.min_amount)}"
+            if lang == "ko"
+            else f"spent ≥ {number(rule.min_amount)} in {months} months"
+        )
+    if rule.min_orders is not None:
+        parts.append(
+            f"{months}개월 구매 ≥ {rule.min_orders}회"
+            if lang == "ko"
+            else f"≥ {rule.min_orders} purchases in {months} months"
+        )
+    joiner = {"all": (" 그리고 ", " and "), "any": (" 또는 ", " or ")}[rule.match]
+    return joiner[0 if lang == "ko" else 1].join(parts)
+
+
+@grades_app.command("show")
+def grades_show_cmd(lang: LangOpt = "ko", json_: JsonOpt = False) -> None:
+    """The grade rules, highest first, with every threshold."""
+    lang = check_lang(lang)
+    rules = load_grade_rules()
+    data = {
+        "window_months": rules.window_months,
+        "source": rules.source,
+        "grades": [
+            {
+                "grade": g.key,
+                "ko": g.ko,
+                "en": g.en,
+                "level": rules.level(g.key),
+                "min_amount": g.min_amount,
+                "min_orders": g.min_orders,
+                "match": g.match,
+                "rule": {x: rule_text(g, rules.window_months, x) for x in ("ko", "en")},
+            }
+            for g in rules.grades
+        ],
+    }
+    if json_:
+        print_json(data)
+        return
+    rows = [(g["grade"], g[lang], g["level"], g["rule"][lang]) for g in data["grades"]]
+    out.print(
+        rich_table(
+            "membership grades (first rule that holds)", rows, ("grade", "name", "level", "rule")
+        )
+    )
+    out.print(
+        f"[dim]spend = Σ (total − refunded amount) of purchases in the {rules.window_months} months "
+        "up to the as-of date; registered customers and buyers are graded. "
+        f"Rules: {rules.source}; details: src/danggol/scores/grades.py[/]",
+        highlight=False,
+    )
+
+
+@grades_app.command("evaluate")
+def grades_evaluate_cmd(
+    as_of: AsOfOpt = None, lang: LangOpt = "ko", json_: JsonOpt = False
+) -> None:
+    """Grade every customer as of a date and record it in the grade history."""
+    lang = check_lang(lang)
+    with open_workspace() as ws:
+        day = day_of(ws, as_of)
+        result = evaluate_grades(ws, day)
+    if json_:
+        print_json(result.to_dict())
+        return
+    rules = load_grade_rules()
+    total = result.customers
+    rows = [
+        (key, rules.label(key, lang), f"{n:,}", percent(n / total if total else None))
+        for key, n in result.grades.items()
+    ]
+    out.print(
+        rich_table(
+            f"grades as of {result.as_of} ({total:,} customers)",
+            rows,
+            ("grade", "name", "customers", "share"),
+        )
+    )
+    out.print(
+        "changes since each customer's previous evaluation: "
+        + ", ".join(f"{c} {result.changes.get(c, 0):,}" for c in CHANGES)
+    )
+
+
+@grades_app.command("history")
+def grades_history_cmd(
+    customer: Annotated[str | None, typer.Option(help="one customer id")] = None,
+    limit: Annotated[int, typer.Option(help="rows shown in the table (--json gives all)")] = 50,
+    json_: JsonOpt = False,
+) -> None:
+    """The recorded grade snapshots: grade, previous grade and upgrade/downgrade per date."""
+    if limit < 1:
+        raise ConfigError(f"--limit must be at least 1; got {limit}")
+    with open_workspace() as ws:
+        rows = grade_history(ws, customer_id=customer).to_pylist()
+    if json_:
+        print_json(rows)
+        return
+    keys = ("customer_id", "as_of", "grade", "previous_grade", "change")
+    shown = [tuple("" if r[k] is None else r[k] for k in keys) for r in rows[:limit]]
+    out.print(rich_table(f"grade history ({len(rows):,} rows)", shown, keys))
+    if not rows:
+        out.print("no grades recorded yet: run 'danggol grades evaluate --as-of YYYY-MM-DD'")
+    elif len(rows) > limit:
+        out.print(f"[dim]first {limit} rows; --limit N or --json for more[/]")

@@ -1,0 +1,300 @@
+"""The data of the report, its words and its number formats.
+
+:func:`collect_report` runs every query the report needs once and returns
+:class:`ReportData`; the HTML page (``outputs.report``) and its charts (``outputs.report_svg``)
+only format it. Every number comes from the library: ``summary.shop_summary``,
+``scores.scored_profile``, ``scores.stage_shares`` and ``analytics``. Every word of the page
+comes from :data:`LABELS`, in Korean and English.
+
+>>> fmt_money(893180940.0, "KRW", "ko"), fmt_money(893180940.0, "KRW", "ko", compact=True)
+('₩893,180,940', '8.9억원')
+>>> fmt_money(893180940.0, "KRW", "en", compact=True), fmt_pct(0.43298)
+('₩893.2M', '43.3%')
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import html
+from dataclasses import dataclass
+from typing import Any
+
+import ibis.expr.types as ir
+
+from danggol import analytics
+from danggol.analytics import Affinity, Cohorts, Concentration, Migration
+from danggol.dates import shift
+from danggol.errors import ConfigError
+from danggol.scores import scored_profile, stage_shares
+from danggol.scores.lifecycle import STAGES
+from danggol.scores.rfm import SegmentMap, load_segment_map
+from danggol.store.workspace import Workspace
+from danggol.summary import shop_summary
+
+LANGS = ("ko", "en")
+FONT_STACK = '"Noto Sans KR", "NanumGothic", "Malgun Gothic", "Apple SD Gothic Neo", sans-serif'
+#: how many top affinity rules the report lists
+TOP_RULES = 10
+
+#: every word of the page, ``LABELS[key][lang]``; ``{name}`` fields are filled with
+#: escaped values
+LABELS: dict[str, dict[str, str]] = {
+    "title": {"ko": "고객 세분화 리포트", "en": "Customer segmentation report"},
+    "subtitle": {
+        "ko": "기준일 {as_of} · 비교 기준일 {compare_to}",
+        "en": "As of {as_of} · compared with {compare_to}",
+    },
+    "headline": {"ko": "핵심 지표", "en": "Headline"},
+    "customers": {"ko": "고객 수", "en": "Customers"},
+    "buyers": {"ko": "구매 고객", "en": "Buyers"},
+    "revenue": {"ko": "매출", "en": "Revenue"},
+    "repeat_rate": {"ko": "재구매율", "en": "Repeat rate"},
+    "top10": {"ko": "상위 10% 매출 비중", "en": "Top 10% revenue share"},
+    "gini": {"ko": "지니 계수", "en": "Gini coefficient"},
+    "headline_note": {
+        "ko": "고객 수는 가입 고객, 구매 고객은 구매가 한 번 이상인 고객입니다. 매출은 환불을 뺀 금액입니다.",
+        "en": "Customers are registered customers; buyers have at least one purchase. Revenue is net of refunds.",
+    },
+    "rfm": {"ko": "RFM 그리드", "en": "RFM grid"},
+    "rfm_note": {
+        "ko": "구매 고객을 최근성(R)과 빈도·금액(FM) 점수로 나눈 격자입니다. 칸마다 RFM 그룹, 고객 수, 매출을 보여 줍니다. 구매 이력이 없는 {prospects} {n}명은 격자에 없습니다.",
+        "en": "Buyers by recency (R) and frequency·monetary (FM) score; each cell shows its RFM group, customers and revenue. The {n} {prospects} without a purchase are not on the grid.",
+    },
+    "r_axis": {"ko": "R (최근성)", "en": "R (recency)"},
+    "fm_axis": {"ko": "FM (빈도·금액)", "en": "FM (frequency·monetary)"},
+    "people": {"ko": "{n}명", "en": "{n} customers"},
+    "lifecycle": {"ko": "라이프사이클", "en": "Lifecycle"},
+    "funnel": {"ko": "단계별 고객 수 ({as_of})", "en": "Customers per stage ({as_of})"},
+    "lifecycle_note": {
+        "ko": "잠재 → 신규 → 활동 → 충성 → 이탈. 비중은 프로필의 모든 고객(방문자 포함) 중 비율입니다.",
+        "en": "Potential → new → active → loyal → churned. Shares are of every customer in the profile, visitors included.",
+    },
+    "shares": {
+        "ko": "단계 비중 추이 (월별 기준일)",
+        "en": "Stage shares over time (monthly as-of dates)",
+    },
+    "concentration": {"ko": "매출 집중도", "en": "Revenue concentration"},
+    "concentration_note": {
+        "ko": "구매 고객 {n}명을 구매액 오름차순으로 세운 로렌츠 곡선입니다. 대각선에서 멀수록 매출이 소수에게 몰려 있습니다.",
+        "en": "Lorenz curve of the {n} buyers sorted by ascending spend: the further from the diagonal, the more revenue sits with a few customers.",
+    },
+    "x_buyers": {"ko": "구매 고객 누적 비율", "en": "Cumulative share of buyers"},
+    "y_revenue": {"ko": "매출 누적 비율", "en": "Cumulative share of revenue"},
+    "equality": {"ko": "완전 균등", "en": "Perfect equality"},
+    "top_n": {"ko": "상위 {p}", "en": "Top {p}"},
+    "share": {"ko": "매출 비중", "en": "Revenue share"},
+    "migration": {"ko": "RFM 그룹 이동", "en": "RFM group migration"},
+    "migration_note": {
+        "ko": "행은 {a}의 그룹, 열은 {b}의 그룹입니다. 굵은 테두리(대각선)는 그룹이 그대로인 고객입니다. 유지 {stayed}명 · 이동 {moved}명 · 전체 {population}명.",
+        "en": "Rows are the group on {a}, columns the group on {b}; the outlined diagonal is customers who stayed. Stayed {stayed} · moved {moved} · all {population}.",
+    },
+    "from": {"ko": "{d}의 그룹 ↓", "en": "Group on {d} ↓"},
+    "to": {"ko": "{d}의 그룹 →", "en": "Group on {d} →"},
+    "none": {"ko": "고객 아님", "en": "Not a customer"},
+    "total": {"ko": "합계", "en": "Total"},
+    "cohorts": {"ko": "코호트 리텐션", "en": "Cohort retention"},
+    "cohorts_note": {
+        "ko": "첫 구매 월(코호트)별로, k개월 뒤(M+k)에 다시 구매한 고객의 비율입니다. 최근 {n}개 코호트, {as_of}이 속한 달은 아직 진행 중입니다.",
+        "en": "Per month of first purchase (cohort), the share of its customers who bought again k months later (M+k). The last {n} cohorts; the month of {as_of} is still running.",
+    },
+    "cohort": {"ko": "코호트 (고객 수)", "en": "Cohort (customers)"},
+    "affinity": {"ko": "함께 구매한 상품", "en": "Products bought together"},
+    "affinity_note": {
+        "ko": "상품이 있는 구매 주문 {orders}건 기준, 향상도 순 상위 {n}개 규칙입니다. 지지도: 두 상품이 함께 든 주문 비율 · 신뢰도: A가 든 주문 중 B도 든 비율 · 향상도: 1보다 클수록 함께 사는 경향.",
+        "en": "The top {n} rules by lift over {orders} purchase orders with products. Support: share of orders with both · confidence: of the orders with A, the share with B · lift: above 1, bought together more than by chance.",
+    },
+    "lift": {"ko": "향상도", "en": "Lift"},
+    "product_a": {"ko": "상품 A", "en": "Product A"},
+    "product_b": {"ko": "상품 B", "en": "Product B"},
+    "together": {"ko": "함께 주문", "en": "Orders"},
+    "support": {"ko": "지지도", "en": "Support"},
+    "confidence": {"ko": "신뢰도", "en": "Confidence"},
+    "query": {
+        "ko": "교차 판매 세그먼트 (A는 최근 샀지만 B는 안 산 고객)",
+        "en": "Cross-sell segment (bought A lately, not B)",
+    },
+    "no_rules": {
+        "ko": "함께 구매한 상품 규칙이 없습니다.",
+        "en": "No products were bought together.",
+    },
+    "no_data": {"ko": "데이터가 없습니다.", "en": "No data."},
+    "footer": {
+        "ko": "danggol {version}이 만든 리포트입니다. 모든 수치는 기준일 {as_of}의 데이터에서 계산했습니다.",
+        "en": "Made by danggol {version}. Every figure is computed from the data as of {as_of}.",
+    },
+}
+
+
+def esc(value: object) -> str:
+    """A data value as HTML text (quotes escaped too, so it is safe in attributes)."""
+    return html.escape(str(value), quote=True)
+
+
+def label(key: str, lang: str, **values: object) -> str:
+    """``LABELS[key][lang]`` with its ``{fields}`` filled in; the result is *not* escaped."""
+    return LABELS[key][lang].format(**values)
+
+
+# --------------------------------------------------------------------------------------
+# numbers as text
+# --------------------------------------------------------------------------------------
+
+#: currency → symbol written before the amount (others are written as their code)
+CURRENCY_SYMBOLS = {"KRW": "₩", "USD": "$", "EUR": "€", "JPY": "¥", "GBP": "£"}
+#: currencies without minor units
+ZERO_DECIMALS = {"KRW", "JPY"}
+
+
+def fmt_int(n: int | float) -> str:
+    return f"{n:,.0f}"
+
+
+def fmt_pct(x: float | None, digits: int = 1) -> str:
+    return "–" if x is None else f"{x * 100:.{digits}f}%"
+
+
+def fmt_money(value: float, currency: str, lang: str, *, compact: bool = False) -> str:
+    """Money as ko-KR writes it: ``₩893,180,940``; compact in Korean units (``8.9억원``,
+    ``1,234만원``) or, in English, ``₩893.2M``."""
+    symbol = CURRENCY_SYMBOLS.get(currency, f"{currency} ")
+    if not compact:
+        digits = 0 if currency in ZERO_DECIMALS else 2
+        sign = "-" if value < 0 else ""
+        return f"{sign}{symbol}{abs(value):,.{digits}f}"
+    if lang == "ko" and currency == "KRW":
+        if abs(value) >= 1e8:
+            return f"{value / 1e8:,.1f}억원"
+        if abs(value) >= 1e4:
+            return f"{value / 1e4:,.0f}만원"
+        return f"{value:,.0f}원"
+    for size, unit in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if abs(value) >= size:
+            return f"{symbol}{value / size:,.1f}{unit}"
+    return f"{symbol}{value:,.0f}"
+
+
+# --------------------------------------------------------------------------------------
+# the data
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GridCell:
+    """One cell of the RFM grid: its scores, group, buyers and their revenue."""
+
+    r: int
+    fm: int
+    group: str
+    customers: int
+    revenue: float
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything the report shows, computed once by :func:`collect_report`."""
+
+    as_of: dt.date
+    compare_to: dt.date
+    months: int
+    shop_name: str
+    currency: str
+    summary: dict[str, Any]
+    concentration: Concentration
+    segment_map: SegmentMap
+    grid: list[GridCell]
+    prospects: int
+    funnel: dict[str, int]
+    #: rows of ``stage_shares`` (as_of, stage, customers, share, churn_days)
+    stage_shares: list[dict[str, Any]]
+    migration: Migration
+    #: the last ``months`` cohorts and offsets 0 … months − 1
+    cohorts: Cohorts
+    affinity: Affinity
+
+
+def collect_report(
+    ws: Workspace, as_of: dt.date, *, compare_to: dt.date | None = None, months: int = 12
+) -> ReportData:
+    """Run every query the report needs, as of ``as_of``.
+
+    ``compare_to`` is the first date of the migration matrix (default: one month before
+    ``as_of``); ``months`` is how far back the stage shares go (one bar per month-end
+    as-of date) and how many monthly cohorts the heatmap shows.
+    """
+    if isinstance(months, bool) or not isinstance(months, int) or not 1 <= months <= 60:
+        raise ConfigError(f"months must be a whole number in [1, 60]; got {months!r}")
+    before = shift(as_of, -1, "m") if compare_to is None else compare_to
+    if before > as_of:
+        raise ConfigError(
+            f"the comparison date ({before}) is after the as-of date ({as_of}); give an "
+            "earlier --compare-to"
+        )
+    con = ws.ibis
+    profile = scored_profile(con, as_of)
+    grid, prospects = _rfm_cells(profile)
+    dates = [shift(as_of, -k, "m") for k in range(months - 1, -1, -1)]
+    return ReportData(
+        as_of=as_of,
+        compare_to=before,
+        months=months,
+        shop_name=ws.config.shop_name,
+        currency=ws.config.currency,
+        summary=shop_summary(ws, as_of),
+        concentration=analytics.concentration(con, as_of),
+        segment_map=load_segment_map(),
+        grid=grid,
+        prospects=prospects,
+        funnel=_stage_counts(profile),
+        stage_shares=stage_shares(con, dates).to_pylist(),
+        migration=analytics.migration(con, before, as_of, by="rfm_group"),
+        cohorts=_last_cohorts(analytics.cohorts(con, as_of), months),
+        affinity=analytics.affinity(con, as_of, top=TOP_RULES),
+    )
+
+
+def _rfm_cells(profile: ir.Table) -> tuple[list[GridCell], int]:
+    """The non-empty cells of the grid, and the customers off it (no purchase)."""
+    p = profile
+    counts = p.group_by(["r_score", "fm_score", "rfm_group"]).aggregate(
+        customers=p.count(), revenue=p.amount_spent.sum()
+    )
+    cells, prospects = [], 0
+    for row in counts.to_pyarrow().to_pylist():
+        if row["r_score"] is None:
+            prospects += int(row["customers"])
+            continue
+        cells.append(
+            GridCell(
+                int(row["r_score"]),
+                int(row["fm_score"]),
+                str(row["rfm_group"]),
+                int(row["customers"]),
+                float(row["revenue"] or 0.0),
+            )
+        )
+    return sorted(cells, key=lambda c: (-c.r, -c.fm)), prospects
+
+
+def _stage_counts(profile: ir.Table) -> dict[str, int]:
+    p = profile
+    rows = p.group_by("lifecycle_stage").aggregate(customers=p.count()).to_pyarrow().to_pylist()
+    found = {r["lifecycle_stage"]: int(r["customers"]) for r in rows}
+    return {stage: found.get(stage, 0) for stage in STAGES}
+
+
+def _last_cohorts(co: Cohorts, months: int) -> Cohorts:
+    rows = slice(-months, None)
+
+    def cut(matrix: list[list[Any]]) -> list[list[Any]]:
+        return [row[:months] for row in matrix[rows]]
+
+    return dataclasses.replace(
+        co,
+        cohorts=co.cohorts[rows],
+        sizes=co.sizes[rows],
+        customers=cut(co.customers),
+        retention=cut(co.retention),
+        orders=cut(co.orders),
+        revenue=cut(co.revenue),
+    )
