@@ -36,6 +36,8 @@ from danggol.summary import shop_summary
 AS_OF = dt.date(2025, 6, 30)
 SECTIONS = ("headline", "rfm", "lifecycle", "concentration", "migration", "cohorts", "affinity")
 HOSTILE = "<script>alert(1)</script>"
+#: months of stage shares and cohorts in the big shop's report (12 by default; 6 is faster)
+MONTHS = 6
 
 
 class Tags(HTMLParser):
@@ -68,7 +70,7 @@ class Tags(HTMLParser):
 def shop(tmp_path_factory):
     ws = Workspace.init(tmp_path_factory.mktemp("report") / "shop")
     ingest_tables(ws, generate_shop(1500, seed=5))
-    data = collect_report(ws, AS_OF)
+    data = collect_report(ws, AS_OF, months=MONTHS)
     pages = {lang: render_report(data, lang) for lang in ("ko", "en")}
     yield ws, data, pages
     ws.close()
@@ -132,22 +134,25 @@ def test_concentration_numbers_are_the_librarys(shop):
 
 
 def test_funnel_migration_and_cohorts_match_the_library(shop):
-    ws, data, pages = shop
+    ws, _, pages = shop
     tags = Tags(pages["en"])
     funnel = {x["data-stage"]: int(x["data-customers"]) for x in tags.with_class("funnel-stage")}
-    last = [r for r in stage_shares(ws.ibis, [AS_OF]).to_pylist()]
+    last = stage_shares(ws.ibis, [AS_OF]).to_pylist()
     assert funnel == {r["stage"]: r["customers"] for r in last}
     bars = tags.with_class("share-bar")
-    assert len({b["data-as-of"] for b in bars}) == 12
+    assert len({b["data-as-of"] for b in bars}) == MONTHS
     m = analytics.migration(ws.ibis, dt.date(2025, 5, 30), AS_OF, by="rfm_group")
     cells = tags.with_class("migration-cell")
     assert sum(int(x["data-customers"]) for x in cells) == m.population
-    assert {(x["data-from"], x["data-to"]): int(x["data-customers"]) for x in cells if int(x["data-customers"])} == {
-        (x.from_label, x.to_label): x.customers for x in m.cells
-    }
+    assert {
+        (x["data-from"], x["data-to"]): int(x["data-customers"])
+        for x in cells
+        if int(x["data-customers"])
+    } == {(x.from_label, x.to_label): x.customers for x in m.cells}
     co = analytics.cohorts(ws.ibis, AS_OF)
     shown = {(x["data-cohort"], int(x["data-offset"])) for x in tags.with_class("cohort-cell")}
-    assert {c for c, _ in shown} == set(co.cohorts[-12:])
+    assert {c for c, _ in shown} == set(co.cohorts[-MONTHS:])
+    assert {k for _, k in shown} == set(range(MONTHS))
     rules = tags.with_class("affinity-rule")
     expected = analytics.affinity(ws.ibis, AS_OF, top=10).pairs
     assert [(r["data-antecedent"], r["data-consequent"]) for r in rules] == [
@@ -159,17 +164,33 @@ def test_funnel_migration_and_cohorts_match_the_library(shop):
 def test_korean_and_english_labels(shop):
     _, _, pages = shop
     ko, en = pages["ko"], pages["en"]
-    for words in ("RFM 그리드", "라이프사이클", "매출 집중도", "코호트 리텐션", "챔피언", "충성 고객"):
+    for words in (
+        "RFM 그리드",
+        "라이프사이클",
+        "매출 집중도",
+        "코호트 리텐션",
+        "챔피언",
+        "충성 고객",
+    ):
         assert words in ko and words not in en
-    for words in ("RFM grid", "Lifecycle", "Revenue concentration", "Cohort retention", "Champions"):
+    for words in (
+        "RFM grid",
+        "Lifecycle",
+        "Revenue concentration",
+        "Cohort retention",
+        "Champions",
+    ):
         assert words in en and words not in ko
     assert "₩893,180,940" in ko and "8.9억원" in ko and "₩893.2M" in en
     assert "Noto Sans KR" in ko and "NanumGothic" in ko
     assert all(set(v) == {"ko", "en"} for v in LABELS.values())
 
 
-def test_data_values_are_escaped(tmp_path):
-    ws = Workspace.init(tmp_path / "shop", shop_name="<b>가게</b>")
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    """A tiny shop whose names, ids and regions are markup."""
+    path = tmp_path_factory.mktemp("hostile") / "shop"
+    ws = Workspace.init(path, shop_name="<b>가게</b>")
     ingest_tables(
         ws,
         {
@@ -188,20 +209,25 @@ def test_data_values_are_escaped(tmp_path):
         ],
         items=[
             ("o1", "P1", HOSTILE),
-            ("o1", "<i>x</i>", "it's \"quoted\" & more"),
+            ("o1", "<i>x</i>", 'it\'s "quoted" & more'),
             ("o2", "P1", HOSTILE),
-            ("o2", "<i>x</i>", "it's \"quoted\" & more"),
+            ("o2", "<i>x</i>", 'it\'s "quoted" & more'),
             ("o3", "P1", HOSTILE),
             ("o4", "P2", "보통 상품"),
         ],
     )
-    page = build_report(ws, AS_OF, lang="en", months=2)
     ws.close()
+    return path
+
+
+def test_data_values_are_escaped(hostile):
+    with Workspace.open(hostile) as ws:
+        page = build_report(ws, AS_OF, lang="en", months=1)
     assert "<script" not in page.lower() and "<i>x" not in page and "<b>가게" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "&lt;i&gt;x&lt;/i&gt;" in page and "&lt;b&gt;가게&lt;/b&gt;" in page
     assert "it&#x27;s &quot;quoted&quot; &amp; more" in page
-    Tags(page)  # parses
+    assert len(Tags(page).with_class("affinity-rule")) == 2  # the pair, both ways
 
 
 def test_options_are_checked_before_any_query(shop):
@@ -214,22 +240,21 @@ def test_options_are_checked_before_any_query(shop):
         collect_report(ws, AS_OF, months=0)
 
 
-def test_cli_writes_the_report_atomically(tmp_path):
-    shop = tmp_path / "shop"
-    ws = Workspace.init(shop)
-    load_shop(ws, orders=[("o1", "c1", "2025-06-01", 10_000), ("o2", "c2", "2025-06-02", 5_000)])
-    ws.close()
+def test_cli_writes_the_report_atomically(hostile, tmp_path):
     out = tmp_path / "report.html"
     runner = CliRunner()
-    args = ["-w", str(shop), "report", "--as-of", "2025-06-30", "--months", "2", "--out", str(out)]
-    result = runner.invoke(app, [*args, "--lang", "en"])
+    args = ["-w", str(hostile), "report", "--as-of", "2025-06-30", "--months", "1"]
+    result = runner.invoke(app, [*args, "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "Customer segmentation report" in out.read_text(encoding="utf-8")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "shop"]  # no temp file
-    result = runner.invoke(app, [*args, "--compare-to", "2025-07-01"])
+    assert "고객 세분화 리포트" in out.read_text(encoding="utf-8")
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]  # no temporary file left
+    # wrong options fail before any query runs
+    result = runner.invoke(app, [*args, "--out", str(out), "--compare-to", "2025-07-01"])
     assert isinstance(result.exception, ConfigError)
     result = runner.invoke(app, [*args, "--out", str(tmp_path / "missing" / "r.html")])
     assert isinstance(result.exception, ConfigError) and "does not exist" in str(result.exception)
+    result = runner.invoke(app, [*args, "--out", str(out), "--lang", "fr"])
+    assert isinstance(result.exception, ConfigError)
 
 
 def test_png_needs_chromium_and_a_korean_font(shop, tmp_path, monkeypatch):
@@ -241,7 +266,7 @@ def test_png_needs_chromium_and_a_korean_font(shop, tmp_path, monkeypatch):
         write_pngs(figs, tmp_path / "png")
     monkeypatch.setattr(report_module, "find_chromium", lambda: "/bin/true")
     monkeypatch.setattr(report_module, "korean_font_installed", lambda: False)
-    with pytest.raises(DanggolError, match="no Korean font.*fonts-nanum"):
+    with pytest.raises(DanggolError, match=r"no Korean font.*fonts-nanum"):
         write_pngs(figs, tmp_path / "png")
     assert not (tmp_path / "png").exists()
 

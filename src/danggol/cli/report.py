@@ -11,7 +11,7 @@ from rich.markup import escape
 
 from danggol.cli.main import AsOfOpt, app, open_workspace, out
 from danggol.errors import ConfigError
-from danggol.outputs.report import check_lang, collect_report, save_report
+from danggol.outputs.report import check_lang, check_out_path, collect_report, save_report
 from danggol.profile import as_of_date
 
 
@@ -48,6 +48,7 @@ def report(
     """Write one self-contained HTML report: RFM grid, lifecycle, concentration, migration,
     cohorts and product affinity."""
     check_lang(lang)
+    check_out_path(out_file)
     with open_workspace() as ws:
         day = as_of_date(as_of, ws.config.zone)
         data = collect_report(ws, day, compare_to=_date(compare_to, "--compare-to"), months=months)

@@ -10,7 +10,10 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 import ibis.expr.types as ir
 import pyarrow as pa
@@ -52,6 +55,15 @@ def write_table(
         _write(table, fmt, sys.stdout.buffer, excel=excel)
         sys.stdout.flush()
         return table.num_rows
+    with atomic_file(out) as sink:
+        _write(table, fmt, sink, excel=excel)
+    return table.num_rows
+
+
+@contextmanager
+def atomic_file(out: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+    """A binary file written beside ``out`` and renamed into place when the block ends without
+    an error (else removed): readers never see half a file. It gets the usual permissions."""
     path = Path(out)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
@@ -59,12 +71,19 @@ def write_table(
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
     try:
         with os.fdopen(fd, "wb") as sink:
-            _write(table, fmt, sink, excel=excel)
+            yield sink
+        os.chmod(tmp, file_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return table.num_rows
+
+
+def file_mode() -> int:
+    """The mode a new file gets under the current umask (mkstemp's own files are 0600)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _write(table: pa.Table, fmt: str, sink: object, *, excel: bool) -> None:

@@ -25,6 +25,7 @@ from pathlib import Path
 from string import Template
 
 from danggol.errors import ConfigError, DanggolError
+from danggol.outputs.files import atomic_file, file_mode
 from danggol.outputs.report_data import (
     FONT_STACK,
     LABELS,
@@ -283,30 +284,21 @@ def _product(product_id: str, name: str | None) -> str:
 # --------------------------------------------------------------------------------------
 
 
-def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` beside ``path`` and rename it into place (never a half-written file)."""
+def check_out_path(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a Path, once its folder is known to exist (check before the queries run)."""
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise ConfigError(f"cannot write {target}: the folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as sink:
-            sink.write(data)
-        os.chmod(tmp, _file_mode())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return target
 
 
-def _file_mode() -> int:
-    """The mode a new file gets under the current umask (mkstemp's files are 0600; a report
-    is meant to be shared)."""
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return 0o666 & ~umask
+def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` beside ``path`` and rename it into place (never a half-written file)."""
+    target = check_out_path(path)
+    with atomic_file(target) as sink:
+        sink.write(data)
+    return target
 
 
 def save_report(
@@ -418,7 +410,7 @@ def _screenshot(chromium: str, page: Path, fig: Figure, out: Path, work: str) ->
                 f"{chromium} could not render {out.name} (exit {done.returncode}): "
                 + ("\n".join(said[-3:]) or "it wrote no image")
             )
-        os.chmod(tmp, _file_mode())
+        os.chmod(tmp, file_mode())
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -433,6 +425,7 @@ __all__ = [
     "ReportData",
     "build_report",
     "check_lang",
+    "check_out_path",
     "collect_report",
     "figures",
     "render_report",

@@ -50,7 +50,7 @@ LABELS: dict[str, dict[str, str]] = {
     "buyers": {"ko": "구매 고객", "en": "Buyers"},
     "revenue": {"ko": "매출", "en": "Revenue"},
     "repeat_rate": {"ko": "재구매율", "en": "Repeat rate"},
-    "top10": {"ko": "상위 10% 매출 비중", "en": "Top 10% revenue share"},
+    "top10": {"ko": "상위 10% 매출 비중", "en": "Top 10% share"},
     "gini": {"ko": "지니 계수", "en": "Gini coefficient"},
     "headline_note": {
         "ko": "고객 수는 가입 고객, 구매 고객은 구매가 한 번 이상인 고객입니다. 매출은 환불을 뺀 금액입니다.",
