@@ -162,3 +162,20 @@ def test_describe_in_korean_and_english(shop):
         "  - 주문 수 1 이상",
         "  - 최근 구매일 기준일 5개월 전 이전",
     ]
+
+
+def test_refresh_records_grade_history(shop):
+    history.refresh(shop, D1)
+    history.refresh(shop, D2)
+    rows = shop.duck.execute(
+        "SELECT customer_id, as_of, change FROM grade_history ORDER BY customer_id, as_of"
+    ).fetchall()
+    # c1 and c2 are graded at both dates (buyers by 06-01); c3 (first order 06-25) only at 06-30;
+    # c4 is a visitor (not graded). Nobody spends 200,000 in 12 months: the lowest grade, unchanged.
+    assert rows == [
+        ("c1", D1, "new"),
+        ("c1", D2, "same"),
+        ("c2", D1, "new"),
+        ("c2", D2, "same"),
+        ("c3", D2, "new"),
+    ]

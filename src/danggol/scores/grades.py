@@ -300,42 +300,7 @@ def evaluate_grades(
     current = graded.select("customer_id", "grade", grade_level=model.level_expr(graded.grade))
     sql = ibis.to_sql(current, dialect="duckdb")
     with transaction() as tx:
-        tx.execute(f"CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} ({HISTORY_COLUMNS})")
-        tx.execute(f"DELETE FROM {HISTORY_TABLE} WHERE as_of = ?", [as_of])
-        tx.execute(
-            f"INSERT INTO {HISTORY_TABLE} "
-            f"SELECT customer_id, ?::DATE, grade, grade_level, NULL, NULL FROM ({sql})",
-            [as_of],
-        )
-        tx.execute(
-            f"""
-            UPDATE {HISTORY_TABLE} AS h
-            SET previous_grade = x.prev_grade,
-                change = CASE
-                    WHEN x.prev_level IS NULL THEN 'new'
-                    WHEN h.grade_level > x.prev_level THEN 'upgrade'
-                    WHEN h.grade_level < x.prev_level THEN 'downgrade'
-                    ELSE 'same'
-                END
-            FROM (
-                SELECT customer_id, as_of,
-                       lag(grade) OVER w AS prev_grade,
-                       lag(grade_level) OVER w AS prev_level
-                FROM {HISTORY_TABLE}
-                WINDOW w AS (PARTITION BY customer_id ORDER BY as_of)
-            ) AS x
-            WHERE h.customer_id = x.customer_id AND h.as_of = x.as_of AND h.as_of >= ?
-            """,
-            [as_of],
-        )
-        by_grade = tx.execute(
-            f"SELECT grade, count(*) FROM {HISTORY_TABLE} WHERE as_of = ? GROUP BY grade",
-            [as_of],
-        ).fetchall()
-        by_change = tx.execute(
-            f"SELECT change, count(*) FROM {HISTORY_TABLE} WHERE as_of = ? GROUP BY change",
-            [as_of],
-        ).fetchall()
+        by_grade, by_change = record_grade_history(tx, as_of, sql)
     found_grades = dict(by_grade)
     found_changes = dict(by_change)
     keys = model._checked().keys
@@ -345,6 +310,52 @@ def evaluate_grades(
         grades={k: int(found_grades.get(k, 0)) for k in keys},
         changes={c: int(found_changes.get(c, 0)) for c in CHANGES},
     )
+
+
+def record_grade_history(
+    tx: duckdb.DuckDBPyConnection, as_of: dt.date, graded_sql: str
+) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    """Replace the ``as_of`` rows of ``grade_history`` with ``graded_sql`` (customer_id, grade,
+    grade_level) and recompute previous grade and change from that date on, inside the
+    caller's transaction (``evaluate_grades``, or ``refresh`` from the stored profile).
+    Returns the counts per grade and per change."""
+    tx.execute(f"CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} ({HISTORY_COLUMNS})")
+    tx.execute(f"DELETE FROM {HISTORY_TABLE} WHERE as_of = ?", [as_of])
+    tx.execute(
+        f"INSERT INTO {HISTORY_TABLE} "
+        f"SELECT customer_id, ?::DATE, grade, grade_level, NULL, NULL FROM ({graded_sql})",
+        [as_of],
+    )
+    tx.execute(
+        f"""
+        UPDATE {HISTORY_TABLE} AS h
+        SET previous_grade = x.prev_grade,
+            change = CASE
+                WHEN x.prev_level IS NULL THEN 'new'
+                WHEN h.grade_level > x.prev_level THEN 'upgrade'
+                WHEN h.grade_level < x.prev_level THEN 'downgrade'
+                ELSE 'same'
+            END
+        FROM (
+            SELECT customer_id, as_of,
+                   lag(grade) OVER w AS prev_grade,
+                   lag(grade_level) OVER w AS prev_level
+            FROM {HISTORY_TABLE}
+            WINDOW w AS (PARTITION BY customer_id ORDER BY as_of)
+        ) AS x
+        WHERE h.customer_id = x.customer_id AND h.as_of = x.as_of AND h.as_of >= ?
+        """,
+        [as_of],
+    )
+    by_grade = tx.execute(
+        f"SELECT grade, count(*) FROM {HISTORY_TABLE} WHERE as_of = ? GROUP BY grade",
+        [as_of],
+    ).fetchall()
+    by_change = tx.execute(
+        f"SELECT change, count(*) FROM {HISTORY_TABLE} WHERE as_of = ? GROUP BY change",
+        [as_of],
+    ).fetchall()
+    return by_grade, by_change
 
 
 def grade_history(target: Target, *, customer_id: str | None = None) -> pa.Table:

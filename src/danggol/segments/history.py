@@ -20,6 +20,7 @@ import ibis
 from danggol.errors import SegmentError
 from danggol.profile import SNAPSHOT_META, SNAPSHOT_TABLE, _data_version, customer_profile
 from danggol.scores import add_scores
+from danggol.scores.grades import Grades, record_grade_history
 from danggol.segments.compile import Compiler
 from danggol.segments.definition import Segment
 from danggol.segments.parse import to_query
@@ -75,6 +76,7 @@ def refresh(
     ensure_tables(ws.duck)
     with ws.transaction():
         materialise_profile(ws, as_of)
+        record_grades(ws, as_of)
         result = snapshot_segments(ws, as_of, chosen)
         ws.duck.execute(
             "INSERT INTO refreshes VALUES (?, ?, ?, current_timestamp, ?, ?)",
@@ -105,6 +107,15 @@ def materialise_profile(ws: Workspace, as_of: dt.date) -> None:
         f"CREATE OR REPLACE TABLE {SNAPSHOT_META} AS SELECT ?::DATE AS as_of, ?::BIGINT AS data_version",
         [as_of, _data_version(ws.ibis)],
     )
+
+
+def record_grades(ws: Workspace, as_of: dt.date) -> None:
+    """Grade history from the stored profile's ``grade`` (inside the caller's transaction), so
+    every scheduled refresh re-evaluates grades and records upgrades and downgrades."""
+    stored = ws.ibis.table(SNAPSHOT_TABLE)
+    graded = stored.filter(stored.grade.notnull())
+    current = graded.select("customer_id", "grade", grade_level=Grades().level_expr(graded.grade))
+    record_grade_history(ws.duck, as_of, ibis.to_sql(current, dialect="duckdb"))
 
 
 def segment_queries(
