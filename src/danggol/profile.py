@@ -90,13 +90,13 @@ def _order_stats(con: ibis.BaseBackend, as_of: dt.date) -> ir.Table:
     o = o.filter(o.order_date <= as_of)
     bought = o.status.isin(PURCHASE_STATUSES)
     stats = o.group_by("customer_id").aggregate(
-        number_of_orders=bought.sum(),
+        number_of_orders=o.count(where=bought),
         amount_spent=ibis.cases(
             (bought, o.total - o.refunded_amount.fill_null(0)), else_=0.0
         ).sum(),
         first_order_date=o.order_date.min(where=bought),
         last_order_date=o.order_date.max(where=bought),
-        refunds=o.status.isin(REFUND_STATUSES).sum(),
+        refunds=o.count(where=o.status.isin(REFUND_STATUSES)),
     )
     return stats
 
@@ -140,7 +140,7 @@ def _event_stats(con: ibis.BaseBackend, as_of: dt.date, names: list[str]) -> ir.
     spellings: dict[str, list[str]] = {}
     for name in names:
         spellings.setdefault(event_column(name), []).append(name)
-    per_name = {col: e.event.isin(raw).sum() for col, raw in spellings.items()}
+    per_name = {col: e.count(where=e.event.isin(raw)) for col, raw in spellings.items()}
     return e.group_by("customer_id").aggregate(
         first_event_date=e.event_date.min(),
         last_event_date=e.event_date.max(),
