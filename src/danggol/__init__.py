@@ -19,24 +19,32 @@ from danggol.errors import (
 from danggol.ingest.load import IngestResult, ingest_files, ingest_tables
 from danggol.profile import customer_profile
 from danggol.schema import TABLES
+from danggol.scores import RFM, Grades, Lifecycle, add_scores, scored_profile
 from danggol.segments import build as segment
+from danggol.segments.history import refresh
 from danggol.store.workspace import Workspace
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "RFM",
     "TABLES",
     "ConfigError",
     "DanggolError",
+    "Grades",
     "IngestResult",
     "InputFileError",
+    "Lifecycle",
     "MappingError",
     "StoreBusyError",
     "Workspace",
     "WorkspaceConfig",
     "WorkspaceError",
+    "add_scores",
     "customer_profile",
     "ingest_files",
     "ingest_tables",
+    "refresh",
+    "scored_profile",
     "segment",
 ]
