@@ -199,6 +199,3 @@ class FieldSpec:
     ko: str
     values: tuple[str, ...] = ()  # enums
     money: bool = False
-
-
-

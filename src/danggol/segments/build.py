@@ -46,7 +46,9 @@ def _expr(value: object) -> n.Expr:
         return value
     if isinstance(value, str | int | float | bool | dt.date) or value is None:
         return n.Value(value)
-    raise SegmentError(f"cannot use {type(value).__name__} in a segment; use text, a number or a date")
+    raise SegmentError(
+        f"cannot use {type(value).__name__} in a segment; use text, a number or a date"
+    )
 
 
 class Cond:
