@@ -1,0 +1,116 @@
+"""``danggol predict …``: fit a buy-till-you-die model, and backtest it on a holdout period."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated
+
+import typer
+
+from danggol.cli.main import JsonOpt, app, open_workspace, out, print_json, rich_table
+from danggol.errors import ConfigError
+from danggol.predict.backtest import MODELS as BACKTEST_MODELS
+from danggol.predict.backtest import backtest
+from danggol.predict.btyd import BGNBD, MBGNBD, GammaGamma, ParetoNBD
+from danggol.predict.summary import UNITS, rfm_summary
+from danggol.profile import as_of_date
+
+predict_app = typer.Typer(
+    help="Fit purchase-prediction models and backtest them.", no_args_is_help=True
+)
+app.add_typer(predict_app, name="predict")
+
+FIT_MODELS = {"bgnbd": BGNBD, "mbgnbd": MBGNBD, "pareto_nbd": ParetoNBD, "gamma_gamma": GammaGamma}
+#: days per horizon unit (a month = 30 days)
+HORIZON_UNITS = {"d": 1, "w": 7, "m": 30}
+
+ModelOpt = Annotated[str, typer.Option("--model", help=" | ".join(FIT_MODELS))]
+TimeUnitOpt = Annotated[str, typer.Option("--time-unit", help="day | week")]
+
+
+def parse_horizon(text: str) -> int:
+    """'39w' → 273, '90d' → 90, '6m' → 180 (a month is 30 days)."""
+    match = re.fullmatch(r"\s*(\d+)\s*([dwm])\s*", text.lower())
+    if not match or int(match.group(1)) < 1:
+        raise ConfigError(
+            f"a horizon is a whole number and a unit d, w or m (like 90d, 39w, 6m); got {text!r}"
+        )
+    return int(match.group(1)) * HORIZON_UNITS[match.group(2)]
+
+
+def _check(model: str, allowed: dict, time_unit: str) -> None:
+    if model not in allowed:
+        raise ConfigError(f"unknown model {model!r}; choose one of {', '.join(allowed)}")
+    if time_unit not in UNITS:
+        raise ConfigError(f"--time-unit is one of {', '.join(UNITS)}; got {time_unit!r}")
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"a date is YYYY-MM-DD, got {text!r}") from None
+
+
+@predict_app.command("fit")
+def fit_cmd(
+    model: ModelOpt = "bgnbd",
+    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD; default today")] = None,
+    time_unit: TimeUnitOpt = "week",
+    json_: JsonOpt = False,
+) -> None:
+    """Fit a model on the purchases up to --as-of; print its parameters."""
+    _check(model, FIT_MODELS, time_unit)
+    with open_workspace() as ws:
+        day = as_of_date(as_of, ws.config.zone)
+        summary = rfm_summary(ws.ibis, day, time_unit=time_unit)
+    if summary.num_rows == 0:
+        raise ConfigError(f"no customer bought before {day}: nothing to fit")
+    fitted = FIT_MODELS[model]().fit(summary)
+    result = {
+        "model": model,
+        "as_of": day.isoformat(),
+        "time_unit": time_unit,
+        "params": {k: float(v) for k, v in fitted.params_.items()},
+        "log_likelihood": float(fitted.log_likelihood_),
+        "customers": int(fitted.n_customers_),
+    }
+    if json_:
+        print_json(result)
+        return
+    rows = [(k, f"{v:.4g}") for k, v in result["params"].items()]
+    rows += [("log_likelihood", f"{result['log_likelihood']:.2f}")]
+    rows += [("customers", f"{result['customers']:,}")]
+    out.print(rich_table(f"{model} as of {day} (time unit: {time_unit})", rows, ("", "value")))
+
+
+@predict_app.command("backtest")
+def backtest_cmd(
+    cutoff: Annotated[str, typer.Option("--cutoff", help="fit up to this day (YYYY-MM-DD)")],
+    horizon: Annotated[str, typer.Option("--horizon", help="like 39w, 90d, 6m")],
+    model: Annotated[str, typer.Option("--model", help=" | ".join(BACKTEST_MODELS))] = "bgnbd",
+    time_unit: TimeUnitOpt = "week",
+    json_: JsonOpt = False,
+) -> None:
+    """Fit up to --cutoff, predict the next --horizon, and compare with what happened."""
+    _check(model, BACKTEST_MODELS, time_unit)
+    days = parse_horizon(horizon)
+    day = _date(cutoff)
+    with open_workspace() as ws:
+        result = backtest(ws.ibis, cutoff=day, horizon_days=days, model=model, time_unit=time_unit)
+    data = result.to_dict()
+    if json_:
+        print_json(data)
+        return
+    keys = ("customers", "repeat_buyers", "actual_total", "predicted_total", "mae", "rmse")
+    keys += ("correlation", "repurchasers", "auc", "brier")
+    rows = [(k, f"{data[k]:,}" if isinstance(data[k], int) else f"{data[k]:.4g}") for k in keys]
+    title = f"{model} backtest: fit to {day}, {days} days ahead"
+    out.print(rich_table(title, rows, ("metric", "value")))
+    out.print(f"repurchase probability: {result.repurchase_probability}")
+    cal = [
+        (c["bin"], c["customers"], f"{c['predicted']:.3f}", f"{c['observed']:.3f}")
+        for c in result.calibration
+    ]
+    out.print(rich_table("calibration", cal, ("decile", "customers", "predicted", "observed")))

@@ -1,0 +1,200 @@
+"""Backtest a buy-till-you-die model: fit on the data up to a cutoff, predict the next
+``horizon_days``, and compare with what really happened.
+
+* The model is fitted on :func:`danggol.predict.summary.rfm_summary` as of ``cutoff`` (nothing
+  after the end of the cutoff day is read for the fit).
+* For each customer of that summary, the prediction is ``expected_purchases(t, x, t_x, T)``
+  with t = horizon in the summary's time unit.
+* The actual count is the number of purchase *days* in (cutoff, cutoff + horizon] (several
+  purchases by one customer on one day are one purchase, as in the summary). Nothing after
+  cutoff + horizon is read.
+* Repurchase within the horizon: the predicted probability is 1 − P(X(t) = 0 | x, t_x, T).
+  For BG/NBD and MBG/NBD it is exact: a customer drops out only right after a purchase, so
+  P(X(t)=0 | …) = 1 − P(alive) + P(alive) · ((α+T)/(α+T+t))^(r+x). For Pareto/NBD it is
+  approximated by P(alive) · (1 − exp(−E[X(t)] / P(alive))) (a Poisson count for the alive).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import ibis
+import numpy as np
+
+from danggol.errors import ConfigError
+from danggol.predict.btyd import BGNBD, MBGNBD, ParetoNBD
+from danggol.predict.summary import UNITS, rfm_summary
+from danggol.profile import purchases
+
+#: models a backtest can run (Gamma-Gamma predicts spend, not purchases)
+MODELS: dict[str, type[BGNBD] | type[ParetoNBD]] = {
+    "bgnbd": BGNBD,
+    "mbgnbd": MBGNBD,
+    "pareto_nbd": ParetoNBD,
+}
+MIN_CUSTOMERS = 200
+MIN_REPEAT_BUYERS = 20
+
+
+@dataclass
+class Backtest:
+    model: str
+    cutoff: str
+    horizon_days: int
+    time_unit: str
+    params: dict[str, float]
+    customers: int
+    repeat_buyers: int
+    actual_total: int
+    predicted_total: float
+    mae: float
+    rmse: float
+    correlation: float
+    repurchasers: int
+    auc: float
+    brier: float
+    repurchase_probability: str
+    calibration: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def repurchase_probability(
+    model: BGNBD | ParetoNBD, t: float, x: np.ndarray, tx: np.ndarray, T: np.ndarray
+) -> tuple[np.ndarray, str]:
+    """P(at least one purchase in the next t periods), and how it was computed."""
+    alive = np.asarray(model.p_alive(x, tx, T), dtype=float)
+    if isinstance(model, BGNBD):  # MBGNBD is a BGNBD
+        p = model.params_
+        none_if_alive = np.exp((p["r"] + x) * np.log((p["alpha"] + T) / (p["alpha"] + T + t)))
+        return alive * (1 - none_if_alive), "exact: 1 - P(X(t)=0 | x, t_x, T)"
+    expected = np.asarray(model.expected_purchases(t, x, tx, T), dtype=float)
+    safe = np.where(alive > 0, alive, 1.0)
+    prob = np.where(alive > 0, alive * -np.expm1(-expected / safe), 0.0)
+    return prob, "approximate: p_alive * (1 - exp(-expected / p_alive))"
+
+
+def auc_score(labels: np.ndarray, scores: np.ndarray) -> float:
+    """ROC AUC by the Mann–Whitney U statistic (average ranks for ties)."""
+    labels = np.asarray(labels, dtype=bool)
+    n_pos, n_neg = int(labels.sum()), int((~labels).sum())
+    if n_pos == 0 or n_neg == 0:
+        return math.nan
+    order = np.argsort(scores, kind="mergesort")
+    s = np.asarray(scores, dtype=float)[order]
+    ranks = np.empty(s.size)
+    i = 0
+    while i < s.size:  # average rank over each run of ties
+        j = i
+        while j + 1 < s.size and s[j + 1] == s[i]:
+            j += 1
+        ranks[i : j + 1] = (i + j) / 2 + 1
+        i = j + 1
+    rank_of = np.empty(s.size)
+    rank_of[order] = ranks
+    u = rank_of[labels].sum() - n_pos * (n_pos + 1) / 2
+    return float(u / (n_pos * n_neg))
+
+
+def calibration_table(prob: np.ndarray, observed: np.ndarray, bins: int = 10) -> list[dict]:
+    """Customers sorted by predicted probability, cut into ``bins`` equal-sized groups."""
+    order = np.argsort(prob, kind="mergesort")
+    rows = []
+    for i, idx in enumerate(np.array_split(order, bins), start=1):
+        if idx.size == 0:
+            continue
+        rows.append(
+            {
+                "bin": i,
+                "customers": int(idx.size),
+                "predicted": float(prob[idx].mean()),
+                "observed": float(observed[idx].mean()),
+            }
+        )
+    return rows
+
+
+def holdout_counts(con: ibis.BaseBackend, cutoff: dt.date, end: dt.date) -> dict[str, int]:
+    """Purchase days per customer in (cutoff, end]."""
+    p = purchases(con, end)
+    p = p.filter(p.order_date > cutoff)
+    days = p.select("customer_id", "order_date").distinct()
+    counts = days.group_by("customer_id").aggregate(n=days.count()).to_pyarrow().to_pylist()
+    return {str(r["customer_id"]): int(r["n"]) for r in counts}
+
+
+def backtest(
+    con: ibis.BaseBackend,
+    *,
+    cutoff: dt.date,
+    horizon_days: int,
+    model: str = "bgnbd",
+    time_unit: str = "week",
+) -> Backtest:
+    """Fit ``model`` up to ``cutoff`` and score its predictions over the next ``horizon_days``."""
+    if model not in MODELS:
+        raise ConfigError(f"model must be one of {', '.join(MODELS)} for a backtest; got {model!r}")
+    if time_unit not in UNITS:
+        raise ConfigError(f"time_unit must be one of {sorted(UNITS)}; got {time_unit!r}")
+    if isinstance(horizon_days, bool) or not isinstance(horizon_days, int) or horizon_days < 1:
+        raise ConfigError(f"horizon_days must be an int >= 1; got {horizon_days!r}")
+    summary = rfm_summary(con, cutoff, time_unit=time_unit)
+    n = summary.num_rows
+    ids = [str(c) for c in summary.column("customer_id").to_pylist()]
+    x = np.asarray(summary.column("frequency").to_numpy(), dtype=float)
+    tx = np.asarray(summary.column("recency").to_numpy(), dtype=float)
+    T = np.asarray(summary.column("T").to_numpy(), dtype=float)
+    repeat_buyers = int((x > 0).sum())
+    if n < MIN_CUSTOMERS:
+        raise ConfigError(
+            f"too little data to backtest: {n} customers bought before the cutoff {cutoff} "
+            f"(need at least {MIN_CUSTOMERS})"
+        )
+    if repeat_buyers < MIN_REPEAT_BUYERS:
+        raise ConfigError(
+            f"too little data to backtest: {repeat_buyers} repeat buyers before the cutoff "
+            f"{cutoff} (need at least {MIN_REPEAT_BUYERS})"
+        )
+    end = cutoff + dt.timedelta(days=horizon_days)
+    counts = holdout_counts(con, cutoff, end)
+    if not counts:
+        raise ConfigError(
+            f"too little data to backtest: no purchases after the cutoff {cutoff} "
+            f"(up to {end}); choose an earlier cutoff"
+        )
+    actual = np.array([counts.get(c, 0) for c in ids], dtype=float)
+
+    fitted = MODELS[model]().fit(summary)
+    t = horizon_days / UNITS[time_unit]
+    predicted = np.asarray(fitted.expected_purchases(t, x, tx, T), dtype=float)
+    prob, how = repurchase_probability(fitted, t, x, tx, T)
+    bought = actual > 0
+    err = predicted - actual
+    corr = (
+        float(np.corrcoef(predicted, actual)[0, 1])
+        if predicted.std() > 0 and actual.std() > 0
+        else math.nan
+    )
+    return Backtest(
+        model=model,
+        cutoff=cutoff.isoformat(),
+        horizon_days=horizon_days,
+        time_unit=time_unit,
+        params={k: float(v) for k, v in fitted.params_.items()},
+        customers=n,
+        repeat_buyers=repeat_buyers,
+        actual_total=int(actual.sum()),
+        predicted_total=float(predicted.sum()),
+        mae=float(np.abs(err).mean()),
+        rmse=float(np.sqrt((err**2).mean())),
+        correlation=corr,
+        repurchasers=int(bought.sum()),
+        auc=auc_score(bought, prob),
+        brier=float(((prob - bought) ** 2).mean()),
+        repurchase_probability=how,
+        calibration=calibration_table(prob, bought.astype(float)),
+    )

@@ -1,0 +1,150 @@
+"""Backtests on CDNOW: fit to 1997-09-30, predict the 39 weeks after, compare with the file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from scipy.special import hyp2f1
+
+from danggol.errors import ConfigError
+from danggol.ingest.load import ingest_tables
+from danggol.predict.backtest import auc_score, backtest
+from danggol.predict.summary import rfm_summary
+
+CDNOW = Path(__file__).parents[2] / "shared" / "data" / "cdnow"
+SAMPLE = CDNOW / "CDNOW_sample.txt"
+CUTOFF = dt.date(1997, 9, 30)
+END = CUTOFF + dt.timedelta(days=273)
+
+
+def cdnow_rows() -> list[tuple[str, dt.date, float]]:
+    if not SAMPLE.exists():
+        pytest.skip(f"CDNOW sample not found at {SAMPLE} (shared data folder absent)")
+    rows = []
+    for line in SAMPLE.read_text().splitlines():
+        master, _, day, _, dollars = line.split()
+        rows.append((master, dt.datetime.strptime(day, "%Y%m%d").date(), float(dollars)))
+    return rows
+
+
+def orders_table(rows, start: int = 0) -> pa.Table:
+    return pa.table(
+        {
+            "order_id": [str(start + i) for i in range(len(rows))],
+            "customer_id": [r[0] for r in rows],
+            "ordered_at": [r[1].isoformat() for r in rows],
+            "total": pa.array([r[2] for r in rows], pa.float64()),
+        }
+    )
+
+
+@pytest.fixture
+def cdnow(ws):
+    rows = cdnow_rows()
+    ingest_tables(ws, {"orders": orders_table(rows)})
+    return ws, rows
+
+
+def bgnbd_expected(p: dict[str, float], t: float, x: float, tx: float, T: float) -> float:
+    """FHL (2005) eq. (10), written directly (no Euler transformation)."""
+    r, alpha, a, b = p["r"], p["alpha"], p["a"], p["b"]
+    z = t / (alpha + T + t)
+    head = (a + b + x - 1) / (a - 1)
+    bracket = 1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp2f1(
+        r + x, b + x, a + b + x - 1, z
+    )
+    death = a / (b + x - 1) * ((alpha + T) / (alpha + tx)) ** (r + x) if x > 0 else 0.0
+    return head * bracket / (1 + death)
+
+
+def test_cdnow_backtest_matches_independent_counts_and_formula(cdnow):
+    ws, rows = cdnow
+    result = backtest(ws.ibis, cutoff=CUTOFF, horizon_days=273, model="bgnbd", time_unit="week")
+    # the whole path store → summary → fit: the published BG/NBD estimates
+    published = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+    for name, value in published.items():
+        assert float(f"{result.params[name]:.3g}") == pytest.approx(float(f"{value:.3g}"))
+    assert result.customers == 2357 and result.repeat_buyers == 946
+
+    # actual: distinct purchase days in (cutoff, end] per customer, counted from the file
+    days: dict[str, set[dt.date]] = defaultdict(set)
+    for cid, day, _ in rows:
+        days[cid].add(day)
+    buyers = {c for c, ds in days.items() if min(ds) < CUTOFF}  # T > 0
+    holdout = {c: sum(1 for d in days[c] if CUTOFF < d <= END) for c in buyers}
+    assert result.actual_total == sum(holdout.values())
+    assert result.repurchasers == sum(1 for n in holdout.values() if n > 0)
+
+    # predicted: eq. (10) summed over customers, from the file's own (x, t_x, T)
+    total = 0.0
+    for c in buyers:
+        cal = sorted(d for d in days[c] if d <= CUTOFF)
+        x = len(cal) - 1
+        tx = (cal[-1] - cal[0]).days / 7
+        T = (CUTOFF - cal[0]).days / 7
+        total += bgnbd_expected(result.params, 39.0, x, tx, T)
+    assert result.predicted_total == pytest.approx(total, rel=1e-9)
+    # and with the published (rounded) parameters, within rounding
+    rounded = 0.0
+    for c in buyers:
+        cal = sorted(d for d in days[c] if d <= CUTOFF)
+        x, tx, T = len(cal) - 1, (cal[-1] - cal[0]).days / 7, (CUTOFF - cal[0]).days / 7
+        rounded += bgnbd_expected(published, 39.0, x, tx, T)
+    assert result.predicted_total == pytest.approx(rounded, rel=0.01)
+
+    assert result.correlation > 0.5 and result.auc > 0.7
+    assert 0 < result.brier < 0.25
+    assert 0 < result.mae < result.rmse
+    assert len(result.calibration) == 10
+    assert sum(c["customers"] for c in result.calibration) == result.customers
+    assert result.repurchase_probability.startswith("exact")
+    d = result.to_dict()
+    assert d["actual_total"] == result.actual_total and isinstance(d["calibration"], list)
+
+
+def test_orders_after_the_horizon_change_nothing(cdnow):
+    ws, rows = cdnow
+    before = backtest(ws.ibis, cutoff=CUTOFF, horizon_days=273).to_dict()
+    later = [(cid, END + dt.timedelta(days=1 + i % 30), 10.0) for i, (cid, _, _) in enumerate(rows)]
+    ingest_tables(ws, {"orders": orders_table(later, start=len(rows))})
+    assert backtest(ws.ibis, cutoff=CUTOFF, horizon_days=273).to_dict() == before
+    # and the orders did arrive: a longer horizon sees them
+    assert backtest(ws.ibis, cutoff=CUTOFF, horizon_days=400).actual_total > before["actual_total"]
+
+
+def test_other_models_run(cdnow):
+    ws, _ = cdnow
+    for model in ("mbgnbd", "pareto_nbd"):
+        result = backtest(ws.ibis, cutoff=CUTOFF, horizon_days=273, model=model)
+        assert result.correlation > 0.5 and result.auc > 0.7
+    assert result.repurchase_probability.startswith("approximate")
+
+
+def test_too_little_data_is_an_error(cdnow):
+    ws, _ = cdnow
+    with pytest.raises(ConfigError, match="no purchases after the cutoff"):
+        backtest(ws.ibis, cutoff=dt.date(1998, 6, 30), horizon_days=30)
+    with pytest.raises(ConfigError, match="customers bought before the cutoff"):
+        backtest(ws.ibis, cutoff=dt.date(1997, 1, 2), horizon_days=30)
+    with pytest.raises(ConfigError, match="repeat buyers"):
+        backtest(ws.ibis, cutoff=dt.date(1997, 1, 12), horizon_days=30)
+    with pytest.raises(ConfigError, match="model must be one of"):
+        backtest(ws.ibis, cutoff=CUTOFF, horizon_days=30, model="gamma_gamma")
+    summary = rfm_summary(ws.ibis, dt.date(1997, 1, 12))  # 242 buyers, 11 repeat buyers
+    assert summary.num_rows >= 200
+
+
+def test_auc_matches_pairwise_definition():
+    rng = np.random.default_rng(0)
+    scores = rng.integers(0, 5, 60).astype(float)
+    labels = rng.random(60) < 0.4
+    pos, neg = scores[labels], scores[~labels]
+    pairs = [(p > q) + 0.5 * (p == q) for p in pos for q in neg]
+    assert auc_score(labels, scores) == pytest.approx(sum(pairs) / len(pairs))
+    assert math.isnan(auc_score(np.zeros(3, bool), np.arange(3.0)))
