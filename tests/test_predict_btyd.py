@@ -159,6 +159,48 @@ def test_bgnbd_new_customer_expectation(bgnbd):
     )
 
 
+def test_bgnbd_published_conditional_expectation(bgnbd):
+    # FHL 2005, section 5: a customer with x = 2, t_x = 30.43, T = 38.86 is expected to make
+    # 1.226 purchases in the next 39 weeks
+    assert round(float(bgnbd.expected_purchases(39, 2, 30.43, 38.86)), 3) == 1.226
+
+
+@pytest.mark.parametrize(("x", "tx", "T"), CUSTOMERS)
+def test_mbgnbd_expected_purchases_as_printed(cdnow, x, tx, T):
+    """Batislam, Denizel & Filiztekin 2007: E[X(T,T+t)] = (a+b+x)/(a−1) · [1 −
+    ((α+T)/(α+T+t))^(r+x) ₂F₁(r+x, b+x+1; a+b+x; t/(α+T+t))] / (1 + a/(b+x) ((α+T)/(α+t_x))^(r+x))."""
+    m = MBGNBD().fit(*cdnow)
+    r, al, a, b = (mp.mpf(m.params_[k]) for k in ("r", "alpha", "a", "b"))
+    alive = 1 / (1 + a / (b + x) * ((al + T) / (al + tx)) ** (r + x))
+    for t in (1.0, 39.0, 52.0):
+        z = t / (al + T + t)
+        bracket = 1 - ((al + T) / (al + T + t)) ** (r + x) * mp.hyp2f1(
+            r + x, b + x + 1, a + b + x, z
+        )
+        hand = (a + b + x) / (a - 1) * bracket * alive
+        assert float(m.expected_purchases(t, x, tx, T)) == pytest.approx(float(hand), rel=1e-9)
+
+
+def test_dropout_near_its_homogeneous_limit_stays_finite():
+    """A fit can end with a and b in the millions (everyone drops out with the same p =
+    a/(a+b)); ₂F₁ then tends to (1 − (1−p)z)^−(r+x), so E[X] tends to
+    (1/p) · [1 − ((α+T)/(α+T+t))^(r+x) (1 − (1−p)z)^−(r+x)] · P(alive)."""
+    m = BGNBD()
+    m.params_ = {"r": 0.31, "alpha": 0.63, "a": 577301.0, "b": 21305934.0}
+    p = 577301.0 / (577301.0 + 21305934.0)
+    for x, tx, T in [(0, 0.0, 30.0), (3, 20.0, 30.0), (20, 60.0, 61.0), (300, 100.0, 100.5)]:
+        for t in (1.0, 13.0, 52.0):
+            z = t / (0.63 + T + t)
+            limit = (
+                (1 - ((0.63 + T) / (0.63 + T + t)) ** (0.31 + x) * (1 - (1 - p) * z) ** -(0.31 + x))
+                / p
+                * float(m.p_alive(x, tx, T))
+            )
+            got = float(m.expected_purchases(t, x, tx, T))
+            assert np.isfinite(got)
+            assert got == pytest.approx(limit, rel=1e-4, abs=1e-12)
+
+
 def test_bgnbd_loglik_of_one_customer_matches_the_paper(bgnbd):
     """eq. (6) of FHL 2005 for one customer, by hand, against the fitted per-row value."""
     p = bgnbd.params_

@@ -180,6 +180,26 @@ def _check_weights(weights: ArrayLike | None, n: int) -> FloatArray | None:
     return w
 
 
+def _pow_hyp2f1(A: FloatArray, B: FloatArray, C: FloatArray, z: FloatArray) -> FloatArray:
+    """(1−z)^A · ₂F₁(A, B; C; z) for 0 ≤ z < 1, robustly.
+
+    First through Euler's transformation, (1−z)^(C−B) · ₂F₁(C−A, C−B; C; z), whose arguments
+    stay small for customers with hundreds of purchases; where that is not finite (a dropout
+    model near its homogeneous limit, a and b in the millions) directly, in log space.
+    """
+    A, B, C, z = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (A, B, C, z)))
+    with np.errstate(all="ignore"):
+        value = (1 - z) ** (C - B) * hyp2f1(C - A, C - B, C, z)
+        bad = ~np.isfinite(value)
+        if bad.any():
+            direct = np.exp(
+                A[bad] * np.log1p(-z[bad]) + np.log(hyp2f1(A[bad], B[bad], C[bad], z[bad]))
+            )
+            value = np.array(value, dtype=float)
+            value[bad] = direct
+    return value
+
+
 class _MaximumLikelihood(ABC):
     """Shared machinery: parameter table, validation, aggregation, L-BFGS-B over log-params."""
 
@@ -429,7 +449,7 @@ class BGNBD(_RFMModel):
         p = self._fitted()
         r, alpha, a, b = p["r"], p["alpha"], p["a"], p["b"]
         z = t_arr / (alpha + T + t_arr)
-        bracket = 1 - (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
+        bracket = 1 - _pow_hyp2f1(r + x, b + x, a + b + x - 1, z)
         head = (a + b + x - 1) / (a - 1)
         return _scalar_or_array(head * bracket * expit(-self._log_death_odds(x, tx, T)))
 
@@ -440,11 +460,7 @@ class BGNBD(_RFMModel):
         r, alpha, a, b = p["r"], p["alpha"], p["a"], p["b"]
         t_arr = _as_array("t", t)
         z = t_arr / (alpha + t_arr)
-        value = (
-            (a + b - 1)
-            / (a - 1)
-            * (1 - (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b - 1, z))
-        )
+        value = (a + b - 1) / (a - 1) * (1 - _pow_hyp2f1(r, b, a + b - 1, z))
         return _scalar_or_array(value)
 
 
@@ -476,7 +492,7 @@ class MBGNBD(BGNBD):
     ) -> Any:
         """E[X(T, T+t) | x, t_x, T] =
         (a+b+x)/(a−1) · [1 − ((α+T)/(α+T+t))^(r+x) ₂F₁(r+x, b+x+1; a+b+x; z)] · P(alive),
-        z = t/(α+T+t); by Euler, (1−z)^(r+x) ₂F₁(…) = (1−z)^(a−1) ₂F₁(a+b−1−r, a−1; a+b+x; z).
+        z = t/(α+T+t); by Euler, (1−z)^(r+x) ₂F₁(…) = (1−z)^(a−1) ₂F₁(a+b−r, a−1; a+b+x; z).
         """
         x, tx, T = self._inputs(frequency, recency, T)
         t_arr = _as_array("t", t)
@@ -484,7 +500,7 @@ class MBGNBD(BGNBD):
         p = self._fitted()
         r, alpha, a, b = p["r"], p["alpha"], p["a"], p["b"]
         z = t_arr / (alpha + T + t_arr)
-        bracket = 1 - (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b + x, z)
+        bracket = 1 - _pow_hyp2f1(r + x, b + x + 1, a + b + x, z)
         head = (a + b + x) / (a - 1)
         return _scalar_or_array(head * bracket * expit(-self._log_death_odds(x, tx, T)))
 
