@@ -17,6 +17,8 @@ import pytest
 from danggol.demo import generate_shop
 from danggol.errors import SegmentError
 from danggol.ingest.load import ingest_tables
+from danggol.predict.customers import customer_predictions
+from danggol.scores import scored_profile
 from danggol.segments import service
 from danggol.segments.definition import Segment
 from danggol.segments.registry import builtin_segments
@@ -192,6 +194,10 @@ def shop_runs(shop, picks) -> dict:
             k: _products(picks).get(v, v) if isinstance(v, str) else v for k, v in params.items()
         }
         cases["builtin", name, D_MID] = (name, given, D_MID)
+    grades = scored_profile(shop.ibis, D_MID).select("customer_id", "grade").to_pyarrow()
+    pred, _ = customer_predictions(shop.ibis, D_MID, grades=grades, vip_grade="vip")
+    pred = pred.join(grades, "customer_id")
+    shop.duck.register("pred_ref", pred)
     return run_segments(shop, cases)
 
 
@@ -322,6 +328,22 @@ BUILTIN_REFERENCE: dict[str, tuple[dict, str]] = {
         {"product": "B", "months": 6},
         f"SELECT customer_id FROM c WHERE customer_id IN "
         f"{bought(ago(6, 'MONTH'), 'i.product_id = $b')}",
+    ),
+    # the prediction built-ins read the model's output (pred_ref, see shop_runs; the values
+    # themselves are checked against the papers' formulas in test_predict_customers.py)
+    "future_vips": ({}, "SELECT customer_id FROM pred_ref WHERE future_vip"),
+    "likely_returners": (
+        {"min_probability": 0.3},
+        """SELECT customer_id FROM c JOIN pred_ref USING (customer_id)
+           WHERE n_orders = 1 AND repurchase_probability >= 0.3""",
+    ),
+    "repurchase_moment": (
+        {"days": 14},
+        "SELECT customer_id FROM pred_ref WHERE model_next_order_date BETWEEN $d - 14 AND $d + 14",
+    ),
+    "fading_vips": (
+        {"max_p_alive": 0.5},
+        "SELECT customer_id FROM pred_ref WHERE grade = 'vip' AND p_alive < 0.5",
     ),
     "visitors_never_bought": (
         {"days": 60},

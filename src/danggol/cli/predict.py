@@ -13,6 +13,7 @@ from danggol.errors import ConfigError
 from danggol.predict.backtest import MODELS as BACKTEST_MODELS
 from danggol.predict.backtest import backtest
 from danggol.predict.btyd import BGNBD, MBGNBD, GammaGamma, ParetoNBD
+from danggol.predict.customers import overview as prediction_overview
 from danggol.predict.summary import UNITS, rfm_summary
 from danggol.profile import as_of_date
 
@@ -114,3 +115,47 @@ def backtest_cmd(
         for c in result.calibration
     ]
     out.print(rich_table("calibration", cal, ("decile", "customers", "predicted", "observed")))
+
+
+@predict_app.command("show")
+def show_cmd(json_: JsonOpt = False) -> None:
+    """The predictions the last refresh made: model, parameters, settings, and the fields' spread."""
+    with open_workspace() as ws:
+        data = prediction_overview(ws.ibis)
+    if data is None:
+        raise ConfigError("no predictions yet: run 'danggol refresh' first")
+    if json_:
+        print_json(data)
+        return
+    run = data["run"]
+    rows: list[tuple[object, ...]] = [("as of", run["as_of"]), ("status", run["status"])]
+    if run["reason"]:
+        rows.append(("why", run["reason"]))
+    rows += [(f"setting {k}", v) for k, v in run["settings"].items()]
+    rows += [(f"model {k}", f"{v:.4g}") for k, v in run["model_params"].items()]
+    if run["log_likelihood"] is not None:
+        rows.append(("log likelihood", f"{run['log_likelihood']:.2f}"))
+    rows += [(f"spend {k}", f"{v:.4g}") for k, v in run["spend_params"].items()]
+    if run["spend_reason"]:
+        rows.append(("spend model", run["spend_reason"]))
+    if run["vip_clv_threshold"] is not None:
+        rows.append(
+            (
+                f"future VIP: predicted_clv ≥ ({run['vip_grade']})",
+                f"{run['vip_clv_threshold']:,.0f}",
+            )
+        )
+    rows += [
+        ("customers fitted", f"{run['customers']:,}"),
+        ("repeat buyers", f"{run['repeat_buyers']:,}"),
+    ]
+    for key, value in data["fields"].items():
+        rows.append(
+            (
+                key,
+                "-"
+                if value is None
+                else (f"{value:,}" if isinstance(value, int) else f"{value:,.4g}"),
+            )
+        )
+    out.print(rich_table("predictions (last refresh)", rows, ("", "value")))

@@ -11,6 +11,7 @@ import difflib
 from dataclasses import dataclass
 from typing import Literal
 
+from danggol.predict.customers import field_specs as prediction_field_specs
 from danggol.schema import FieldSpec, FieldType
 from danggol.scores import field_specs
 
@@ -63,6 +64,8 @@ FIELDS: dict[str, FieldSpec] = {
 
 #: the score columns (RFM, lifecycle, grade, tiers) the profile carries for segments
 FIELDS.update({spec.name: spec for spec in field_specs()})
+#: the prediction columns a refresh adds (``p_alive``, ``predicted_clv`` …)
+FIELDS.update({spec.name: spec for spec in prediction_field_specs()})
 
 ArgType = Literal["text", "number", "integer", "date", "segment"]
 

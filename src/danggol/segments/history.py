@@ -18,6 +18,7 @@ import duckdb
 import ibis
 
 from danggol.errors import SegmentError
+from danggol.predict.customers import predict_profile, store_run
 from danggol.profile import SNAPSHOT_META, SNAPSHOT_TABLE, _data_version, customer_profile
 from danggol.scores import add_scores
 from danggol.scores.grades import Grades, record_grade_history
@@ -93,16 +94,21 @@ def refresh(
 
 
 def materialise_profile(ws: Workspace, as_of: dt.date) -> None:
-    """Store the profile with every score as ``profile_snapshot`` (inside the caller's
-    transaction); ``profile_snapshot_meta`` says for which date and data version."""
+    """Store the profile with every score and prediction as ``profile_snapshot`` (inside the
+    caller's transaction); ``profile_snapshot_meta`` says for which date and data version, and
+    ``prediction_runs`` what the prediction models fitted (or why they did not)."""
     con = ws.duck
     sql = ibis.to_sql(customer_profile(ws.ibis, as_of), dialect="duckdb")
     con.execute(f"CREATE OR REPLACE TEMP TABLE _profile_base AS {sql}")
     scored = add_scores(ws.ibis, ws.ibis.table("_profile_base"), as_of)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _scored AS {ibis.to_sql(scored, dialect='duckdb')}")
+    full, run = predict_profile(ws.ibis, ws.ibis.table("_scored"), as_of, ws.config.predictions)
     con.execute(
-        f"CREATE OR REPLACE TABLE {SNAPSHOT_TABLE} AS {ibis.to_sql(scored, dialect='duckdb')}"
+        f"CREATE OR REPLACE TABLE {SNAPSHOT_TABLE} AS {ibis.to_sql(full, dialect='duckdb')}"
     )
     con.execute("DROP TABLE _profile_base")
+    con.execute("DROP TABLE _scored")
+    store_run(con, run)
     con.execute(
         f"CREATE OR REPLACE TABLE {SNAPSHOT_META} AS SELECT ?::DATE AS as_of, ?::BIGINT AS data_version",
         [as_of, _data_version(ws.ibis)],

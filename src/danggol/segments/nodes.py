@@ -163,3 +163,23 @@ def calls(node: Node) -> list[Call]:
         expr(cond.left)
         expr(cond.right)
     return list(seen)
+
+
+def field_names(node: Node) -> list[str]:
+    """Every profile field the tree tests, each once, in order of appearance."""
+    seen: dict[str, None] = {}
+
+    def expr(e: object) -> None:
+        if isinstance(e, Field):
+            seen.setdefault(e.name)
+        elif isinstance(e, Arith):
+            expr(e.left)
+            expr(e.right)
+        elif isinstance(e, tuple):
+            for x in e:
+                expr(x)
+
+    for _, cond in conditions(node):
+        expr(cond.left)
+        expr(cond.right)
+    return list(seen)

@@ -14,11 +14,13 @@ import ibis.expr.types as ir
 import sqlglot
 
 from danggol.errors import SegmentError
+from danggol.predict.customers import field_specs as prediction_fields
+from danggol.predict.customers import profile_with_predictions
 from danggol.profile import customer_profile
-from danggol.scores import add_scores, scored_profile
+from danggol.scores import add_scores
 from danggol.segments.compile import Compiler
 from danggol.segments.definition import NAME_RE, Segment
-from danggol.segments.nodes import Node
+from danggol.segments.nodes import Node, field_names
 from danggol.segments.parse import parse_query, to_query
 from danggol.segments.registry import Registry
 from danggol.store.workspace import Workspace
@@ -26,6 +28,7 @@ from danggol.store.workspace import Workspace
 DIALECTS = ("duckdb", "postgres", "bigquery", "snowflake", "spark", "databricks", "trino", "mysql")
 #: dialects whose Ibis compiler needs the engine's package (pyspark): translated by sqlglot
 TRANSPILED = ("spark", "databricks")
+PREDICTION_FIELDS = {spec.name for spec in prediction_fields()}
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,10 @@ def target(ws: Workspace, text: str, params: dict[str, Any] | None = None) -> Ta
 
 def compiler(ws: Workspace, as_of: dt.date) -> Compiler:
     return Compiler(
-        ws.ibis, as_of, base=lambda: scored_profile(ws.ibis, as_of), resolver=registry(ws).tree
+        ws.ibis,
+        as_of,
+        base=lambda: profile_with_predictions(ws.ibis, as_of, ws.config.predictions),
+        resolver=registry(ws).tree,
     )
 
 
@@ -78,6 +84,13 @@ def count(ws: Workspace, tgt: Target, as_of: dt.date) -> int:
 def to_sql(ws: Workspace, tgt: Target, as_of: dt.date, dialect: str = "duckdb") -> str:
     if dialect not in DIALECTS:
         raise SegmentError(f"unknown SQL dialect '{dialect}'; choose one of {', '.join(DIALECTS)}")
+    predicted = [f for f in field_names(tgt.tree) if f in PREDICTION_FIELDS]
+    if predicted:
+        raise SegmentError(
+            f"{', '.join(predicted)} {'is a prediction' if len(predicted) == 1 else 'are predictions'}"
+            " made in Python at refresh, not SQL: this segment has no portable SQL. Count it or "
+            "list its members with danggol (they read the stored profile), or export the members"
+        )
     # the full expression (not the materialised profile), so the SQL runs on any engine
     full = Compiler(
         ws.ibis,
