@@ -4,7 +4,7 @@
     python bench/bench_refresh.py --customers 100000             # or generate one
 
 A refresh = profile, RFM, lifecycle, grades, percentile tiers (the stored
-``profile_snapshot``), every segment (the 19 built-in ones, parameters chosen as in
+``profile_snapshot``), every segment (the built-in ones, parameters chosen as in
 bench_segments.py) and the membership history, in one transaction. The hand-written side
 does the same work in one ``BEGIN … COMMIT``:
 
@@ -50,6 +50,7 @@ from baselines import profile_sql
 from baselines_scores import learn, scored_sql
 from bench_segments import AS_OF, choose_params, hand_segments
 from common import machine, md_table, peak_rss_gib
+from danggol.predict.customers import customer_predictions, predict_profile, store_run
 from danggol.profile import SNAPSHOT_META, SNAPSHOT_TABLE, _data_version, customer_profile
 from danggol.scores import RFM, Grades, Lifecycle, percentile_tiers
 from danggol.segments import history
@@ -57,6 +58,7 @@ from danggol.segments.registry import builtin_segments
 from danggol.store.workspace import Workspace
 
 HAND_BASE = "_hand_profile_base"
+HAND_SCORED = "_hand_scored"
 SCORE_COLUMNS = [
     "customer_id",
     "r_score",
@@ -100,8 +102,34 @@ class HandRefresh:
         duck = self.ws.duck
         self.learned = learn(duck, HAND_BASE)
         sql = scored_sql(HAND_BASE, AS_OF, self.learned, columns)
-        duck.execute(f"CREATE OR REPLACE TABLE {SNAPSHOT_TABLE} AS {sql}")
+        duck.execute(f"CREATE OR REPLACE TEMP TABLE {HAND_SCORED} AS {sql}")
         duck.execute(f"DROP TABLE {HAND_BASE}")
+        self.predictions()
+
+    def predictions(self) -> None:
+        """The models are numpy, not SQL: both sides call the same prediction function; the
+        hand side joins its output in SQL."""
+        duck = self.ws.duck
+        grades = duck.execute(f"SELECT customer_id, grade FROM {HAND_SCORED}").to_arrow_table()
+        settings = self.ws.config.predictions
+        table, _ = customer_predictions(
+            self.ws.ibis, AS_OF, settings, grades=grades, vip_grade="vip"
+        )
+        duck.register("_hand_predictions", table)
+        next_date = (
+            "CAST(s.last_order_date + to_days(CAST(round(s.avg_days_between_orders) AS INTEGER)) AS DATE)"
+            if settings.next_order == "cycle"
+            else "p.model_next_order_date"
+        )
+        duck.execute(
+            f"""CREATE OR REPLACE TABLE {SNAPSHOT_TABLE} AS
+                SELECT s.*, p.expected_orders, p.p_alive, p.repurchase_probability,
+                       p.predicted_clv, p.predicted_clv_percentile, p.future_vip,
+                       {next_date} AS expected_next_order_date
+                FROM {HAND_SCORED} s LEFT JOIN _hand_predictions p USING (customer_id)"""
+        )
+        duck.unregister("_hand_predictions")
+        duck.execute(f"DROP TABLE {HAND_SCORED}")
         duck.execute(
             f"CREATE OR REPLACE TABLE {SNAPSHOT_META} AS SELECT DATE '{AS_OF}' AS as_of, "
             "(SELECT coalesce(max(batch_id), 0) FROM ingest_log)::BIGINT AS data_version"
@@ -316,9 +344,16 @@ def danggol_pieces(ws: Workspace, segments: dict) -> Callable[[Clock], None]:
         )
         sql = ibis.to_sql(scored, dialect="duckdb")
         c.lap("scores: build + compile the expression")
-        duck.execute(f"CREATE OR REPLACE TABLE {SNAPSHOT_TABLE} AS {sql}")
-        c.lap("scores: run (CREATE TABLE profile_snapshot)")
+        duck.execute(f"CREATE OR REPLACE TEMP TABLE _scored AS {sql}")
+        c.lap("scores: run (CREATE TEMP TABLE)")
+        full, run = predict_profile(con, con.table("_scored"), AS_OF, ws.config.predictions)
+        duck.execute(
+            f"CREATE OR REPLACE TABLE {SNAPSHOT_TABLE} AS {ibis.to_sql(full, dialect='duckdb')}"
+        )
+        store_run(duck, run)
+        c.lap("predictions: summary, fits, join (CREATE TABLE profile_snapshot)")
         duck.execute("DROP TABLE _profile_base")
+        duck.execute("DROP TABLE _scored")
         duck.execute(
             f"CREATE OR REPLACE TABLE {SNAPSHOT_META} AS SELECT ?::DATE AS as_of, ?::BIGINT AS data_version",
             [AS_OF, _data_version(con)],
@@ -346,8 +381,10 @@ def hand_pieces(hand: HandRefresh, segments: dict) -> Callable[[Clock], None]:
         hand.learned = learn(duck, HAND_BASE)
         c.lap("scores: thresholds + churn window (one query)")
         sql = scored_sql(HAND_BASE, AS_OF, hand.learned, columns)
-        duck.execute(f"CREATE OR REPLACE TABLE {SNAPSHOT_TABLE} AS {sql}")
-        c.lap("scores: run (CREATE TABLE profile_snapshot)")
+        duck.execute(f"CREATE OR REPLACE TEMP TABLE {HAND_SCORED} AS {sql}")
+        c.lap("scores: run (CREATE TEMP TABLE)")
+        hand.predictions()
+        c.lap("predictions: summary, fits, join (CREATE TABLE profile_snapshot)")
         duck.execute(f"DROP TABLE {HAND_BASE}")
         duck.execute(
             f"CREATE OR REPLACE TABLE {SNAPSHOT_META} AS SELECT DATE '{AS_OF}' AS as_of, "

@@ -88,6 +88,11 @@ def hand_segments(params: dict[str, dict[str, object]]) -> dict[str, str]:
         "premium_buyers": f"customer_id IN ({bought('i.unit_price >= 100000', ago(12, 'm'))})",
         "top_spenders": "amount_spent_percentile >= 80",
         "next_band_spenders": "amount_spent_percentile >= 60 AND amount_spent_percentile < 80",
+        # the prediction built-ins test the stored prediction columns
+        "future_vips": "future_vip",
+        "likely_returners": "number_of_orders = 1 AND repurchase_probability >= 0.3",
+        "repurchase_moment": f"expected_next_order_date BETWEEN {d} - 14 AND {d} + 14",
+        "fading_vips": "grade = 'vip' AND p_alive < 0.5",
     }
 
 
