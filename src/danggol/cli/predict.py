@@ -105,8 +105,19 @@ def backtest_cmd(
         print_json(data)
         return
     keys = ("customers", "repeat_buyers", "actual_total", "predicted_total", "mae", "rmse")
-    keys += ("correlation", "repurchasers", "auc", "brier")
-    rows = [(k, f"{data[k]:,}" if isinstance(data[k], int) else f"{data[k]:.4g}") for k in keys]
+    keys += ("correlation", "repurchasers", "auc", "brier", "actual_spend", "predicted_spend")
+    keys += ("clv_top_decile_share", "clv_top_decile_lift")
+    rows = [
+        (
+            k,
+            "-"
+            if data[k] is None
+            else f"{data[k]:,}"
+            if isinstance(data[k], int)
+            else f"{data[k]:.4g}",
+        )
+        for k in keys
+    ]
     title = f"{model} backtest: fit to {day}, {days} days ahead"
     out.print(rich_table(title, rows, ("metric", "value")))
     out.print(f"repurchase probability: {result.repurchase_probability}")

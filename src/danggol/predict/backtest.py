@@ -25,7 +25,7 @@ import ibis
 import numpy as np
 
 from danggol.errors import ConfigError
-from danggol.predict.btyd import BGNBD, MBGNBD, ParetoNBD
+from danggol.predict.btyd import BGNBD, MBGNBD, GammaGamma, ParetoNBD
 from danggol.predict.summary import UNITS, rfm_summary
 from danggol.profile import purchases
 
@@ -58,6 +58,11 @@ class Backtest:
     brier: float
     repurchase_probability: str
     calibration: list[dict[str, Any]] = field(default_factory=list)
+    spend_params: dict[str, float] = field(default_factory=dict)
+    actual_spend: float | None = None
+    predicted_spend: float | None = None
+    clv_top_decile_share: float | None = None
+    clv_top_decile_lift: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -118,6 +123,35 @@ def calibration_table(prob: np.ndarray, observed: np.ndarray, bins: int = 10) ->
     return rows
 
 
+def _spend_backtest(
+    con: ibis.BaseBackend,
+    summary: Any,
+    x: np.ndarray,
+    predicted: np.ndarray,
+    cutoff: dt.date,
+    end: dt.date,
+) -> dict[str, Any]:
+    """Gamma-Gamma on the calibration's repeat buyers: predicted spend = E[M | x, m̄] ·
+    E[purchases in the horizon] (undiscounted), against what each customer paid."""
+    m = np.asarray(summary.column("monetary_value").to_numpy(), dtype=float)
+    repeat = (x > 0) & (m > 0)
+    if repeat.sum() < MIN_REPEAT_BUYERS:
+        return {}
+    gg = GammaGamma().fit(x[repeat], m[repeat])
+    spend_pred = np.asarray(gg.expected_spend(x, np.where(repeat, m, 0.0))) * predicted
+    paid = holdout_spend(con, cutoff, end)
+    ids = [str(c) for c in summary.column("customer_id").to_pylist()]
+    spend_actual = np.array([paid.get(c, 0.0) for c in ids])
+    share = top_decile_share(spend_pred, spend_actual)
+    return {
+        "spend_params": {k: float(v) for k, v in gg.params_.items()},
+        "actual_spend": float(spend_actual.sum()),
+        "predicted_spend": float(spend_pred.sum()),
+        "clv_top_decile_share": share,
+        "clv_top_decile_lift": share / (math.ceil(len(ids) / 10) / len(ids)),
+    }
+
+
 def holdout_counts(con: ibis.BaseBackend, cutoff: dt.date, end: dt.date) -> dict[str, int]:
     """Purchase days per customer in (cutoff, end]."""
     p = purchases(con, end)
@@ -125,6 +159,24 @@ def holdout_counts(con: ibis.BaseBackend, cutoff: dt.date, end: dt.date) -> dict
     days = p.select("customer_id", "order_date").distinct()
     counts = days.group_by("customer_id").aggregate(n=days.count()).to_pyarrow().to_pylist()
     return {str(r["customer_id"]): int(r["n"]) for r in counts}
+
+
+def holdout_spend(con: ibis.BaseBackend, cutoff: dt.date, end: dt.date) -> dict[str, float]:
+    """What each customer paid (total − refunded) for purchases in (cutoff, end]."""
+    p = purchases(con, end)
+    p = p.filter(p.order_date > cutoff)
+    value = p.total - p.refunded_amount.fill_null(0)
+    rows = p.group_by("customer_id").aggregate(v=value.sum()).to_pyarrow().to_pylist()
+    return {str(r["customer_id"]): float(r["v"]) for r in rows}
+
+
+def top_decile_share(predicted: np.ndarray, actual: np.ndarray) -> float:
+    """Share of the actual total taken by the tenth of customers with the highest prediction
+    (ceil(n/10) customers; ties kept in input order)."""
+    k = math.ceil(len(predicted) / 10)
+    order = np.argsort(-predicted, kind="stable")
+    total = actual.sum()
+    return float(actual[order[:k]].sum() / total) if total > 0 else math.nan
 
 
 def backtest(
@@ -179,7 +231,9 @@ def backtest(
         if predicted.std() > 0 and actual.std() > 0
         else math.nan
     )
+    spend = _spend_backtest(con, summary, x, predicted, cutoff, end)
     return Backtest(
+        **spend,
         model=model,
         cutoff=cutoff.isoformat(),
         horizon_days=horizon_days,
