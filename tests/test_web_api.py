@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import time
 
 import pytest
@@ -172,6 +173,20 @@ def test_preview_counts_and_lists_the_first_members(client):
     )
     assert body["count"] == len(want)
     assert [(r["customer_id"], r["number_of_orders"]) for r in body["rows"]] == want[:5]
+    sorted_page = client.post(
+        "/api/query/preview",
+        json={
+            "query": "number_of_orders >= 10",
+            "fields": ["number_of_orders"],
+            "sort": "number_of_orders",
+            "order": "desc",
+            "page": 2,
+            "page_size": 4,
+        },
+    ).json()
+    ranked = sorted(want, key=lambda r: (-r[1], r[0]))
+    assert [(r["customer_id"], r["number_of_orders"]) for r in sorted_page["rows"]] == ranked[4:8]
+    assert sorted_page["pages"] == -(-len(want) // 4)
 
 
 def test_parse_and_format_keep_query_and_tree_in_sync(client):
@@ -627,3 +642,21 @@ def test_analytics_match_the_library(client):
     with state.lock:
         want = analytics.cohorts(state.ws.ibis, AS_OF).to_dict()
     assert got == want
+
+
+def test_the_page_and_its_assets_ship_inside_the_package(client):
+    from pathlib import Path
+
+    page = client.get("/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assets = re.findall(r'(?:src|href)="(static/[^"]+)"', page.text)
+    static = Path(__file__).parent.parent / "src" / "danggol" / "web" / "static"
+    assert {a.removeprefix("static/") for a in assets} == {
+        p.name for p in static.iterdir() if p.suffix in (".js", ".css")
+    }
+    for asset in assets:
+        r = client.get("/" + asset)
+        assert r.status_code == 200, asset
+        # nothing is fetched from elsewhere: no absolute URL to load, no CSS import
+        assert not re.search(r"""(src|href|fetch\()\s*=?\s*["'`]https?:""", r.text), asset
+        assert "@import" not in r.text and "url(" not in r.text, asset

@@ -19,6 +19,7 @@ import ibis
 from danggol import analytics
 from danggol.errors import NotFoundError
 from danggol.outputs.report_data import _rfm_cells, _stage_counts
+from danggol.outputs.report_svg import STAGE_COLORS, group_color
 from danggol.profile import SNAPSHOT_META
 from danggol.scores import scored_profile
 from danggol.scores.lifecycle import STAGE_LABELS, STAGES
@@ -139,11 +140,12 @@ def overview(ws: Workspace, as_of: dt.date) -> dict[str, Any]:
             "groups": {
                 k: {"ko": smap.label(k, "ko"), "en": smap.label(k, "en")} for k in smap.keys
             },
+            "colors": {k: group_color(k, smap.keys) for k in smap.keys},
             "prospects": prospects,
             "prospects_key": PROSPECTS,
         },
         "funnel": [
-            {"stage": s, "customers": n, **STAGE_LABELS[s]}
+            {"stage": s, "customers": n, "color": STAGE_COLORS[s], **STAGE_LABELS[s]}
             for s, n in _stage_counts(profile).items()
         ],
         "concentration": conc.to_dict(),
@@ -158,7 +160,7 @@ def lifecycle_over_time(ws: Workspace, as_of: dt.date, months: int = 6) -> dict[
     dates = [shift(as_of, -k, "m") for k in range(months - 1, -1, -1)]
     rows = stage_shares(ws.ibis, dates).to_pylist()
     return {
-        "stages": [{"stage": s, **STAGE_LABELS[s]} for s in STAGES],
+        "stages": [{"stage": s, "color": STAGE_COLORS[s], **STAGE_LABELS[s]} for s in STAGES],
         "rows": [{k: plain(v) for k, v in r.items()} for r in rows],
     }
 

@@ -54,6 +54,10 @@ class SegmentCreate(SegmentIn):
 
 class PreviewIn(Condition):
     fields: list[str] = Field(default_factory=lambda: ["customer_id"])
+    sort: str = "customer_id"
+    order: Literal["asc", "desc"] = "asc"
+    search: str | None = Field(None, max_length=100)
+    page: int = Field(1, ge=1)
     page_size: int = Field(20, ge=1, le=500)
 
 
@@ -201,7 +205,7 @@ def count_query(state: State, body: Condition, as_of: AsOf = None) -> dict[str, 
     return {"count": n, "as_of": day.isoformat(), "query": to_query(tree)}
 
 
-@router.post("/query/preview", summary="Count and the first members of a query or tree")
+@router.post("/query/preview", summary="Count and members (paged, sorted) of a query or tree")
 def preview_query(
     request: Request, state: State, body: PreviewIn, as_of: AsOf = None
 ) -> dict[str, Any]:
@@ -210,10 +214,21 @@ def preview_query(
     day = state.as_of(as_of)
     with state.lock:
         result = service.member_page(
-            state.ws, service.Target(tree), day, fields=body.fields, page_size=body.page_size
+            state.ws,
+            service.Target(tree),
+            day,
+            fields=body.fields,
+            sort=body.sort,
+            descending=body.order == "desc",
+            search=body.search,
+            page=body.page,
+            page_size=body.page_size,
         )
     return {
         "count": result.total,
+        "total": result.total,
+        "page": result.page,
+        "pages": result.pages,
         "as_of": day.isoformat(),
         "query": to_query(tree),
         "fields": result.fields,
