@@ -99,3 +99,15 @@ def test_member_page_sorts_searches_and_pages(tiny):
         service.member_page(tiny, tgt, day, fields=[], page=3, page_size=2)
     with pytest.raises(ConfigError, match="unknown field"):
         service.member_page(tiny, tgt, day, fields=["shoe_size"])
+
+
+def test_serve_refuses_another_host_without_a_token(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from danggol.cli.main import app
+
+    Workspace.init(tmp_path / "shop").close()
+    monkeypatch.delenv("DANGGOL_TOKEN", raising=False)
+    result = CliRunner().invoke(app, ["-w", str(tmp_path / "shop"), "serve", "--host", "0.0.0.0"])
+    assert result.exit_code != 0
+    assert isinstance(result.exception, ConfigError) and "access token" in str(result.exception)
