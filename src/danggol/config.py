@@ -121,3 +121,66 @@ def read_config(path: Path) -> WorkspaceConfig:
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"{path}: {problems}") from exc
+
+
+#: the environment variable that sets the web token (it wins over ``[web] token``)
+TOKEN_ENV_VAR = "DANGGOL_TOKEN"
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+class WebConfig(BaseModel):
+    """The ``[web]`` section of ``danggol.toml``: who may use ``danggol serve``.
+
+    >>> WebConfig(token="s3cret").personal_data_token
+    True
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    token: str = Field("", description="access token of the API and the pages (or $DANGGOL_TOKEN)")
+    personal_data_token: bool = Field(
+        True,
+        description="exports of personal data (name, email, phone) need the token even on "
+        "127.0.0.1, when a token is set",
+    )
+
+
+def read_web_config(path: Path) -> WebConfig:
+    """The ``[web]`` section of ``danggol.toml`` (defaults when the file or section is absent)."""
+    if not path.is_file():
+        return WebConfig()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return WebConfig(**data.get("web", {}))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"web.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"{path}: {problems}") from exc
+
+
+def web_access(host: str, web: WebConfig, env_token: str | None) -> tuple[str | None, str]:
+    """(token, what it protects) for serving on ``host``: ``"all"`` (every page and API call)
+    or ``"personal"`` (exports of name, email, phone only).
+
+    On 127.0.0.1 the dashboard is open, except personal data when a token is set and
+    ``personal_data_token``; on any other host a token is required for everything.
+
+    >>> web_access("127.0.0.1", WebConfig(), None)
+    (None, 'all')
+    >>> web_access("0.0.0.0", WebConfig(token="t"), None)
+    ('t', 'all')
+    """
+    token = env_token or web.token or None
+    if host not in LOOPBACK_HOSTS:
+        if not token:
+            raise ConfigError(
+                f"serving on {host} (not 127.0.0.1) needs an access token: set "
+                f"${TOKEN_ENV_VAR} or 'token' in the [web] section of danggol.toml"
+            )
+        return token, "all"
+    if token and web.personal_data_token:
+        return token, "personal"
+    return None, "all"

@@ -30,6 +30,10 @@ class StoreBusyError(DanggolError, RuntimeError):
     """Another process holds the workspace store for writing."""
 
 
+class NotFoundError(DanggolError, LookupError):
+    """A customer, segment, page or other named thing that does not exist."""
+
+
 class SegmentError(DanggolError, ValueError):
     """A segment query or definition that cannot be parsed, typed or resolved.
 
@@ -78,3 +82,11 @@ class SegmentError(DanggolError, ValueError):
             "file": self.file,
             "suggestion": self.suggestion,
         }
+
+
+class UnknownSegmentError(SegmentError, LookupError):
+    """A segment name that is neither saved nor built in (the API answers 404)."""
+
+
+class UnknownCustomerError(SegmentError, LookupError):
+    """A customer id that is not in the profile as of the date asked (the API answers 404)."""

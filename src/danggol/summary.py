@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import ibis.expr.types as ir
+
 from danggol.profile import customer_profile
 from danggol.store.workspace import Workspace
 
@@ -12,7 +14,12 @@ def shop_summary(ws: Workspace, as_of: dt.date) -> dict[str, object]:
     """Headline figures of the shop as of a date, from the customer profile.
 
     ``customers`` are known customers; ``visitors`` are ids seen only in orders or events."""
-    p = customer_profile(ws.ibis, as_of, events=[])
+    return profile_summary(customer_profile(ws.ibis, as_of, events=[]), as_of)
+
+
+def profile_summary(p: ir.Table, as_of: dt.date) -> dict[str, object]:
+    """:func:`shop_summary`'s figures from a profile table already built (e.g. the stored
+    ``profile_snapshot`` of the last refresh, which the dashboard reads)."""
     buyers = p.filter(p.number_of_orders > 0)
     top = buyers.filter(buyers.amount_spent_percentile >= 90)
     row = (

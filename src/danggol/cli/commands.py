@@ -138,6 +138,10 @@ def demo(
     end: Annotated[str, typer.Option(help="last day of the shop's history")] = "2025-06-30",
     replace: Annotated[bool, typer.Option(help="replace a demo workspace that holds data")] = False,
     json_: JsonOpt = False,
+    serve: Annotated[
+        bool, typer.Option("--serve", help="then refresh it and open the dashboard on 127.0.0.1")
+    ] = False,
+    port: Annotated[int, typer.Option(help="port of the dashboard (with --serve)")] = 8765,
 ) -> None:
     """Generate a realistic Korean online shop, load it, and summarise it."""
     from danggol.demo import generate_shop
@@ -175,8 +179,15 @@ def demo(
     }
     if json_:
         print_json({"workspace": str(directory), **summary, "ingest": result.to_dict(), **timings})
-        return
-    show_summary(directory, summary, result, timings)
+    else:
+        show_summary(directory, summary, result, timings)
+    if serve:
+        from danggol.cli.serve import serve_workspace
+        from danggol.segments.history import refresh
+
+        with Workspace.open(directory) as opened:
+            refresh(opened, last_day)  # the dashboard reads the stored profile
+        serve_workspace(Path(directory), "127.0.0.1", port)
 
 
 def show_summary(

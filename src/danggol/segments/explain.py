@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from danggol.errors import SegmentError
+from danggol.errors import SegmentError, UnknownCustomerError
 from danggol.segments import nodes as n
 from danggol.segments.compile import Compiler, kind_of
 from danggol.segments.fields import FIELDS, FUNCTIONS
@@ -157,7 +157,7 @@ def explain(comp: Compiler, tree: n.Node, customer_id: str, *, lang: str = "en")
             cols[f"_right_{i}"] = comp.value(cond.right, table)
     rows = table.select(**cols).to_pyarrow().to_pylist()
     if not rows:
-        raise SegmentError(f"no customer '{customer_id}' as of {comp.as_of}: check the id")
+        raise UnknownCustomerError(f"no customer '{customer_id}' as of {comp.as_of}: check the id")
     row = rows[0]
     held = {path: bool(row[f"_held_{i}"]) for i, (path, _) in enumerate(leaves)}
     values = {

@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from danggol.errors import SegmentError
+from danggol.errors import SegmentError, UnknownSegmentError
 from danggol.segments.definition import Segment
 from danggol.segments.fields import suggest
 from danggol.segments.nodes import Node
@@ -70,7 +70,7 @@ class Registry:
     def get(self, name: str) -> Segment:
         segments = self.all()
         if name not in segments:
-            raise SegmentError(
+            raise UnknownSegmentError(
                 f"unknown segment '{name}'; 'danggol segment list' shows them",
                 suggestion=suggest(name, tuple(segments)),
             )
@@ -106,11 +106,9 @@ class Registry:
     def delete(self, name: str) -> None:
         saved = self.saved()
         if name not in saved:
-            builtin = name in builtin_segments()
-            raise SegmentError(
-                f"'{name}' is a built-in segment and cannot be deleted"
-                if builtin
-                else f"no saved segment named '{name}'",
-                suggestion=None if builtin else suggest(name, tuple(saved)),
+            if name in builtin_segments():
+                raise SegmentError(f"'{name}' is a built-in segment and cannot be deleted")
+            raise UnknownSegmentError(
+                f"no saved segment named '{name}'", suggestion=suggest(name, tuple(saved))
             )
         Path(saved[name].file or "").unlink()

@@ -13,13 +13,14 @@ import ibis
 import ibis.expr.types as ir
 import sqlglot
 
-from danggol.errors import SegmentError
+from danggol.errors import ConfigError, NotFoundError, SegmentError
 from danggol.predict.customers import field_specs as prediction_fields
 from danggol.predict.customers import profile_with_predictions
 from danggol.profile import customer_profile
 from danggol.scores import add_scores
 from danggol.segments.compile import Compiler
 from danggol.segments.definition import NAME_RE, Segment
+from danggol.segments.fields import FIELDS
 from danggol.segments.nodes import Node, field_names
 from danggol.segments.parse import parse_query, to_query
 from danggol.segments.registry import Registry
@@ -63,6 +64,12 @@ def target(ws: Workspace, text: str, params: dict[str, Any] | None = None) -> Ta
     return Target(parse_query(text))
 
 
+def named(ws: Workspace, name: str) -> Target:
+    """A saved or built-in segment by name only (UnknownSegmentError otherwise)."""
+    segment = registry(ws).get(name)
+    return Target(segment.tree(), segment)
+
+
 def compiler(ws: Workspace, as_of: dt.date) -> Compiler:
     return Compiler(
         ws.ibis,
@@ -104,3 +111,87 @@ def to_sql(ws: Workspace, tgt: Target, as_of: dt.date, dialect: str = "duckdb") 
         duck_sql = str(ibis.to_sql(expr, dialect="duckdb"))
         return ";\n".join(sqlglot.transpile(duck_sql, read="duckdb", write=dialect, pretty=True))
     return str(ibis.to_sql(expr, dialect=dialect))
+
+
+#: contact columns of ``customers`` a member list may add: personal data, guarded by the web token
+CONTACT_FIELDS = ("name", "email", "phone")
+
+
+@dataclass(frozen=True)
+class MemberPage:
+    """One page of a segment's members: ``total`` matching the search, and the rows."""
+
+    total: int
+    page: int
+    page_size: int
+    fields: list[str]
+    rows: list[dict[str, Any]]
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def member_fields(ws: Workspace, tgt: Target, as_of: dt.date, fields: list[str]) -> ir.Table:
+    """The members with the chosen fields: query names (``customer_countries``), profile
+    columns, or contact columns (:data:`CONTACT_FIELDS`, joined from ``customers``).
+    ``customer_id`` always comes first."""
+    table = members(ws, tgt, as_of)
+    wanted = ["customer_id", *[f for f in dict.fromkeys(fields) if f != "customer_id"]]
+    contact = [f for f in wanted if f in CONTACT_FIELDS and f not in table.columns]
+    columns = {}
+    unknown = []
+    for name in wanted:
+        column = FIELDS[name].column if name in FIELDS else name
+        if column in table.columns:
+            columns[name] = table[column]
+        elif name not in contact:
+            unknown.append(name)
+    if unknown:
+        raise ConfigError(
+            f"unknown field(s) {', '.join(unknown)}; choose among the profile's columns "
+            f"({', '.join(table.columns)}) or {', '.join(CONTACT_FIELDS)}",
+        )
+    selected = table.select(**columns)
+    if contact:
+        people = ws.ibis.table("customers").select("customer_id", *contact)
+        selected = selected.left_join(people, "customer_id").select(*wanted)
+    return selected
+
+
+def member_page(
+    ws: Workspace,
+    tgt: Target,
+    as_of: dt.date,
+    *,
+    fields: list[str],
+    sort: str = "customer_id",
+    descending: bool = False,
+    search: str | None = None,
+    page: int = 1,
+    page_size: int = 50,
+) -> MemberPage:
+    """One page of members, sorted by a chosen field (then by id) and filtered by a search on
+    the customer id (case-insensitive substring). A page past the last raises NotFoundError."""
+    if page < 1 or page_size < 1:
+        raise ConfigError(f"page and page_size start at 1; got page={page}, page_size={page_size}")
+    table = member_fields(ws, tgt, as_of, [*fields, sort])
+    if search:
+        table = table.filter(table.customer_id.lower().contains(search.strip().lower()))
+    total = int(table.count().to_pyarrow().as_py())
+    last = max(1, -(-total // page_size))
+    if page > last:
+        raise NotFoundError(
+            f"page {page} is past the last page ({last}) of {total} members at {page_size} a page"
+        )
+    key = ibis.desc(sort) if descending else ibis.asc(sort)
+    order = [key] if sort == "customer_id" else [key, ibis.asc("customer_id")]
+    shown = ["customer_id", *[f for f in dict.fromkeys(fields) if f != "customer_id"]]
+    rows = (
+        table.order_by(order)
+        .select(*shown)
+        .limit(page_size, offset=(page - 1) * page_size)
+        .to_pyarrow()
+        .to_pylist()
+    )
+    return MemberPage(total, page, page_size, shown, rows)

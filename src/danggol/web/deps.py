@@ -1,0 +1,67 @@
+"""Dependencies of the routes, as named ``Annotated`` aliases."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Literal
+
+from fastapi import Depends, Query, Request
+
+from danggol.segments.service import CONTACT_FIELDS
+from danggol.web.errors import WebError
+from danggol.web.state import WebState
+
+TOKEN_COOKIE = "danggol_token"
+TOKEN_HEADER = "X-Danggol-Token"
+
+
+def get_state(request: Request) -> WebState:
+    return request.app.state.web  # type: ignore[no-any-return]
+
+
+State = Annotated[WebState, Depends(get_state)]
+AsOf = Annotated[
+    str | None,
+    Query(description="YYYY-MM-DD; default: the last refresh's date (else today)"),
+]
+Lang = Annotated[Literal["ko", "en"], Query(description="language of the words")]
+Fields = Annotated[
+    str,
+    Query(description="comma-separated fields: query names, profile columns, name/email/phone"),
+]
+
+
+def presented_token(request: Request) -> str | None:
+    """The token a request carries: Authorization: Bearer, X-Danggol-Token, the cookie the
+    page sets, or ?token= (for the first visit)."""
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    return (
+        request.headers.get(TOKEN_HEADER)
+        or request.cookies.get(TOKEN_COOKIE)
+        or request.query_params.get("token")
+    )
+
+
+def token_ok(request: Request, token: str) -> bool:
+    given = presented_token(request)
+    return given is not None and hmac.compare_digest(given.encode(), token.encode())
+
+
+def split_fields(text: str) -> list[str]:
+    return [f.strip() for f in text.split(",") if f.strip()]
+
+
+def check_personal(request: Request, state: WebState, fields: list[str]) -> None:
+    """Name, email and phone need the token when the app guards personal data."""
+    personal = sorted(set(fields) & set(CONTACT_FIELDS))
+    if not personal or state.protect != "personal" or state.token is None:
+        return
+    if not token_ok(request, state.token):
+        raise WebError(
+            401,
+            "unauthorized",
+            f"the field(s) {', '.join(personal)} are personal data: send the access token "
+            "(Authorization: Bearer TOKEN)",
+        )

@@ -1,0 +1,132 @@
+"""Analytics: overview, RFM grid, lifecycle over time, concentration, migration, cohorts,
+affinities, what-if; and the predictions' backtest."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+
+from danggol import analytics
+from danggol.dates import shift
+from danggol.outputs import dashboard
+from danggol.predict.backtest import MODELS
+from danggol.profile import as_of_date
+from danggol.web.deps import AsOf, State
+
+router = APIRouter(prefix="/api", tags=["analytics"])
+
+
+@router.get("/overview", summary="Headline figures, RFM grid, lifecycle funnel, concentration")
+def overview(state: State, as_of: AsOf = None) -> dict[str, Any]:
+    return state.cached("overview", dashboard.overview, state.as_of(as_of))
+
+
+@router.get("/analytics/rfm", summary="The RFM grid: customers and revenue per cell")
+def rfm(state: State, as_of: AsOf = None) -> dict[str, Any]:
+    return state.cached("overview", dashboard.overview, state.as_of(as_of))["rfm"]  # type: ignore[no-any-return]
+
+
+@router.get("/analytics/lifecycle", summary="Lifecycle stage shares at month-end dates")
+def lifecycle(
+    state: State, as_of: AsOf = None, months: Annotated[int, Query(ge=1, le=24)] = 6
+) -> dict[str, Any]:
+    return state.cached("lifecycle", dashboard.lifecycle_over_time, state.as_of(as_of), months)
+
+
+@router.get("/analytics/concentration", summary="Top shares, Lorenz curve, Gini")
+def concentration(state: State, as_of: AsOf = None) -> dict[str, Any]:
+    day = state.as_of(as_of)
+    return state.cached(
+        "concentration", lambda ws, d: analytics.concentration(ws.ibis, d).to_dict(), day
+    )
+
+
+@router.get("/analytics/migration", summary="Customers moving between groups of two dates")
+def migration(
+    state: State,
+    date_from: Annotated[str | None, Query(alias="from")] = None,
+    date_to: Annotated[str | None, Query(alias="to")] = None,
+    by: Literal["rfm_group", "lifecycle_stage", "grade"] = "rfm_group",
+) -> dict[str, Any]:
+    end = state.as_of(date_to)
+    start = as_of_date(date_from, state.ws.config.zone) if date_from else shift(end, -1, "m")
+    return state.cached(
+        "migration",
+        lambda ws, a, b, c: analytics.migration(ws.ibis, a, b, by=c).to_dict(),
+        start,
+        end,
+        by,
+    )
+
+
+@router.get("/analytics/cohorts", summary="First-purchase cohorts and their retention")
+def cohorts(
+    state: State, as_of: AsOf = None, period: Literal["month", "quarter", "year"] = "month"
+) -> dict[str, Any]:
+    day = state.as_of(as_of)
+    return state.cached(
+        "cohorts", lambda ws, d, p: analytics.cohorts(ws.ibis, d, p).to_dict(), day, period
+    )
+
+
+@router.get("/analytics/affinity", summary="Products bought together, with lift")
+def affinity(
+    state: State,
+    as_of: AsOf = None,
+    top: Annotated[int, Query(ge=1, le=200)] = 20,
+    months: Annotated[int | None, Query(ge=1, le=120)] = None,
+    min_support: Annotated[float, Query(gt=0, le=1)] = 0.001,
+) -> dict[str, Any]:
+    day = state.as_of(as_of)
+    return state.cached(
+        "affinity",
+        lambda ws, d, t, m, s: analytics.affinity(
+            ws.ibis, d, top=t, months=m, min_support=s
+        ).to_dict(),
+        day,
+        top,
+        months,
+        min_support,
+    )
+
+
+@router.get("/analytics/whatif", summary="Revenue if N one-time buyers repeat and M become VIPs")
+def whatif(
+    state: State,
+    as_of: AsOf = None,
+    repeat: Annotated[int, Query(ge=0)] = 0,
+    vip: Annotated[int, Query(ge=0)] = 0,
+    months: Annotated[int, Query(ge=1, le=120)] = 12,
+) -> dict[str, Any]:
+    day = state.as_of(as_of)
+    return state.run(
+        lambda ws: analytics.whatif(
+            ws.ibis, day, repeat_conversions=repeat, vip_conversions=vip, months=months
+        ).to_dict()
+    )
+
+
+@router.get("/predictions", summary="The prediction columns of the profile, top customers first")
+def predictions(
+    state: State, as_of: AsOf = None, limit: Annotated[int, Query(ge=1, le=500)] = 50
+) -> dict[str, Any]:
+    return state.cached("predictions", dashboard.predictions, state.as_of(as_of), limit)
+
+
+@router.get("/predictions/backtest", summary="Backtest of the purchase model (cached)")
+def predictions_backtest(
+    state: State,
+    as_of: AsOf = None,
+    horizon_days: Annotated[int, Query(ge=7, le=730)] = 90,
+    cutoff: str | None = None,
+    model: Literal[tuple(MODELS)] = "mbgnbd",  # type: ignore[valid-type]
+) -> dict[str, Any]:
+    end = state.as_of(as_of)
+    cut = (
+        as_of_date(cutoff, state.ws.config.zone)
+        if cutoff
+        else end - dt.timedelta(days=horizon_days)
+    )
+    return state.cached("backtest", dashboard.backtest_metrics, cut, horizon_days, model)

@@ -1,0 +1,247 @@
+"""Segments: list, create, update, delete, members, export, SQL; ad-hoc count and preview."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
+
+import pyarrow as pa
+from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from danggol.errors import SegmentError
+from danggol.outputs import dashboard
+from danggol.segments import service
+from danggol.segments.definition import Segment
+from danggol.segments.explain import describe
+from danggol.segments.forms import from_dict, to_dict
+from danggol.segments.nodes import Node
+from danggol.segments.parse import parse_query, to_query
+from danggol.web.deps import AsOf, Fields, Lang, State, check_personal, split_fields
+
+router = APIRouter(prefix="/api", tags=["segments"])
+
+#: how many rows one chunk of a CSV export carries
+EXPORT_CHUNK = 10_000
+
+
+class Condition(BaseModel):
+    """A segment condition: the query text, or the tree (``{"all": [...]}`` …)."""
+
+    query: str | None = Field(None, examples=["number_of_orders >= 2 AND last_order_date >= -90d"])
+    where: Any = Field(None, examples=[{"all": ["number_of_orders >= 2", {"not": "refunds > 0"}]}])
+
+    def tree(self) -> Node:
+        if (self.query is None) == (self.where is None):
+            raise SegmentError("give exactly one of 'query' (text) or 'where' (tree)")
+        return parse_query(self.query) if self.query is not None else from_dict(self.where)
+
+
+class SegmentIn(Condition):
+    title: dict[str, str] = Field(default_factory=dict, examples=[{"ko": "단골", "en": "Regulars"}])
+    description: dict[str, str] = Field(default_factory=dict)
+    goal: str = "other"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class SegmentCreate(SegmentIn):
+    name: str = Field(examples=["regulars"])
+    replace: bool = False
+
+
+class PreviewIn(Condition):
+    fields: list[str] = Field(default_factory=lambda: ["customer_id"])
+    sort: str = "customer_id"
+    order: Literal["asc", "desc"] = "asc"
+    search: str | None = Field(None, max_length=100)
+    page: int = Field(1, ge=1)
+    page_size: int = Field(20, ge=1, le=500)
+
+
+def _save(state: State, name: str, body: SegmentIn, overwrite: bool) -> dict[str, Any]:
+    body.tree()  # a condition that does not parse is never saved
+    segment = Segment(
+        name=name,
+        title=body.title,
+        description=body.description,
+        goal=body.goal,
+        params=body.params,
+        query=body.query,
+        where=body.where,
+    )
+    with state.lock:
+        service.registry(state.ws).save(segment, overwrite=overwrite)
+        return dashboard.segment_info(service.registry(state.ws).get(name))
+
+
+@router.get("/segments", summary="Every segment with size, revenue share and size trend")
+def list_segments(state: State, as_of: AsOf = None) -> list[dict[str, Any]]:
+    return state.cached("segments", dashboard.segment_list, state.as_of(as_of))
+
+
+@router.post("/segments", status_code=201, summary="Save a segment from a query or a tree")
+def create_segment(state: State, body: SegmentCreate) -> dict[str, Any]:
+    return _save(state, body.name, body, body.replace)
+
+
+@router.get("/segments/{name}", summary="One segment: words, size, size over time, movers")
+def get_segment(state: State, name: str, as_of: AsOf = None) -> dict[str, Any]:
+    return state.cached("segment", dashboard.segment_detail, name, state.as_of(as_of))
+
+
+@router.put("/segments/{name}", summary="Update (or override a built-in with) a saved segment")
+def update_segment(state: State, name: str, body: SegmentIn) -> dict[str, Any]:
+    state.run(lambda ws: service.registry(ws).get(name))  # 404 for an unknown name
+    return _save(state, name, body, True)
+
+
+@router.delete("/segments/{name}", status_code=204, summary="Delete a saved segment")
+def delete_segment(state: State, name: str) -> Response:
+    state.run(lambda ws: service.registry(ws).delete(name))
+    return Response(status_code=204)
+
+
+@router.get("/segments/{name}/members", summary="Members: paged, sorted, searched, chosen fields")
+def segment_members(
+    request: Request,
+    state: State,
+    name: str,
+    as_of: AsOf = None,
+    fields: Fields = "customer_id,amount_spent,number_of_orders,last_order_date,rfm_group",
+    sort: str = "customer_id",
+    order: Literal["asc", "desc"] = "asc",
+    search: Annotated[str | None, Query(max_length=100)] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict[str, Any]:
+    chosen = split_fields(fields)
+    check_personal(request, state, chosen)
+    day = state.as_of(as_of)
+    with state.lock:
+        tgt = service.named(state.ws, name)
+        result = service.member_page(
+            state.ws,
+            tgt,
+            day,
+            fields=chosen,
+            sort=sort,
+            descending=order == "desc",
+            search=search,
+            page=page,
+            page_size=page_size,
+        )
+    return {
+        "segment": name,
+        "as_of": day.isoformat(),
+        "total": result.total,
+        "page": result.page,
+        "pages": result.pages,
+        "page_size": result.page_size,
+        "fields": result.fields,
+        "rows": [{k: dashboard.plain(v) for k, v in r.items()} for r in result.rows],
+    }
+
+
+def _csv_chunks(table: pa.Table) -> Iterator[bytes]:
+    yield "\ufeff".encode()  # a BOM, so that Excel reads 한글 right
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(table.column_names)
+    for batch in table.to_batches(max_chunksize=EXPORT_CHUNK):
+        for row in batch.to_pylist():
+            writer.writerow(["" if v is None else v for v in row.values()])
+        yield buf.getvalue().encode()
+        buf.seek(0)
+        buf.truncate()
+    yield buf.getvalue().encode()
+
+
+@router.get("/segments/{name}/export", summary="All members as CSV (streamed)")
+def export_segment(
+    request: Request,
+    state: State,
+    name: str,
+    as_of: AsOf = None,
+    fields: Fields = "customer_id,amount_spent,number_of_orders,last_order_date,rfm_group",
+) -> StreamingResponse:
+    chosen = split_fields(fields)
+    check_personal(request, state, chosen)
+    day = state.as_of(as_of)
+    with state.lock:
+        tgt = service.named(state.ws, name)
+        table = (
+            service.member_fields(state.ws, tgt, day, chosen).order_by("customer_id").to_pyarrow()
+        )
+    return StreamingResponse(
+        _csv_chunks(table),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}-{day}.csv"'},
+    )
+
+
+@router.get("/segments/{name}/sql", summary="The segment's SQL for an engine")
+def segment_sql(
+    state: State, name: str, as_of: AsOf = None, dialect: str = "duckdb"
+) -> dict[str, str]:
+    day = state.as_of(as_of)
+    with state.lock:
+        tgt = service.named(state.ws, name)
+        return {"dialect": dialect, "sql": service.to_sql(state.ws, tgt, day, dialect)}
+
+
+@router.post("/query/count", summary="How many customers a query or tree selects")
+def count_query(state: State, body: Condition, as_of: AsOf = None) -> dict[str, Any]:
+    tree = body.tree()
+    day = state.as_of(as_of)
+    n = state.cached(
+        "count",
+        lambda ws, q, d: service.count(ws, service.Target(parse_query(q)), d),
+        to_query(tree),
+        day,
+    )
+    return {"count": n, "as_of": day.isoformat(), "query": to_query(tree)}
+
+
+@router.post("/query/preview", summary="Count and members (paged, sorted) of a query or tree")
+def preview_query(
+    request: Request, state: State, body: PreviewIn, as_of: AsOf = None
+) -> dict[str, Any]:
+    check_personal(request, state, body.fields)
+    tree = body.tree()
+    day = state.as_of(as_of)
+    with state.lock:
+        result = service.member_page(
+            state.ws,
+            service.Target(tree),
+            day,
+            fields=body.fields,
+            sort=body.sort,
+            descending=body.order == "desc",
+            search=body.search,
+            page=body.page,
+            page_size=body.page_size,
+        )
+    return {
+        "count": result.total,
+        "total": result.total,
+        "page": result.page,
+        "pages": result.pages,
+        "as_of": day.isoformat(),
+        "query": to_query(tree),
+        "fields": result.fields,
+        "rows": [{k: dashboard.plain(v) for k, v in r.items()} for r in result.rows],
+    }
+
+
+@router.post("/query/parse", summary="A query or tree in both forms, with its words")
+def parse(body: Condition, lang: Lang = "ko") -> dict[str, Any]:
+    tree = body.tree()
+    return {"query": to_query(tree), "where": to_dict(tree), "words": describe(tree, lang)}
+
+
+@router.post("/query/format", summary="A tree as query text (the builder's sync)")
+def format_tree(where: Annotated[Any, Body(embed=True)]) -> dict[str, str]:
+    return {"query": to_query(from_dict(where))}

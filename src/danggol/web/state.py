@@ -1,0 +1,117 @@
+"""What one running app holds: the workspace, a lock around its store, a cache keyed on the
+store's state, the access rules and the background refresh."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from danggol.errors import DanggolError
+from danggol.outputs import dashboard
+from danggol.profile import as_of_date
+from danggol.segments import history
+from danggol.store.workspace import Workspace
+from danggol.web.errors import WebError, danggol_error, log
+
+T = TypeVar("T")
+#: how many computed answers the cache keeps (the oldest go first)
+CACHE_SIZE = 128
+
+
+@dataclass
+class RefreshJob:
+    """The state of the background refresh: idle, running, done or failed."""
+
+    state: str = "idle"
+    as_of: str | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    result: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    thread: threading.Thread | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "as_of": self.as_of,
+            "seconds": None
+            if self.started_at is None
+            else round((self.finished_at or time.monotonic()) - self.started_at, 3),
+            "result": self.result,
+            "error": self.error,
+        }
+
+
+class WebState:
+    """One workspace behind a lock: DuckDB's connection serves one query at a time."""
+
+    def __init__(self, path: Path, token: str | None, protect: str) -> None:
+        self.ws = Workspace.open(path)
+        self.token = token
+        self.protect = protect
+        self.lock = threading.RLock()
+        self.cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self.job = RefreshJob()
+
+    def close(self) -> None:
+        job = self.job.thread
+        if job is not None:
+            job.join()
+        with self.lock:
+            self.ws.close()
+
+    def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Call a library function with the workspace, holding the lock."""
+        with self.lock:
+            return fn(self.ws, *args, **kwargs)
+
+    def cached(self, name: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Like :meth:`run`, remembering the answer until the store changes (a refresh, a load,
+        a saved segment)."""
+        with self.lock:
+            key = (name, args, tuple(sorted(kwargs.items())), dashboard.state_key(self.ws))
+            if key in self.cache:
+                self.cache.move_to_end(key)
+                return self.cache[key]  # type: ignore[no-any-return]
+            value = fn(self.ws, *args, **kwargs)
+            self.cache[key] = value
+            while len(self.cache) > CACHE_SIZE:
+                self.cache.popitem(last=False)
+            return value
+
+    def as_of(self, given: str | None) -> dt.date:
+        """The date asked, else the last refresh's (its stored profile is fast), else today."""
+        if given:
+            return as_of_date(given, self.ws.config.zone)
+        with self.lock:
+            stored = dashboard.stored_as_of(self.ws)
+        return stored or as_of_date(None, self.ws.config.zone)
+
+    def start_refresh(self, as_of: dt.date) -> RefreshJob:
+        if self.job.state == "running":
+            raise WebError(409, "conflict", "a refresh is already running; wait for it to finish")
+        self.job = RefreshJob("running", as_of.isoformat(), time.monotonic())
+        job = self.job
+
+        def work() -> None:
+            try:
+                result = self.run(history.refresh, as_of)
+                job.result, job.state = result.to_dict(), "done"
+            except DanggolError as exc:
+                job.error, job.state = danggol_error(exc)[1]["error"], "failed"
+            except Exception:  # reported in the status (and the log), never raised in a thread
+                log.exception("the refresh failed")
+                job.error = {"code": "internal_error", "message": "the refresh failed; see the log"}
+                job.state = "failed"
+            finally:
+                job.finished_at = time.monotonic()
+
+        job.thread = threading.Thread(target=work, name="danggol-refresh", daemon=True)
+        job.thread.start()
+        return job

@@ -1,0 +1,391 @@
+// The segment builder: nested AND/OR/NOT groups, typed value inputs, the query text kept in
+// sync both ways (the server parses and formats: one grammar), and a live count.
+"use strict";
+(function () {
+  const { t, h, api, card, label, errorBox, fmtInt } = window.Dash;
+
+  const OPS = {
+    number: ["=", "!=", ">", ">=", "<", "<=", "BETWEEN", "NOT BETWEEN", "IS NULL", "IS NOT NULL"],
+    date: [">=", "<=", ">", "<", "=", "BETWEEN", "IS NULL", "IS NOT NULL"],
+    text: ["=", "!=", "IN", "NOT IN", "CONTAINS", "NOT CONTAINS", "IS NULL", "IS NOT NULL"],
+    enum: ["=", "!=", "IN", "NOT IN", "IS NULL", "IS NOT NULL"],
+    boolean: ["="],
+    tags: ["CONTAINS", "NOT CONTAINS", "IS NULL", "IS NOT NULL"],
+  };
+  OPS.integer = OPS.number;
+  const NO_VALUE = new Set(["IS NULL", "IS NOT NULL"]);
+  const UNITS = ["d", "w", "m", "y"];
+  const UNIT_WORDS = { d: "days", w: "weeks", m: "months", y: "years" };
+
+  // ---------------------------------------------------------------- model <-> text
+  const quote = (v) => `'${String(v).replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+  const unquote = (v) => {
+    const m = /^'((?:[^'\\]|\\.)*)'$/.exec(v.trim());
+    return m ? m[1].replace(/\\(.)/g, "$1") : v.trim();
+  };
+  function splitTop(text, sep) {
+    // split on sep outside quotes and parentheses
+    const out = []; let depth = 0, q = false, cur = "";
+    for (let i = 0; i < text.length; i++) {
+      const c = text[i];
+      if (q) { cur += c; if (c === "\\") { cur += text[++i] || ""; } else if (c === "'") q = false; continue; }
+      if (c === "'") q = true;
+      if (c === "(") depth++;
+      if (c === ")") depth--;
+      if (depth === 0 && text.startsWith(sep, i)) { out.push(cur); cur = ""; i += sep.length - 1; continue; }
+      cur += c;
+    }
+    out.push(cur);
+    return out.map((x) => x.trim());
+  }
+
+  function fieldType(name) {
+    const f = App.vocab.fields.find((x) => x.name === name);
+    return f ? f.type : null;
+  }
+  function literal(type, v) {
+    if (v === undefined || v === null || String(v).trim() === "") return null;
+    const text = String(v).trim();
+    if (type === "number" || type === "integer") return Number.isFinite(Number(text)) ? text : null;
+    if (type === "boolean") return text === "false" ? "false" : "true";
+    if (type === "date") return /^-?\d+[dwmy]$/.test(text) || /^\d{4}-\d{2}-\d{2}$/.test(text) ? text : null;
+    return quote(text);
+  }
+  function condText(n) {
+    if (n.kind === "raw") return n.text.trim() || null;
+    if (n.fn) return fnText(n);
+    const type = fieldType(n.field);
+    if (NO_VALUE.has(n.op)) return `${n.field} ${n.op}`;
+    if (n.op === "IN" || n.op === "NOT IN") {
+      const items = String(n.value || "").split(",").map((x) => literal(type, x)).filter(Boolean);
+      return items.length ? `${n.field} ${n.op} (${items.join(", ")})` : null;
+    }
+    if (n.op.endsWith("BETWEEN")) {
+      const a = literal(type, n.value), b = literal(type, n.value2);
+      return a && b ? `${n.field} ${n.op} ${a} AND ${b}` : null;
+    }
+    const v = literal(type === "tags" ? "text" : type, n.value);
+    return v === null ? null : `${n.field} ${n.op} ${v}`;
+  }
+  function fnText(n) {
+    const args = [];
+    if (n.fn === "in_segment") return n.args.segment ? `in_segment(${quote(n.args.segment)}) = ${n.value === "false" ? "false" : "true"}` : null;
+    if (n.fn === "events") { if (!n.args.name) return null; args.push(`name: ${quote(n.args.name)}`); }
+    if (n.fn === "products_purchased") {
+      if (n.args.id) args.push(`id: ${quote(n.args.id)}`);
+      if (n.args.category) args.push(`category: ${quote(n.args.category)}`);
+    }
+    if (n.args.date) args.push(`date: ${n.args.date}`);
+    const call = `${n.fn}(${args.join(", ")})`;
+    if (n.fn === "products_purchased") return `${call} = ${n.value === "false" ? "false" : "true"}`;
+    const v = literal("number", n.value);
+    return v === null ? null : `${call} ${n.op} ${v}`;
+  }
+  function toWhere(n) {
+    let inner;
+    if (n.kind === "group") {
+      const kids = n.children.map(toWhere).filter((x) => x !== null);
+      if (!kids.length) return null;
+      inner = kids.length === 1 ? kids[0] : { [n.op]: kids };
+    } else inner = condText(n);
+    if (inner === null) return null;
+    return n.negate ? { not: inner } : inner;
+  }
+
+  const OP_RE = /^([a-z_][a-z0-9_]*) (NOT BETWEEN|BETWEEN|NOT IN|IN|NOT CONTAINS|CONTAINS|IS NOT NULL|IS NULL|!=|>=|<=|=|>|<)(?: (.*))?$/;
+  function parseCond(text) {
+    const fn = /^([a-z_]+)\((.*)\) (>=|<=|!=|=|>|<) (.+)$/.exec(text);
+    if (fn && App.vocab.functions.some((f) => f.name === fn[1])) {
+      const node = { kind: "cond", fn: fn[1], args: {}, op: fn[3], value: fn[4] };
+      for (const part of fn[2] ? splitTop(fn[2], ",") : []) {
+        const m = /^([a-z_]+):\s*(.+)$/.exec(part);
+        if (m) node.args[m[1]] = m[1] === "date" ? m[2].trim() : unquote(m[2]);
+        else if (fn[1] === "in_segment") node.args.segment = unquote(part);
+        else return null;
+      }
+      if (["id", "category", "name", "date", "segment"].some((k) => k in node.args) || !fn[2]) return node;
+      return null;
+    }
+    const m = OP_RE.exec(text);
+    if (!m || !fieldType(m[1])) return null;
+    const node = { kind: "cond", field: m[1], op: m[2], value: "", value2: "" };
+    const rest = m[3] || "";
+    if (m[2].endsWith("BETWEEN")) {
+      const [a, b] = splitTop(rest, " AND ");
+      node.value = unquote(a || ""); node.value2 = unquote(b || "");
+    } else if (m[2].endsWith("IN")) {
+      node.value = splitTop(rest.replace(/^\(|\)$/g, ""), ",").map(unquote).join(", ");
+    } else node.value = unquote(rest);
+    return node;
+  }
+  function fromWhere(w) {
+    if (w === null || w === undefined) return newGroup("all");
+    if (typeof w === "string") return parseCond(w) || { kind: "raw", text: w };
+    if ("not" in w) { const n = fromWhere(w.not); n.negate = !n.negate; return n; }
+    const op = "all" in w ? "all" : "any";
+    return { kind: "group", op, negate: false, children: w[op].map(fromWhere) };
+  }
+  const newGroup = (op) => ({ kind: "group", op, negate: false, children: [] });
+  const newCond = () => ({ kind: "cond", field: "number_of_orders", op: ">=", value: "2", value2: "" });
+
+  // ---------------------------------------------------------------- the page
+  async function page(main, name, query) {
+    const st = { root: newGroup("all"), seq: 0, textFocused: false };
+    const treeBox = h("div", { class: "tree" });
+    const qtext = h("textarea", { id: "query-text", rows: 3, spellcheck: "false", "aria-label": t("query_text") });
+    const qerr = h("div", { class: "qerr" });
+    const count = h("span", { id: "live-count", class: "live-count", "data-count": "" }, "–");
+    const countNote = h("span", { class: "muted small" });
+    let countTimer = null, textTimer = null;
+
+    function changed() {
+      renderTree();
+      const where = toWhere(st.root);
+      if (where === null) { qtext.value = ""; setCount(null); return; }
+      const seq = ++st.seq;
+      api("/api/query/format", { json: { where } }).then((r) => {
+        if (seq !== st.seq) return;
+        if (document.activeElement !== qtext) qtext.value = r.query;
+        qerr.replaceChildren();
+        scheduleCount({ where }, seq);
+      }).catch((e) => { if (seq === st.seq) { qerr.replaceChildren(errorBox(e)); setCount(null); } });
+    }
+    function setCount(n) {
+      count.textContent = n === null ? "–" : fmtInt(n);
+      count.dataset.count = n === null ? "" : String(n);
+      countNote.textContent = "";
+    }
+    function scheduleCount(body, seq) {
+      clearTimeout(countTimer);
+      count.classList.add("pending");
+      countNote.textContent = t("counting");
+      countTimer = setTimeout(async () => {
+        try {
+          const r = await api("/api/query/count", { json: body });
+          if (seq === st.seq) { setCount(r.count); count.dataset.query = r.query; }
+        } catch (e) { if (seq === st.seq) { qerr.replaceChildren(errorBox(e)); setCount(null); } }
+        count.classList.remove("pending");
+      }, 250);
+    }
+    async function applyText() {
+      const text = qtext.value.trim();
+      const seq = ++st.seq;
+      if (!text) { st.root = newGroup("all"); renderTree(); setCount(null); return; }
+      try {
+        const r = await api("/api/query/parse", { json: { query: text } });
+        if (seq !== st.seq) return;
+        qerr.replaceChildren();
+        const root = fromWhere(r.where);
+        st.root = root.kind === "group" && !root.negate ? root : { kind: "group", op: "all", negate: false, children: [root] };
+        renderTree();
+        scheduleCount({ query: text }, seq);
+      } catch (e) { if (seq === st.seq) { qerr.replaceChildren(errorBox(e)); setCount(null); } }
+    }
+    qtext.addEventListener("input", () => { clearTimeout(textTimer); textTimer = setTimeout(applyText, 500); });
+
+    function renderTree() { treeBox.replaceChildren(groupView(st.root, null)); }
+
+    function negateBox(n) {
+      return h("label", { class: "neg" }, h("input", { type: "checkbox", checked: n.negate || null, onchange: (e) => { n.negate = e.target.checked; changed(); } }), " NOT");
+    }
+    function groupView(g, parent) {
+      const box = h("div", { class: `group ${g.op}${g.negate ? " negated" : ""}`, "data-kind": "group" });
+      const opSel = h("select", { class: "group-op", "aria-label": "AND / OR", onchange: (e) => { g.op = e.target.value; changed(); } },
+        h("option", { value: "all", selected: g.op === "all" || null }, t("all")),
+        h("option", { value: "any", selected: g.op === "any" || null }, t("any")));
+      box.append(h("div", { class: "group-head" }, negateBox(g), opSel,
+        h("button", { class: "small add-cond", onclick: () => { g.children.push(newCond()); changed(); } }, t("add_condition")),
+        h("button", { class: "small add-group", onclick: () => { const sub = newGroup(g.op === "all" ? "any" : "all"); sub.children.push(newCond()); g.children.push(sub); changed(); } }, t("add_group")),
+        parent ? h("button", { class: "small danger", onclick: () => { parent.children.splice(parent.children.indexOf(g), 1); changed(); } }, t("remove")) : null));
+      const kids = h("div", { class: "children" });
+      for (const c of g.children) kids.append(c.kind === "group" ? groupView(c, g) : condView(c, g));
+      box.append(kids);
+      return box;
+    }
+
+    function fieldPicker(n) {
+      const sel = h("select", { class: "field-pick", "aria-label": t("field") });
+      const fields = h("optgroup", { label: t("field") });
+      for (const f of App.vocab.fields) fields.append(h("option", { value: f.name, selected: !n.fn && n.field === f.name || null }, `${label(f)} · ${f.name} (${f.type})`));
+      const fns = h("optgroup", { label: "f(…)" });
+      for (const f of App.vocab.functions) fns.append(h("option", { value: `fn:${f.name}`, selected: n.fn === f.name || null }, `${label(f)} · ${f.name}(…) (${f.returns})`));
+      sel.append(fields, fns);
+      sel.addEventListener("change", () => {
+        const v = sel.value;
+        for (const k of ["field", "fn", "args", "value", "value2"]) delete n[k];
+        if (v.startsWith("fn:")) {
+          n.fn = v.slice(3); n.args = {};
+          n.op = n.fn === "products_purchased" || n.fn === "in_segment" ? "=" : ">=";
+          n.value = n.fn === "products_purchased" || n.fn === "in_segment" ? "true" : "1";
+          if (n.fn === "products_purchased" || n.fn === "number_of_orders" || n.fn === "amount_spent") n.args.date = "-90d";
+        } else {
+          n.field = v; const type = fieldType(v);
+          n.op = OPS[type][0]; n.value = type === "boolean" ? "true" : ""; n.value2 = "";
+        }
+        changed();
+      });
+      return sel;
+    }
+
+    function dateInput(get, set) {
+      // an offset from the as-of date (-90d) or an exact date
+      const v = get() || "";
+      const exact = /^\d{4}-\d{2}-\d{2}$/.test(v);
+      const m = /^-?(\d+)([dwmy])$/.exec(v);
+      const mode = h("select", { class: "date-mode" }, h("option", { value: "ago", selected: !exact || null }, t("ago")), h("option", { value: "date", selected: exact || null }, t("date_exact")));
+      const amount = h("input", { type: "number", min: 0, class: "amount", value: m ? m[1] : "90", "aria-label": t("value") });
+      const unit = h("select", { class: "unit" }, UNITS.map((u) => h("option", { value: u, selected: (m ? m[2] : "d") === u || null }, t(UNIT_WORDS[u]))));
+      const day = h("input", { type: "date", value: exact ? v : "" });
+      const box = h("span", { class: "date-input" });
+      const sync = () => { set(mode.value === "ago" ? `-${amount.value || 0}${unit.value}` : day.value); changed(); };
+      const show = () => box.replaceChildren(mode, ...(mode.value === "ago" ? [amount, unit, h("span", { class: "muted small" }, t("ago"))] : [day]));
+      mode.addEventListener("change", () => { show(); sync(); });
+      for (const el of [amount, unit, day]) el.addEventListener("change", sync);
+      if (!v) set(`-90d`);
+      show();
+      return box;
+    }
+
+    function pickerInput(kind, get, set, placeholder) {
+      // a text input whose suggestions come from the shop's products or categories
+      const id = `dl-${Math.random().toString(36).slice(2)}`;
+      const list = h("datalist", { id });
+      const input = h("input", { type: "search", list: id, value: get() || "", placeholder, class: `picker ${kind}`, "aria-label": placeholder });
+      let timer = null;
+      const load = () => api(`/api/catalog/${kind}?q=${encodeURIComponent(input.value)}&limit=20`).then((rows) => {
+        list.replaceChildren(...rows.map((r) => h("option", { value: kind === "products" ? r.product_id : r.category }, kind === "products" ? `${r.product_name || ""} · ${r.category || ""}` : `${r.products}`)));
+      }).catch(() => {});
+      input.addEventListener("focus", load);
+      input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(load, 200); });
+      input.addEventListener("change", () => { set(input.value.trim()); changed(); });
+      return h("span", {}, input, list);
+    }
+
+    function valueInput(n) {
+      if (n.fn) return fnInputs(n);
+      const type = fieldType(n.field);
+      if (NO_VALUE.has(n.op)) return null;
+      const f = App.vocab.fields.find((x) => x.name === n.field);
+      const one = (key) => {
+        const get = () => n[key], set = (v) => { n[key] = v; };
+        if (type === "date") return dateInput(get, set);
+        if (type === "boolean") {
+          const sel = h("select", { class: "value" }, h("option", { value: "true", selected: n[key] !== "false" || null }, t("yes")), h("option", { value: "false", selected: n[key] === "false" || null }, t("no")));
+          sel.addEventListener("change", () => { set(sel.value); changed(); });
+          return sel;
+        }
+        if (type === "enum" && !n.op.endsWith("IN")) {
+          const sel = h("select", { class: "value" }, h("option", { value: "" }, "…"), f.values.map((v) => h("option", { value: v, selected: n[key] === v || null }, v)));
+          sel.addEventListener("change", () => { set(sel.value); changed(); });
+          return sel;
+        }
+        if (n.field === "favourite_category") return pickerInput("categories", get, set, t("pick_category"));
+        const numeric = type === "number" || type === "integer";
+        const pct = /percentile/.test(n.field);
+        const input = h("input", { class: "value", type: numeric && !n.op.endsWith("IN") ? "number" : "text", value: n[key] || "", placeholder: pct ? t("percentile_hint") : n.op.endsWith("IN") ? "a, b, c" : "", min: pct ? 0 : null, max: pct ? 100 : null, step: "any", "aria-label": t("value") });
+        input.addEventListener("input", () => { set(input.value); clearTimeout(input._t); input._t = setTimeout(changed, 300); });
+        return input;
+      };
+      if (n.op.endsWith("BETWEEN")) return h("span", {}, one("value"), ` ${t("and_between")} `, one("value2"));
+      return one("value");
+    }
+
+    function fnInputs(n) {
+      const parts = [];
+      const arg = (k) => ({ get: () => n.args[k], set: (v) => { if (v) n.args[k] = v; else delete n.args[k]; } });
+      if (n.fn === "in_segment") {
+        const sel = h("select", { class: "value" }, h("option", { value: "" }, t("choose_segment")));
+        api("/api/segments").then((items) => { for (const sg of items.filter((x) => !x.needs.length)) sel.append(h("option", { value: sg.name, selected: n.args.segment === sg.name || null }, `${label(sg.title)} (${sg.name})`)); });
+        sel.addEventListener("change", () => { n.args.segment = sel.value; changed(); });
+        parts.push(sel, yesNo(n));
+        return h("span", { class: "fn-args" }, parts);
+      }
+      if (n.fn === "products_purchased") {
+        parts.push(pickerInput("products", arg("id").get, arg("id").set, t("pick_product")));
+        parts.push(pickerInput("categories", arg("category").get, arg("category").set, t("pick_category")));
+      }
+      if (n.fn === "events") {
+        const input = h("input", { class: "value", value: n.args.name || "", placeholder: "cart_add", "aria-label": "event" });
+        input.addEventListener("change", () => { n.args.name = input.value.trim(); changed(); });
+        parts.push(input);
+      }
+      const since = h("label", { class: "since" }, h("input", { type: "checkbox", checked: n.args.date ? true : null, onchange: (e) => { if (e.target.checked) n.args.date = "-90d"; else delete n.args.date; changed(); } }), ` ${t("since")} `);
+      parts.push(since);
+      if (n.args.date) parts.push(dateInput(arg("date").get, arg("date").set));
+      if (n.fn === "products_purchased") parts.push(yesNo(n));
+      else {
+        const op = h("select", { class: "op" }, OPS.number.slice(0, 6).map((o) => h("option", { value: o, selected: n.op === o || null }, o)));
+        op.addEventListener("change", () => { n.op = op.value; changed(); });
+        const v = h("input", { type: "number", class: "value", value: n.value || "", "aria-label": t("value") });
+        v.addEventListener("input", () => { n.value = v.value; clearTimeout(v._t); v._t = setTimeout(changed, 300); });
+        parts.push(op, v);
+      }
+      return h("span", { class: "fn-args" }, parts);
+    }
+    function yesNo(n) {
+      const sel = h("select", { class: "value" }, h("option", { value: "true", selected: n.value !== "false" || null }, t("yes")), h("option", { value: "false", selected: n.value === "false" || null }, t("no")));
+      sel.addEventListener("change", () => { n.value = sel.value; changed(); });
+      return sel;
+    }
+
+    function condView(n, parent) {
+      const remove = h("button", { class: "small danger", onclick: () => { parent.children.splice(parent.children.indexOf(n), 1); changed(); } }, "✕");
+      if (n.kind === "raw") {
+        const input = h("input", { class: "raw", value: n.text, "aria-label": t("raw") });
+        input.addEventListener("change", () => { n.text = input.value; changed(); });
+        return h("div", { class: "cond", "data-kind": "raw" }, negateBox(n), input, remove);
+      }
+      const parts = [negateBox(n), fieldPicker(n)];
+      if (!n.fn) {
+        const type = fieldType(n.field);
+        const op = h("select", { class: "op", "aria-label": t("operator") }, OPS[type].map((o) => h("option", { value: o, selected: n.op === o || null }, o)));
+        op.addEventListener("change", () => { n.op = op.value; changed(); });
+        parts.push(op);
+      }
+      parts.push(valueInput(n), remove);
+      return h("div", { class: "cond", "data-kind": "cond" }, parts);
+    }
+
+    // ------------------------------------------------------------ save form
+    const nameIn = h("input", { id: "seg-name", required: true, pattern: "[a-z][a-z0-9_]{0,62}", placeholder: t("name_hint") });
+    const goalSel = h("select", { id: "seg-goal" }, App.vocab.goals.map((g) => h("option", { value: g.goal }, label(g))));
+    const titleKo = h("input", { id: "seg-title-ko", placeholder: "한국어" });
+    const titleEn = h("input", { id: "seg-title-en", placeholder: "English" });
+    const descIn = h("textarea", { id: "seg-desc", rows: 2 });
+    const replace = h("input", { type: "checkbox", id: "seg-replace" });
+    const saveMsg = h("div", {});
+    const save = h("button", { class: "primary", id: "save", onclick: async () => {
+      const query = qtext.value.trim();
+      const title = {}; if (titleKo.value.trim()) title.ko = titleKo.value.trim(); if (titleEn.value.trim()) title.en = titleEn.value.trim();
+      const desc = descIn.value.trim();
+      try {
+        const r = await api("/api/segments", { json: { name: nameIn.value.trim(), query, title, goal: goalSel.value, description: desc ? { ko: desc, en: desc } : {}, replace: replace.checked } });
+        saveMsg.replaceChildren(h("p", { class: "ok" }, t("saved_ok", { n: r.name })));
+        location.hash = `#/segment/${encodeURIComponent(r.name)}`;
+      } catch (e) { saveMsg.replaceChildren(errorBox(e)); }
+    } }, t("save_segment"));
+
+    if (name) {
+      const sg = await api(`/api/segments/${encodeURIComponent(name)}`);
+      query = sg.query;
+      nameIn.value = sg.name; goalSel.value = sg.goal;
+      titleKo.value = sg.title.ko || ""; titleEn.value = sg.title.en || "";
+      descIn.value = sg.description[App.lang] || "";
+      replace.checked = true;
+    }
+    main.append(h("h1", {}, t("builder_title")));
+    main.append(h("div", { class: "builder" },
+      card(null, treeBox),
+      h("div", { class: "side" },
+        card(t("live_count"), h("div", { class: "count-row" }, count, countNote)),
+        card(t("query_text"), qtext, qerr),
+        card(t("save_segment"),
+          h("label", {}, t("name"), nameIn), h("label", {}, t("goal"), goalSel),
+          h("label", {}, `${t("title")} (ko)`, titleKo), h("label", {}, `${t("title")} (en)`, titleEn),
+          h("label", {}, t("description"), descIn), h("label", { class: "inline" }, replace, ` ${t("replace")}`),
+          save, saveMsg))));
+    if (query) { qtext.value = query; await applyText(); } else { st.root.children.push(newCond()); changed(); }
+  }
+
+  window.Builder = { page, toWhere, fromWhere, parseCond };
+})();

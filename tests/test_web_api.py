@@ -1,0 +1,654 @@
+"""The REST API through FastAPI's TestClient, every route, good and bad input.
+
+Expected values come from plain SQL on the stored profile (``profile_snapshot``) or the raw
+tables of the same shop, not from the functions the routes call.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import time
+
+import pytest
+
+pytest.importorskip("fastapi")
+from fastapi.testclient import TestClient
+
+from danggol import analytics
+from danggol.demo import generate_shop
+from danggol.ingest.load import ingest_tables
+from danggol.segments.fields import FIELDS
+from danggol.segments.history import refresh
+from danggol.store.workspace import Workspace
+from danggol.web import create_app
+from danggol.web.state import RefreshJob
+
+AS_OF = dt.date(2025, 6, 30)
+TOP = "amount_spent_percentile >= 80"  # the built-in top_spenders, written out again
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory):
+    path = tmp_path_factory.mktemp("web") / "shop"
+    ws = Workspace.init(path)
+    ingest_tables(ws, generate_shop(1500, seed=5, end=AS_OF))
+    refresh(ws, AS_OF)
+    ws.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def client(shop):
+    with TestClient(create_app(shop), raise_server_exceptions=False) as c:
+        yield c
+
+
+def sql(client, query, params=()):
+    """Plain SQL on the app's own connection (DuckDB allows one writer per file)."""
+    state = client.app.state.web
+    with state.lock:
+        return state.ws.duck.execute(query, list(params)).fetchall()
+
+
+def assert_error(response, status, code):
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"}
+    assert body["error"]["code"] == code
+    assert body["error"]["message"]
+    assert "Traceback" not in response.text
+    return body["error"]
+
+
+# --------------------------------------------------------------------------------------
+# workspace, vocabulary, pickers, docs
+# --------------------------------------------------------------------------------------
+
+
+def test_status_names_the_shop_and_the_last_refresh(client):
+    body = client.get("/api/status").json()
+    assert body["currency"] == "KRW" and body["lang"] == "ko"
+    assert body["as_of"] == AS_OF.isoformat()
+    assert (
+        body["last_refresh"]["refresh_id"]
+        == sql(client, "SELECT max(refresh_id) FROM refreshes")[0][0]
+    )
+
+
+def test_openapi_schema_lists_every_api_route(client):
+    assert client.get("/docs").status_code == 200
+    paths = client.get("/openapi.json").json()["paths"]
+    from danggol.web.routes import analytics as a
+    from danggol.web.routes import customers, segments, system
+
+    routes = {r.path for m in (a, customers, segments, system) for r in m.router.routes}
+    assert routes and routes <= set(paths)
+
+
+def test_vocabulary_has_every_field_with_its_labels(client):
+    body = client.get("/api/vocabulary").json()
+    got = {f["name"]: f for f in body["fields"]}
+    assert set(got) == set(FIELDS)
+    assert got["amount_spent"]["ko"] == FIELDS["amount_spent"].ko
+    assert {f["name"] for f in body["functions"]} >= {"products_purchased", "events"}
+
+
+def test_category_picker_counts_like_sql(client):
+    got = client.get("/api/catalog/categories", params={"limit": 100}).json()
+    want = sql(
+        client,
+        "SELECT category, count(DISTINCT product_id) FROM order_items WHERE category IS NOT NULL GROUP BY 1",
+    )
+    assert {r["category"]: r["products"] for r in got} == dict(want)
+
+
+def test_product_picker_searches_ids_and_names(client):
+    pid, name = sql(client, "SELECT product_id, product_name FROM order_items LIMIT 1")[0]
+    by_name = client.get("/api/catalog/products", params={"q": name[:3]}).json()
+    assert by_name and all(
+        name[:3].lower() in (r["product_name"] or "").lower()
+        or name[:3].lower() in r["product_id"].lower()
+        for r in by_name
+    )
+    assert pid in {
+        r["product_id"] for r in client.get("/api/catalog/products", params={"q": pid}).json()
+    }
+    assert_error(client.get("/api/catalog/shoes"), 422, "invalid_input")
+
+
+# --------------------------------------------------------------------------------------
+# ad-hoc queries
+# --------------------------------------------------------------------------------------
+
+
+def test_count_of_a_query_and_of_a_tree_match_sql(client):
+    want = sql(
+        client,
+        "SELECT count(*) FROM profile_snapshot WHERE number_of_orders >= 2 "
+        "AND NOT (refunds > 0 OR amount_spent < 50000)",
+    )[0][0]
+    query = "number_of_orders >= 2 AND NOT (refunds > 0 OR amount_spent < 50000)"
+    tree = {
+        "all": ["number_of_orders >= 2", {"not": {"any": ["refunds > 0", "amount_spent < 50000"]}}]
+    }
+    a = client.post("/api/query/count", json={"query": query}).json()
+    b = client.post("/api/query/count", json={"where": tree}).json()
+    assert a["count"] == b["count"] == want
+    assert a["query"] == b["query"]
+
+
+def test_bad_query_gives_the_parse_error_with_position_caret_and_suggestion(client):
+    err = assert_error(
+        client.post(
+            "/api/query/count", json={"query": "number_of_orders >= 2 AND amount_spnt > 5"}
+        ),
+        400,
+        "bad_segment",
+    )
+    assert err["position"] == len("number_of_orders >= 2 AND ")
+    assert err["suggestion"] == "amount_spent"
+    assert err["caret"].splitlines()[1] == " " * err["position"] + "^"
+    assert_error(client.post("/api/query/count", json={}), 400, "bad_segment")
+    assert_error(
+        client.post("/api/query/count", json={"query": "a", "where": "b"}), 400, "bad_segment"
+    )
+    assert_error(client.post("/api/query/count", content=b"not json"), 422, "invalid_input")
+
+
+def test_preview_counts_and_lists_the_first_members(client):
+    body = client.post(
+        "/api/query/preview",
+        json={
+            "query": "number_of_orders >= 10",
+            "fields": ["customer_id", "number_of_orders"],
+            "page_size": 5,
+        },
+    ).json()
+    want = sql(
+        client,
+        "SELECT customer_id, number_of_orders FROM profile_snapshot WHERE number_of_orders >= 10 ORDER BY 1",
+    )
+    assert body["count"] == len(want)
+    assert [(r["customer_id"], r["number_of_orders"]) for r in body["rows"]] == want[:5]
+    sorted_page = client.post(
+        "/api/query/preview",
+        json={
+            "query": "number_of_orders >= 10",
+            "fields": ["number_of_orders"],
+            "sort": "number_of_orders",
+            "order": "desc",
+            "page": 2,
+            "page_size": 4,
+        },
+    ).json()
+    ranked = sorted(want, key=lambda r: (-r[1], r[0]))
+    assert [(r["customer_id"], r["number_of_orders"]) for r in sorted_page["rows"]] == ranked[4:8]
+    assert sorted_page["pages"] == -(-len(want) // 4)
+
+
+def test_parse_and_format_keep_query_and_tree_in_sync(client):
+    query = "number_of_orders >= 2 AND (refunds > 0 OR NOT gender = 'male')"
+    parsed = client.post("/api/query/parse", json={"query": query}, params={"lang": "en"}).json()
+    assert parsed["where"]["all"][0] == "number_of_orders >= 2"
+    back = client.post("/api/query/format", json={"where": parsed["where"]}).json()
+    assert back["query"] == parsed["query"]
+    assert any("number of orders" in line for line in parsed["words"])
+    err = assert_error(
+        client.post("/api/query/format", json={"where": {"every": []}}), 400, "bad_segment"
+    )
+    assert "all" in err["message"]
+
+
+# --------------------------------------------------------------------------------------
+# segments
+# --------------------------------------------------------------------------------------
+
+
+def test_segment_list_has_sizes_and_revenue_shares_like_sql(client):
+    items = {s["name"]: s for s in client.get("/api/segments").json()}
+    top = items["top_spenders"]
+    n, revenue = sql(
+        client, f"SELECT count(*), sum(amount_spent) FROM profile_snapshot WHERE {TOP}"
+    )[0]
+    total = sql(client, "SELECT sum(amount_spent) FROM profile_snapshot")[0][0]
+    assert top["size"] == n
+    assert top["revenue_share"] == pytest.approx(revenue / total)
+    assert top["builtin"] and top["goal"] == "loyalty" and top["query"] == TOP
+    needs = [s for s in items.values() if s["needs"]]
+    assert needs and all(s["size"] is None for s in needs)
+
+
+def test_segment_crud_from_query_and_tree(client):
+    tree = {"all": ["number_of_orders >= 3", {"not": "refunds > 0"}]}
+    body = {
+        "name": "web_regulars",
+        "where": tree,
+        "title": {"ko": "단골", "en": "Regulars"},
+        "goal": "loyalty",
+    }
+    created = client.post("/api/segments", json=body)
+    assert created.status_code == 201, created.text
+    assert created.json()["query"] == "number_of_orders >= 3 AND NOT (refunds > 0)"
+    assert_error(client.post("/api/segments", json=body), 400, "bad_segment")  # exists already
+    want = sql(
+        client,
+        "SELECT count(*) FROM profile_snapshot WHERE number_of_orders >= 3 AND NOT (refunds > 0)",
+    )[0][0]
+    detail = client.get("/api/segments/web_regulars").json()
+    assert detail["size"] == want and detail["title"]["ko"] == "단골"
+    assert "web_regulars" in {s["name"] for s in client.get("/api/segments").json()}
+
+    updated = client.put(
+        "/api/segments/web_regulars", json={"query": "number_of_orders >= 4", "goal": "loyalty"}
+    )
+    assert updated.status_code == 200 and updated.json()["query"] == "number_of_orders >= 4"
+    want = sql(client, "SELECT count(*) FROM profile_snapshot WHERE number_of_orders >= 4")[0][0]
+    assert client.get("/api/segments/web_regulars").json()["size"] == want
+
+    assert client.delete("/api/segments/web_regulars").status_code == 204
+    assert_error(client.get("/api/segments/web_regulars"), 404, "not_found")
+    assert_error(client.delete("/api/segments/web_regulars"), 404, "not_found")
+    assert_error(client.delete("/api/segments/top_spenders"), 400, "bad_segment")  # built-in
+
+
+def test_bad_segment_input(client):
+    assert_error(
+        client.post("/api/segments", json={"name": "Bad Name", "query": "refunds > 0"}),
+        400,
+        "bad_request",
+    )
+    err = assert_error(
+        client.post("/api/segments", json={"name": "typo", "query": "refundz > 0"}),
+        400,
+        "bad_segment",
+    )
+    assert err["suggestion"] == "refunds" and err["position"] == 0
+    assert_error(client.post("/api/segments", json={"query": "refunds > 0"}), 422, "invalid_input")
+    assert_error(client.put("/api/segments/nope", json={"query": "refunds > 0"}), 404, "not_found")
+    err = assert_error(client.get("/api/segments/top_spender"), 404, "not_found")
+    assert err["suggestion"] == "top_spenders"
+
+
+def test_members_are_paged_sorted_and_searched_like_sql(client):
+    want = sql(
+        client,
+        f"SELECT customer_id, amount_spent FROM profile_snapshot WHERE {TOP} ORDER BY amount_spent DESC, customer_id",
+    )
+    page2 = client.get(
+        "/api/segments/top_spenders/members",
+        params={
+            "fields": "customer_id,amount_spent,customer_countries",
+            "sort": "amount_spent",
+            "order": "desc",
+            "page": 2,
+            "page_size": 7,
+        },
+    ).json()
+    assert page2["total"] == len(want) and page2["pages"] == -(-len(want) // 7)
+    assert [(r["customer_id"], r["amount_spent"]) for r in page2["rows"]] == want[7:14]
+    assert page2["fields"] == ["customer_id", "amount_spent", "customer_countries"]
+    needle = want[0][0][-3:]
+    found = client.get(
+        "/api/segments/top_spenders/members", params={"search": needle, "page_size": 500}
+    ).json()
+    assert sorted(r["customer_id"] for r in found["rows"]) == sorted(
+        c for c, _ in want if needle in c.lower()
+    )
+
+
+def test_members_bad_input(client):
+    total = sql(client, f"SELECT count(*) FROM profile_snapshot WHERE {TOP}")[0][0]
+    err = assert_error(
+        client.get(
+            "/api/segments/top_spenders/members", params={"page": total + 1, "page_size": 1}
+        ),
+        404,
+        "not_found",
+    )
+    assert f"last page ({total})" in err["message"]
+    assert_error(
+        client.get("/api/segments/top_spenders/members", params={"page": 0}), 422, "invalid_input"
+    )
+    assert_error(
+        client.get("/api/segments/top_spenders/members", params={"page_size": 501}),
+        422,
+        "invalid_input",
+    )
+    assert_error(
+        client.get("/api/segments/top_spenders/members", params={"fields": "shoe_size"}),
+        400,
+        "bad_request",
+    )
+    assert_error(client.get("/api/segments/nope/members"), 404, "not_found")
+    assert_error(
+        client.get("/api/segments/top_spenders/members", params={"as_of": "June"}),
+        400,
+        "bad_request",
+    )
+
+
+def test_export_streams_every_member_as_csv(client):
+    r = client.get(
+        "/api/segments/top_spenders/export", params={"fields": "customer_id,email,amount_spent"}
+    )
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert "attachment" in r.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    want = sql(
+        client,
+        f"SELECT p.customer_id, c.email FROM profile_snapshot p LEFT JOIN customers c USING (customer_id) WHERE {TOP} ORDER BY 1",
+    )
+    assert rows[0] == ["customer_id", "email", "amount_spent"]
+    assert [(r[0], r[1] or None) for r in rows[1:]] == want
+    assert_error(client.get("/api/segments/nope/export"), 404, "not_found")
+
+
+def test_sql_view(client):
+    body = client.get("/api/segments/top_spenders/sql", params={"dialect": "postgres"}).json()
+    assert body["dialect"] == "postgres" and "amount_spent" in body["sql"]
+    got = sql(
+        client,
+        f"SELECT count(*) FROM ({client.get('/api/segments/top_spenders/sql').json()['sql']})",
+    )[0][0]
+    assert got == sql(client, f"SELECT count(*) FROM profile_snapshot WHERE {TOP}")[0][0]
+    assert_error(
+        client.get("/api/segments/top_spenders/sql", params={"dialect": "cobol"}),
+        400,
+        "bad_segment",
+    )
+
+
+# --------------------------------------------------------------------------------------
+# customers
+# --------------------------------------------------------------------------------------
+
+
+def test_customer_detail_matches_the_raw_tables(client):
+    cid = sql(client, f"SELECT customer_id FROM profile_snapshot WHERE {TOP} ORDER BY 1 LIMIT 1")[
+        0
+    ][0]
+    body = client.get(f"/api/customers/{cid}").json()
+    spent, grade, stage = sql(
+        client,
+        "SELECT amount_spent, grade, lifecycle_stage FROM profile_snapshot WHERE customer_id = ?",
+        [cid],
+    )[0]
+    assert body["profile"]["amount_spent"] == spent and body["profile"]["grade"] == grade
+    assert body["profile"]["lifecycle_stage"] == stage
+    orders = sql(
+        client,
+        "SELECT order_id FROM orders WHERE customer_id = ? AND order_date <= ?",
+        [cid, AS_OF],
+    )
+    assert sorted(o["order_id"] for o in body["orders"]) == sorted(o for (o,) in orders)
+    stamps = [o["ordered_at"] for o in body["orders"]]
+    assert stamps == sorted(stamps, reverse=True)
+    events = sql(
+        client,
+        "SELECT count(*) FROM events WHERE customer_id = ? AND event_date <= ?",
+        [cid, AS_OF],
+    )[0][0]
+    assert len(body["events"]) == min(events, 200)
+    assert body["segments"] == [
+        s
+        for (s,) in sql(
+            client, "SELECT segment FROM segment_members WHERE customer_id = ? ORDER BY 1", [cid]
+        )
+    ]
+    assert_error(client.get("/api/customers/nobody"), 404, "not_found")
+
+
+def test_explain_says_why_in_or_out(client):
+    inside, outside = (
+        sql(client, f"SELECT customer_id FROM profile_snapshot WHERE {cond} ORDER BY 1 LIMIT 1")[0][
+            0
+        ]
+        for cond in (TOP, f"NOT ({TOP}) AND amount_spent_percentile IS NOT NULL")
+    )
+    yes = client.get(f"/api/customers/{inside}/explain/top_spenders", params={"lang": "en"}).json()
+    no = client.get(f"/api/customers/{outside}/explain/top_spenders").json()
+    assert yes["in_segment"] is True and no["in_segment"] is False
+    pct = sql(
+        client,
+        "SELECT amount_spent_percentile FROM profile_snapshot WHERE customer_id = ?",
+        [outside],
+    )[0][0]
+    assert no["tree"]["held"] is False and no["tree"]["value"] == pytest.approx(pct, abs=1e-3)
+    assert_error(client.get(f"/api/customers/{inside}/explain/nope"), 404, "not_found")
+    assert_error(client.get("/api/customers/nobody/explain/top_spenders"), 404, "not_found")
+    assert_error(
+        client.get(f"/api/customers/{inside}/explain/top_spenders", params={"lang": "fr"}),
+        422,
+        "invalid_input",
+    )
+
+
+# --------------------------------------------------------------------------------------
+# analytics and predictions
+# --------------------------------------------------------------------------------------
+
+
+def test_overview_headline_and_grid_match_sql(client):
+    body = client.get("/api/overview").json()
+    customers = sql(client, "SELECT count(*) FROM customers")[0][0]
+    buyers, revenue, repeat = sql(
+        client,
+        "SELECT count(*), sum(s), count(*) FILTER (WHERE n > 1) FROM (SELECT customer_id, "
+        "sum(total - coalesce(refunded_amount, 0)) AS s, count(*) AS n FROM orders "
+        "WHERE status IN ('paid', 'partially_refunded') AND order_date <= ? GROUP BY 1)",
+        [AS_OF],
+    )[0]
+    s = body["summary"]
+    assert s["customers"] == customers and s["buyers"] == buyers
+    assert s["revenue"] == pytest.approx(revenue) and s["repeat_rate"] == pytest.approx(
+        repeat / buyers
+    )
+    assert sum(c["customers"] for c in body["rfm"]["cells"]) == buyers
+    cells = dict(
+        ((r, f), n)
+        for r, f, n in sql(
+            client,
+            "SELECT r_score, fm_score, count(*) FROM profile_snapshot WHERE r_score IS NOT NULL GROUP BY 1, 2",
+        )
+    )
+    assert {(c["r"], c["fm"]): c["customers"] for c in body["rfm"]["cells"]} == cells
+    stages = dict(sql(client, "SELECT lifecycle_stage, count(*) FROM profile_snapshot GROUP BY 1"))
+    assert {f["stage"]: f["customers"] for f in body["funnel"] if f["customers"]} == stages
+    assert body["concentration"]["buyers"] == buyers
+    assert client.get("/api/analytics/rfm").json() == body["rfm"]
+
+
+def test_analytics_routes(client):
+    life = client.get("/api/analytics/lifecycle", params={"months": 2}).json()
+    dates = sorted({r["as_of"] for r in life["rows"]})
+    assert dates[-1] == AS_OF.isoformat() and len(dates) == 2
+    last = {r["stage"]: r["customers"] for r in life["rows"] if r["as_of"] == dates[-1]}
+    assert sum(last.values()) == sql(client, "SELECT count(*) FROM profile_snapshot")[0][0]
+
+    conc = client.get("/api/analytics/concentration").json()
+    assert conc["revenue"] == pytest.approx(
+        sql(client, "SELECT sum(amount_spent) FROM profile_snapshot")[0][0]
+    )
+
+    mig = client.get(
+        "/api/analytics/migration", params={"from": "2025-03-31", "by": "lifecycle_stage"}
+    ).json()
+    assert mig["date_from"] == "2025-03-31" and mig["date_to"] == AS_OF.isoformat()
+    assert sum(c["customers"] for c in mig["cells"]) == mig["population"]
+    assert_error(
+        client.get("/api/analytics/migration", params={"by": "shoe"}), 422, "invalid_input"
+    )
+
+    co = client.get("/api/analytics/cohorts", params={"period": "quarter"}).json()
+    buyers = sql(client, "SELECT count(*) FROM profile_snapshot WHERE number_of_orders > 0")[0][0]
+    assert sum(co["sizes"]) == buyers
+
+    aff = client.get("/api/analytics/affinity", params={"top": 3}).json()
+    assert len(aff["pairs"]) <= 3 and aff["orders"] > 0
+
+    what = client.get("/api/analytics/whatif", params={"repeat": 10, "vip": 5}).json()
+    assert what["repeat_conversions"] == 10 and what["vip_conversions"] == 5
+    assert_error(client.get("/api/analytics/whatif", params={"repeat": -1}), 422, "invalid_input")
+
+
+def test_backtest_is_cached(client):
+    t = time.perf_counter()
+    first = client.get("/api/predictions/backtest", params={"horizon_days": 60})
+    cold = time.perf_counter() - t
+    assert first.status_code == 200, first.text
+    t = time.perf_counter()
+    again = client.get("/api/predictions/backtest", params={"horizon_days": 60}).json()
+    assert again == first.json() and time.perf_counter() - t < cold
+    body = first.json()
+    assert body["cutoff"] == (AS_OF - dt.timedelta(days=60)).isoformat()
+    actual = sql(
+        client,
+        # purchase days (orders on one day count once) of the customers who bought before the cutoff day
+        "SELECT count(DISTINCT (customer_id, order_date)) FROM orders WHERE status IN ('paid', 'partially_refunded') AND order_date > ? AND order_date <= ? "
+        "AND customer_id IN (SELECT customer_id FROM orders WHERE status IN ('paid', 'partially_refunded') AND order_date < ?)",
+        [AS_OF - dt.timedelta(days=60), AS_OF, AS_OF - dt.timedelta(days=60)],
+    )[0][0]
+    assert body["actual_total"] == actual
+    assert_error(
+        client.get("/api/predictions/backtest", params={"model": "magic"}), 422, "invalid_input"
+    )
+
+
+def test_predictions_show_the_profile_prediction_columns(client):
+    """The refresh stores the prediction fields; the page lists the highest predicted CLV first
+    and the customer page shows the stored values."""
+    body = client.get("/api/predictions", params={"limit": 5, "as_of": AS_OF.isoformat()}).json()
+    stored = {r[0] for r in sql(client, "DESCRIBE profile_snapshot")}
+    assert "p_alive" in body["columns"] and set(body["columns"]) <= stored
+    assert body["sorted_by"] == "predicted_clv"
+    want = sql(
+        client,
+        "SELECT customer_id FROM profile_snapshot WHERE predicted_clv IS NOT NULL "
+        "ORDER BY predicted_clv DESC, customer_id LIMIT 5",
+    )
+    assert [r["customer_id"] for r in body["rows"]] == [c for (c,) in want]
+    cid = want[0][0]
+    got = client.get(f"/api/customers/{cid}").json()["predictions"]
+    stored_p = sql(client, "SELECT p_alive FROM profile_snapshot WHERE customer_id = ?", [cid])
+    assert got["p_alive"] == pytest.approx(stored_p[0][0])
+
+
+# --------------------------------------------------------------------------------------
+# refresh, errors, tokens
+# --------------------------------------------------------------------------------------
+
+
+def test_refresh_runs_in_the_background_and_reports_its_state(client):
+    client.post("/api/segments", json={"name": "web_refreshed", "query": "refunds > 0"})
+    try:
+        started = client.post("/api/refresh", params={"as_of": AS_OF.isoformat()})
+        assert started.status_code == 202 and started.json()["state"] in ("running", "done")
+        deadline = time.monotonic() + 60
+        status = client.get("/api/refresh").json()
+        while status["state"] == "running" and time.monotonic() < deadline:
+            time.sleep(0.1)
+            status = client.get("/api/refresh").json()
+        assert status["state"] == "done", status
+        sizes = {s["segment"]: s["size"] for s in status["result"]["segments"]}
+        assert (
+            sizes["web_refreshed"]
+            == sql(client, "SELECT count(*) FROM profile_snapshot WHERE refunds > 0")[0][0]
+        )
+        trend = client.get("/api/segments/web_refreshed").json()["trend"]
+        assert trend[-1]["size"] == sizes["web_refreshed"]
+    finally:
+        client.delete("/api/segments/web_refreshed")
+    assert_error(client.post("/api/refresh", params={"as_of": "yesterday"}), 400, "bad_request")
+    client.app.state.web.job = RefreshJob("running")
+    try:
+        assert_error(client.post("/api/refresh"), 409, "conflict")
+    finally:
+        client.app.state.web.job = RefreshJob()
+
+
+def test_unexpected_errors_have_the_shape_and_no_stack_trace(client, monkeypatch):
+    from danggol.outputs import dashboard
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(dashboard, "vocabulary", boom)
+    err = assert_error(client.get("/api/vocabulary"), 500, "internal_error")
+    assert "secret" not in err["message"]
+    assert_error(client.get("/api/no/such/route"), 404, "not_found")
+    assert_error(client.delete("/api/status"), 405, "method_not_allowed")
+
+
+def test_token_guards_every_page_and_route(shop):
+    with TestClient(create_app(shop, token="s3cret")) as c:
+        for url in ("/", "/api/status", "/api/segments", "/openapi.json", "/static/app.js"):
+            assert_error(c.get(url), 401, "unauthorized")
+        assert_error(
+            c.get("/api/status", headers={"Authorization": "Bearer wrong"}), 401, "unauthorized"
+        )
+        assert c.get("/api/status", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+        assert c.get("/api/status", headers={"X-Danggol-Token": "s3cret"}).status_code == 200
+        first = c.get("/", params={"token": "s3cret"})  # the first visit sets a cookie
+        assert first.status_code == 200 and "danggol_token" in first.headers["set-cookie"]
+        assert c.get("/api/status").status_code == 200  # the cookie is sent from now on
+
+
+def test_personal_data_needs_the_token_even_locally(shop):
+    with TestClient(create_app(shop, token="s3cret", protect="personal")) as c:
+        assert c.get("/api/status").status_code == 200  # open on 127.0.0.1
+        url = "/api/segments/top_spenders/export"
+        assert c.get(url, params={"fields": "customer_id,amount_spent"}).status_code == 200
+        for fields in ("customer_id,email", "phone", "name"):
+            err = assert_error(c.get(url, params={"fields": fields}), 401, "unauthorized")
+            assert "personal data" in err["message"]
+        assert_error(
+            c.get("/api/segments/top_spenders/members", params={"fields": "email"}),
+            401,
+            "unauthorized",
+        )
+        assert_error(
+            c.post("/api/query/preview", json={"query": TOP, "fields": ["phone"]}),
+            401,
+            "unauthorized",
+        )
+        ok = c.get(
+            url, params={"fields": "customer_id,email"}, headers={"Authorization": "Bearer s3cret"}
+        )
+        assert ok.status_code == 200 and ok.text.splitlines()[0].endswith("customer_id,email")
+
+
+def test_workspace_missing_fails_fast(tmp_path):
+    from danggol.errors import WorkspaceError
+
+    with pytest.raises(WorkspaceError):
+        create_app(tmp_path / "nothing")
+
+
+def test_analytics_match_the_library(client):
+    # the route is thin: its JSON is the library's result for the same date
+    got = client.get("/api/analytics/cohorts").json()
+    state = client.app.state.web
+    with state.lock:
+        want = analytics.cohorts(state.ws.ibis, AS_OF).to_dict()
+    assert got == want
+
+
+def test_the_page_and_its_assets_ship_inside_the_package(client):
+    from pathlib import Path
+
+    page = client.get("/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assets = re.findall(r'(?:src|href)="(static/[^"]+)"', page.text)
+    static = Path(__file__).parent.parent / "src" / "danggol" / "web" / "static"
+    assert {a.removeprefix("static/") for a in assets} == {
+        p.name for p in static.iterdir() if p.suffix in (".js", ".css")
+    }
+    for asset in assets:
+        r = client.get("/" + asset)
+        assert r.status_code == 200, asset
+        # nothing is fetched from elsewhere: no absolute URL to load, no CSS import
+        assert not re.search(r"""(src|href|fetch\()\s*=?\s*["'`]https?:""", r.text), asset
+        assert "@import" not in r.text and "url(" not in r.text, asset
