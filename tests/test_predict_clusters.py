@@ -69,6 +69,7 @@ def test_planted_groups_are_found_and_named():
     table = planted_table(PLANTED)
     model = VIPClusters(k_range=(2, 6)).fit(table)
     assert model.k_ == 4 and model.k_ == max(model.silhouettes_, key=model.silhouettes_.get)
+    assert model.silhouette_ == model.silhouettes_[4] > 0.7  # well separated: near 1
     assert sorted(model.silhouettes_) == [2, 3, 4, 5, 6]
 
     # every planted group is one cluster, and the rule names it as the reader does

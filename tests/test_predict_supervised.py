@@ -285,6 +285,8 @@ def test_too_little_data_is_an_error(shop):
         RepurchaseModel(horizon_days=90).fit(con, dt.date(2023, 6, 30))
     with pytest.raises(ConfigError, match="The 'method' parameter of RepurchaseModel"):
         RepurchaseModel("forest").fit(con, CUTOFF)
+    with pytest.raises(ConfigError, match="The 'calibration' parameter of RepurchaseModel"):
+        supervised_backtest(con, cutoff=CUTOFF, horizon_days=H, calibration="platt")
     with pytest.raises(ConfigError, match="not fitted yet"):
         RepurchaseModel().predict_proba(con, CUTOFF)
     with pytest.raises(ConfigError, match="horizon_days must be an int"):

@@ -52,7 +52,7 @@ import numpy as np
 import pyarrow as pa
 
 from danggol.errors import ConfigError
-from danggol.predict.supervised import _check_date, purchase_windows, single_threaded
+from danggol.predict.supervised import check_date, purchase_windows, single_threaded
 from danggol.profile import customer_profile
 from danggol.scores._params import Param, int_in, validate
 
@@ -103,7 +103,7 @@ def vip_features(
     """``customer_id`` and the five features of the module docstring, for the buyers by the
     end of ``as_of`` — only ``customers`` when given (a table with ``customer_id``, such as a
     segment's members, or a list of ids). Ordered by customer_id."""
-    as_of = _check_date("as_of", as_of)
+    as_of = check_date("as_of", as_of)
     profile = customer_profile(con, as_of, events=[])
     buyers = profile.filter(profile.number_of_orders > 0)
     if isinstance(customers, ir.Table):
@@ -170,7 +170,7 @@ class VIPClusters:
     """k-means sub-segments of VIP customers, each with a marketer's name.
 
     ``fit(table)`` takes :func:`vip_features`' columns; learned: ``k_``, ``silhouettes_``
-    ({k: silhouette}), ``scaler_``, ``kmeans_``, ``cluster_centers_`` (z-scores, by cluster
+    ({k: silhouette}), ``silhouette_`` (the chosen k's), ``scaler_``, ``kmeans_``, ``cluster_centers_`` (z-scores, by cluster
     number), ``names_`` (one :class:`ClusterName` per cluster), ``sizes_``, ``n_customers_``.
     """
 
@@ -269,6 +269,7 @@ class VIPClusters:
         self.kmeans_ = km
         self.k_ = best
         self.silhouettes_ = silhouettes
+        self.silhouette_ = silhouettes[best]
         self.cluster_centers_ = km.cluster_centers_[order]
         self.sizes_ = sizes[order]
         self.n_customers_ = n

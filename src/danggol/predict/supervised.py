@@ -86,7 +86,7 @@ METHODS = ("gradient_boosting", "logistic")
 CALIBRATIONS = ("sigmoid", "isotonic")
 
 
-def _check_date(name: str, value: Any) -> dt.date:
+def check_date(name: str, value: Any) -> dt.date:
     if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
         raise ConfigError(f"{name} must be a date like date(2025, 6, 30); got {value!r}")
     return value
@@ -161,7 +161,7 @@ def features(
 
     ``events`` are the event names to count (default: those seen on or before ``cutoff``).
     """
-    cutoff = _check_date("cutoff", cutoff)
+    cutoff = check_date("cutoff", cutoff)
     names = event_names_until(con, cutoff) if events is None else list(events)
     profile = customer_profile(con, cutoff, events=names)
     buyers = profile.filter(profile.number_of_orders > 0)
@@ -186,7 +186,7 @@ def features(
 def labels(con: ibis.BaseBackend, cutoff: dt.date, horizon_days: int) -> ir.Table:
     """One row per customer with a purchase by the end of ``cutoff``: ``customer_id`` and
     ``repurchased`` (1 with a purchase in (cutoff, cutoff + horizon_days], else 0)."""
-    cutoff = _check_date("cutoff", cutoff)
+    cutoff = check_date("cutoff", cutoff)
     end = cutoff + dt.timedelta(days=_check_horizon(horizon_days))
     buyers = purchases(con, cutoff).select("customer_id").distinct()
     later = purchases(con, end)
@@ -293,23 +293,28 @@ class RepurchaseModel:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
 
+    def _check_params(self) -> None:
+        validate(type(self).__name__, self._parameters, self.get_params())
+
+    def _training(self, con: ibis.BaseBackend, as_of: dt.date) -> tuple[pa.Table, list[str]]:
+        self._check_params()
+        cutoff = check_date("as_of", as_of) - dt.timedelta(days=self.horizon_days)
+        names = event_names_until(con, cutoff)
+        x = features(con, cutoff, events=names)
+        y = labels(con, cutoff, self.horizon_days)
+        return x.join(y, "customer_id").order_by("customer_id").to_pyarrow(), names
+
     def training_data(self, con: ibis.BaseBackend, as_of: dt.date) -> pa.Table:
         """The rows ``fit`` learns from: the features at ``as_of − horizon_days`` and the label
         ``repurchased`` in (as_of − horizon_days, as_of]."""
-        validate(type(self).__name__, self._parameters, self.get_params())
-        as_of = _check_date("as_of", as_of)
-        cutoff = as_of - dt.timedelta(days=self.horizon_days)
-        x = features(con, cutoff)
-        y = labels(con, cutoff, self.horizon_days)
-        joined = x.join(y, "customer_id")
-        return joined.order_by("customer_id").to_pyarrow()
+        return self._training(con, as_of)[0]
 
     def fit(self, con: ibis.BaseBackend, as_of: dt.date) -> RepurchaseModel:
         """Learn from the data up to the end of ``as_of`` (see the class docstring)."""
         from sklearn.calibration import CalibratedClassifierCV
         from sklearn.model_selection import StratifiedKFold
 
-        data = self.training_data(con, as_of)
+        data, names = self._training(con, as_of)
         cutoff = as_of - dt.timedelta(days=self.horizon_days)
         cols = [c for c in data.column_names if c not in ("customer_id", "repurchased")]
         y = data.column("repurchased").to_numpy().astype(int)
@@ -338,7 +343,7 @@ class RepurchaseModel:
             estimator.fit(_matrix(data, cols), y)
         self.as_of_ = as_of
         self.train_cutoff_ = cutoff
-        self.events_ = event_names_until(con, cutoff)
+        self.events_ = names
         self.feature_names_ = cols
         self.n_customers_ = n
         self.n_repurchasers_ = positives
@@ -353,7 +358,7 @@ class RepurchaseModel:
             raise ConfigError(
                 f"this {type(self).__name__} is not fitted yet: call fit(con, as_of) first"
             )
-        table = features(con, _check_date("as_of", as_of), events=self.events_).to_pyarrow()
+        table = features(con, check_date("as_of", as_of), events=self.events_).to_pyarrow()
         if table.num_rows == 0:
             prob = np.zeros(0)
         else:
@@ -410,8 +415,10 @@ def supervised_backtest(
     The customers compared are those the BG/NBD summary has: a purchase before the cut-off
     day (a first purchase on the cut-off day gives T = 0, which BG/NBD cannot fit).
     """
-    cutoff = _check_date("cutoff", cutoff)
+    cutoff = check_date("cutoff", cutoff)
     horizon_days = _check_horizon(horizon_days)
+    model = RepurchaseModel(method, horizon_days, calibration=calibration)
+    model._check_params()  # before any query
     end = cutoff + dt.timedelta(days=horizon_days)
     o = con.table("orders")
     last = o.aggregate(d=o.order_date.max()).to_pyarrow()["d"][0].as_py()
@@ -445,7 +452,7 @@ def supervised_backtest(
                 "or horizon"
             )
 
-    model = RepurchaseModel(method, horizon_days, calibration=calibration).fit(con, cutoff)
+    model.fit(con, cutoff)
     scored = model.predict_proba(con, cutoff)
     by_id = dict(
         zip(
