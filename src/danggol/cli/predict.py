@@ -15,6 +15,7 @@ from danggol.predict.backtest import backtest
 from danggol.predict.btyd import BGNBD, MBGNBD, GammaGamma, ParetoNBD
 from danggol.predict.customers import overview as prediction_overview
 from danggol.predict.summary import UNITS, rfm_summary
+from danggol.predict.supervised import METHODS, supervised_backtest
 from danggol.profile import as_of_date
 
 predict_app = typer.Typer(
@@ -90,11 +91,19 @@ def fit_cmd(
 def backtest_cmd(
     cutoff: Annotated[str, typer.Option("--cutoff", help="fit up to this day (YYYY-MM-DD)")],
     horizon: Annotated[str, typer.Option("--horizon", help="like 39w, 90d, 6m")],
-    model: Annotated[str, typer.Option("--model", help=" | ".join(BACKTEST_MODELS))] = "bgnbd",
+    model: Annotated[
+        str, typer.Option("--model", help=" | ".join([*BACKTEST_MODELS, "supervised"]))
+    ] = "bgnbd",
     time_unit: TimeUnitOpt = "week",
+    method: Annotated[
+        str, typer.Option("--method", help=" | ".join(METHODS) + " (with --model supervised)")
+    ] = "gradient_boosting",
     json_: JsonOpt = False,
 ) -> None:
     """Fit up to --cutoff, predict the next --horizon, and compare with what happened."""
+    if model == "supervised":
+        _supervised(_date(cutoff), parse_horizon(horizon), method, json_)
+        return
     _check(model, BACKTEST_MODELS, time_unit)
     days = parse_horizon(horizon)
     day = _date(cutoff)
@@ -170,3 +179,23 @@ def show_cmd(json_: JsonOpt = False) -> None:
             )
         )
     out.print(rich_table("predictions (last refresh)", rows, ("", "value")))
+
+
+def _supervised(day: dt.date, days: int, method: str, json_: bool) -> None:
+    if method not in METHODS:
+        raise ConfigError(f"--method is one of {', '.join(METHODS)}; got {method!r}")
+    with open_workspace() as ws:
+        data = supervised_backtest(ws.ibis, cutoff=day, horizon_days=days, method=method).to_dict()
+    if json_:
+        print_json(data)
+        return
+    keys = ("train_customers", "train_repurchasers", "customers", "repurchasers")
+    keys += ("mean_predicted", "auc", "brier", "bgnbd_mean_predicted", "bgnbd_auc", "bgnbd_brier")
+    rows = [(k, f"{data[k]:,}" if isinstance(data[k], int) else f"{data[k]:.4g}") for k in keys]
+    title = f"supervised ({method}) backtest: trained to {day}, {days} days ahead"
+    out.print(rich_table(title, rows, ("metric", "value")))
+    cal = [
+        (c["bin"], c["customers"], f"{c['predicted']:.3f}", f"{c['observed']:.3f}")
+        for c in data["calibration"]
+    ]
+    out.print(rich_table("calibration", cal, ("decile", "customers", "predicted", "observed")))

@@ -1,8 +1,20 @@
 """Predictions: buy-till-you-die models (BG/NBD, MBG/NBD, Pareto/NBD, Gamma-Gamma) and the
-(frequency, recency, T, monetary_value) summary they are fitted on."""
+(frequency, recency, T, monetary_value) summary they are fitted on; a supervised repurchase
+model (scikit-learn) and VIP sub-segments by clustering."""
 
 from __future__ import annotations
 
 from danggol.predict.btyd import BGNBD, MBGNBD, GammaGamma, ParetoNBD
+from danggol.predict.clusters import VIPClusters, vip_features
+from danggol.predict.supervised import RepurchaseModel, supervised_backtest
 
-__all__ = ["BGNBD", "MBGNBD", "GammaGamma", "ParetoNBD"]
+__all__ = [
+    "BGNBD",
+    "MBGNBD",
+    "GammaGamma",
+    "ParetoNBD",
+    "RepurchaseModel",
+    "VIPClusters",
+    "supervised_backtest",
+    "vip_features",
+]
