@@ -50,6 +50,7 @@ def rule_on_centres(groups: dict[str, tuple]) -> dict[str, str]:
     aov, freq, tenure, recency, trend = z.T
     rules = [
         ("new_big_spender", np.minimum(aov, -tenure)),
+        ("rising", np.minimum(-tenure, trend)),
         ("long_time_steady", np.minimum(np.minimum(tenure, freq), -recency)),
         ("fading", np.maximum(recency, -trend)),
         ("high_aov", aov),
@@ -60,7 +61,7 @@ def rule_on_centres(groups: dict[str, tuple]) -> dict[str, str]:
         free = [i for i in range(len(names)) if names[i] not in got]
         if free:
             best = max(free, key=lambda i: score[i])
-            if score[best] >= 0.5:
+            if score[best] >= 0.3:
                 got[names[best]] = key
     return {g: got.get(g, "typical") for g in names}
 
@@ -118,9 +119,9 @@ def test_naming_rule_on_hand_made_centres():
         return [z.get(f, 0.0) for f in FEATURES]
 
     # two equally fading clusters: the lower number wins the name, the other is typical;
-    # a third with nothing half a standard deviation off is typical too (numbered)
+    # a third with nothing 0.3 standard deviations off is typical too (numbered)
     names = name_clusters(
-        np.array([centre(recency_days=1.0), centre(recency_days=1.0), centre(aov=0.4)])
+        np.array([centre(recency_days=1.0), centre(recency_days=1.0), centre(aov=0.25)])
     )
     assert [n.key for n in names] == ["fading", "typical", "typical_2"]
     assert [n.ko for n in names] == ["이탈 조짐", "일반 VIP", "일반 VIP 2"]
@@ -130,6 +131,11 @@ def test_naming_rule_on_hand_made_centres():
         np.array([centre(aov=2.0), centre(aov=1.0, tenure_days=-1.5), centre(frequency=0.6)])
     )
     assert [n.key for n in names] == ["high_aov", "new_big_spender", "frequent_buyer"]
+    # new with a rising trend (and an ordinary basket) is a rising VIP
+    assert (
+        name_clusters(np.array([centre(tenure_days=-0.9, spend_trend=0.7), centre()]))[0].key
+        == "rising"
+    )
     # a falling spend trend alone is enough for fading
     assert name_clusters(np.array([centre(spend_trend=-0.7), centre()]))[0].key == "fading"
 

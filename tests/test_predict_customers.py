@@ -312,3 +312,37 @@ def test_segment_sql_refuses_prediction_fields_clearly(shop):
         service.to_sql(shop, tgt, AS_OF)
     plain = service.to_sql(shop, service.target(shop, "number_of_orders > 1"), AS_OF)
     assert "SELECT" in plain
+
+
+def test_vip_clusters_are_stored_for_the_top_grade_only(tmp_path):
+    from danggol.demo import generate_shop
+
+    ws = Workspace.init(tmp_path / "shop")
+    day = dt.date(2025, 6, 30)
+    ingest_tables(ws, generate_shop(2500, seed=3, end=day))
+    refresh(ws, day, segments={})
+    rows = ws.duck.execute(
+        "SELECT grade, number_of_orders, vip_cluster FROM profile_snapshot"
+    ).fetchall()
+    run = last_run(ws.duck)
+    ws.close()
+    vips = [r for r in rows if r[0] == "vip" and r[1] > 0]
+    assert len(vips) >= 60 and run.vip_cluster_reason == ""
+    assert all(r[2] is not None for r in vips)
+    assert all(r[2] is None for r in rows if not (r[0] == "vip" and r[1] > 0))
+    sizes = {c["key"]: c["size"] for c in run.vip_clusters}
+    counted: dict[str, int] = {}
+    for r in vips:
+        counted[r[2]] = counted.get(r[2], 0) + 1
+    assert counted == sizes and len(sizes) >= 2
+    names = {"new_big_spender", "rising", "long_time_steady", "fading", "high_aov"}
+    names |= {"frequent_buyer", "typical"}
+    assert all(k in names or k.startswith("typical_") for k in sizes)
+
+
+def test_too_few_vips_leave_the_cluster_empty_and_say_why(shop):
+    # CDNOW is in dollars: nobody reaches the default KRW grade thresholds
+    refresh(shop, AS_OF, segments={})
+    run = last_run(shop.duck)
+    assert "too few VIPs to cluster: 0 customers" in run.vip_cluster_reason
+    assert shop.duck.execute("SELECT count(vip_cluster) FROM profile_snapshot").fetchone() == (0,)

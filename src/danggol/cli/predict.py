@@ -169,6 +169,11 @@ def show_cmd(json_: JsonOpt = False) -> None:
         ("customers fitted", f"{run['customers']:,}"),
         ("repeat buyers", f"{run['repeat_buyers']:,}"),
     ]
+    for c in run["vip_clusters"]:
+        centre = ", ".join(f"{k} {v:,.3g}" for k, v in c["centroid"].items())
+        rows.append((f"vip_cluster {c['key']} ({c['name_ko']})", f"{c['size']:,}: {centre}"))
+    if run["vip_cluster_reason"]:
+        rows.append(("vip_cluster", run["vip_cluster_reason"]))
     for key, value in data["fields"].items():
         rows.append(
             (

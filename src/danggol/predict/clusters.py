@@ -25,6 +25,7 @@ Naming rule. A cluster's centroid, in z-scores, gives each name a score:
 key                 한국어      English              score of the centroid z
 ==================  ==========  ===================  ================================================
 new_big_spender     신규 큰손   new big spender      min(z_aov, −z_tenure)
+rising              떠오르는 VIP rising VIP          min(−z_tenure, z_trend)
 long_time_steady    오랜 단골   long-time steady     min(z_tenure, z_frequency, −z_recency)
 fading              이탈 조짐   fading               max(z_recency, −z_trend)
 high_aov            고액 구매   high AOV             z_aov
@@ -33,7 +34,7 @@ frequent_buyer      자주 구매   frequent buyer       z_frequency
 
 The names are handed out in this order (the specific, two- and three-part descriptions before
 the one-feature ones): each goes to the cluster not yet named with the highest score, if that
-score is at least ``NAME_THRESHOLD`` (half a standard deviation); on a tie the lower cluster
+score is at least ``NAME_THRESHOLD`` (0.3 standard deviations); on a tie the lower cluster
 number (the larger cluster) wins. A cluster left without a name is ``typical`` "일반 VIP" /
 "typical VIPs" (``typical_2``, "일반 VIP 2", … when there are several, by cluster number), so
 every name is unique.
@@ -61,7 +62,7 @@ FEATURES = ("aov", "frequency", "tenure_days", "recency_days", "spend_trend")
 LOG_FEATURES = FEATURES[:4]
 TREND_DAYS = 90
 #: a name needs its score to reach this many standard deviations
-NAME_THRESHOLD = 0.5
+NAME_THRESHOLD = 0.3
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,12 @@ NAMES: tuple[ClusterName, ...] = (
         "신규 큰손",
         "new big spender",
         lambda z: min(z["aov"], -z["tenure_days"]),
+    ),
+    ClusterName(
+        "rising",
+        "떠오르는 VIP",
+        "rising VIP",
+        lambda z: min(-z["tenure_days"], z["spend_trend"]),
     ),
     ClusterName(
         "long_time_steady",
@@ -99,12 +106,16 @@ def vip_features(
     con: ibis.BaseBackend,
     as_of: Any,
     customers: ir.Table | Sequence[str] | None = None,
+    *,
+    profile: ir.Table | None = None,
 ) -> ir.Table:
     """``customer_id`` and the five features of the module docstring, for the buyers by the
     end of ``as_of`` — only ``customers`` when given (a table with ``customer_id``, such as a
-    segment's members, or a list of ids). Ordered by customer_id."""
+    segment's members, or a list of ids). Ordered by customer_id. ``profile``: a stored profile
+    as of the same date to read aov, orders and dates from (else computed)."""
     as_of = check_date("as_of", as_of)
-    profile = customer_profile(con, as_of, events=[])
+    if profile is None:
+        profile = customer_profile(con, as_of, events=[])
     buyers = profile.filter(profile.number_of_orders > 0)
     if isinstance(customers, ir.Table):
         buyers = buyers.semi_join(customers.select("customer_id"), "customer_id")

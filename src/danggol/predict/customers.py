@@ -15,7 +15,11 @@ the Gamma-Gamma spend model on the repeat buyers. For every customer with a purc
   with probability ≥ 50 % (none when that never happens: p_alive < 0.5); ``cycle``: the last order
   date plus the customer's own average days between orders (none with a single order);
 * ``future_vip`` — not in the top grade now, and predicted_clv at least the ``vip_quantile``
-  quantile of the top-grade customers' predicted_clv ("puts them in the VIP range").
+  quantile of the top-grade customers' predicted_clv ("puts them in the VIP range");
+* ``vip_cluster`` — for customers in the top grade: their sub-segment by k-means
+  (:mod:`danggol.predict.clusters`: ``high_aov``, ``new_big_spender``, ``long_time_steady``,
+  ``fading``, ``frequent_buyer``, ``typical``), empty for the others and when there are too few
+  VIPs to cluster (the run says why).
 
 With too little data (fewer than 200 buyers or 20 repeat buyers) no model is fitted: the fields
 stay empty and :class:`PredictionRun` says why — no numbers the data cannot support.
@@ -36,8 +40,10 @@ import pyarrow as pa
 from scipy.stats import rankdata
 
 from danggol.config import PredictionSettings
+from danggol.errors import ConfigError
 from danggol.predict.backtest import MIN_CUSTOMERS, MIN_REPEAT_BUYERS, repurchase_probability
 from danggol.predict.btyd import BGNBD, MBGNBD, GammaGamma, ParetoNBD
+from danggol.predict.clusters import VIPClusters, vip_features
 from danggol.predict.summary import UNITS, rfm_summary
 from danggol.profile import SNAPSHOT_TABLE, snapshot_is_current
 from danggol.schema import FieldSpec
@@ -102,6 +108,7 @@ def field_specs() -> tuple[FieldSpec, ...]:
             "다음 구매 예상일",
         ),
         FieldSpec("future_vip", "future_vip", "boolean", "future VIP", "예비 VIP"),
+        FieldSpec("vip_cluster", "vip_cluster", "text", "VIP sub-segment", "VIP 세부 유형"),
     )
 
 
@@ -121,6 +128,8 @@ class PredictionRun:
     spend_reason: str = ""
     vip_grade: str | None = None
     vip_clv_threshold: float | None = None
+    vip_clusters: list[dict[str, Any]] = field(default_factory=list)
+    vip_cluster_reason: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -277,11 +286,34 @@ def _future_vip(
     return pa.array(~is_vip & ~np.isnan(clv) & (clv >= threshold))
 
 
+CLUSTER_SCHEMA = pa.schema([("customer_id", pa.string()), ("vip_cluster", pa.string())])
+
+
+def vip_clusters(
+    con: ibis.BaseBackend, as_of: dt.date, profile: ir.Table, vip_grade: str, run: PredictionRun
+) -> pa.Table:
+    """customer_id → vip_cluster for the top-grade buyers of ``profile`` (a stored profile as of
+    ``as_of`` with ``grade``); empty, with the reason in ``run``, when they cannot be clustered."""
+    vips = profile.filter((profile.grade == vip_grade) & (profile.number_of_orders > 0))
+    features = vip_features(con, as_of, profile=vips).to_pyarrow()
+    try:
+        model = VIPClusters().fit(features)
+    except ConfigError as exc:
+        run.vip_cluster_reason = str(exc)
+        return CLUSTER_SCHEMA.empty_table()
+    run.vip_clusters = model.describe()
+    return model.assign(features).cast(CLUSTER_SCHEMA)
+
+
 def add_predictions(
-    profile: ir.Table, predictions: ir.Table, settings: PredictionSettings | None = None
+    profile: ir.Table,
+    predictions: ir.Table,
+    settings: PredictionSettings | None = None,
+    clusters: ir.Table | None = None,
 ) -> ir.Table:
-    """The profile with the prediction columns (empty for customers without a prediction) and
-    ``expected_next_order_date`` from the model or the customer's cycle, as ``settings`` says."""
+    """The profile with the prediction columns (empty for customers without a prediction),
+    ``expected_next_order_date`` from the model or the customer's cycle, as ``settings`` says,
+    and ``vip_cluster`` from ``clusters``."""
     settings = settings or PredictionSettings()
     pred = predictions.rename(_pid="customer_id")
     joined = profile.left_join(pred, profile.customer_id == pred._pid)
@@ -294,9 +326,13 @@ def add_predictions(
         )
     else:
         next_date = joined.model_next_order_date
-    return joined.mutate(expected_next_order_date=next_date.cast("date")).drop(
+    joined = joined.mutate(expected_next_order_date=next_date.cast("date")).drop(
         "_pid", "model_next_order_date"
     )
+    if clusters is None:
+        return joined.mutate(vip_cluster=ibis.null("string"))
+    cl = clusters.rename(_cid="customer_id")
+    return joined.left_join(cl, joined.customer_id == cl._cid).drop("_cid")
 
 
 def store_run(con: Any, run: PredictionRun) -> None:
@@ -338,7 +374,13 @@ def predict_profile(
     name = f"_predictions_{as_of:%Y%m%d}"
     con.drop_table(name, force=True)
     con.create_table(name, predictions, temp=True)
-    return add_predictions(scored, con.table(name), settings), run
+    clusters = CLUSTER_SCHEMA.empty_table()
+    if settings.enabled:
+        clusters = vip_clusters(con, as_of, scored, top, run)
+    cname = f"_vip_clusters_{as_of:%Y%m%d}"
+    con.drop_table(cname, force=True)
+    con.create_table(cname, clusters, temp=True)
+    return add_predictions(scored, con.table(name), settings, con.table(cname)), run
 
 
 def profile_with_predictions(
