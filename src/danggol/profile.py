@@ -237,6 +237,47 @@ def customer_profile(
     )
 
 
+class _OnlyCustomers:
+    """A connection whose canonical tables show only some customers' rows (their orders' lines
+    too), for :func:`profile_of`; anything else is passed through."""
+
+    def __init__(self, con: ibis.BaseBackend, ids: ir.Table) -> None:
+        self._con = con
+        self._ids = ids.select("customer_id").distinct()
+
+    def table(self, name: str) -> ir.Table:
+        t = self._con.table(name)
+        if name == "order_items":
+            return t.semi_join(self.table("orders").select("order_id"), "order_id")
+        if "customer_id" in t.columns:
+            return t.semi_join(self._ids, "customer_id")
+        return t
+
+
+def profile_of(
+    con: ibis.BaseBackend, as_of: dt.date, ids: ir.Table, *, events: list[str]
+) -> ir.Table:
+    """The profile rows of the customers in ``ids`` (a table with ``customer_id``), every field
+    as :func:`customer_profile` computes it except ``amount_spent_percentile``, which ranks among
+    them only: rank them with everyone through :func:`with_percentiles`."""
+    return customer_profile(_OnlyCustomers(con, ids), as_of, events=events)  # type: ignore[arg-type]
+
+
+def with_percentiles(profile: ir.Table) -> ir.Table:
+    """``profile`` with ``amount_spent_percentile`` ranked over all its buyers (as
+    :func:`customer_profile` ranks them), the column kept in place."""
+    ranked = _percentiles(profile).rename(_pid="customer_id", _pct="amount_spent_percentile")
+    joined = profile.left_join(ranked, profile.customer_id == ranked._pid)
+    return joined.select(
+        *(
+            joined._pct.name("amount_spent_percentile")
+            if c == "amount_spent_percentile"
+            else joined[c]
+            for c in profile.columns
+        )
+    )
+
+
 #: the table a refresh materialises the profile into (segments.history), and its bookkeeping row
 SNAPSHOT_TABLE = "profile_snapshot"
 SNAPSHOT_META = "profile_snapshot_meta"

@@ -305,11 +305,17 @@ def _date(text: str) -> dt.date:
 
 
 @app.command("refresh")
-def refresh_cmd(as_of: AsOfOpt = None, json_: JsonOpt = False) -> None:
+def refresh_cmd(
+    as_of: AsOfOpt = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="rebuild every customer (no incremental refresh)")
+    ] = False,
+    json_: JsonOpt = False,
+) -> None:
     """Materialise the profile and snapshot every saved segment (atomically)."""
     with open_workspace() as ws:
         day = as_of_date(as_of, ws.config.zone)
-        result = history.refresh(ws, day)
+        result = history.refresh(ws, day, full=full)
     if json_:
         print_json(result.to_dict())
         return
@@ -323,3 +329,5 @@ def refresh_cmd(as_of: AsOfOpt = None, json_: JsonOpt = False) -> None:
     )
     for name, why in result.skipped.items():
         out.print(f"[yellow]skipped {name}[/]: {why}")
+    if result.recomputed is not None:
+        out.print(f"incremental: {result.recomputed:,} customers recomputed from new data")

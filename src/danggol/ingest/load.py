@@ -235,6 +235,7 @@ def _load_one(
             )
         part = TableResult(table.name)
         part.quarantined = _quarantine(con, item, batch)
+        _record_touched(con, table, batch)
         counts = _upsert(con, table, present=set(types))
         part.loaded, part.updated, part.unchanged = counts
         part.read = part.loaded + part.updated + part.quarantined
@@ -277,6 +278,34 @@ def _quarantine(con: duckdb.DuckDBPyConnection, item: _Input, batch: int) -> int
             [[batch, item.table.name, item.source, r.line, r.reason, r.text] for r in item.rejects],
         )
     return bad + len(item.rejects)
+
+
+def _record_touched(con: duckdb.DuckDBPyConnection, table: Table, batch: int) -> None:
+    """Log the customers whose rows this load adds or changes (before the upsert, so that an
+    order moved to another customer touches both): an incremental refresh recomputes them."""
+    good = "(SELECT * FROM _batch WHERE _reason IS NULL)"
+    name, key = q(table.name), q(table.key[0])
+    if table.name == "order_items":
+        ids = f"SELECT customer_id FROM orders WHERE order_id IN (SELECT order_id FROM {good})"
+    else:
+        ids = (
+            f"SELECT customer_id FROM {good} UNION "
+            f"SELECT customer_id FROM {name} WHERE {key} IN (SELECT {key} FROM {good})"
+        )
+    for ddl in (
+        "touched_customers (batch_id BIGINT, customer_id VARCHAR)",
+        "touched_batches (batch_id BIGINT)",
+    ):
+        con.execute(f"CREATE TABLE IF NOT EXISTS {ddl}")
+    con.execute(
+        f"INSERT INTO touched_customers SELECT DISTINCT ?, customer_id FROM ({ids}) "
+        "WHERE customer_id IS NOT NULL",
+        [batch],
+    )
+    if not con.execute(
+        "SELECT count(*) FROM touched_batches WHERE batch_id = ?", [batch]
+    ).fetchone()[0]:
+        con.execute("INSERT INTO touched_batches VALUES (?)", [batch])
 
 
 def _upsert(

@@ -43,6 +43,9 @@ SYSTEM_TABLES: dict[str, list[tuple[str, str]]] = {
         ("quarantined", "BIGINT"),
         ("ingested_at", "TIMESTAMP"),
     ],
+    # the customers each load touched (an incremental refresh recomputes only them)
+    "touched_customers": [("batch_id", "BIGINT"), ("customer_id", "VARCHAR")],
+    "touched_batches": [("batch_id", "BIGINT")],
 }
 
 
