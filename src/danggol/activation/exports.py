@@ -117,12 +117,16 @@ def export_members(
     table = table.left_join(customers, "customer_id").drop("customer_id_right")
     if fmt == "esp":
         table = _with_products(ws, table, result.as_of)
-    rows = table.order_by("customer_id").to_pyarrow().to_pylist()
-    result.members = len(rows)
-    builder = {"csv": _data, "parquet": _data, "esp": _esp, "sms": _sms, "ads": _ads}[fmt]
-    kept, left_out = builder(rows, _chosen(fields), include_opted_out, platform)
-    columns = list(kept[0]) if kept else _columns_of(fmt, fields, platform)
-    arrow = pa.Table.from_pylist(kept) if kept else _empty(columns)
+    fetched = table.order_by("customer_id").to_pyarrow()
+    result.members = fetched.num_rows
+    if fmt in MARKETING:
+        builder = {"esp": _esp, "sms": _sms, "ads": _ads}[fmt]
+        kept, left_out = builder(fetched.to_pylist(), _chosen(fields), include_opted_out, platform)
+        columns = list(kept[0]) if kept else _columns_of(fmt, fields, platform)
+        arrow = pa.Table.from_pylist(kept) if kept else _empty(columns)
+    else:  # a data file: every member, the columns with their types (tags stay lists)
+        columns = _chosen(fields) or list(DEFAULT_FIELDS)
+        arrow, left_out = fetched.select(columns), Counter()
     file_fmt = "parquet" if fmt == "parquet" else "csv"
     result.written = write_table(arrow, file_fmt, out, excel=fmt not in ("ads", "parquet"))
     result.out = None if out is None else str(out)
@@ -219,13 +223,6 @@ def _cell(value: Any) -> Any:
     if isinstance(value, list):
         return ";".join(str(v) for v in value)
     return value
-
-
-def _data(
-    rows: list[dict[str, Any]], fields: list[str], _include: bool, _platform: str
-) -> tuple[list[dict[str, Any]], Counter[str]]:
-    chosen = fields or list(DEFAULT_FIELDS)
-    return [_pick(r, chosen) for r in rows], Counter()
 
 
 def _esp(
@@ -334,9 +331,7 @@ def _columns_of(fmt: str, fields: list[str] | None, platform: str) -> list[str]:
     if fmt == "esp":
         base = ["customer_id", "email", "name", "favourite_category", "last_product"]
         return list(dict.fromkeys([*base, "recommended_product", *chosen]))
-    if fmt == "sms":
-        return list(dict.fromkeys(["customer_id", "phone", "name", *chosen]))
-    return chosen or list(DEFAULT_FIELDS)
+    return list(dict.fromkeys(["customer_id", "phone", "name", *chosen]))
 
 
 def _empty(columns: list[str]) -> pa.Table:
