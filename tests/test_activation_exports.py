@@ -22,13 +22,13 @@ BOM = b"\xef\xbb\xbf"
 def shop(ws, write_csv):
     customers = write_csv(
         "customers.csv",
-        ["customer_id", "name", "email", "phone", "marketing_opt_in"],
+        ["customer_id", "name", "email", "phone", "marketing_opt_in", "tags"],
         [
-            ["c1", "김민지", "  Kim.MinJi@Example.COM ", "010-1234-5678", "true"],
-            ["c2", "이서준", "seojun@example.com", "+82 10-9876-5432", "true"],
-            ["c3", "박지우", "jiwoo@example.com", "01055556666", "false"],  # opted out
-            ["c4", "최하늘", "not-an-email", "02-123-4567", "true"],  # landline, bad e-mail
-            ["c5", "정다은", "", "82-10-1111-2222", "true"],  # no e-mail
+            ["c1", "김민지", "  Kim.MinJi@Example.COM ", "010-1234-5678", "true", "VIP;new"],
+            ["c2", "이서준", "seojun@example.com", "+82 10-9876-5432", "true", ""],
+            ["c3", "박지우", "jiwoo@example.com", "01055556666", "false", ""],  # opted out
+            ["c4", "최하늘", "not-an-email", "02-123-4567", "true", ""],  # landline, bad e-mail
+            ["c5", "정다은", "", "82-10-1111-2222", "true", ""],  # no e-mail
         ],
     )
     orders = write_csv(
@@ -129,12 +129,22 @@ def test_csv_has_a_bom_and_every_member(shop, tmp_path):
 
 def test_parquet_keeps_the_chosen_fields(shop, tmp_path):
     out = tmp_path / "buyers.parquet"
-    export_segment(
-        shop, BUYERS, "parquet", out, as_of=DAY, fields=["customer_id", "amount_spent", "email"]
-    )
+    fields = ["customer_id", "amount_spent", "email", "tags"]
+    export_segment(shop, BUYERS, "parquet", out, as_of=DAY, fields=fields)
     table = pq.read_table(out)
-    assert table.column_names == ["customer_id", "amount_spent", "email"]
+    assert table.column_names == fields
     assert table.column("amount_spent").to_pylist() == [40_000, 20_000, 10_000, 10_000, 10_000]
+    assert table.column("tags").to_pylist()[0] == ["vip", "new"]  # a list, as stored
+
+
+def test_csv_writes_tags_joined_and_esp_takes_extra_fields(shop, tmp_path):
+    out = tmp_path / "tags.csv"
+    export_segment(shop, BUYERS, "csv", out, as_of=DAY, fields=["customer_id", "tags"])
+    assert read_csv(out)[0] == {"customer_id": "c1", "tags": "vip;new"}
+    esp = tmp_path / "esp.csv"
+    export_segment(shop, BUYERS, "esp", esp, as_of=DAY, fields=["number_of_orders"])
+    rows = read_csv(esp)
+    assert [(r["customer_id"], r["number_of_orders"]) for r in rows] == [("c1", "2"), ("c2", "1")]
 
 
 def test_sms_list_only_opted_in_korean_mobiles_in_one_format(shop, tmp_path):
