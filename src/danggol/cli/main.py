@@ -80,4 +80,4 @@ def rich_table(title: str, rows: list[tuple[object, ...]], headers: tuple[str, .
 
 
 # Commands register themselves on ``app`` when their modules are imported.
-from danggol.cli import commands, segments, scores, analytics, report, predict, serve  # noqa: E402, F401, I001
+from danggol.cli import commands, segments, scores, analytics, report, predict, serve, activation  # noqa: E402, F401, I001

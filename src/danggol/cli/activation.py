@@ -1,0 +1,396 @@
+"""``danggol export``, ``webhooks …``, ``campaign …`` and ``schedule …``: activation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from danggol.activation import campaigns, exports, schedule, webhooks
+from danggol.cli.main import AsOfOpt, JsonOpt, app, err, open_workspace, out, print_json, rich_table
+from danggol.cli.segments import ParamOpt, TargetArg, parse_params
+from danggol.errors import ConfigError
+from danggol.profile import as_of_date
+
+FormatOpt = Annotated[str, typer.Option("--format", help=" | ".join(exports.FORMATS))]
+FieldsOpt = Annotated[
+    str | None, typer.Option("--fields", help="comma-separated profile or contact fields")
+]
+OutOpt = Annotated[Path | None, typer.Option("--out", help="file (default: stdout)")]
+OptedOutOpt = Annotated[
+    bool,
+    typer.Option("--include-opted-out", help="keep customers who did not opt in to marketing"),
+]
+PlatformOpt = Annotated[str, typer.Option("--platform", help="ads list for: google | meta")]
+
+
+def _fields(text: str | None) -> list[str] | None:
+    return [f.strip() for f in text.split(",") if f.strip()] if text else None
+
+
+def _print_export(result: exports.ExportResult, json_: bool) -> None:
+    if json_:
+        print_json(result.to_dict())
+        return
+    where = result.out or "stdout"
+    err.print(f"{result.written:,} of {result.members:,} members written to {where}")
+    if result.holdout_left_out:
+        err.print(f"  {result.holdout_left_out:,} left out: campaign holdout")
+    for reason, n in result.left_out.items():
+        err.print(f"  {n:,} left out: {reason}")
+
+
+@app.command("export")
+def export_cmd(
+    target: TargetArg,
+    format: FormatOpt = "csv",
+    fields: FieldsOpt = None,
+    out_file: OutOpt = None,
+    include_opted_out: OptedOutOpt = False,
+    platform: PlatformOpt = "google",
+    as_of: AsOfOpt = None,
+    param: ParamOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Export a segment as a data file (csv, parquet) or a marketing list (esp, sms, ads)."""
+    if json_ and out_file is None:
+        raise ConfigError("--json prints the summary: give the file with --out FILE")
+    with open_workspace() as ws:
+        day = as_of_date(as_of, ws.config.zone)
+        result = exports.export_segment(
+            ws,
+            target,
+            format,
+            out_file,
+            as_of=day,
+            fields=_fields(fields),
+            include_opted_out=include_opted_out,
+            params=parse_params(param),
+            platform=platform,
+        )
+    _print_export(result, json_)
+
+
+# -- webhooks --------------------------------------------------------------------------------------
+
+webhooks_app = typer.Typer(
+    help="Send who entered or left a segment to your URLs.", no_args_is_help=True
+)
+app.add_typer(webhooks_app, name="webhooks")
+
+
+@webhooks_app.command("add")
+def webhooks_add(
+    name: Annotated[str, typer.Argument(help="a name for the endpoint")],
+    url: Annotated[str, typer.Argument(help="http(s) URL that receives the POSTs")],
+    secret: Annotated[
+        str | None, typer.Option(help="signing secret (default: a new random one)")
+    ] = None,
+    segment: Annotated[
+        list[str] | None, typer.Option("--segment", help="only this segment (repeatable)")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(help="customers per POST")] = 500,
+    json_: JsonOpt = False,
+) -> None:
+    """Register a URL for segment changes from the next refresh on."""
+    with open_workspace() as ws:
+        ep = webhooks.add_endpoint(
+            ws, name, url, secret=secret, segments=segment, batch_size=batch_size
+        )
+    if json_:
+        print_json({**ep.to_dict(), "secret": ep.secret})
+        return
+    out.print(f"added {ep.name} → {ep.url}")
+    out.print(f"signing secret (keep it; the receiver verifies with it): {ep.secret}")
+
+
+@webhooks_app.command("list")
+def webhooks_list(json_: JsonOpt = False) -> None:
+    """The registered endpoints (secrets not shown)."""
+    with open_workspace() as ws:
+        items = [
+            {k: v for k, v in e.to_dict().items() if k != "secret"} for e in webhooks.endpoints(ws)
+        ]
+    if json_:
+        print_json(items)
+        return
+    rows = [
+        (
+            i["name"],
+            i["url"],
+            ", ".join(i["segments"] or ["all"]),
+            i["batch_size"],
+            i["last_refresh"],
+        )
+        for i in items
+    ]
+    out.print(rich_table("webhooks", rows, ("name", "url", "segments", "batch", "last refresh")))
+
+
+@webhooks_app.command("remove")
+def webhooks_remove(name: Annotated[str, typer.Argument(help="an endpoint name")]) -> None:
+    """Remove an endpoint (its delivery history stays)."""
+    with open_workspace() as ws:
+        webhooks.remove_endpoint(ws, name)
+    out.print(f"removed {name}")
+
+
+@webhooks_app.command("send")
+def webhooks_send(
+    wait: Annotated[
+        bool, typer.Option(help="wait for retries until every delivery ends (else one pass)")
+    ] = True,
+    max_attempts: Annotated[int, typer.Option(help="attempts before the dead letter")] = 5,
+    base_delay: Annotated[float, typer.Option(help="seconds before the first retry")] = 2.0,
+    retry_failed: Annotated[
+        bool, typer.Option(help="first put the failed deliveries back in the queue")
+    ] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Queue the changes of new refreshes and deliver what is pending."""
+    with open_workspace() as ws:
+        requeued = webhooks.retry_failed(ws) if retry_failed else 0
+        queued = webhooks.enqueue(ws)
+        result = webhooks.send(ws, max_attempts=max_attempts, base_delay=base_delay, wait=wait)
+    data = {"requeued": requeued, "enqueued": queued, **result.to_dict()}
+    if json_:
+        print_json(data)
+        return
+    out.print(", ".join(f"{k} {v:,}" for k, v in data.items()))
+
+
+@webhooks_app.command("status")
+def webhooks_status(json_: JsonOpt = False) -> None:
+    """Pending, delivered and failed deliveries per endpoint, and the dead letters."""
+    with open_workspace() as ws:
+        data = webhooks.status(ws)
+    if json_:
+        print_json(data)
+        return
+    rows = [(e["endpoint"], e["pending"], e["delivered"], e["failed"]) for e in data["endpoints"]]
+    out.print(rich_table("deliveries", rows, ("endpoint", "pending", "delivered", "failed")))
+    if data["dead_letters"]:
+        dead = [
+            (d["delivery_id"], d["attempts"], d["last_error"], d["failed_at"])
+            for d in data["dead_letters"]
+        ]
+        out.print(rich_table("dead letters", dead, ("delivery", "attempts", "error", "failed at")))
+
+
+# -- campaigns ------------------------------------------------------------------------------------
+
+campaign_app = typer.Typer(
+    help="Campaigns with a holdout, and their measured uplift.", no_args_is_help=True
+)
+app.add_typer(campaign_app, name="campaign")
+
+
+def _date(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"a date is YYYY-MM-DD, got {text!r}") from None
+
+
+@campaign_app.command("create")
+def campaign_create(
+    name: Annotated[str, typer.Argument(help="campaign name")],
+    target: TargetArg,
+    kpi: Annotated[str, typer.Option(help=" | ".join(campaigns.KPIS))] = "conversion_rate",
+    goal: Annotated[str | None, typer.Option(help="default: the segment's goal")] = None,
+    holdout: Annotated[float, typer.Option(help="share held out, e.g. 0.1")] = 0.1,
+    seed: Annotated[int, typer.Option(help="seed of the holdout split")] = 0,
+    window_days: Annotated[int, typer.Option(help="days of the measurement window")] = 30,
+    start: Annotated[
+        str | None, typer.Option(help="first day of the window (default: the day after --as-of)")
+    ] = None,
+    as_of: AsOfOpt = None,
+    param: ParamOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Snapshot a segment for a campaign and keep a reproducible holdout out of its export."""
+    with open_workspace() as ws:
+        day = as_of_date(as_of, ws.config.zone)
+        made = campaigns.create_campaign(
+            ws,
+            name,
+            target,
+            as_of=day,
+            kpi=kpi,
+            goal=goal,
+            holdout_share=holdout,
+            seed=seed,
+            window_days=window_days,
+            window_start=_date(start),
+            params=parse_params(param),
+        )
+    if json_:
+        print_json(made.to_dict())
+        return
+    out.print(
+        f"campaign {made.name}: {made.treated:,} treated, {made.holdout:,} held out; "
+        f"{made.kpi} from {made.window_start} to {made.window_end}"
+    )
+
+
+@campaign_app.command("list")
+def campaign_list(json_: JsonOpt = False) -> None:
+    """Every campaign with its segment, KPI, window and group sizes."""
+    with open_workspace() as ws:
+        items = [c.to_dict() for c in campaigns.campaigns(ws)]
+    if json_:
+        print_json(items)
+        return
+    rows = [
+        (
+            c["name"],
+            c["segment"] or c["query"],
+            c["goal"],
+            c["kpi"],
+            f"{c['window_start']} – {c['window_end']}",
+            c["treated"],
+            c["holdout"],
+        )
+        for c in items
+    ]
+    headers = ("name", "segment", "goal", "kpi", "window", "treated", "holdout")
+    out.print(rich_table("campaigns", rows, headers))
+
+
+@campaign_app.command("export")
+def campaign_export(
+    name: Annotated[str, typer.Argument(help="campaign name")],
+    format: FormatOpt = "csv",
+    fields: FieldsOpt = None,
+    out_file: OutOpt = None,
+    include_opted_out: OptedOutOpt = False,
+    platform: PlatformOpt = "google",
+    json_: JsonOpt = False,
+) -> None:
+    """Export a campaign's treated members (the holdout is left out)."""
+    if json_ and out_file is None:
+        raise ConfigError("--json prints the summary: give the file with --out FILE")
+    with open_workspace() as ws:
+        result = campaigns.export_campaign(
+            ws,
+            name,
+            format,
+            out_file,
+            fields=_fields(fields),
+            include_opted_out=include_opted_out,
+            platform=platform,
+        )
+    _print_export(result, json_)
+
+
+def _fmt(value: Any, pct: bool = False) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.2%}" if pct else f"{value:,.2f}"
+
+
+@campaign_app.command("report")
+def campaign_report(
+    name: Annotated[str, typer.Argument(help="campaign name")],
+    confidence: Annotated[float, typer.Option(help="confidence level of the interval")] = 0.95,
+    json_: JsonOpt = False,
+) -> None:
+    """Treated against holdout on the KPI: difference, uplift, interval, p-value, revenue."""
+    with open_workspace() as ws:
+        rep = campaigns.report(ws, name, confidence)
+    if json_:
+        print_json(rep.to_dict())
+        return
+    c, k = rep.campaign, rep.kpi
+    rate = c.kpi == "conversion_rate"
+    out.print(
+        f"[bold]{c.name}[/] — {c.kpi}, window {c.window_start} – {c.window_end}"
+        + ("" if rep.complete else f" [yellow](still open: orders up to {rep.data_through})[/]")
+    )
+    rows = [
+        (g, grp.customers, grp.buyers, grp.orders, _fmt(grp.revenue), _fmt(val, rate))
+        for g, grp, val in (
+            ("treated", rep.treated, k.treated),
+            ("holdout", rep.holdout, k.holdout),
+        )
+    ]
+    out.print(
+        rich_table("groups", rows, ("group", "customers", "buyers", "orders", "revenue", c.kpi))
+    )
+    level = f"{k.confidence:.0%}"
+    out.print(
+        f"difference {_fmt(k.difference, rate)} ({level} CI {_fmt(k.ci_low, rate)} to "
+        f"{_fmt(k.ci_high, rate)}), relative uplift {_fmt(k.relative_uplift, True)}, "
+        f"p = {'–' if k.p_value is None else f'{k.p_value:.4f}'} ({k.test})"
+    )
+    low, high = rep.incremental_revenue_ci
+    out.print(
+        f"incremental revenue {_fmt(rep.incremental_revenue)} ({level} CI {_fmt(low)} to {_fmt(high)})"
+    )
+
+
+# -- schedule -------------------------------------------------------------------------------------
+
+schedule_app = typer.Typer(
+    help="One scheduled run: ingest new files, refresh, exports, webhooks.", no_args_is_help=True
+)
+app.add_typer(schedule_app, name="schedule")
+
+
+@schedule_app.command("run")
+def schedule_run(
+    inbox: Annotated[
+        Path | None, typer.Option(help="folder with customers/ orders/ order_items/ events/")
+    ] = None,
+    preset: Annotated[str | None, typer.Option(help="preset for the orders files")] = None,
+    export: Annotated[
+        list[str] | None,
+        typer.Option("--export", help="SEGMENT:FORMAT:PATH, {date} = as-of (repeatable)"),
+    ] = None,
+    send_webhooks: Annotated[
+        bool, typer.Option("--webhooks/--no-webhooks", help="queue and send webhooks")
+    ] = True,
+    as_of: AsOfOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """ingest → refresh → exports → webhooks; a failed refresh keeps the last snapshot."""
+    jobs = [schedule.ExportJob.parse(j) for j in export or []]
+    with open_workspace() as ws:
+        day = as_of_date(as_of, ws.config.zone)
+        result = schedule.run(
+            ws, day, inbox=inbox, preset=preset, jobs=jobs, send_webhooks=send_webhooks
+        )
+    if json_:
+        print_json(result.to_dict())
+    elif result.status == "ok":
+        sizes = ", ".join(f"{s['segment']} {s['size']:,}" for s in result.refresh["segments"])
+        out.print(f"run {result.run_id} as of {day}: {len(result.files)} new file(s); {sizes}")
+        for e in result.exports:
+            out.print(f"  exported {e['written']:,} to {e['out']}")
+        if result.webhooks:
+            out.print(f"  webhooks: {result.webhooks}")
+    if result.status != "ok":
+        err.print(
+            f"[bold red]run {result.run_id} failed:[/] {result.error}\n"
+            "the last good snapshot is unchanged"
+        )
+        raise typer.Exit(1)
+
+
+@schedule_app.command("runs")
+def schedule_runs(json_: JsonOpt = False) -> None:
+    """The latest scheduled runs with their status and error."""
+    with open_workspace() as ws:
+        items = schedule.runs(ws)
+    if json_:
+        print_json(items)
+        return
+    rows = [
+        (r["run_id"], r["as_of"], r["status"], r["files"], r["refresh_id"], r["error"] or "")
+        for r in items
+    ]
+    out.print(rich_table("runs", rows, ("run", "as of", "status", "files", "refresh", "error")))

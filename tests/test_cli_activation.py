@@ -1,0 +1,148 @@
+"""The activation commands as a user runs them: export, webhooks, campaign, schedule."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from danggol.cli.main import app
+from danggol.errors import DanggolError
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def shop(ws, write_csv):
+    customers = write_csv(
+        "customers.csv",
+        ["customer_id", "name", "email", "phone", "marketing_opt_in"],
+        [
+            ["c1", "김민지", "a@example.com", "010-1234-5678", "true"],
+            ["c2", "이서준", "b@example.com", "+82 10 9876 5432", "false"],
+            ["c3", "박지우", "c@example.com", "02-123-4567", "true"],
+        ],
+    )
+    orders = write_csv(
+        "orders.csv",
+        ["order_id", "customer_id", "ordered_at", "total"],
+        [
+            ["o1", "c1", "2025-06-01", 10_000],
+            ["o2", "c2", "2025-06-02", 20_000],
+            ["o3", "c3", "2025-06-03", 30_000],
+        ],
+    )
+    path = str(ws.path)
+    ws.close()
+    for table, file in (("customers", customers), ("orders", orders)):
+        run(path, "ingest", table, str(file), "--json")
+    return path
+
+
+def run(ws: str, *args: str, code: int = 0) -> str:
+    result = runner.invoke(app, ["-w", ws, *args])
+    assert result.exit_code == code, result.output
+    return result.output
+
+
+def fails(ws: str, *args: str) -> str:
+    """The message of the danggol error a command stops with (``run`` prints it, exit 2)."""
+    result = runner.invoke(app, ["-w", ws, *args])
+    assert result.exit_code != 0 and isinstance(result.exception, DanggolError)
+    return str(result.exception)
+
+
+BUYERS = "number_of_orders >= 1"
+
+
+def test_export_sms_summary(shop, tmp_path):
+    out = tmp_path / "sms.csv"
+    summary = json.loads(
+        run(
+            shop,
+            "export",
+            BUYERS,
+            "--format",
+            "sms",
+            "--out",
+            str(out),
+            "--as-of",
+            "2025-06-30",
+            "--json",
+        )
+    )
+    assert (summary["members"], summary["written"]) == (3, 1)
+    assert summary["left_out"] == {
+        "not opted in to marketing": 1,
+        "phone is not a Korean mobile number": 1,
+    }
+    assert out.read_text(encoding="utf-8-sig").splitlines()[1] == '"c1","010-1234-5678","김민지"'
+    text = run(shop, "export", BUYERS, "--format", "sms", "--out", str(out), "--include-opted-out")
+    assert "2 of 3 members written" in text
+
+
+def test_export_unknown_format_is_an_error(shop, tmp_path):
+    message = fails(shop, "export", BUYERS, "--format", "xls", "--out", str(tmp_path / "x"))
+    assert "unknown export format 'xls'" in message
+
+
+def test_campaign_create_list_export_report(shop, tmp_path):
+    made = json.loads(
+        run(
+            shop,
+            "campaign",
+            "create",
+            "spring",
+            BUYERS,
+            "--holdout",
+            "0.34",
+            "--as-of",
+            "2025-06-30",
+            "--json",
+        )
+    )
+    assert (made["treated"], made["holdout"]) == (2, 1)  # round(0.34 × 3) = 1
+    assert json.loads(run(shop, "campaign", "list", "--json"))[0]["name"] == "spring"
+    out = tmp_path / "spring.csv"
+    summary = json.loads(
+        run(
+            shop,
+            "campaign",
+            "export",
+            "spring",
+            "--out",
+            str(out),
+            "--fields",
+            "customer_id",
+            "--json",
+        )
+    )
+    assert summary["holdout_left_out"] == 1 and summary["written"] == 2
+    rep = json.loads(run(shop, "campaign", "report", "spring", "--json"))
+    assert rep["treated"]["customers"] == 2 and rep["holdout"]["customers"] == 1
+    assert rep["treated"]["buyers"] == 0 and rep["complete"] is False  # no order after 06-30
+    assert "conversion_rate" in run(shop, "campaign", "report", "spring")
+
+
+def test_webhooks_add_list_status_remove(shop):
+    added = json.loads(run(shop, "webhooks", "add", "crm", "http://127.0.0.1:9/x", "--json"))
+    assert len(added["secret"]) == 64
+    listed = json.loads(run(shop, "webhooks", "list", "--json"))
+    assert [e["name"] for e in listed] == ["crm"] and "secret" not in listed[0]
+    run(shop, "refresh", "--as-of", "2025-06-30")
+    sent = json.loads(run(shop, "webhooks", "send", "--no-wait", "--json"))
+    assert sent["enqueued"] == 0  # no saved segment, so no change to send
+    status = json.loads(run(shop, "webhooks", "status", "--json"))
+    assert status["endpoints"] == [{"endpoint": "crm", "pending": 0, "delivered": 0, "failed": 0}]
+    run(shop, "webhooks", "remove", "crm")
+    assert "no webhook named 'crm'" in fails(shop, "webhooks", "remove", "crm")
+
+
+def test_schedule_run_failure_exits_1_and_is_listed(shop, tmp_path):
+    out = run(shop, "schedule", "run", "--inbox", str(tmp_path / "missing"), code=1)
+    assert "is not a" in out and "last good snapshot is unchanged" in out
+    runs = json.loads(run(shop, "schedule", "runs", "--json"))
+    assert runs[0]["status"] == "failed"
+    ok = json.loads(run(shop, "schedule", "run", "--as-of", "2025-06-30", "--json"))
+    assert ok["status"] == "ok" and ok["refresh"]["customers"] == 3
