@@ -146,3 +146,16 @@ def test_schedule_run_failure_exits_1_and_is_listed(shop, tmp_path):
     assert runs[0]["status"] == "failed"
     ok = json.loads(run(shop, "schedule", "run", "--as-of", "2025-06-30", "--json"))
     assert ok["status"] == "ok" and ok["refresh"]["customers"] == 3
+
+
+def test_refresh_queues_the_changes_for_the_webhooks(shop):
+    run(shop, "webhooks", "add", "crm", "http://127.0.0.1:9/x", "--json")
+    run(shop, "segment", "save", "big", "--query", "amount_spent >= 20000")
+    out = run(shop, "refresh", "--as-of", "2025-06-30")
+    # c2 and c3 entered 'big': one batch of two, queued by the refresh itself
+    assert "1 webhook batches queued" in out
+    status = json.loads(run(shop, "webhooks", "status", "--json"))
+    assert status["endpoints"][0]["pending"] == 1
+    # sending enqueues again: nothing is added twice
+    sent = json.loads(run(shop, "webhooks", "send", "--no-wait", "--json"))
+    assert sent["enqueued"] == 0

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from danggol.activation import webhooks
 from danggol.cli.main import AsOfOpt, JsonOpt, app, err, open_workspace, out, print_json, rich_table
 from danggol.errors import ConfigError
 from danggol.outputs.files import FORMATS, write_table
@@ -316,6 +317,8 @@ def refresh_cmd(
     with open_workspace() as ws:
         day = as_of_date(as_of, ws.config.zone)
         result = history.refresh(ws, day, full=full)
+        # the entered/left changes go to the webhook outbox at once ('webhooks send' delivers)
+        queued = webhooks.enqueue(ws) if webhooks.endpoints(ws) else 0
     if json_:
         print_json(result.to_dict())
         return
@@ -331,3 +334,5 @@ def refresh_cmd(
         out.print(f"[yellow]skipped {name}[/]: {why}")
     if result.recomputed is not None:
         out.print(f"incremental: {result.recomputed:,} customers recomputed from new data")
+    if queued:
+        out.print(f"{queued:,} webhook batches queued: 'danggol webhooks send' delivers them")
