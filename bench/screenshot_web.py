@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 
 from playwright.sync_api import Route, sync_playwright
-from screenshot_report import shrink
 
 from danggol.demo import generate_shop
 from danggol.ingest.load import ingest_tables
@@ -29,6 +28,7 @@ from danggol.segments.definition import Segment
 from danggol.segments.history import refresh
 from danggol.segments.registry import Registry
 from danggol.store.workspace import Workspace
+from screenshot_report import shrink
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -45,7 +45,12 @@ SEGMENT = Segment(
     where={
         "all": [
             "amount_spent_percentile >= 80",
-            {"any": ["last_order_date < -90d", {"not": "email_subscription_status = 'subscribed'"}]},
+            {
+                "any": [
+                    "last_order_date < -90d",
+                    {"not": "email_subscription_status = 'subscribed'"},
+                ]
+            },
         ]
     },
 )
