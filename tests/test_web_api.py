@@ -462,7 +462,14 @@ def test_overview_headline_and_grid_match_sql(client):
 
 
 def test_analytics_routes(client):
-    life = client.get("/api/analytics/lifecycle", params={"months": 2}).json()
+    deadline = time.monotonic() + 60
+    answer = client.get("/api/analytics/lifecycle", params={"months": 2})
+    while answer.status_code == 202 and time.monotonic() < deadline:  # computed in the background
+        assert answer.json() == {"state": "computing"}
+        time.sleep(0.1)
+        answer = client.get("/api/analytics/lifecycle", params={"months": 2})
+    assert answer.status_code == 200, answer.text
+    life = answer.json()
     dates = sorted({r["as_of"] for r in life["rows"]})
     assert dates[-1] == AS_OF.isoformat() and len(dates) == 2
     last = {r["stage"]: r["customers"] for r in life["rows"] if r["as_of"] == dates[-1]}
@@ -626,6 +633,20 @@ def test_personal_data_needs_the_token_even_locally(shop):
             url, params={"fields": "customer_id,email"}, headers={"Authorization": "Bearer s3cret"}
         )
         assert ok.status_code == 200 and ok.text.splitlines()[0].endswith("customer_id,email")
+
+
+def test_prewarm_computes_the_first_pages_in_the_background(shop):
+    with TestClient(create_app(shop, prewarm=True)) as c:
+        state = c.app.state.web
+        for thread in list(state.warming.values()):
+            thread.join(120)
+        assert {key[0] for key in state.cache} >= {"overview", "segments", "lifecycle"}
+        answer = c.get("/api/analytics/lifecycle")  # ready: no 202
+        assert answer.status_code == 200 and answer.json()["rows"]
+        assert (
+            c.get("/api/overview").json()["summary"]["customers"]
+            == sql(c, "SELECT count(*) FROM customers")[0][0]
+        )
 
 
 def test_workspace_missing_fails_fast(tmp_path):

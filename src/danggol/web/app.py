@@ -31,17 +31,21 @@ def create_app(
     token: str | None = None,
     *,
     protect: Literal["all", "personal"] = "all",
+    prewarm: bool = False,
 ) -> FastAPI:
     """The app serving one workspace.
 
     ``token`` guards every page and API call (``protect="all"``), or only the exports of
     personal data — name, email, phone — (``protect="personal"``, what ``danggol serve``
     uses on 127.0.0.1 when a token is set). ``config.web_access`` decides for a host.
+    ``prewarm`` computes the first pages' slow answers in the background at the start and after
+    each refresh (``danggol serve`` does).
     """
-    state = WebState(Path(workspace_path), token, protect)
+    state = WebState(Path(workspace_path), token, protect, prewarm)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state.prewarm()
         yield
         state.close()
 

@@ -310,7 +310,13 @@ async function pageOverview(main) {
     card(t("rfm"), h("p", { class: "muted" }, t("rfm_note")), h("div", { class: "scroll" }, rfmGrid(o.rfm)),
       h("p", { class: "muted" }, t("prospects_note", { n: fmtInt(o.rfm.prospects) }))),
     card(t("concentration"), lorenzChart(o.concentration), h("p", { class: "muted" }, `${t("gini")} ${fmtNum(o.concentration.gini, 3)}`))));
-  api("/api/analytics/lifecycle?months=6").then((data) => shares.replaceChildren(sharesChart(data))).catch((e) => shares.replaceChildren(errorBox(e)));
+  // computed in the background on a large shop: the API answers 202 until it is ready
+  const here = location.hash;
+  const loadShares = () => api("/api/analytics/lifecycle?months=6").then((data) => {
+    if (data && data.state === "computing") { if (location.hash === here) setTimeout(loadShares, 2000); return; }
+    shares.replaceChildren(sharesChart(data));
+  }).catch((e) => shares.replaceChildren(errorBox(e)));
+  loadShares();
 }
 
 async function pageSegments(main) {
