@@ -282,7 +282,18 @@ def vocabulary(ws: Workspace) -> dict[str, Any]:
         {"op": op, "ko": o.words("ko"), "en": o.words("en")} for op, o in OPERATORS.items()
     ]
     goals = [{"goal": k, "ko": v[0], "en": v[1]} for k, v in GOALS.items()]
-    return {"fields": fields, "functions": functions, "operators": operators, "goals": goals}
+    smap = load_segment_map()
+    values = {
+        "rfm_group": {k: {"ko": smap.label(k, "ko"), "en": smap.label(k, "en")} for k in smap.keys},
+        "lifecycle_stage": STAGE_LABELS,
+    }
+    return {
+        "fields": fields,
+        "functions": functions,
+        "operators": operators,
+        "goals": goals,
+        "value_labels": values,
+    }
 
 
 def catalog(ws: Workspace, kind: str, search: str = "", limit: int = 20) -> list[dict[str, Any]]:

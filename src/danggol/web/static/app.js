@@ -61,6 +61,8 @@ function fmtValue(name, v) {
   if (v === null || v === undefined) return "–";
   const f = App.vocab && App.vocab.fields.find((x) => x.name === name);
   if (f && f.money) return fmtMoney(v);
+  const names = App.vocab && App.vocab.value_labels[name];
+  if (names && names[v]) return label(names[v]);
   if (typeof v === "boolean") return v ? t("yes") : t("no");
   if (typeof v === "number") return Number.isInteger(v) ? fmtInt(v) : fmtNum(v);
   if (Array.isArray(v)) return v.join(", ");
@@ -422,7 +424,7 @@ async function pageCustomer(main, id) {
   main.append(h("h1", {}, `${t("customer")} ${c.customer_id}`, h("small", {}, ` ${t("as_of", { d: fmtDate(c.as_of) })}`)));
   main.append(h("div", { class: "kpis" },
     kpi("revenue", fmtMoney(p.amount_spent)), kpi("orders", fmtInt(p.number_of_orders)),
-    kpi("stage", p.lifecycle_stage || "–"), kpi("grade", p.grade || "–"), kpi("rfm_group", p.rfm_group || "–")));
+    kpi("stage", fmtValue("lifecycle_stage", p.lifecycle_stage)), kpi("grade", p.grade || "–"), kpi("rfm_group", fmtValue("rfm_group", p.rfm_group))));
   const keys = Object.keys(p).filter((k) => k !== "customer_id");
   const dl = h("dl", { class: "profile" }, keys.map((k) => [h("dt", {}, fieldLabel(k)), h("dd", {}, fmtValue(k, p[k]))]));
   const preds = Object.keys(c.predictions);
