@@ -67,6 +67,7 @@ PAGES = [
     ("web-customer-ko", "#/customer/{customer}", "ko", 1366),
     ("web-predictions-en", "#/predictions", "en", 1366),
     ("web-overview-phone-ko", "#/", "ko", 390),
+    ("web-api-docs", "docs", "en", 1366),
 ]
 
 

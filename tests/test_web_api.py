@@ -668,9 +668,12 @@ def test_analytics_match_the_library(client):
 def test_the_page_and_its_assets_ship_inside_the_package(client):
     from pathlib import Path
 
-    page = client.get("/")
-    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
-    assets = re.findall(r'(?:src|href)="(static/[^"]+)"', page.text)
+    assets = []
+    for url in ("/", "/docs"):
+        page = client.get(url)
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+        assert not re.search(r"https?://", page.text), url
+        assets += re.findall(r'(?:src|href)="(static/[^"]+)"', page.text)
     static = Path(__file__).parent.parent / "src" / "danggol" / "web" / "static"
     assert {a.removeprefix("static/") for a in assets} == {
         p.name for p in static.iterdir() if p.suffix in (".js", ".css")

@@ -201,3 +201,12 @@ def test_switch_language(page):
     assert english_money.startswith("₩") and "억" not in english_money
     page.locator("#lang").click()  # back to Korean, remembered by the browser
     page.wait_for_function("document.documentElement.lang === 'ko'")
+
+
+def test_api_reference_at_docs_lists_every_route(page):
+    page.goto(page.base + "docs")
+    page.wait_for_selector("body[data-ready]")
+    schema = page.request.get(page.base + "openapi.json").json()
+    operations = sum(len(methods) for methods in schema["paths"].values())
+    assert page.locator("section[data-path]").count() == operations
+    assert page.locator('section[data-path="/api/query/count"]').count() == 1
