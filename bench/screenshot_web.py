@@ -100,8 +100,12 @@ def main() -> int:
         start = time.perf_counter()
         customer = build_shop(folder, args.customers, args.seed, args.as_of)
         print(f"demo shop ready in {time.perf_counter() - start:.1f} s", file=sys.stderr)
-        with running_app(folder) as url, sync_playwright() as p:
+        with running_app(folder, prewarm=True) as url, sync_playwright() as p:
             browser = p.chromium.launch(executable_path=args.executable, args=CHROMIUM_ARGS)
+            ready = browser.new_page()  # the lifecycle chart is computed in the background
+            while ready.request.get(url + "api/analytics/lifecycle?months=6").status == 202:
+                time.sleep(0.5)
+            ready.close()
             blocked: list[str] = []
             for name, route, lang, width in PAGES:
                 context = browser.new_context(

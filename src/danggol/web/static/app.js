@@ -315,7 +315,7 @@ async function pageOverview(main) {
   // computed in the background on a large shop: the API answers 202 until it is ready
   const here = location.hash;
   const loadShares = () => api("/api/analytics/lifecycle?months=6").then((data) => {
-    if (data && data.state === "computing") { if (location.hash === here) setTimeout(loadShares, 2000); return; }
+    if (data && data.state === "computing") { if (location.hash === here) setTimeout(loadShares, 1000); return; }
     shares.replaceChildren(sharesChart(data));
   }).catch((e) => shares.replaceChildren(errorBox(e)));
   loadShares();
