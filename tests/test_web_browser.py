@@ -162,6 +162,7 @@ def test_build_a_nested_segment_with_a_live_count_and_save_it(page, shop):
 
 
 def test_members_search_and_csv_export(page, shop):
+    # the flow goes on: the segment the builder test saved
     _, expected = shop
     go(page, "#/segment/browser_regulars")
     page.wait_for_selector("table.data[data-total]")
