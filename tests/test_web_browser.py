@@ -184,6 +184,11 @@ def test_members_search_and_csv_export(page, shop):
     page.locator("table.data tbody a").first.click()  # opens the customer
     page.wait_for_selector("dl.profile")
     assert first in ids and first in page.locator("h1").inner_text()
+    page.wait_for_selector(".explain-pick option[value='browser_regulars']", state="attached")
+    page.locator(".explain-pick").select_option("browser_regulars")  # why is this member in?
+    page.wait_for_selector(".verdict")
+    assert "in" in page.locator(".verdict").get_attribute("class").split()
+    assert page.locator(".explain .xcond").count() == 4
 
 
 def test_switch_language(page):

@@ -445,7 +445,7 @@ async function pageCustomer(main, id) {
 
 function explainCard(c) {
   const box = h("div", { class: "explain" });
-  const select = h("select", { "aria-label": t("choose_segment") }, h("option", { value: "" }, t("choose_segment")));
+  const select = h("select", { class: "explain-pick", "aria-label": t("choose_segment") }, h("option", { value: "" }, t("choose_segment")));
   api("/api/segments").then((items) => {
     for (const sg of items.filter((x) => !x.needs.length)) select.append(h("option", { value: sg.name }, `${label(sg.title)} (${sg.name})`));
   });
