@@ -3,6 +3,7 @@ store's state, the access rules and the background refresh."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 import time
@@ -63,13 +64,21 @@ class WebState:
         self.job = RefreshJob()
         #: keys being computed in the background, each with its thread
         self.warming: dict[tuple[Any, ...], threading.Thread] = {}
+        self.readers: set[Workspace] = set()
+        self.closing = False
 
     def close(self) -> None:
         job = self.job.thread
         if job is not None:
             job.join()
+        self.closing = True  # background work stops: no waiting minutes for it at Ctrl+C
+        deadline = time.monotonic() + 30
         for thread in list(self.warming.values()):
-            thread.join()
+            while thread.is_alive() and time.monotonic() < deadline:
+                for reader in list(self.readers):
+                    with contextlib.suppress(Exception):
+                        reader.duck.interrupt()
+                thread.join(timeout=0.1)
         with self.lock:
             self.ws.close()
 
@@ -136,13 +145,16 @@ class WebState:
 
             def work() -> None:
                 reader = self.reader()
+                self.readers.add(reader)
                 try:
                     value = fn(reader, *args)
                     with self.lock:
                         self._remember(key, value)
                 except Exception:  # the next request starts it again; the log says why
-                    log.exception("computing %s in the background failed", name)
+                    if not self.closing:
+                        log.exception("computing %s in the background failed", name)
                 finally:
+                    self.readers.discard(reader)
                     reader.close()
                     with self.lock:
                         self.warming.pop(key, None)
