@@ -18,7 +18,7 @@ import ibis
 
 from danggol import analytics
 from danggol.errors import NotFoundError
-from danggol.outputs.report_data import _rfm_cells, _stage_counts
+from danggol.outputs.report_data import rfm_cells, stage_counts
 from danggol.outputs.report_svg import STAGE_COLORS, group_color
 from danggol.profile import SNAPSHOT_META
 from danggol.scores import scored_profile
@@ -113,7 +113,7 @@ def overview(ws: Workspace, as_of: dt.date) -> dict[str, Any]:
     """Headline figures, the RFM grid, the lifecycle funnel and the revenue concentration."""
     profile = scored_profile(ws.ibis, as_of)
     smap = load_segment_map()
-    cells, prospects = _rfm_cells(profile)
+    cells, prospects = rfm_cells(profile)
     conc = analytics.concentration(ws.ibis, as_of, points=21)
     return {
         "as_of": as_of.isoformat(),
@@ -146,7 +146,7 @@ def overview(ws: Workspace, as_of: dt.date) -> dict[str, Any]:
         },
         "funnel": [
             {"stage": s, "customers": n, "color": STAGE_COLORS[s], **STAGE_LABELS[s]}
-            for s, n in _stage_counts(profile).items()
+            for s, n in stage_counts(profile).items()
         ],
         "concentration": conc.to_dict(),
     }
