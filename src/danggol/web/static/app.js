@@ -363,7 +363,7 @@ function membersTable(fetchPage, opts) {
       prev.disabled = r.page <= 1;
       next.disabled = r.page >= r.pages;
       if (!r.rows.length) { tableBox.replaceChildren(h("p", { class: "muted" }, t("no_members"))); return; }
-      const head = r.fields.map((f) => h("th", { class: "sortable", "data-field": f, onclick: () => { st.order = st.sort === f && st.order === "asc" ? "desc" : "asc"; st.sort = f; st.page = 1; load(); } },
+      const head = r.fields.map((f) => h("th", { class: typeof r.rows[0][f] === "number" ? "sortable num" : "sortable", "data-field": f, onclick: () => { st.order = st.sort === f && st.order === "asc" ? "desc" : "asc"; st.sort = f; st.page = 1; load(); } },
         fieldLabel(f), st.sort === f ? (st.order === "asc" ? " ▲" : " ▼") : ""));
       const rows = r.rows.map((row) => h("tr", {}, r.fields.map((f) => h("td", { class: typeof row[f] === "number" ? "num" : "" },
         f === "customer_id" ? h("a", { href: `#/customer/${encodeURIComponent(row[f])}` }, row[f]) : fmtValue(f, row[f])))));
@@ -562,7 +562,7 @@ async function route() {
     else if (parts[0] === "predictions") await pagePredictions(page);
     else if (parts[0] === "grid") {
       const [r, fm, group] = parts.slice(1);
-      await pageQueryMembers(page, t("grid_members", { r, fm, g: group }), `r_score = ${Number(r)} AND fm_score = ${Number(fm)}`);
+      await pageQueryMembers(page, t("grid_members", { r, fm, g: fmtValue("rfm_group", group) }), `r_score = ${Number(r)} AND fm_score = ${Number(fm)}`);
     } else await pageOverview(page);
     main.replaceChildren(page);
   } catch (e) {
