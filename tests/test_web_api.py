@@ -13,8 +13,6 @@ import re
 import time
 
 import pytest
-
-pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient
 
 from danggol import analytics

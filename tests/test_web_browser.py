@@ -14,8 +14,6 @@ from danggol.demo import generate_shop
 from danggol.ingest.load import ingest_tables
 from danggol.segments.history import refresh
 from danggol.store.workspace import Workspace
-
-pytest.importorskip("playwright", reason="the browser tests need the playwright package")
 from web_server import CHROMIUM, CHROMIUM_ARGS, running_app
 
 pytestmark = [
