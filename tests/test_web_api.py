@@ -686,3 +686,19 @@ def test_the_page_and_its_assets_ship_inside_the_package(client):
         # nothing is fetched from elsewhere: no absolute URL to load, no CSS import
         assert not re.search(r"""(src|href|fetch\()\s*=?\s*["'`]https?:""", r.text), asset
         assert "@import" not in r.text and "url(" not in r.text, asset
+
+
+def test_every_api_route_is_called_by_this_file():
+    from pathlib import Path
+
+    from danggol.web.routes import analytics as a
+    from danggol.web.routes import customers, segments, system
+
+    source = Path(__file__).read_text(encoding="utf-8")
+    untested = []
+    for module in (a, customers, segments, system):
+        for route in module.router.routes:
+            pattern = re.sub(r"\\\{[a-z_]+\\\}", r'[^/"?]+', re.escape(route.path))
+            if not re.search(pattern + r'["?]', source):
+                untested.append(route.path)
+    assert not untested, f"routes without a test: {untested}"
