@@ -13,8 +13,6 @@ import re
 import time
 
 import pytest
-
-pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient
 
 from danggol import analytics
@@ -462,7 +460,14 @@ def test_overview_headline_and_grid_match_sql(client):
 
 
 def test_analytics_routes(client):
-    life = client.get("/api/analytics/lifecycle", params={"months": 2}).json()
+    deadline = time.monotonic() + 60
+    answer = client.get("/api/analytics/lifecycle", params={"months": 2})
+    while answer.status_code == 202 and time.monotonic() < deadline:  # computed in the background
+        assert answer.json() == {"state": "computing"}
+        time.sleep(0.1)
+        answer = client.get("/api/analytics/lifecycle", params={"months": 2})
+    assert answer.status_code == 200, answer.text
+    life = answer.json()
     dates = sorted({r["as_of"] for r in life["rows"]})
     assert dates[-1] == AS_OF.isoformat() and len(dates) == 2
     last = {r["stage"]: r["customers"] for r in life["rows"] if r["as_of"] == dates[-1]}
@@ -617,7 +622,25 @@ def test_personal_data_needs_the_token_even_locally(shop):
         ok = c.get(
             url, params={"fields": "customer_id,email"}, headers={"Authorization": "Bearer s3cret"}
         )
-        assert ok.status_code == 200 and ok.text.splitlines()[0].endswith("customer_id,email")
+        assert ok.status_code == 200
+        assert next(csv.reader(io.StringIO(ok.content.decode("utf-8-sig")))) == [
+            "customer_id",
+            "email",
+        ]
+
+
+def test_prewarm_computes_the_first_pages_in_the_background(shop):
+    with TestClient(create_app(shop, prewarm=True)) as c:
+        state = c.app.state.web
+        for thread in list(state.warming.values()):
+            thread.join(120)
+        assert {key[0] for key in state.cache} >= {"overview", "segments", "lifecycle"}
+        answer = c.get("/api/analytics/lifecycle")  # ready: no 202
+        assert answer.status_code == 200 and answer.json()["rows"]
+        assert (
+            c.get("/api/overview").json()["summary"]["customers"]
+            == sql(c, "SELECT count(*) FROM customers")[0][0]
+        )
 
 
 def test_workspace_missing_fails_fast(tmp_path):
@@ -639,9 +662,12 @@ def test_analytics_match_the_library(client):
 def test_the_page_and_its_assets_ship_inside_the_package(client):
     from pathlib import Path
 
-    page = client.get("/")
-    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
-    assets = re.findall(r'(?:src|href)="(static/[^"]+)"', page.text)
+    assets = []
+    for url in ("/", "/docs"):
+        page = client.get(url)
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+        assert not re.search(r"https?://", page.text), url
+        assets += re.findall(r'(?:src|href)="(static/[^"]+)"', page.text)
     static = Path(__file__).parent.parent / "src" / "danggol" / "web" / "static"
     assert {a.removeprefix("static/") for a in assets} == {
         p.name for p in static.iterdir() if p.suffix in (".js", ".css")
@@ -652,3 +678,19 @@ def test_the_page_and_its_assets_ship_inside_the_package(client):
         # nothing is fetched from elsewhere: no absolute URL to load, no CSS import
         assert not re.search(r"""(src|href|fetch\()\s*=?\s*["'`]https?:""", r.text), asset
         assert "@import" not in r.text and "url(" not in r.text, asset
+
+
+def test_every_api_route_is_called_by_this_file():
+    from pathlib import Path
+
+    from danggol.web.routes import analytics as a
+    from danggol.web.routes import customers, segments, system
+
+    source = Path(__file__).read_text(encoding="utf-8")
+    untested = []
+    for module in (a, customers, segments, system):
+        for route in module.router.routes:
+            pattern = re.sub(r"\\\{[a-z_]+\\\}", r'[^/"?]+', re.escape(route.path))
+            if not re.search(pattern + r'["?]', source):
+                untested.append(route.path)
+    assert not untested, f"routes without a test: {untested}"

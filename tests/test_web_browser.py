@@ -14,8 +14,6 @@ from danggol.demo import generate_shop
 from danggol.ingest.load import ingest_tables
 from danggol.segments.history import refresh
 from danggol.store.workspace import Workspace
-
-pytest.importorskip("playwright", reason="the browser tests need the playwright package")
 from web_server import CHROMIUM, CHROMIUM_ARGS, running_app
 
 pytestmark = [
@@ -162,6 +160,7 @@ def test_build_a_nested_segment_with_a_live_count_and_save_it(page, shop):
 
 
 def test_members_search_and_csv_export(page, shop):
+    # the flow goes on: the segment the builder test saved
     _, expected = shop
     go(page, "#/segment/browser_regulars")
     page.wait_for_selector("table.data[data-total]")
@@ -183,6 +182,11 @@ def test_members_search_and_csv_export(page, shop):
     page.locator("table.data tbody a").first.click()  # opens the customer
     page.wait_for_selector("dl.profile")
     assert first in ids and first in page.locator("h1").inner_text()
+    page.wait_for_selector(".explain-pick option[value='browser_regulars']", state="attached")
+    page.locator(".explain-pick").select_option("browser_regulars")  # why is this member in?
+    page.wait_for_selector(".verdict")
+    assert "in" in page.locator(".verdict").get_attribute("class").split()
+    assert page.locator(".explain .xcond").count() == 4
 
 
 def test_switch_language(page):
@@ -201,3 +205,12 @@ def test_switch_language(page):
     assert english_money.startswith("₩") and "억" not in english_money
     page.locator("#lang").click()  # back to Korean, remembered by the browser
     page.wait_for_function("document.documentElement.lang === 'ko'")
+
+
+def test_api_reference_at_docs_lists_every_route(page):
+    page.goto(page.base + "docs")
+    page.wait_for_selector("body[data-ready]")
+    schema = page.request.get(page.base + "openapi.json").json()
+    operations = sum(len(methods) for methods in schema["paths"].values())
+    assert page.locator("section[data-path]").count() == operations
+    assert page.locator('section[data-path="/api/query/count"]').count() == 1

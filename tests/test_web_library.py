@@ -111,3 +111,22 @@ def test_serve_refuses_another_host_without_a_token(tmp_path, monkeypatch):
     result = CliRunner().invoke(app, ["-w", str(tmp_path / "shop"), "serve", "--host", "0.0.0.0"])
     assert result.exit_code != 0
     assert isinstance(result.exception, ConfigError) and "access token" in str(result.exception)
+
+
+def test_demo_serve_refreshes_then_serves_on_localhost(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    import danggol.cli.serve
+    from danggol.cli.main import app
+
+    calls = []
+    monkeypatch.setattr(danggol.cli.serve, "serve_workspace", lambda *a: calls.append(a))
+    folder = tmp_path / "demo"
+    result = CliRunner().invoke(
+        app, ["demo", str(folder), "--customers", "300", "--serve", "--port", "9999"]
+    )
+    assert result.exit_code == 0, result.output
+    assert calls == [(folder, "127.0.0.1", 9999)]
+    with Workspace.open(folder) as ws:
+        assert ws.duck.execute("SELECT count(*) FROM refreshes").fetchall()[0][0] == 1
+        assert ws.duck.execute("SELECT count(*) FROM profile_snapshot").fetchall()[0][0] >= 300

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -66,6 +67,11 @@ class WorkspaceConfig(BaseModel):
     timezone: str = Field("Asia/Seoul", description="IANA time zone the shop's dates are read in")
     currency: str = Field("KRW", description="ISO 4217 code of the shop's currency")
     shop_name: str = Field("", description="shown in reports and the dashboard")
+    memory_limit: str = Field(
+        "3GB",
+        description="most memory the embedded engine may use before it spills to disk "
+        "('3GB', '500MB'; '' = DuckDB's own default, 80% of RAM)",
+    )
     predictions: PredictionSettings = Field(
         default_factory=PredictionSettings, description="the [predictions] table"
     )
@@ -90,6 +96,17 @@ class WorkspaceConfig(BaseModel):
                 f"currency must be a 3-letter ISO 4217 code such as 'KRW'; got {value!r}"
             )
         return code
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _memory_size(cls, value: str) -> str:
+        text = value.strip().upper().replace(" ", "")
+        if text and not re.fullmatch(r"\d+(\.\d+)?(KB|MB|GB|TB|KIB|MIB|GIB|TIB)", text):
+            raise ValueError(
+                f"memory_limit is a size such as '3GB' or '500MB' (or '' for DuckDB's default); "
+                f"got {value!r}"
+            )
+        return text
 
     @property
     def zone(self) -> ZoneInfo:

@@ -27,7 +27,7 @@ def serve_workspace(path: Path, host: str, port: int) -> None:
     token, protect = web_access(
         host, read_web_config(path / CONFIG_FILE), os.environ.get(TOKEN_ENV_VAR)
     )
-    web = create_app(path, token, protect="all" if token is None else protect)  # type: ignore[arg-type]
+    web = create_app(path, token, protect=protect, prewarm=True)  # type: ignore[arg-type]
     where = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
     err.print(f"danggol dashboard: {where}  (API docs: {where}docs) — Ctrl+C stops it")
     if token and protect == "all":

@@ -18,7 +18,7 @@ import ibis
 
 from danggol import analytics
 from danggol.errors import NotFoundError
-from danggol.outputs.report_data import _rfm_cells, _stage_counts
+from danggol.outputs.report_data import rfm_cells, stage_counts
 from danggol.outputs.report_svg import STAGE_COLORS, group_color
 from danggol.predict.customers import profile_with_predictions
 from danggol.profile import SNAPSHOT_META
@@ -114,7 +114,7 @@ def overview(ws: Workspace, as_of: dt.date) -> dict[str, Any]:
     """Headline figures, the RFM grid, the lifecycle funnel and the revenue concentration."""
     profile = scored_profile(ws.ibis, as_of)
     smap = load_segment_map()
-    cells, prospects = _rfm_cells(profile)
+    cells, prospects = rfm_cells(profile)
     conc = analytics.concentration(ws.ibis, as_of, points=21)
     return {
         "as_of": as_of.isoformat(),
@@ -147,7 +147,7 @@ def overview(ws: Workspace, as_of: dt.date) -> dict[str, Any]:
         },
         "funnel": [
             {"stage": s, "customers": n, "color": STAGE_COLORS[s], **STAGE_LABELS[s]}
-            for s, n in _stage_counts(profile).items()
+            for s, n in stage_counts(profile).items()
         ],
         "concentration": conc.to_dict(),
     }
@@ -283,7 +283,18 @@ def vocabulary(ws: Workspace) -> dict[str, Any]:
         {"op": op, "ko": o.words("ko"), "en": o.words("en")} for op, o in OPERATORS.items()
     ]
     goals = [{"goal": k, "ko": v[0], "en": v[1]} for k, v in GOALS.items()]
-    return {"fields": fields, "functions": functions, "operators": operators, "goals": goals}
+    smap = load_segment_map()
+    values = {
+        "rfm_group": {k: {"ko": smap.label(k, "ko"), "en": smap.label(k, "en")} for k in smap.keys},
+        "lifecycle_stage": STAGE_LABELS,
+    }
+    return {
+        "fields": fields,
+        "functions": functions,
+        "operators": operators,
+        "goals": goals,
+        "value_labels": values,
+    }
 
 
 def catalog(ws: Workspace, kind: str, search: str = "", limit: int = 20) -> list[dict[str, Any]]:

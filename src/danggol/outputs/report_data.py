@@ -232,7 +232,7 @@ def collect_report(
         )
     con = ws.ibis
     profile = scored_profile(con, as_of)
-    grid, prospects = _rfm_cells(profile)
+    grid, prospects = rfm_cells(profile)
     dates = [shift(as_of, -k, "m") for k in range(months - 1, -1, -1)]
     return ReportData(
         as_of=as_of,
@@ -245,7 +245,7 @@ def collect_report(
         segment_map=load_segment_map(),
         grid=grid,
         prospects=prospects,
-        funnel=_stage_counts(profile),
+        funnel=stage_counts(profile),
         stage_shares=stage_shares(con, dates).to_pylist(),
         migration=analytics.migration(con, before, as_of, by="rfm_group"),
         cohorts=_last_cohorts(analytics.cohorts(con, as_of), months),
@@ -253,7 +253,7 @@ def collect_report(
     )
 
 
-def _rfm_cells(profile: ir.Table) -> tuple[list[GridCell], int]:
+def rfm_cells(profile: ir.Table) -> tuple[list[GridCell], int]:
     """The non-empty cells of the grid, and the customers off it (no purchase)."""
     p = profile
     counts = p.group_by(["r_score", "fm_score", "rfm_group"]).aggregate(
@@ -276,7 +276,8 @@ def _rfm_cells(profile: ir.Table) -> tuple[list[GridCell], int]:
     return sorted(cells, key=lambda c: (-c.r, -c.fm)), prospects
 
 
-def _stage_counts(profile: ir.Table) -> dict[str, int]:
+def stage_counts(profile: ir.Table) -> dict[str, int]:
+    """Customers per lifecycle stage, every stage listed (0 when empty)."""
     p = profile
     rows = p.group_by("lifecycle_stage").aggregate(customers=p.count()).to_pyarrow().to_pylist()
     found = {r["lifecycle_stage"]: int(r["customers"]) for r in rows}

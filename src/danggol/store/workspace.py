@@ -133,7 +133,7 @@ class Workspace:
     def ibis(self) -> ibis.BaseBackend:
         """The Ibis connection every query of the library is built on."""
         try:
-            return ibis.duckdb.connect(str(self.store_path))
+            con = ibis.duckdb.connect(str(self.store_path))
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
                 raise StoreBusyError(
@@ -141,6 +141,10 @@ class Workspace:
                     "wait for it to finish and try again"
                 ) from exc
             raise WorkspaceError(f"cannot open the store {self.store_path}: {exc}") from exc
+        if self.config.memory_limit:
+            # bounded memory: DuckDB spills the rest of a large join or aggregate to disk
+            con.con.execute(f"SET memory_limit = '{self.config.memory_limit}'")
+        return con
 
     @property
     def duck(self) -> duckdb.DuckDBPyConnection:

@@ -1,7 +1,7 @@
 """``create_app(workspace_path, token=None)``: the FastAPI app of one workspace.
 
 The API lives under ``/api`` (its OpenAPI schema at ``/openapi.json``, browsable at
-``/docs``); the dashboard is one page (``/``) with its scripts and styles in ``/static``,
+``/docs`` — a page of the package, not Swagger UI from a CDN); the dashboard is one page (``/``) with its scripts and styles in ``/static``,
 all shipped inside the package — nothing is fetched from the internet.
 """
 
@@ -31,17 +31,21 @@ def create_app(
     token: str | None = None,
     *,
     protect: Literal["all", "personal"] = "all",
+    prewarm: bool = False,
 ) -> FastAPI:
     """The app serving one workspace.
 
     ``token`` guards every page and API call (``protect="all"``), or only the exports of
     personal data — name, email, phone — (``protect="personal"``, what ``danggol serve``
     uses on 127.0.0.1 when a token is set). ``config.web_access`` decides for a host.
+    ``prewarm`` computes the first pages' slow answers in the background at the start and after
+    each refresh (``danggol serve`` does).
     """
-    state = WebState(Path(workspace_path), token, protect)
+    state = WebState(Path(workspace_path), token, protect, prewarm)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state.prewarm()
         yield
         state.close()
 
@@ -50,6 +54,9 @@ def create_app(
         version=__version__,
         summary="Customer segments, scores, analytics and predictions of one shop.",
         lifespan=lifespan,
+        # Swagger UI and ReDoc load from a CDN: /docs is the package's own page instead
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.web = state
     errors.install(app)
@@ -82,5 +89,9 @@ def create_app(
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> FileResponse:
+        return FileResponse(STATIC / "api.html", headers={"Cache-Control": "no-cache"})
 
     return app

@@ -3,6 +3,7 @@ store's state, the access rules and the background refresh."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 import time
@@ -11,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
+
+import ibis
 
 from danggol.errors import DanggolError
 from danggol.outputs import dashboard
@@ -51,18 +54,31 @@ class RefreshJob:
 class WebState:
     """One workspace behind a lock: DuckDB's connection serves one query at a time."""
 
-    def __init__(self, path: Path, token: str | None, protect: str) -> None:
+    def __init__(self, path: Path, token: str | None, protect: str, prewarm: bool = False) -> None:
         self.ws = Workspace.open(path)
+        self.prewarming = prewarm
         self.token = token
         self.protect = protect
         self.lock = threading.RLock()
         self.cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self.job = RefreshJob()
+        #: keys being computed in the background, each with its thread
+        self.warming: dict[tuple[Any, ...], threading.Thread] = {}
+        self.readers: set[Workspace] = set()
+        self.closing = False
 
     def close(self) -> None:
         job = self.job.thread
         if job is not None:
             job.join()
+        self.closing = True  # background work stops: no waiting minutes for it at Ctrl+C
+        deadline = time.monotonic() + 30
+        for thread in list(self.warming.values()):
+            while thread.is_alive() and time.monotonic() < deadline:
+                for reader in list(self.readers):
+                    with contextlib.suppress(Exception):
+                        reader.duck.interrupt()
+                thread.join(timeout=0.1)
         with self.lock:
             self.ws.close()
 
@@ -71,19 +87,82 @@ class WebState:
         with self.lock:
             return fn(self.ws, *args, **kwargs)
 
-    def cached(self, name: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    def cached(self, name: str, fn: Callable[..., T], *args: Any) -> T:
         """Like :meth:`run`, remembering the answer until the store changes (a refresh, a load,
-        a saved segment)."""
+        a saved segment). An answer being computed in the background is waited for."""
         with self.lock:
-            key = (name, args, tuple(sorted(kwargs.items())), dashboard.state_key(self.ws))
+            key = self._key(self.ws, name, args)
             if key in self.cache:
                 self.cache.move_to_end(key)
                 return self.cache[key]  # type: ignore[no-any-return]
-            value = fn(self.ws, *args, **kwargs)
-            self.cache[key] = value
-            while len(self.cache) > CACHE_SIZE:
-                self.cache.popitem(last=False)
+            thread = self.warming.get(key)
+        if thread is not None:
+            thread.join()
+        with self.lock:
+            if key in self.cache:
+                return self.cache[key]  # type: ignore[no-any-return]
+            value = fn(self.ws, *args)
+            self._remember(key, value)
             return value
+
+    def prewarm(self) -> None:
+        """Compute the slow answers of the first pages in the background (after the start and
+        after each refresh), so that the first visitor does not wait for them."""
+        if not self.prewarming:
+            return
+        day = self.as_of(None)
+        self.warm("overview", dashboard.overview, day)
+        self.warm("segments", dashboard.segment_list, day)
+        self.warm("lifecycle", dashboard.lifecycle_over_time, day, 6)
+
+    def _key(self, ws: Workspace, name: str, args: tuple[Any, ...]) -> tuple[Any, ...]:
+        return (name, args, (), dashboard.state_key(ws))
+
+    def _remember(self, key: tuple[Any, ...], value: Any) -> None:
+        self.cache[key] = value
+        while len(self.cache) > CACHE_SIZE:
+            self.cache.popitem(last=False)
+
+    def reader(self) -> Workspace:
+        """The workspace on a connection of its own (a DuckDB cursor): slow reads run there,
+        in the background, without holding the lock every other request waits for."""
+        with self.lock:
+            cursor = self.ws.duck.cursor()
+        clone = Workspace(self.ws.path, self.ws.config)
+        clone.__dict__["ibis"] = ibis.duckdb.from_connection(cursor)
+        return clone
+
+    def warm(self, name: str, fn: Callable[..., Any], *args: Any) -> Any | None:
+        """The cached answer if there is one; else start computing it in the background (on
+        its own connection) and return None — the route answers "computing" (202)."""
+        with self.lock:
+            key = self._key(self.ws, name, args)
+            if key in self.cache:
+                self.cache.move_to_end(key)
+                return self.cache[key]
+            if key in self.warming:
+                return None
+
+            def work() -> None:
+                reader = self.reader()
+                self.readers.add(reader)
+                try:
+                    value = fn(reader, *args)
+                    with self.lock:
+                        self._remember(key, value)
+                except Exception:  # the next request starts it again; the log says why
+                    if not self.closing:
+                        log.exception("computing %s in the background failed", name)
+                finally:
+                    self.readers.discard(reader)
+                    reader.close()
+                    with self.lock:
+                        self.warming.pop(key, None)
+
+            thread = threading.Thread(target=work, name=f"danggol-{name}", daemon=True)
+            self.warming[key] = thread
+            thread.start()
+            return None
 
     def as_of(self, given: str | None) -> dt.date:
         """The date asked, else the last refresh's (its stored profile is fast), else today."""
@@ -111,6 +190,8 @@ class WebState:
                 job.state = "failed"
             finally:
                 job.finished_at = time.monotonic()
+            if job.state == "done":
+                self.prewarm()
 
         job.thread = threading.Thread(target=work, name="danggol-refresh", daemon=True)
         job.thread.start()

@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
 
 from danggol import analytics
 from danggol.dates import shift
@@ -28,11 +29,18 @@ def rfm(state: State, as_of: AsOf = None) -> dict[str, Any]:
     return state.cached("overview", dashboard.overview, state.as_of(as_of))["rfm"]  # type: ignore[no-any-return]
 
 
-@router.get("/analytics/lifecycle", summary="Lifecycle stage shares at month-end dates")
+@router.get(
+    "/analytics/lifecycle",
+    summary="Lifecycle stage shares at month-end dates (202 while computed in the background)",
+)
 def lifecycle(
     state: State, as_of: AsOf = None, months: Annotated[int, Query(ge=1, le=24)] = 6
-) -> dict[str, Any]:
-    return state.cached("lifecycle", dashboard.lifecycle_over_time, state.as_of(as_of), months)
+) -> Any:
+    # one profile per date: minutes for a million customers, so never inside a request
+    value = state.warm("lifecycle", dashboard.lifecycle_over_time, state.as_of(as_of), months)
+    if value is None:
+        return JSONResponse({"state": "computing"}, status_code=202)
+    return value
 
 
 @router.get("/analytics/concentration", summary="Top shares, Lorenz curve, Gini")
@@ -121,8 +129,10 @@ def predictions_backtest(
     as_of: AsOf = None,
     horizon_days: Annotated[int, Query(ge=7, le=730)] = 90,
     cutoff: str | None = None,
-    model: Literal[tuple(MODELS)] = "mbgnbd",  # type: ignore[valid-type]
+    model: Literal[tuple(MODELS)] | None = None,  # type: ignore[valid-type]
 ) -> dict[str, Any]:
+    """The model the refresh predicts with ([predictions] model) unless another is asked for."""
+    model = model or state.ws.config.predictions.model
     end = state.as_of(as_of)
     cut = (
         as_of_date(cutoff, state.ws.config.zone)

@@ -61,6 +61,8 @@ function fmtValue(name, v) {
   if (v === null || v === undefined) return "–";
   const f = App.vocab && App.vocab.fields.find((x) => x.name === name);
   if (f && f.money) return fmtMoney(v);
+  const names = App.vocab && App.vocab.value_labels[name];
+  if (names && names[v]) return label(names[v]);
   if (typeof v === "boolean") return v ? t("yes") : t("no");
   if (typeof v === "number") return Number.isInteger(v) ? fmtInt(v) : fmtNum(v);
   if (Array.isArray(v)) return v.join(", ");
@@ -310,7 +312,13 @@ async function pageOverview(main) {
     card(t("rfm"), h("p", { class: "muted" }, t("rfm_note")), h("div", { class: "scroll" }, rfmGrid(o.rfm)),
       h("p", { class: "muted" }, t("prospects_note", { n: fmtInt(o.rfm.prospects) }))),
     card(t("concentration"), lorenzChart(o.concentration), h("p", { class: "muted" }, `${t("gini")} ${fmtNum(o.concentration.gini, 3)}`))));
-  api("/api/analytics/lifecycle?months=6").then((data) => shares.replaceChildren(sharesChart(data))).catch((e) => shares.replaceChildren(errorBox(e)));
+  // computed in the background on a large shop: the API answers 202 until it is ready
+  const here = location.hash;
+  const loadShares = () => api("/api/analytics/lifecycle?months=6").then((data) => {
+    if (data && data.state === "computing") { if (location.hash === here) setTimeout(loadShares, 1000); return; }
+    shares.replaceChildren(sharesChart(data));
+  }).catch((e) => shares.replaceChildren(errorBox(e)));
+  loadShares();
 }
 
 async function pageSegments(main) {
@@ -355,7 +363,7 @@ function membersTable(fetchPage, opts) {
       prev.disabled = r.page <= 1;
       next.disabled = r.page >= r.pages;
       if (!r.rows.length) { tableBox.replaceChildren(h("p", { class: "muted" }, t("no_members"))); return; }
-      const head = r.fields.map((f) => h("th", { class: "sortable", "data-field": f, onclick: () => { st.order = st.sort === f && st.order === "asc" ? "desc" : "asc"; st.sort = f; st.page = 1; load(); } },
+      const head = r.fields.map((f) => h("th", { class: typeof r.rows[0][f] === "number" ? "sortable num" : "sortable", "data-field": f, onclick: () => { st.order = st.sort === f && st.order === "asc" ? "desc" : "asc"; st.sort = f; st.page = 1; load(); } },
         fieldLabel(f), st.sort === f ? (st.order === "asc" ? " ▲" : " ▼") : ""));
       const rows = r.rows.map((row) => h("tr", {}, r.fields.map((f) => h("td", { class: typeof row[f] === "number" ? "num" : "" },
         f === "customer_id" ? h("a", { href: `#/customer/${encodeURIComponent(row[f])}` }, row[f]) : fmtValue(f, row[f])))));
@@ -416,7 +424,7 @@ async function pageCustomer(main, id) {
   main.append(h("h1", {}, `${t("customer")} ${c.customer_id}`, h("small", {}, ` ${t("as_of", { d: fmtDate(c.as_of) })}`)));
   main.append(h("div", { class: "kpis" },
     kpi("revenue", fmtMoney(p.amount_spent)), kpi("orders", fmtInt(p.number_of_orders)),
-    kpi("stage", p.lifecycle_stage || "–"), kpi("grade", p.grade || "–"), kpi("rfm_group", p.rfm_group || "–")));
+    kpi("stage", fmtValue("lifecycle_stage", p.lifecycle_stage)), kpi("grade", p.grade || "–"), kpi("rfm_group", fmtValue("rfm_group", p.rfm_group))));
   const keys = Object.keys(p).filter((k) => k !== "customer_id");
   const dl = h("dl", { class: "profile" }, keys.map((k) => [h("dt", {}, fieldLabel(k)), h("dd", {}, fmtValue(k, p[k]))]));
   const preds = Object.keys(c.predictions);
@@ -437,7 +445,7 @@ async function pageCustomer(main, id) {
 
 function explainCard(c) {
   const box = h("div", { class: "explain" });
-  const select = h("select", { "aria-label": t("choose_segment") }, h("option", { value: "" }, t("choose_segment")));
+  const select = h("select", { class: "explain-pick", "aria-label": t("choose_segment") }, h("option", { value: "" }, t("choose_segment")));
   api("/api/segments").then((items) => {
     for (const sg of items.filter((x) => !x.needs.length)) select.append(h("option", { value: sg.name }, `${label(sg.title)} (${sg.name})`));
   });
@@ -554,7 +562,7 @@ async function route() {
     else if (parts[0] === "predictions") await pagePredictions(page);
     else if (parts[0] === "grid") {
       const [r, fm, group] = parts.slice(1);
-      await pageQueryMembers(page, t("grid_members", { r, fm, g: group }), `r_score = ${Number(r)} AND fm_score = ${Number(fm)}`);
+      await pageQueryMembers(page, t("grid_members", { r, fm, g: fmtValue("rfm_group", group) }), `r_score = ${Number(r)} AND fm_score = ${Number(fm)}`);
     } else await pageOverview(page);
     main.replaceChildren(page);
   } catch (e) {

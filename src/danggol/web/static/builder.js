@@ -125,6 +125,10 @@
     const op = "all" in w ? "all" : "any";
     return { kind: "group", op, negate: false, children: w[op].map(fromWhere) };
   }
+  function valueName(field, v) {
+    const names = App.vocab.value_labels[field];
+    return names && names[v] ? `${label(names[v])} (${v})` : v;
+  }
   const newGroup = (op) => ({ kind: "group", op, negate: false, children: [] });
   const newCond = () => ({ kind: "cond", field: "number_of_orders", op: ">=", value: "2", value2: "" });
 
@@ -275,7 +279,7 @@
           return sel;
         }
         if (type === "enum" && !n.op.endsWith("IN")) {
-          const sel = h("select", { class: "value" }, h("option", { value: "" }, "…"), f.values.map((v) => h("option", { value: v, selected: n[key] === v || null }, v)));
+          const sel = h("select", { class: "value" }, h("option", { value: "" }, "…"), f.values.map((v) => h("option", { value: v, selected: n[key] === v || null }, valueName(n.field, v))));
           sel.addEventListener("change", () => { set(sel.value); changed(); });
           return sel;
         }

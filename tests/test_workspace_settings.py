@@ -1,0 +1,32 @@
+"""Workspace settings that reach the engine: the embedded store's memory limit."""
+
+from __future__ import annotations
+
+import pytest
+
+from danggol.errors import ConfigError
+from danggol.store.workspace import Workspace
+
+
+def limit_bytes(ws: Workspace) -> float:
+    text = ws.duck.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    number, unit = text.split()
+    return float(number) * {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}[unit]
+
+
+def test_the_default_bounds_the_store_to_3_gb(ws):
+    assert ws.config.memory_limit == "3GB"
+    # DuckDB prints the limit rounded down to 0.1 GiB
+    assert limit_bytes(ws) == pytest.approx(3e9, rel=0.04)
+
+
+def test_memory_limit_from_danggol_toml(tmp_path):
+    ws = Workspace.init(tmp_path / "shop")
+    ws.close()
+    (ws.path / "danggol.toml").write_text('[workspace]\nmemory_limit = "512MB"\n', encoding="utf-8")
+    ws = Workspace.open(ws.path)
+    assert limit_bytes(ws) == pytest.approx(512e6, rel=0.01)
+    ws.close()
+    (ws.path / "danggol.toml").write_text('[workspace]\nmemory_limit = "lots"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="memory_limit is a size such as '3GB'"):
+        Workspace.open(ws.path)
