@@ -467,6 +467,26 @@ def report(runs: list[dict], info: dict, args, load: tuple[tuple, tuple]) -> tup
             if faster
             else f"* {size}: no other library finished"
         )
+    lines.append("Outside the fit times above (each library's own process):")
+    notes = []
+    for run in runs:
+        for r in run["results"][1:]:
+            if r["library"].startswith("danggol") or "import_seconds" not in r:
+                continue
+            bits = [f"import {r['import_seconds']:.2f} s"]
+            for kind, name in (("bgnbd", "BG/NBD"), ("gammagamma", "Gamma-Gamma")):
+                part = r[kind]
+                runs_ = part.get("runs") or part.get("runs_to_error") or []
+                text = f"{name} runs " + ", ".join(f"{t:.2f}" for t in runs_) + " s"
+                if part.get("build_seconds") is not None:
+                    text += (
+                        f" (model built beforehand in {part['build_seconds']:.2f} s, not counted;"
+                        f" compiling logp + gradient alone, cache warm: "
+                        f"{part['compile_seconds']:.2f} s, counted)"
+                    )
+                bits.append(text)
+            notes.append(f"* {r['library']}, {run['size']}: " + "; ".join(bits) + ".")
+    lines.append("\n".join(notes))
     lines.append(f"Peak memory of the benchmark process: {peak_rss_gib():.1f} GiB.")
     return "\n\n".join(lines), met_all
 

@@ -46,7 +46,7 @@ FLAT = {
 NAMES = {"bgnbd": ("r", "alpha", "a", "b"), "gammagamma": ("p", "q", "v")}
 
 
-def timed(cls, key: str, data: pd.DataFrame, repeat: int) -> dict:
+def timed(cls, key: str, data: pd.DataFrame, repeat: int, fit_kwargs: dict) -> dict:
     out: dict = {"seconds": None, "runs": [], "build_seconds": None, "params": None, "error": None}
     for _ in range(repeat):
         with warnings.catch_warnings(record=True) as caught:
@@ -57,9 +57,10 @@ def timed(cls, key: str, data: pd.DataFrame, repeat: int) -> dict:
                 model.build_model(data)
                 build = time.perf_counter() - start
                 start = time.perf_counter()
-                model.fit(method="map", progressbar=False)
+                model.fit(method="map", progressbar=False, **fit_kwargs)
                 took = time.perf_counter() - start
             except Exception as exc:
+                out["seconds_to_error"] = time.perf_counter() - start
                 out["error"] = " ".join(f"{type(exc).__name__}: {exc}".split())
                 out["traceback"] = traceback.format_exc(limit=3)
                 return out
@@ -80,7 +81,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("summary")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--tol", type=float, help="passed to scipy's minimize through find_MAP (default: none)"
+    )
     args = parser.parse_args()
+    fit_kwargs = {} if args.tol is None else {"tol": args.tol}
     df = pq.read_table(args.summary).to_pandas()
     rfm = df[["customer_id", "frequency", "recency", "T"]]
     repeat = df.loc[
@@ -97,8 +102,9 @@ def main() -> None:
         },
         "import_seconds": IMPORT_SECONDS,
         "rows": {"bgnbd": len(rfm), "gammagamma": len(repeat)},
-        "bgnbd": timed(BetaGeoModel, "bgnbd", rfm, args.repeat),
-        "gammagamma": timed(GammaGammaModel, "gammagamma", repeat, args.repeat),
+        "bgnbd": timed(BetaGeoModel, "bgnbd", rfm, args.repeat, fit_kwargs),
+        "gammagamma": timed(GammaGammaModel, "gammagamma", repeat, args.repeat, fit_kwargs),
+        "fit_kwargs": fit_kwargs,
     }
     # PyMC-Marketing calls Gamma-Gamma's scale parameter v; danggol calls it gamma
     if result["gammagamma"]["params"]:
