@@ -1,7 +1,8 @@
 """Predictions benchmark: fitting BG/NBD + Gamma-Gamma next to lifetimes and PyMC-Marketing.
 
-    PYTHONPATH=src python bench/bench_predict.py --sizes 100k,1m \\
-        --workspace 1m=bench/out/ws-1m          # optional: an existing demo workspace
+    PYTHONPATH=src python bench/bench_predict.py --sizes 100k,1m
+    # optional: --workspace 1m=bench/out/ws-1m   an existing demo workspace for a size
+    #           --before 9afbbc8                 also time predict/btyd.py as of that commit
 
 For each size the (frequency, recency, T, monetary_value) summary is built once from the
 store with ``rfm_summary(con, 2025-06-30, time_unit="week")`` (the store opened read-only)
@@ -32,6 +33,9 @@ likelihood lies at a, b → ∞ (every customer has nearly the same dropout prob
 the likelihood no longer depends on a + b and each optimiser stops somewhere along that
 ridge. Each library's parameters are also scored with danggol's log-likelihood on the same
 data, so "where it stopped" is measured, not argued.
+
+``--before REV`` adds danggol's ``predict/btyd.py`` as of git revision REV (loaded from
+``git show``) to the same run, for a before/after line.
 
 Writes ``bench/out/predict.md`` and ``bench/out/predict.json`` and prints the markdown.
 """
@@ -406,6 +410,14 @@ def report(runs: list[dict], info: dict, args, load: tuple[tuple, tuple]) -> tup
             for k in ("bgnbd", "gammagamma")
             if r[k].get("params")
         )
+        differing = [
+            f"{r['library']} {'BG/NBD' if k == 'bgnbd' else 'Gamma-Gamma'} (its log-likelihood is "
+            f"{r[k]['agreement']['loglik_danggol'] - r[k]['agreement']['loglik']:.3g} below danggol's)"
+            for r in res[1:]
+            if not r["library"].startswith("danggol")
+            for k in ("bgnbd", "gammagamma")
+            if r[k].get("params") and not r[k]["agreement"].get("all_same", False)
+        ]
         verdicts.append(
             (
                 run["size"],
@@ -413,6 +425,7 @@ def report(runs: list[dict], info: dict, args, load: tuple[tuple, tuple]) -> tup
                 faster,
                 faster is not None and faster >= 10 * dg_total,
                 params_ok,
+                differing,
             )
         )
     venv_versions = {}
@@ -457,13 +470,17 @@ def report(runs: list[dict], info: dict, args, load: tuple[tuple, tuple]) -> tup
         ),
     ]
     met_all = True
-    for size, dg_total, faster, met, params_ok in verdicts:
+    for size, dg_total, faster, met, params_ok, differing in verdicts:
         met_all = met_all and met and params_ok
+        agree = (
+            "agree to 3 significant digits"
+            if params_ok
+            else "do NOT all agree to 3 significant digits: " + "; ".join(differing)
+        )
         lines.append(
             f"* {size}: danggol {dg_total:.3f} s; the faster of the two others "
             f"{faster:.3f} s → {faster / dg_total:.1f}× — the ≥ 10× target is "
-            f"{'met' if met else 'NOT met'}; parameters "
-            f"{'agree to 3 significant digits' if params_ok else 'do NOT all agree to 3 significant digits'}."
+            f"{'met' if met else 'NOT met'}; parameters {agree}."
             if faster
             else f"* {size}: no other library finished"
         )
