@@ -5,8 +5,9 @@ Each customer is summarised by ``frequency`` (x, the number of *repeat* purchase
 first purchase to the end of the calibration period), all in one time unit (weeks for CDNOW).
 :func:`danggol.predict.summary.rfm_summary` builds that table from the store.
 
-Models (maximum likelihood over log-parameters with L-BFGS-B; identical rows are aggregated
-into weights first, so a million customers fit in about a second):
+Models (maximum likelihood over log-parameters with SLSQP, L-BFGS-B for Pareto/NBD; identical
+rows are aggregated into weights first and the terms that depend on x alone are evaluated once
+per distinct x, so a million customers fit in well under a second):
 
 * :class:`BGNBD` — Fader, Hardie & Lee (2005), "Counting Your Customers the Easy Way: An
   Alternative to the Pareto/NBD Model", *Marketing Science* 24(2). Purchases Poisson(λ),
@@ -54,6 +55,8 @@ FloatArray = NDArray[np.float64]
 #: days in one time unit (``time_unit`` of :meth:`GammaGamma.clv` and ``rfm_summary``)
 DAYS_PER_UNIT = {"day": 1.0, "week": 7.0, "month": 365.25 / 12, "year": 365.25}
 
+#: distinct rows above which the fit starts from a fit on a strided sample of them
+_WARM_ROWS = 10_000
 _LOG_BOUND = 20.0  # log-parameters stay in [-20, 20]: e^20 ≈ 5e8 is beyond any real fit
 
 
@@ -138,24 +141,46 @@ def check_rfm(
 def aggregate_rows(
     columns: tuple[FloatArray, ...], weights: FloatArray | None
 ) -> tuple[tuple[FloatArray, ...], FloatArray]:
-    """Merge identical rows into one with a weight (the number of customers, or Σ weights)."""
-    # one int64 key per row from the per-column codes: far faster than np.unique(axis=0)
-    key = np.zeros(columns[0].size, dtype=np.int64)
-    values = []
+    """Merge identical rows into one with a weight (the number of customers, or Σ weights).
+
+    The rows come out sorted by the first column, then the second, … Each column gets
+    integer codes (a whole-number column such as the frequency is its own code, others are
+    ranked with ``np.unique``), the codes make one int64 key per row and a plain sort of the
+    keys finds the groups: far faster than ``np.unique(axis=0)``. -0.0 and 0.0 are one value.
+    """
+    n = columns[0].size
+    key = np.zeros(n, dtype=np.int64)
+    decode: list[tuple[int, FloatArray | None]] = []
     for col in columns:
-        uniq, codes = np.unique(col, return_inverse=True)
-        if uniq.size and key.max(initial=0) > np.iinfo(np.int64).max // uniq.size:
+        col = col + 0.0  # -0.0 → 0.0
+        low, high = (float(col.min()), float(col.max())) if n else (0.0, 0.0)
+        if low >= 0 and high < 2**31 and bool((col == np.floor(col)).all()):
+            size, codes, uniq = int(high) + 1, col.astype(np.int64), None
+        else:
+            # non-negative floats sort like their bit patterns, and int64 sorts faster
+            ranked = col.view(np.int64) if low >= 0 else col
+            found, inverse = np.unique(ranked, return_inverse=True)
+            size, codes = max(found.size, 1), inverse.ravel()
+            uniq = found.view(np.float64) if low >= 0 else found
+        if key.max(initial=0) > (np.iinfo(np.int64).max - size) // size:
             return _aggregate_rows_slow(columns, weights)
-        key = key * uniq.size + codes.ravel()
-        values.append(uniq)
-    keys, first, inverse, counts = np.unique(
-        key, return_index=True, return_inverse=True, return_counts=True
-    )
+        key = key * size + codes
+        decode.append((size, uniq))
+    ordered = np.sort(key)
+    new = np.empty(n, dtype=bool)
+    new[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    keys = ordered[new]
     if weights is None:
-        w = counts.astype(np.float64)
+        w = np.diff(np.append(np.flatnonzero(new), n)).astype(np.float64)
     else:
-        w = np.bincount(inverse.ravel(), weights=weights, minlength=keys.size)
-    return tuple(col[first] for col in columns), w
+        w = np.bincount(np.searchsorted(keys, key), weights=weights, minlength=keys.size)
+    out = []
+    rest = keys
+    for size, uniq in reversed(decode):
+        rest, codes = np.divmod(rest, size)
+        out.append(codes.astype(np.float64) if uniq is None else uniq[codes])
+    return tuple(reversed(out)), w
 
 
 def _aggregate_rows_slow(
@@ -200,8 +225,32 @@ def _pow_hyp2f1(A: FloatArray, B: FloatArray, C: FloatArray, z: FloatArray) -> F
     return value
 
 
+def _dot(a: FloatArray, b: FloatArray) -> float:
+    """Σ a·b without BLAS: OpenBLAS's threaded ddot wakes worker threads that then spin and
+    slow every numpy call after it on a busy 2-core machine (20× on the fit's objective)."""
+    return float(np.einsum("i,i->", a, b))
+
+
+def _by_x(
+    x: FloatArray, w: FloatArray, *cols: FloatArray
+) -> tuple[FloatArray, NDArray[np.intp], FloatArray, NDArray[np.intp], tuple[FloatArray, ...]]:
+    """Rows sorted by x (stable; already sorted after aggregation): the distinct values u,
+    the start of each run, the total weight W of each run, the index of each row's run,
+    and x, w and ``cols`` in that order. Σ over a run is then ``np.add.reduceat(v, starts)``."""
+    if x.size > 1 and bool((x[1:] < x[:-1]).any()):
+        order = np.argsort(x, kind="stable")
+        x, w, cols = x[order], w[order], tuple(c[order] for c in cols)
+    new = np.empty(x.size, dtype=bool)
+    new[:1] = True
+    np.not_equal(x[1:], x[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    run = np.cumsum(new) - 1
+    return x[starts], starts, np.add.reduceat(w, starts), run, (x, w, *cols)
+
+
 class _MaximumLikelihood(ABC):
-    """Shared machinery: parameter table, validation, aggregation, L-BFGS-B over log-params."""
+    """Shared machinery: parameter table, validation, aggregation, the optimiser over
+    log-params."""
 
     _names: ClassVar[tuple[str, ...]]
     _parameters: ClassVar[tuple[Param, ...]] = (
@@ -241,13 +290,32 @@ class _MaximumLikelihood(ABC):
         return None
 
     # -- fitting ---------------------------------------------------------------------------
-    def _objective(
+    def _prepared_objective(
         self, data: tuple[FloatArray, ...], w: FloatArray
+    ) -> Callable[[FloatArray], tuple[float, FloatArray]] | None:
+        """A faster θ ↦ (Σ w·ll, ∂/∂params) over the whole data, or None (then the per-row
+        ``_loglik_grad`` is summed). Models whose terms depend on x alone evaluate those once
+        per distinct x instead of once per row."""
+        return None
+
+    def _objective(
+        self,
+        data: tuple[FloatArray, ...],
+        w: FloatArray,
+        prepared: Callable[[FloatArray], tuple[float, FloatArray]] | None = None,
     ) -> tuple[Callable[[FloatArray], Any], bool]:
         total = float(w.sum())
+        if prepared is not None:
+
+            def fast(theta: FloatArray) -> tuple[float, FloatArray]:
+                params = np.exp(theta)
+                ll, grad = prepared(params)
+                return -ll / total, -grad * params / total
+
+            return fast, True
 
         def value(theta: FloatArray) -> float:
-            return -float(w @ self._loglik(np.exp(theta), data)) / total
+            return -_dot(w, self._loglik(np.exp(theta), data)) / total
 
         def value_and_grad(theta: FloatArray) -> tuple[float, FloatArray]:
             params = np.exp(theta)
@@ -261,9 +329,37 @@ class _MaximumLikelihood(ABC):
                     grad[j] = (value(theta + e) - value(theta - e)) / (2 * h)
                 return value(theta), grad
             ll, g = got
-            return -float(w @ ll) / total, -(w @ g) * params / total
+            return -_dot(w, ll) / total, -np.einsum("i,ij->j", w, g) * params / total
 
         return value_and_grad, True
+
+    def _warm_start(
+        self,
+        data: tuple[FloatArray, ...],
+        w: FloatArray,
+        theta0: FloatArray,
+        bounds: list[tuple[float, float]],
+        tol: float,
+    ) -> FloatArray:
+        """With more than ``_WARM_ROWS`` distinct rows, the optimiser starts from a fit on
+        every k-th row (about ``_WARM_ROWS`` of them, weights × k): that fit is cheap and
+        lands close to the optimum, so the full data needs a few iterations instead of
+        dozens. The answer is the full data's optimum either way; theta0 if the small fit
+        fails."""
+        k = w.size // _WARM_ROWS
+        if k < 2:
+            return theta0
+        sub, sub_w = tuple(col[::k] for col in data), w[::k] * k
+        fun, jac = self._objective(sub, sub_w, self._prepared_objective(sub, sub_w))
+        small = minimize(
+            fun,
+            theta0,
+            jac=jac,
+            method="SLSQP",
+            bounds=bounds,
+            options={"ftol": tol * 1e-2, "maxiter": self.max_iter},
+        )
+        return small.x if np.isfinite(small.fun) and np.isfinite(small.x).all() else theta0
 
     def _fit_data(self, data: tuple[FloatArray, ...], weights: FloatArray | None) -> None:
         validate(type(self).__name__, self._parameters, self.get_params())
@@ -273,20 +369,45 @@ class _MaximumLikelihood(ABC):
             w = np.ones(data[0].size) if weights is None else weights
         keep = w > 0
         data, w = tuple(col[keep] for col in data), w[keep]
-        fun, jac = self._objective(data, w)
+        prepared = self._prepared_objective(data, w)
+        fun, jac = self._objective(data, w, prepared)
         tol = self._default_tol if self.tol is None else self.tol
         theta0 = np.zeros(len(self._names))
+        bounds = [(-_LOG_BOUND, _LOG_BOUND)] * len(self._names)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            result = minimize(
-                fun,
-                theta0,
-                jac=jac,
-                method="L-BFGS-B",
-                bounds=[(-_LOG_BOUND, _LOG_BOUND)] * len(self._names),
-                options={"ftol": tol * 1e-4, "gtol": tol, "maxiter": self.max_iter, "maxcor": 20},
-            )
+            if prepared is not None:
+                theta0 = self._warm_start(data, w, theta0, bounds, tol)
+                # SLSQP (quasi-Newton SQP) with the exact gradient: fewer evaluations than
+                # L-BFGS-B here, and measured on a busy 2-core machine, L-BFGS-B's iterations
+                # woke OpenBLAS's worker threads, which then slowed the whole fit 5–10×
+                # (gone with OPENBLAS_NUM_THREADS=1); SLSQP's did not.
+                result = minimize(
+                    fun,
+                    theta0,
+                    jac=jac,
+                    method="SLSQP",
+                    bounds=bounds,
+                    options={"ftol": tol * 1e-4, "maxiter": self.max_iter},
+                )
+            else:
+                result = minimize(
+                    fun,
+                    theta0,
+                    jac=jac,
+                    method="L-BFGS-B",
+                    bounds=bounds,
+                    options={
+                        "ftol": tol * 1e-4,
+                        "gtol": tol,
+                        "maxiter": self.max_iter,
+                        "maxcor": 20,
+                    },
+                )
             params = np.exp(result.x)
-            ll = float(w @ self._loglik(params, data))
+            if prepared is not None:  # the regrouped sums are also the more accurate ones
+                ll = prepared(params)[0]
+            else:
+                ll = _dot(w, self._loglik(params, data))
         if not np.isfinite(ll):
             raise ConfigError(
                 f"{type(self).__name__} could not be fitted: the log-likelihood is {ll} at "
@@ -415,6 +536,90 @@ class BGNBD(_RFMModel):
         da = w1 * da1 + w2 * da2
         db = w1 * db1 + w2 * db2
         return common + both, np.column_stack([dr, dalpha, da, db])
+
+    def _prepared_objective(
+        self, data: tuple[FloatArray, ...], w: FloatArray
+    ) -> Callable[[FloatArray], tuple[float, FloatArray]]:
+        """Σ w·ll and its gradient, the sums of ``_loglik_grad`` regrouped:
+
+            ll = C(x) + B₁(x) − (r+x)·log(α+T) + softplus(d),
+            d  = B₂(x) − B₁(x) + (r+x)·(log(α+T) − log(α+t_x))     (−inf without term 2)
+
+        with C = log Γ(r+x) − log Γ(r) + r log α, B₁ = log B(a, b+x+k) − log B(a, b) and
+        B₂ = log B(a+1, b+x−1+k) − log B(a, b). Everything that depends on x alone is
+        evaluated once per distinct x, and since x is a whole number, as running sums over
+        j = 0, 1, …: log Γ(c+n) − log Γ(c) = Σ_{j<n} log(c+j), ψ(c+n) − ψ(c) = Σ_{j<n} 1/(c+j)
+        and B(a, b+n)/B(a, b) = Π_{j<n} (b+j)/(a+b+j) — exact where the differences of
+        ``betaln`` and ``digamma`` lose digits (a and b in the millions, as when the dropout
+        probability hardly varies between customers). Per row there are two logs, one exp,
+        one log1p and a few products; the gradient's x-parts are run sums of w·P(term 2)
+        (``np.add.reduceat`` over the rows sorted by x).
+        """
+        u, starts, W, run, (x, w, tx, T) = _by_x(*data[:1], w, *data[1:])
+        k = 1 if self._modified else 0
+        has2_u = np.ones(u.size, dtype=bool) if self._modified else u > 0
+        n = u.astype(np.int64)
+        n2 = np.where(has2_u, n, 1)
+        j = np.arange(int(n.max(initial=0)) + k + 1, dtype=np.float64)
+        wx = w * x
+        W_all = float(W.sum())
+        zero = np.zeros(u.size)
+        buf = np.empty((7, x.size))
+
+        def running(v: FloatArray) -> FloatArray:
+            """S[n] = Σ_{j<n} v[j]."""
+            out = np.empty(v.size + 1)
+            out[0] = 0.0
+            np.cumsum(v, out=out[1:])
+            return out
+
+        def objective(params: FloatArray) -> tuple[float, FloatArray]:
+            r, alpha, a, b = (float(v) for v in params)
+            log_alpha = math.log(alpha)
+            ratio = running(-np.log1p(a / (b + j)))  # log Π (b+j)/(a+b+j)
+            inv_ab = running(1.0 / (a + b + j))
+            gap = running(a / ((b + j) * (a + b + j)))  # Σ 1/(b+j) − 1/(a+b+j)
+            b1 = ratio[n + k]
+            last = a + b + n2 + k - 1  # a+b+x−1+k
+            b2 = np.where(has2_u, math.log(a) - np.log(last) + ratio[n2 - 1 + k], -np.inf)
+            head = running(np.log(r + j))[n] + r * log_alpha + b1
+            da1 = -inv_ab[n + k]
+            db1 = gap[n + k]
+            da2 = np.where(has2_u, 1.0 / a - inv_ab[n2 + k] - da1, zero)
+            db2 = np.where(has2_u, gap[n2 - 1 + k] - 1.0 / last - db1, zero)
+            # per row (in place: each line is one pass over the rows)
+            aT = np.add(T, alpha, out=buf[0])
+            lT = np.log(aT, out=buf[1])
+            iT = np.reciprocal(aT, out=buf[0])
+            atx = np.add(tx, alpha, out=buf[2])
+            delta = np.log(atx, out=buf[3])
+            np.subtract(lT, delta, out=delta)  # log(α+T) − log(α+t_x)
+            itx = np.reciprocal(atx, out=buf[2])
+            d = np.add(x, r, out=buf[4])
+            np.multiply(d, delta, out=d)
+            d += (b2 - b1)[run]
+            e = np.abs(d, out=buf[5])
+            np.negative(e, out=e)
+            np.exp(e, out=e)
+            np.log1p(e, out=e)
+            softplus = np.maximum(d, 0.0, out=buf[6])
+            softplus += e  # softplus(d) = max(d, 0) + log1p(exp(−|d|))
+            p2 = np.subtract(d, softplus, out=d)
+            np.exp(p2, out=p2)  # P(term 2) = expit(d) = exp(d − softplus(d))
+            w_lT = _dot(w, lT)
+            ll = _dot(W, head) - r * w_lT - _dot(wx, lT) + _dot(w, softplus)
+            wp2 = np.multiply(w, p2, out=buf[5])
+            V = np.add.reduceat(wp2, starts)
+            dr = _dot(W, running(1.0 / (r + j))[n]) + W_all * log_alpha - w_lT + _dot(wp2, delta)
+            np.subtract(itx, iT, out=itx)
+            np.multiply(p2, itx, out=p2)
+            weighted = np.add(iT, p2, out=p2)  # (1 − P₂)/(α+T) + P₂/(α+t_x)
+            dalpha = r / alpha * W_all - r * _dot(w, weighted) - _dot(wx, weighted)
+            da = _dot(W, da1) + _dot(V, da2)
+            db = _dot(W, db1) + _dot(V, db2)
+            return ll, np.array([dr, dalpha, da, db])
+
+        return objective
 
     def _log_death_odds(self, x: FloatArray, tx: FloatArray, T: FloatArray) -> FloatArray:
         """log of a/(b+x−1) · ((α+T)/(α+t_x))^(r+x) (BG/NBD; −inf when x = 0)."""
@@ -681,6 +886,51 @@ class GammaGamma(_MaximumLikelihood):
         dq = psi - digamma(q) + np.log(g) - log_gxz
         dg = q / g - (p * x + q) / (g + x * zbar)
         return self._loglik(params, data), np.column_stack([dp, dq, dg])
+
+    def _prepared_objective(
+        self, data: tuple[FloatArray, ...], w: FloatArray
+    ) -> Callable[[FloatArray], tuple[float, FloatArray]]:
+        """Σ w·ll and its gradient regrouped: the gamma and digamma terms depend on x alone
+        (once per distinct x), Σ w·x·log x and Σ w·log zbar are constants, and per row only
+        L = log(γ + x·zbar) and 1/(γ + x·zbar) are computed:
+
+            Σ ll = Σₓ W [log Γ(px+q) − log Γ(px) + px log x] − W log Γ(q) + W q log γ
+                   + p Σ w x log zbar − Σ w log zbar − p Σ w x L − q Σ w L
+        """
+        u, _, W, _, (x, w, zbar) = _by_x(data[0], w, data[1])
+        log_u = np.log(u)
+        W_all = float(W.sum())
+        wx = w * x
+        xz = x * zbar
+        log_z = np.log(zbar)
+        s_wxlogz = _dot(wx, log_z)
+        s_wlogz = _dot(w, log_z)
+        buf = np.empty((2, x.size))
+
+        def objective(params: FloatArray) -> tuple[float, FloatArray]:
+            p, q, g = (float(v) for v in params)
+            pu = p * u
+            psi = digamma(pu + q)
+            gxz = np.add(xz, g, out=buf[0])
+            L = np.log(gxz, out=buf[1])
+            inv = np.reciprocal(gxz, out=buf[0])
+            s_wxL = _dot(wx, L)
+            s_wL = _dot(w, L)
+            ll = (
+                _dot(W, gammaln(pu + q) - gammaln(pu) + pu * log_u)
+                - W_all * float(gammaln(q))
+                + W_all * q * math.log(g)
+                + p * s_wxlogz
+                - s_wlogz
+                - p * s_wxL
+                - q * s_wL
+            )
+            dp = _dot(W, u * (psi - digamma(pu) + log_u)) + s_wxlogz - s_wxL
+            dq = _dot(W, psi) - W_all * float(digamma(q)) + W_all * math.log(g) - s_wL
+            dg = W_all * q / g - p * _dot(wx, inv) - q * _dot(w, inv)
+            return ll, np.array([dp, dq, dg])
+
+        return objective
 
     def expected_spend(self, frequency: ArrayLike, monetary_value: ArrayLike) -> Any:
         """E[M | x, zbar] = (γ + x·zbar) · p / (p·x + q − 1), the conditional expected mean
