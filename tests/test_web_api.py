@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import re
 import time
 
@@ -683,14 +684,63 @@ def test_the_page_and_its_assets_ship_inside_the_package(client):
 def test_every_api_route_is_called_by_this_file():
     from pathlib import Path
 
+    from danggol.web.routes import activation, customers, segments, system
     from danggol.web.routes import analytics as a
-    from danggol.web.routes import customers, segments, system
 
     source = Path(__file__).read_text(encoding="utf-8")
     untested = []
-    for module in (a, customers, segments, system):
+    for module in (a, activation, customers, segments, system):
         for route in module.router.routes:
             pattern = re.sub(r"\\\{[a-z_]+\\\}", r'[^/"?]+', re.escape(route.path))
             if not re.search(pattern + r'["?]', source):
                 untested.append(route.path)
     assert not untested, f"routes without a test: {untested}"
+
+
+# --------------------------------------------------------------------------------------
+# activation: destination exports and campaigns
+# --------------------------------------------------------------------------------------
+
+
+def test_destination_exports_say_what_they_left_out(client):
+    """The sms list holds only opted-in customers with a mobile, as the CLI's does."""
+    got = client.get("/api/segments/top_spenders/export/sms", params={"as_of": AS_OF.isoformat()})
+    assert got.status_code == 200, got.text
+    summary = json.loads(got.headers["x-danggol-export"])
+    rows = list(csv.DictReader(io.StringIO(got.content.decode("utf-8-sig"))))
+    assert summary["written"] == len(rows) and summary["format"] == "sms"
+    members = sql(
+        client,
+        "SELECT count(*) FROM profile_snapshot WHERE amount_spent_percentile >= 80",
+    )[0][0]
+    assert summary["members"] == members
+    assert summary["written"] + sum(summary["left_out"].values()) == members
+    opted_out = sql(
+        client,
+        "SELECT count(*) FROM profile_snapshot p JOIN customers c USING (customer_id) "
+        "WHERE p.amount_spent_percentile >= 80 AND NOT coalesce(c.marketing_opt_in, false)",
+    )[0][0]
+    assert sum(v for k, v in summary["left_out"].items() if "opt" in k) == opted_out
+    assert rows and all(re.fullmatch(r"010-\d{4}-\d{4}", r["phone"]) for r in rows)
+    assert_error(client.get("/api/segments/nope/export/sms"), 404, "not_found")
+    assert_error(client.get("/api/segments/top_spenders/export/pdf"), 422, "invalid_input")
+
+
+def test_campaign_create_list_report(client):
+    made = client.post(
+        "/api/campaigns",
+        json={"name": "web_winback", "segment": "top_spenders", "as_of": "2025-05-31"},
+    )
+    assert made.status_code == 201, made.text
+    campaign = made.json()
+    size = sql(client, "SELECT count(*) FROM campaign_members WHERE campaign = 'web_winback'")[0][0]
+    holdout = sql(
+        client,
+        "SELECT count(*) FROM campaign_members WHERE campaign = 'web_winback' AND holdout",
+    )[0][0]
+    assert campaign["holdout"] == holdout == round(0.1 * size)
+    assert [c["name"] for c in client.get("/api/campaigns").json()] == ["web_winback"]
+    report = client.get("/api/campaigns/web_winback/report").json()
+    assert report["treated"]["customers"] == size - holdout
+    assert report["holdout"]["customers"] == holdout
+    assert_error(client.get("/api/campaigns/nope/report"), 404, "not_found")

@@ -88,5 +88,9 @@ class UnknownSegmentError(SegmentError, LookupError):
     """A segment name that is neither saved nor built in (the API answers 404)."""
 
 
+class UnknownCampaignError(ConfigError, LookupError):
+    """A campaign name that was never created (the API answers 404)."""
+
+
 class UnknownCustomerError(SegmentError, LookupError):
     """A customer id that is not in the profile as of the date asked (the API answers 404)."""

@@ -39,7 +39,7 @@ import pyarrow as pa
 from danggol.activation import uplift
 from danggol.activation.exports import ExportResult, export_members
 from danggol.analytics._common import ToDict, window_purchases
-from danggol.errors import ConfigError
+from danggol.errors import ConfigError, UnknownCampaignError
 from danggol.predict.customers import profile_with_predictions
 from danggol.segments import service
 from danggol.segments.definition import GOALS
@@ -197,7 +197,7 @@ def get_campaign(ws: Workspace, name: str) -> Campaign:
         if campaign.name == name:
             return campaign
     known = ", ".join(c.name for c in campaigns(ws)) or "none yet"
-    raise ConfigError(
+    raise UnknownCampaignError(
         f"no campaign named {name!r} (campaigns: {known}); "
         "create one with 'danggol campaign create NAME SEGMENT'"
     )

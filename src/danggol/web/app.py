@@ -20,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from danggol import __version__
 from danggol.web import errors
 from danggol.web.deps import TOKEN_COOKIE, presented_token, token_ok
-from danggol.web.routes import analytics, customers, segments, system
+from danggol.web.routes import activation, analytics, customers, segments, system
 from danggol.web.state import WebState
 
 STATIC = Path(__file__).parent / "static"
@@ -82,7 +82,7 @@ def create_app(
             response.set_cookie(TOKEN_COOKIE, state.token, httponly=True, samesite="strict")
         return response
 
-    for module in (system, segments, customers, analytics):
+    for module in (system, segments, customers, analytics, activation):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
