@@ -50,7 +50,12 @@ from baselines import profile_sql
 from baselines_scores import learn, scored_sql
 from bench_segments import AS_OF, choose_params, hand_segments
 from common import machine, md_table, peak_rss_gib
-from danggol.predict.customers import customer_predictions, predict_profile, store_run
+from danggol.predict.customers import (
+    customer_predictions,
+    predict_profile,
+    store_run,
+    vip_clusters,
+)
 from danggol.profile import SNAPSHOT_META, SNAPSHOT_TABLE, _data_version, customer_profile
 from danggol.scores import RFM, Grades, Lifecycle, percentile_tiers
 from danggol.segments import history
@@ -112,10 +117,12 @@ class HandRefresh:
         duck = self.ws.duck
         grades = duck.execute(f"SELECT customer_id, grade FROM {HAND_SCORED}").to_arrow_table()
         settings = self.ws.config.predictions
-        table, _ = customer_predictions(
+        table, run = customer_predictions(
             self.ws.ibis, AS_OF, settings, grades=grades, vip_grade="vip"
         )
+        clusters = vip_clusters(self.ws.ibis, AS_OF, self.ws.ibis.table(HAND_SCORED), "vip", run)
         duck.register("_hand_predictions", table)
+        duck.register("_hand_clusters", clusters)
         next_date = (
             "CAST(s.last_order_date + to_days(CAST(round(s.avg_days_between_orders) AS INTEGER)) AS DATE)"
             if settings.next_order == "cycle"
@@ -125,10 +132,12 @@ class HandRefresh:
             f"""CREATE OR REPLACE TABLE {SNAPSHOT_TABLE} AS
                 SELECT s.*, p.expected_orders, p.p_alive, p.repurchase_probability,
                        p.predicted_clv, p.predicted_clv_percentile, p.future_vip,
-                       {next_date} AS expected_next_order_date
-                FROM {HAND_SCORED} s LEFT JOIN _hand_predictions p USING (customer_id)"""
+                       {next_date} AS expected_next_order_date, c.vip_cluster
+                FROM {HAND_SCORED} s LEFT JOIN _hand_predictions p USING (customer_id)
+                LEFT JOIN _hand_clusters c USING (customer_id)"""
         )
         duck.unregister("_hand_predictions")
+        duck.unregister("_hand_clusters")
         duck.execute(f"DROP TABLE {HAND_SCORED}")
         duck.execute(
             f"CREATE OR REPLACE TABLE {SNAPSHOT_META} AS SELECT DATE '{AS_OF}' AS as_of, "
