@@ -153,7 +153,7 @@ def _points(job: str, statements: int, n: int, seed: int) -> list[int]:
     return sorted(rng.sample(range(1, statements + 1), min(n, statements)))
 
 
-@pytest.mark.parametrize("job", ["refresh", "grades", "ingest"])
+@pytest.mark.parametrize("job", ["refresh", "ingest"])
 def test_a_job_killed_at_a_random_statement_leaves_the_last_committed_state(
     base, shopify_file, reference, tmp_path, job
 ):
