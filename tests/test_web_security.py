@@ -213,10 +213,16 @@ def test_hostile_strings_in_every_parameter(client, hostile):
     _clean(client.get(f"/api/segments/{part}"), 404, 405, 400, 422)
     _clean(client.get(f"/api/segments/{part}/members"), 404, 400, 422)
     _clean(client.get(f"/api/customers/{part}"), 404, 400)
-    _clean(client.get(members, params={"fields": hostile}), 400, 422)
+    blank = () if hostile.strip() else (200,)  # no field named: the customer ids alone
+    _clean(client.get(members, params={"fields": hostile}), 400, 422, *blank)
     _clean(client.get(members, params={"sort": hostile}), 400, 422)
     _clean(client.get(members, params={"order": hostile}), 400, 422)
-    _clean(client.get("/api/segments/top_spenders/export", params={"fields": hostile}), 400, 422)
+    _clean(
+        client.get("/api/segments/top_spenders/export", params={"fields": hostile}),
+        400,
+        422,
+        *blank,
+    )
     _clean(client.get("/api/segments/top_spenders/sql", params={"dialect": hostile}), 400)
     _clean(client.get("/api/segments", params={"as_of": hostile}), 400, 422)
     _clean(client.get("/api/analytics/migration", params={"by": hostile}), 400, 422)
