@@ -74,8 +74,8 @@ def refresh(
     all in one transaction: a reader sees the previous refresh or this one, never half."""
     started = time.perf_counter()
     chosen = Registry(ws.path / "segments").saved() if segments is None else segments
-    ensure_tables(ws.duck)
     with ws.transaction():
+        ensure_tables(ws.duck)  # inside: a refresh in another thread may be creating them too
         materialise_profile(ws, as_of)
         record_grades(ws, as_of)
         result = snapshot_segments(ws, as_of, chosen)

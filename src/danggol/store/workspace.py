@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from functools import cached_property
@@ -91,6 +92,17 @@ def writing(store: Path) -> Iterator[None]:
             f"cannot write the store {store}: {detail}. The command changed nothing; free "
             "disk space or make the workspace folder writable, then run it again."
         ) from exc
+
+
+_WRITERS: dict[Path, threading.RLock] = {}
+_WRITERS_GUARD = threading.Lock()
+
+
+def writer_lock(store: Path) -> threading.RLock:
+    """The lock that serialises write transactions on one store file within this process."""
+    key = store.resolve()
+    with _WRITERS_GUARD:
+        return _WRITERS.setdefault(key, threading.RLock())
 
 
 def resolve_path(path: str | os.PathLike[str] | None) -> Path:
@@ -188,8 +200,11 @@ class Workspace:
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """All or nothing: on any exception the store is left as it was; a store that cannot
-        be written (disk full, read-only) raises WorkspaceError."""
-        with writing(self.store_path), transaction(self.duck) as con:
+        be written (disk full, read-only) raises WorkspaceError. Transactions on one store
+        from several threads of a process run one after the other (DuckDB would abort the
+        second with a write-write conflict); another process is refused at connect
+        (StoreBusyError)."""
+        with writer_lock(self.store_path), writing(self.store_path), transaction(self.duck) as con:
             yield con
 
     def create_tables(self) -> None:
