@@ -318,3 +318,20 @@ def test_a_nul_character_in_a_path_or_query_string_is_refused(client):
         r = client.get(url)
         _clean(r, 400)
         assert "NUL character" in r.json()["error"]["message"]
+
+
+def test_static_files_and_exports_cannot_reach_outside_their_folder(client):
+    for url in (
+        "/static/../app.py",
+        "/static/%2e%2e/app.py",
+        "/static/%2e%2e/%2e%2e/%2e%2e/pyproject.toml",
+        "/static/..%2Fapp.py",
+        "/static/....//app.py",
+    ):
+        r = client.get(url)
+        assert r.status_code in (400, 404), (url, r.status_code)
+        assert "create_app" not in r.text and "[project]" not in r.text, url
+    # the export's file name is the segment's own (a checked name), never the caller's text
+    r = client.get("/api/segments/top_spenders/export", params={"as_of": "2025-06-30"})
+    assert r.headers["content-disposition"] == 'attachment; filename="top_spenders-2025-06-30.csv"'
+    _clean(client.get("/api/segments/..%2F..%2Fetc%2Fpasswd/export"), 404)
