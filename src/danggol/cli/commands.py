@@ -1,4 +1,4 @@
-"""CLI commands of the foundation: init, ingest, profile, demo."""
+"""CLI commands of the foundation: init, ingest, profile, demo, backup, restore."""
 
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ from danggol.errors import ConfigError
 from danggol.ingest.load import IngestResult, ingest_files
 from danggol.outputs.files import FORMATS, write_table
 from danggol.schema import TABLES
-from danggol.store.workspace import Workspace
+from danggol.store import backup as backup_mod
+from danggol.store.workspace import Workspace, resolve_path
 
 
 @app.command()
@@ -210,3 +211,40 @@ def show_summary(
         f"{timings['generate_s']} s, loaded in {timings['load_s']} s"
     )
     out.print(f"next: danggol -w {directory} profile --as-of {s['as_of']} --out profile.csv")
+
+
+@app.command()
+def backup(
+    dest: Annotated[Path, typer.Argument(help="new folder for the backup")],
+    json_: JsonOpt = False,
+) -> None:
+    """Copy the workspace (store, danggol.toml, saved segments) into a new folder, with a
+    manifest of row counts and checksums."""
+    info = backup_mod.backup(state.workspace or resolve_path(None), dest)
+    if json_:
+        print_json(info.to_dict())
+        return
+    rows = sum(info.tables.values())
+    out.print(
+        f"backup written to [bold]{escape(str(dest))}[/]: {len(info.tables)} tables, {rows:,} rows"
+    )
+
+
+@app.command()
+def restore(
+    source: Annotated[Path, typer.Argument(help="a folder written by 'danggol backup'")],
+    replace: Annotated[
+        bool, typer.Option("--replace", help="replace the existing workspace at -w")
+    ] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Restore a backup as the workspace given with -w (a new folder unless --replace)."""
+    target = state.workspace or resolve_path(None)
+    info = backup_mod.restore(source, target, replace=replace)
+    if json_:
+        print_json(info.to_dict())
+        return
+    out.print(
+        f"restored [bold]{escape(str(source))}[/] into [bold]{escape(str(target))}[/] "
+        f"({len(info.tables)} tables, {sum(info.tables.values()):,} rows, checksums verified)"
+    )

@@ -135,6 +135,10 @@ def load_mapping(path: str | Path, table: str) -> Mapping:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise MappingError(f"cannot read the mapping file {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise MappingError(
+            f"{path} is not UTF-8 text (byte {exc.start} cannot be decoded): save it as UTF-8"
+        ) from exc
     except yaml.YAMLError as exc:
         raise MappingError(f"{path} is not valid YAML: {exc}") from exc
     if not isinstance(data, dict):

@@ -174,6 +174,8 @@ def _read_csv_fast(data: bytes, names: list[str], delimiter: str) -> pa.Table | 
 def _read_csv_exact(
     path: Path, text: str, names: list[str], delimiter: str, encoding: str
 ) -> RawFile:
+    # the csv module refuses a field over 128 KiB by default; a value can be as long as the file
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     next(reader)
     columns: list[list[str]] = [[] for _ in names]

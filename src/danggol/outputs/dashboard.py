@@ -30,7 +30,7 @@ from danggol.segments.definition import GOALS, Segment
 from danggol.segments.explain import describe, explain
 from danggol.segments.fields import FIELDS, FUNCTIONS
 from danggol.segments.operators import OPERATORS
-from danggol.segments.parse import to_query
+from danggol.segments.parse import check_text, to_query
 from danggol.store.workspace import Workspace
 from danggol.summary import profile_summary
 
@@ -301,7 +301,7 @@ def catalog(ws: Workspace, kind: str, search: str = "", limit: int = 20) -> list
     """Products (id, name, category) or categories (with their product count) whose id or name
     contains ``search``, most ordered first: the builder's pickers."""
     items = ws.ibis.table("order_items")
-    needle = search.strip().lower()
+    needle = check_text(search.strip().lower(), "a search")
     if kind == "categories":
         t = items.filter(items.category.notnull())
         t = t.group_by(t.category).aggregate(products=t.product_id.nunique(), lines=t.count())
@@ -327,6 +327,7 @@ def catalog(ws: Workspace, kind: str, search: str = "", limit: int = 20) -> list
 def customer_detail(ws: Workspace, customer_id: str, as_of: dt.date) -> dict[str, Any]:
     """One customer's profile (scores and any prediction columns), orders and events (newest
     first), grade history and current segments (at the last refresh)."""
+    check_text(customer_id, "a customer id")
     profile = profile_with_predictions(ws.ibis, as_of, ws.config.predictions)
     rows = _rows(profile.filter(profile.customer_id == customer_id))
     if not rows:
@@ -396,6 +397,7 @@ def why(
 ) -> dict[str, Any]:
     """Why a customer is in or out of a segment: every condition with its value and result."""
     tree = service.registry(ws).tree(name)
+    check_text(customer_id, "a customer id")
     return explain(service.compiler(ws, as_of), tree, customer_id, lang=lang)
 
 

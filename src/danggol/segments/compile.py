@@ -21,7 +21,7 @@ from danggol.profile import customer_profile, purchases
 from danggol.segments import nodes as n
 from danggol.segments.fields import FIELDS, FUNCTIONS, suggest
 from danggol.segments.operators import build
-from danggol.segments.parse import to_query
+from danggol.segments.parse import check_text, to_query
 
 #: resolves a segment name (``in_segment('vip')``) to its tree
 Resolver = Callable[[str], n.Node]
@@ -189,6 +189,8 @@ class Compiler:
     def value_Value(self, expr: n.Value, t: ir.Table) -> ir.Value:
         if expr.value is None:
             return ibis.null()
+        if isinstance(expr.value, str):
+            check_text(expr.value)
         return ibis.literal(expr.value)
 
     def value_DateOffset(self, expr: n.DateOffset, t: ir.Table) -> ir.Value:
@@ -241,6 +243,8 @@ class Compiler:
                 raise SegmentError(
                     f"{call.name} has no argument '{name}'; its arguments are {names}", path=path
                 )
+            if isinstance(value, n.Value) and isinstance(value.value, str):
+                check_text(value.value)
             got = kind_of(value)
             want = {"segment": "text", "date": "date"}.get(arg.type, arg.type)
             if not _compatible(want, got) or got == "null":

@@ -91,8 +91,8 @@ def refresh(
     :func:`materialise_profile`); ``full`` forces a complete rebuild."""
     started = time.perf_counter()
     chosen = Registry(ws.path / "segments").saved() if segments is None else segments
-    ensure_tables(ws.duck)
     with ws.transaction():
+        ensure_tables(ws.duck)  # inside: a refresh in another thread may be creating them too
         recomputed = materialise_profile(ws, as_of, full=full)
         record_grades(ws, as_of)
         result = snapshot_segments(ws, as_of, chosen)

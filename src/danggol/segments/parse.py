@@ -65,6 +65,16 @@ _KEYWORDS = frozenset(
     {"AND", "OR", "NOT", "BETWEEN", "IN", "CONTAINS", "IS", "NULL", "TRUE", "FALSE"}
 )
 _CMP_OPS = ("=", "!=", "<", "<=", ">", ">=")
+
+
+def check_text(value: str, what: str = "a text value") -> str:
+    """``value`` unchanged, or a SegmentError when it holds a NUL character (which the engine
+    would read as the end of the statement, failing the whole query)."""
+    if "\x00" in value:
+        raise SegmentError(f"{what} cannot contain the NUL character (\\0); remove it")
+    return value
+
+
 _ESCAPES = {"\\": "\\", "'": "'", '"': '"'}
 # two-character operators first so '<=' is not read as '<' '='
 _PUNCT = ("<=", ">=", "!=", "<>", "=", "<", ">", "+", "-", "*", "/", "(", ")", ",", ":")

@@ -27,6 +27,11 @@ def load_file(path: Path, *, builtin: bool = False) -> Segment:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise SegmentError(f"cannot read the segment file: {exc.strerror}", file=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise SegmentError(
+            f"not UTF-8 text (byte {exc.start} cannot be decoded): save the file as UTF-8",
+            file=str(path),
+        ) from exc
     except yaml.YAMLError as exc:
         raise SegmentError(f"not valid YAML: {exc}", file=str(path)) from exc
     if not isinstance(data, dict):

@@ -22,7 +22,7 @@ from danggol.segments.compile import Compiler
 from danggol.segments.definition import NAME_RE, Segment
 from danggol.segments.fields import FIELDS
 from danggol.segments.nodes import Node, field_names
-from danggol.segments.parse import parse_query, to_query
+from danggol.segments.parse import check_text, parse_query, to_query
 from danggol.segments.registry import Registry
 from danggol.store.workspace import Workspace
 
@@ -177,7 +177,8 @@ def member_page(
         raise ConfigError(f"page and page_size start at 1; got page={page}, page_size={page_size}")
     table = member_fields(ws, tgt, as_of, [*fields, sort])
     if search:
-        table = table.filter(table.customer_id.lower().contains(search.strip().lower()))
+        needle = check_text(search.strip().lower(), "a search")
+        table = table.filter(table.customer_id.lower().contains(needle))
     total = int(table.count().to_pyarrow().as_py())
     last = max(1, -(-total // page_size))
     if page > last:

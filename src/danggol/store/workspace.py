@@ -8,8 +8,10 @@ connection underneath (``Workspace.duck``), where transactions live.
 from __future__ import annotations
 
 import os
+import re
+import threading
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager, suppress
 from functools import cached_property
 from pathlib import Path
 
@@ -61,9 +63,49 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     try:
         yield con
     except BaseException:
-        con.execute("ROLLBACK")
+        # after a failed write (disk full) DuckDB may have ended the transaction itself;
+        # the error to report is the one that stopped the work, not the ROLLBACK's
+        with suppress(duckdb.Error):
+            con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
+
+
+#: what DuckDB says when a write reaches a full disk, a read-only file system or a size limit
+_WRITE_FAILED = re.compile(
+    r"could not write|no space left|read-only file system|file too large|disk quota|"
+    r"permission denied",
+    re.IGNORECASE,
+)
+
+
+@contextmanager
+def writing(store: Path) -> Iterator[None]:
+    """Turn a store that cannot be written (disk full, read-only, file too large) into a
+    WorkspaceError that says so; the transaction it interrupted is rolled back."""
+    try:
+        yield
+    except duckdb.Error as exc:
+        if not isinstance(exc, duckdb.IOException | duckdb.FatalException) and not (
+            _WRITE_FAILED.search(str(exc))
+        ):
+            raise
+        detail = str(exc).split("\n", 1)[0]
+        raise WorkspaceError(
+            f"cannot write the store {store}: {detail}. The command changed nothing; free "
+            "disk space or make the workspace folder writable, then run it again."
+        ) from exc
+
+
+_WRITERS: dict[Path, threading.RLock] = {}
+_WRITERS_GUARD = threading.Lock()
+
+
+def writer_lock(store: Path) -> threading.RLock:
+    """The lock that serialises write transactions on one store file within this process."""
+    key = store.resolve()
+    with _WRITERS_GUARD:
+        return _WRITERS.setdefault(key, threading.RLock())
 
 
 def resolve_path(path: str | os.PathLike[str] | None) -> Path:
@@ -162,9 +204,15 @@ class Workspace:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def transaction(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
-        """All or nothing: on any exception the store is left as it was."""
-        return transaction(self.duck)
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """All or nothing: on any exception the store is left as it was; a store that cannot
+        be written (disk full, read-only) raises WorkspaceError. Transactions on one store
+        from several threads of a process run one after the other (DuckDB would abort the
+        second with a write-write conflict); another process is refused at connect
+        (StoreBusyError)."""
+        with writer_lock(self.store_path), writing(self.store_path), transaction(self.duck) as con:
+            yield con
 
     def create_tables(self) -> None:
         with self.transaction() as con:

@@ -62,6 +62,16 @@ def create_app(
     errors.install(app)
 
     @app.middleware("http")
+    async def no_nul(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        # a NUL character ends the SQL text the engine reads: no path or query value may carry one
+        if "\x00" in request.url.path or any("\x00" in v for v in request.query_params.values()):
+            body = errors.error_body("bad_request", "the request contains a NUL character (\\0)")
+            return JSONResponse(body, status_code=400)
+        return await call_next(request)
+
+    @app.middleware("http")
     async def guard(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:

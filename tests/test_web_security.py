@@ -1,0 +1,337 @@
+"""Security of the API: the token on every route, personal data only with the token, and
+hostile strings (quotes, ``; DROP TABLE``, path segments, unicode, control characters) in
+segment names, field names, sort keys, searches, dialects and query values — every answer a
+clean JSON error or a correct result, and the store and the segments folder unchanged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from urllib.parse import quote
+
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from danggol.demo import generate_shop
+from danggol.ingest.load import ingest_tables
+from danggol.segments.history import refresh
+from danggol.segments.nodes import Compare, Field, Value
+from danggol.segments.parse import to_query
+from danggol.store.workspace import Workspace
+from danggol.web import create_app
+
+AS_OF = dt.date(2025, 6, 30)
+TOKEN = "s3cret-token"
+
+HOSTILE = [
+    "'",
+    '"',
+    "'; DROP TABLE customers; --",
+    '" OR 1=1 --',
+    "x') OR ('1'='1",
+    "customer_id; DELETE FROM orders",
+    "Robert'); DROP TABLE orders;--",
+    "../../danggol.toml",
+    "..\\..\\danggol.toml",
+    "/etc/passwd",
+    "%",
+    "_",
+    "*",
+    "\\",
+    "\\'",
+    "${jndi:ldap://x}",
+    "<script>alert(1)</script>",
+    "고객",
+    "😀",
+    "\u202e",
+    "a\u0000b",
+    "a\nb",
+    " ",
+    "x" * 300,
+]
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory):
+    path = tmp_path_factory.mktemp("security") / "shop"
+    ws = Workspace.init(path)
+    ingest_tables(ws, generate_shop(300, seed=11, end=AS_OF))
+    refresh(ws, AS_OF)
+    ws.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def client(shop):
+    with TestClient(create_app(shop), raise_server_exceptions=False) as c:
+        yield c
+
+
+def _query(client, sql, params=()):
+    state = client.app.state.web
+    with state.lock:
+        return state.ws.duck.execute(sql, list(params)).fetchall()
+
+
+def _store(client) -> dict[str, object]:
+    """Every table's rows and the segments folder: what no request may change by accident."""
+    state = client.app.state.web
+    with state.lock:
+        con = state.ws.duck
+        tables = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = 'main' AND table_catalog = current_database()"
+            ).fetchall()
+        ]
+        rows = {
+            t: sorted(map(repr, con.execute(f'SELECT * FROM "{t}"').fetchall())) for t in tables
+        }
+    folder = state.ws.path / "segments"
+    files = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+    return {
+        "tables": rows,
+        "segments": files,
+        "config": (state.ws.path / "danggol.toml").read_text(),
+    }
+
+
+def _clean(response, *allowed: int) -> None:
+    assert response.status_code in allowed, (response.status_code, response.text[:300])
+    assert "Traceback" not in response.text
+    if response.status_code >= 400:
+        body = response.json()
+        assert set(body) == {"error"} and body["error"]["message"]
+
+
+def _operations(app) -> list[tuple[str, str]]:
+    """Every (METHOD, path) of the OpenAPI schema: the routes the app serves."""
+    return [
+        (method.upper(), path)
+        for path, item in app.openapi()["paths"].items()
+        for method in item
+        if method in ("get", "post", "put", "delete", "patch")
+    ]
+
+
+def _url(path: str, customer: str) -> str:
+    return (
+        path.replace("{name}", "top_spenders")
+        .replace("{segment}", "top_spenders")
+        .replace("{customer_id}", customer)
+        .replace("{kind}", "products")
+    )
+
+
+def _ok(path: str) -> tuple[int, ...]:
+    # a shop this small has too few buyers before the default cutoff to backtest: a clear 400
+    return (200, 400) if path.endswith("/backtest") else (200,)
+
+
+def _first_customer(app) -> str:
+    state = app.state.web
+    with state.lock:
+        return state.ws.duck.execute("SELECT min(customer_id) FROM profile_snapshot").fetchall()[0][
+            0
+        ]
+
+
+def test_the_token_guards_every_route_and_every_method(shop):
+    app = create_app(shop, token=TOKEN)
+    operations = _operations(app)
+    assert len(operations) >= 29
+    customer = _first_customer(app)
+    body = {"query": "number_of_orders >= 1", "name": "x_token_probe"}
+    with TestClient(app, raise_server_exceptions=False) as c:
+        for method, path in operations:
+            for headers in ({}, {"Authorization": "Bearer wrong"}, {"X-Danggol-Token": "s3cret"}):
+                r = c.request(method, _url(path, customer), headers=headers, json=body)
+                _clean(r, 401)
+                assert r.json()["error"]["code"] == "unauthorized", (method, path)
+        for url in ("/", "/openapi.json", "/docs", "/redoc", "/static/app.js", "/nothing"):
+            _clean(c.get(url), 401)
+        # with the token the routes answer (each route's answers: test_web_api)
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        for path in ("/api/status", "/api/segments/{name}/members", "/api/customers/{customer_id}"):
+            _clean(c.get(_url(path, customer), headers=auth), 200)
+        assert _store_of(app)["segments"] == []  # no probe was saved without the token
+    app.state.web.close()
+
+
+def _store_of(app) -> dict[str, object]:
+    folder = app.state.web.ws.path / "segments"
+    return {"segments": sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []}
+
+
+def test_personal_data_needs_the_token_and_no_other_route_shows_it(shop):
+    app = create_app(shop, token=TOKEN, protect="personal")
+    with TestClient(app, raise_server_exceptions=False) as c:
+        customer, email, phone = app.state.web.ws.duck.execute(
+            "SELECT customer_id, email, phone FROM customers WHERE email IS NOT NULL "
+            "AND phone IS NOT NULL AND customer_id IN (SELECT customer_id FROM "
+            "profile_snapshot WHERE amount_spent_percentile >= 80) ORDER BY 1 LIMIT 1"
+        ).fetchall()[0]
+        # every GET route, without the token: none carries the customer's contact data
+        for method, path in _operations(app):
+            if method == "GET":
+                r = c.get(_url(path, customer))
+                _clean(r, *_ok(path))
+                assert email not in r.text and phone not in r.text, path
+        for field in ("email", "phone", "name", "customer_id,email"):
+            for url in ("/api/segments/top_spenders/members", "/api/segments/top_spenders/export"):
+                _clean(c.get(url, params={"fields": field}), 401)
+        _clean(
+            c.post("/api/query/preview", json={"query": "refunds >= 0", "fields": ["email"]}), 401
+        )
+        ok = c.get(
+            "/api/segments/top_spenders/members",
+            params={"fields": "email,phone", "search": customer, "page_size": 500},
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
+        assert ok.status_code == 200
+        assert {"customer_id": customer, "email": email, "phone": phone} in ok.json()["rows"]
+    app.state.web.close()
+
+
+#: the fast tier's share of HOSTILE (one of each kind); the slow tier runs them all
+FAST_HOSTILE = ["'; DROP TABLE customers; --", "../../danggol.toml", "_", "a\u0000b", "😀"]
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [h if h in FAST_HOSTILE else pytest.param(h, marks=pytest.mark.slow) for h in HOSTILE],
+)
+def test_hostile_strings_in_every_parameter(client, hostile):
+    before = _store(client)
+    part = quote(hostile, safe="")  # as a path segment
+    members = "/api/segments/top_spenders/members"
+    _clean(client.get(f"/api/segments/{part}"), 404, 405, 400, 422)
+    _clean(client.get(f"/api/segments/{part}/members"), 404, 400, 422)
+    _clean(client.get(f"/api/customers/{part}"), 404, 400)
+    blank = () if hostile.strip() else (200,)  # no field named: the customer ids alone
+    _clean(client.get(members, params={"fields": hostile}), 400, 422, *blank)
+    _clean(client.get(members, params={"sort": hostile}), 400, 422)
+    _clean(client.get(members, params={"order": hostile}), 400, 422)
+    _clean(
+        client.get("/api/segments/top_spenders/export", params={"fields": hostile}),
+        400,
+        422,
+        *blank,
+    )
+    _clean(client.get("/api/segments/top_spenders/sql", params={"dialect": hostile}), 400)
+    _clean(client.get("/api/segments", params={"as_of": hostile}), 400, 422)
+    _clean(client.get("/api/analytics/migration", params={"by": hostile}), 400, 422)
+    _clean(client.post("/api/query/count", json={"query": hostile}), 400)
+    _clean(client.post("/api/segments", json={"name": hostile, "query": "refunds > 0"}), 400, 422)
+    _clean(client.put(f"/api/segments/{part}", json={"query": "refunds > 0"}), 404, 400, 405)
+    _clean(client.delete(f"/api/segments/{part}"), 404, 400, 405)
+    # searched ids and catalog terms are plain values: matched literally, never as a pattern
+    if "\x00" in hostile:  # the engine would read it as the end of the statement: refused
+        _clean(client.get(members, params={"search": hostile}), 400)
+        _clean(client.get("/api/catalog/products", params={"q": hostile}), 400)
+        text = to_query(Compare(Field("customer_id"), "=", Value(hostile)))
+        _clean(client.post("/api/query/count", json={"query": text}), 400)
+    elif len(hostile) <= 100:
+        found = client.get(members, params={"search": hostile, "page_size": 500})
+        _clean(found, 200)
+        want = _query(
+            client,
+            "SELECT count(*) FROM profile_snapshot WHERE amount_spent_percentile >= 80 "
+            "AND contains(lower(customer_id), lower(trim(?)))",
+            [hostile],
+        )[0][0]
+        assert found.json()["total"] == want, hostile
+        _clean(client.get("/api/catalog/products", params={"q": hostile}), 200)
+        # a value in a query: quoted by the language, compared as a value
+        text = to_query(Compare(Field("customer_id"), "=", Value(hostile)))
+        counted = client.post("/api/query/count", json={"query": text})
+        _clean(counted, 200)
+        assert counted.json()["count"] == 0
+    assert _store(client) == before
+
+
+@settings(
+    max_examples=int(os.environ.get("DANGGOL_API_FUZZ_EXAMPLES", "15")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    name=st.text(max_size=40),
+    fields=st.text(max_size=40),
+    sort=st.text(max_size=40),
+    search=st.text(max_size=100),
+    value=st.text(max_size=40),
+)
+def test_fuzzed_names_fields_sorts_searches_and_values(client, name, fields, sort, search, value):
+    """Any text anywhere: an answer or a clean JSON error, never a server error."""
+    members = "/api/segments/top_spenders/members"
+    codes = (200, 400, 404, 405, 422)
+    _clean(client.get(f"/api/segments/{quote(name, safe='')}/members"), *codes)
+    _clean(client.get(members, params={"fields": fields}), *codes)
+    _clean(client.get(members, params={"sort": sort}), *codes)
+    _clean(client.get(members, params={"search": search}), *codes)
+    text = to_query(Compare(Field("customer_id"), "=", Value(value)))
+    r = client.post("/api/query/count", json={"query": text})
+    if "\x00" in value:
+        _clean(r, 400)
+        return
+    _clean(r, 200)
+    want = _query(client, "SELECT count(*) FROM profile_snapshot WHERE customer_id = ?", [value])
+    assert r.json()["count"] == want[0][0]
+
+
+def test_segment_names_cannot_leave_the_segments_folder(client, shop):
+    before = _store(client)
+    for name in ("../escape", "..", "a/b", "/tmp/x", "..%2Fescape", "CON", "x.yaml"):
+        _clean(client.post("/api/segments", json={"name": name, "query": "refunds > 0"}), 400, 422)
+    assert not list(shop.parent.glob("escape*")) and not (shop / "escape.yaml").exists()
+    assert _store(client) == before
+    assert re.fullmatch(r"[a-z][a-z0-9_]*", "top_spenders")  # the rule the refusals follow
+
+
+# -- found by schemathesis ----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "query",
+    [
+        "customer_id = 'a\x00'",
+        "customer_id IN ('a', 'b\x00')",
+        "products_purchased(id: 'a\x00') >= 1",
+        "events(name: 'x\x00') >= 1",
+        "customer_tags CONTAINS 'x\x00'",
+    ],
+)
+def test_a_nul_character_in_a_value_is_a_clear_error_not_a_server_error(client, query):
+    """DuckDB reads a NUL as the end of the statement's text, so a NUL in a literal gave an
+    'unterminated quoted string' parser error and a 500 (found by test_web_fuzz; fixed)."""
+    r = client.post("/api/query/count", json={"query": query})
+    _clean(r, 400)
+    assert "NUL character" in r.json()["error"]["message"]
+
+
+def test_a_nul_character_in_a_path_or_query_string_is_refused(client):
+    for url in ("/api/catalog/products?q=%00", "/api/customers/a%00b", "/api/segments?as_of=%00"):
+        r = client.get(url)
+        _clean(r, 400)
+        assert "NUL character" in r.json()["error"]["message"]
+
+
+def test_static_files_and_exports_cannot_reach_outside_their_folder(client):
+    for url in (
+        "/static/../app.py",
+        "/static/%2e%2e/app.py",
+        "/static/%2e%2e/%2e%2e/%2e%2e/pyproject.toml",
+        "/static/..%2Fapp.py",
+        "/static/....//app.py",
+    ):
+        r = client.get(url)
+        assert r.status_code in (400, 404), (url, r.status_code)
+        assert "create_app" not in r.text and "[project]" not in r.text, url
+    # the export's file name is the segment's own (a checked name), never the caller's text
+    r = client.get("/api/segments/top_spenders/export", params={"as_of": "2025-06-30"})
+    assert r.headers["content-disposition"] == 'attachment; filename="top_spenders-2025-06-30.csv"'
+    _clean(client.get("/api/segments/..%2F..%2Fetc%2Fpasswd/export"), 404)
