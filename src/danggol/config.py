@@ -66,6 +66,12 @@ class WorkspaceConfig(BaseModel):
     timezone: str = Field("Asia/Seoul", description="IANA time zone the shop's dates are read in")
     currency: str = Field("KRW", description="ISO 4217 code of the shop's currency")
     shop_name: str = Field("", description="shown in reports and the dashboard")
+    backend: str = Field(
+        "duckdb",
+        description="engine the canonical tables are read from: 'duckdb' (the embedded store) "
+        "or a URL such as pyspark://local[2] or postgres://user:${PGPASSWORD}@host/db "
+        "(docs/backends.md)",
+    )
     predictions: PredictionSettings = Field(
         default_factory=PredictionSettings, description="the [predictions] table"
     )
@@ -90,6 +96,15 @@ class WorkspaceConfig(BaseModel):
                 f"currency must be a 3-letter ISO 4217 code such as 'KRW'; got {value!r}"
             )
         return code
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        from danggol.store.backends import backend_for  # (store imports config: no cycle here)
+
+        value = value.strip()
+        backend_for(value)  # ConfigError naming the engines danggol knows
+        return value
 
     @property
     def zone(self) -> ZoneInfo:

@@ -72,6 +72,7 @@ def refresh(
 ) -> RefreshResult:
     """Materialise the scored profile and snapshot every saved segment (or the ones given),
     all in one transaction: a reader sees the previous refresh or this one, never half."""
+    ws.require_store("'danggol refresh'")
     started = time.perf_counter()
     chosen = Registry(ws.path / "segments").saved() if segments is None else segments
     ensure_tables(ws.duck)
