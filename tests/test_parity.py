@@ -44,7 +44,23 @@ CUSTOMERS = 2000
 #: the canonical tables (and the load log: a snapshot's freshness check reads it)
 COPIED = ("customers", "orders", "order_items", "events", "ingest_log")
 POSTGRES_ENV = "DANGGOL_TEST_POSTGRES"
+#: set by .ci/run: there an engine that cannot run is a failure, not a skip
+REQUIRED_ENV = "DANGGOL_PARITY_REQUIRED"
 SPARK_URL = "pyspark://local[2]"
+
+
+def unavailable(reason: str) -> None:
+    """Skip (on a developer's machine without the engine) or fail (in CI)."""
+    if os.environ.get(REQUIRED_ENV):
+        pytest.fail(f"{reason} (${REQUIRED_ENV} is set: CI must run every engine)")
+    pytest.skip(reason)
+
+
+def needs_module(name: str, extra: str) -> None:
+    try:
+        __import__(name)
+    except ImportError:
+        unavailable(f"{name} is not installed: pip install -e '.[{extra}]'")
 
 
 # --------------------------------------------------------------------------------------
@@ -65,9 +81,9 @@ def _canonical(duck_shop: Workspace) -> dict[str, pa.Table]:
 
 
 def _spark(duck_shop: Workspace, folder: Path) -> Workspace:
-    pytest.importorskip("pyspark", reason="PySpark is not installed: pip install -e '.[spark]'")
+    needs_module("pyspark", "spark")
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        pytest.skip("Spark needs Java (no java on PATH, no JAVA_HOME)")
+        unavailable("Spark needs Java (no java on PATH, no JAVA_HOME)")
     ws = Workspace.init(folder, timezone="Asia/Seoul", backend=SPARK_URL)
     session = ws.ibis._session
     for name, table in _canonical(duck_shop).items():
@@ -78,15 +94,15 @@ def _spark(duck_shop: Workspace, folder: Path) -> Workspace:
 
 
 def _postgres(duck_shop: Workspace, folder: Path) -> Workspace:
-    pytest.importorskip("psycopg", reason="psycopg is not installed: pip install -e '.[postgres]'")
+    needs_module("psycopg", "postgres")
     url = os.environ.get(POSTGRES_ENV)
     if not url:
-        pytest.skip(f"no PostgreSQL server: set {POSTGRES_ENV}=postgres://user@host:port/db")
+        unavailable(f"no PostgreSQL server: set {POSTGRES_ENV}=postgres://user@host:port/db")
     ws = Workspace.init(folder, timezone="Asia/Seoul", backend=url)
     try:
         con = ws.ibis
     except BackendError as exc:
-        pytest.skip(f"PostgreSQL at ${POSTGRES_ENV} is not reachable: {exc}")
+        unavailable(f"PostgreSQL at ${POSTGRES_ENV} is not reachable: {exc}")
     for name, table in _canonical(duck_shop).items():
         con.create_table(name, table, overwrite=True)
     return ws
