@@ -84,12 +84,16 @@ def _spark(duck_shop: Workspace, folder: Path) -> Workspace:
     needs_module("pyspark", "spark")
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         unavailable("Spark needs Java (no java on PATH, no JAVA_HOME)")
-    ws = Workspace.init(folder, timezone="Asia/Seoul", backend=SPARK_URL)
+    # tables on disk in a warehouse of the test's own (query parameters are Spark settings)
+    url = f"{SPARK_URL}?spark.sql.warehouse.dir={folder.parent / 'warehouse'}"
+    ws = Workspace.init(folder, timezone="Asia/Seoul", backend=url)
     session = ws.ibis._session
     for name, table in _canonical(duck_shop).items():
-        # Spark's own Arrow reader: Ibis' create_table goes through pandas, where null text
-        # becomes the string 'NaN' (see store.backends.Backend.arrow_memtables)
-        session.createDataFrame(table).createOrReplaceTempView(name)
+        # Spark's own Arrow reader (Ibis' create_table goes through pandas, where null text
+        # becomes the string 'NaN': store.backends.Backend.arrow_memtables), saved as a Parquet
+        # table like a shop's own (a DataFrame made from Arrow keeps its rows in the plan,
+        # which every query would then ship around)
+        session.createDataFrame(table).write.saveAsTable(name, mode="overwrite")
     return ws
 
 
