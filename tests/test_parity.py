@@ -31,7 +31,7 @@ from danggol.profile import customer_profile
 from danggol.scores import RFM, Lifecycle, scored_profile
 from danggol.segments import service
 from danggol.segments.registry import builtin_segments
-from danggol.store.backends import capabilities
+from danggol.store.backends import capabilities, temp_table
 from danggol.store.workspace import Workspace
 from segment_fixtures import result, run_segments
 
@@ -199,7 +199,8 @@ def test_learned_thresholds_match_duckdb(engine: Workspace, duck_shop: Workspace
     """What the fits learn (RFM quantiles, the churn window) from the profile on each engine."""
 
     def fitted(ws: Workspace) -> tuple[dict, int]:
-        profile = customer_profile(ws.ibis, D_END)
+        # computed once, as scored_profile does, so the two fits do not build it twice
+        profile = temp_table(ws.ibis, "_parity_profile", customer_profile(ws.ibis, D_END))
         return RFM().fit(profile).thresholds_, Lifecycle().fit(profile).churn_days_
 
     assert fitted(engine) == fitted(duck_shop)
@@ -358,3 +359,15 @@ def test_loading_and_refresh_are_refused(engine: Workspace) -> None:
         refresh(engine, D_END)
     with pytest.raises(BackendError, match="read-only source"):
         ingest_tables(engine, {})
+
+
+def test_explain_on_the_engine(engine: Workspace, duck_shop: Workspace, duck_members: dict) -> None:
+    """``segment explain``: each condition's value and verdict for a member, as on DuckDB."""
+    from danggol.segments.explain import explain
+
+    tree = service.target(engine, ADHOC["nested_and_or_not"]).tree
+    member = min(result(duck_members, ("adhoc", "nested_and_or_not", D_END)))
+    got = explain(service.compiler(engine, D_END), tree, member)
+    want = explain(service.compiler(duck_shop, D_END), tree, member)
+    assert got == want
+    assert want["in_segment"] is True

@@ -205,6 +205,8 @@ def _spark(url: str) -> ibis.BaseBackend:
         .appName("danggol")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
+        # results come back through toPandas (Ibis' to_pyarrow): let Spark hand them over as Arrow
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
     )
     if master.startswith("local"):
         # 200 shuffle partitions (the default) make every small local query slow
