@@ -100,7 +100,9 @@ class WorkspaceConfig(BaseModel):
     @field_validator("backend")
     @classmethod
     def _known_backend(cls, value: str) -> str:
-        from danggol.store.backends import backend_for  # (store imports config: no cycle here)
+        # the engine table lives with the store; imported here, not at the top, so that this base
+        # module does not load it (and Ibis) for a plain settings check
+        from danggol.store.backends import backend_for
 
         value = value.strip()
         backend_for(value)  # ConfigError naming the engines danggol knows
