@@ -121,7 +121,9 @@ def engine(
     ws = _spark(duck_shop, folder) if request.param == "pyspark" else _postgres(duck_shop, folder)
     assert capabilities(ws.ibis).name == request.param
     yield ws
-    ws.close()
+    con = ws.ibis
+    ws.close()  # (leaves a Spark session running: it is the process's one)
+    con.disconnect()
 
 
 # --------------------------------------------------------------------------------------
@@ -371,3 +373,32 @@ def test_explain_on_the_engine(engine: Workspace, duck_shop: Workspace, duck_mem
     want = explain(service.compiler(duck_shop, D_END), tree, member)
     assert got == want
     assert want["in_segment"] is True
+
+
+def test_read_commands_on_the_engine(engine: Workspace, duck_shop: Workspace, tmp_path) -> None:
+    """``danggol profile``, ``segment count`` and ``rfm --json`` on a workspace whose backend is
+    the engine print what they print on the DuckDB workspace."""
+    import json
+
+    import pyarrow.parquet as pq
+    from typer.testing import CliRunner
+
+    from danggol.cli.main import app
+
+    runner = CliRunner()
+
+    def run(ws: Workspace, *args: str) -> str:
+        got = runner.invoke(app, ["-w", str(ws.path), *args])
+        assert got.exit_code == 0, got.output
+        return got.output
+
+    day = ["--as-of", str(D_END)]
+    for ws, name in ((engine, "engine"), (duck_shop, "duck")):
+        run(ws, "profile", *day, "--format", "parquet", "--out", str(tmp_path / f"{name}.parquet"))
+    want = pq.read_table(tmp_path / "duck.parquet")
+    assert_same_rows(pq.read_table(tmp_path / "engine.parquet"), want, "danggol profile")
+    count = ["segment", "count", "repeat_cycle_due", *day]
+    assert run(engine, *count) == run(duck_shop, *count)
+    rfm = json.loads(run(engine, "rfm", *day, "--json"))
+    assert rfm == json.loads(run(duck_shop, "rfm", *day, "--json"))
+    assert rfm["buyers"] > 0 and len(rfm["groups"]) > 5

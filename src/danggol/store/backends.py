@@ -68,6 +68,10 @@ class Backend:
     reader instead.
 
     ``extra``: the ``pip install 'danggol[...]'`` extra that brings the engine's client.
+
+    ``close_disconnects``: closing the workspace closes its connection. Not on Spark: the
+    session is the process's one (``getOrCreate``), shared with whoever else uses it there (a
+    notebook, the web server's other requests); it ends with the process.
     """
 
     name: str
@@ -78,6 +82,7 @@ class Backend:
     arrow_memtables: bool
     extra: str | None
     example: str
+    close_disconnects: bool = True
 
 
 BACKENDS: dict[str, Backend] = {
@@ -93,6 +98,7 @@ BACKENDS: dict[str, Backend] = {
             False,
             "spark",
             "pyspark://local[2]",
+            close_disconnects=False,
         ),
         Backend(
             "postgres",

@@ -184,7 +184,8 @@ class Workspace:
 
     def close(self) -> None:
         if "ibis" in self.__dict__:
-            self.ibis.disconnect()
+            if self.backend.close_disconnects:
+                self.ibis.disconnect()
             del self.__dict__["ibis"]
 
     def __enter__(self) -> Workspace:
