@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from danggol.config import WorkspaceConfig
 from danggol.errors import (
+    BackendError,
     ConfigError,
     DanggolError,
     InputFileError,
@@ -29,6 +30,7 @@ __version__ = "0.1.0"
 __all__ = [
     "RFM",
     "TABLES",
+    "BackendError",
     "ConfigError",
     "DanggolError",
     "Grades",

@@ -72,6 +72,12 @@ class WorkspaceConfig(BaseModel):
         description="most memory the embedded engine may use before it spills to disk "
         "('3GB', '500MB'; '' = DuckDB's own default, 80% of RAM)",
     )
+    backend: str = Field(
+        "duckdb",
+        description="engine the canonical tables are read from: 'duckdb' (the embedded store) "
+        "or a URL such as pyspark://local[2] or postgres://user:${PGPASSWORD}@host/db "
+        "(docs/backends.md)",
+    )
     predictions: PredictionSettings = Field(
         default_factory=PredictionSettings, description="the [predictions] table"
     )
@@ -107,6 +113,17 @@ class WorkspaceConfig(BaseModel):
                 f"got {value!r}"
             )
         return text
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        # the engine table lives with the store; imported here, not at the top, so that this base
+        # module does not load it (and Ibis) for a plain settings check
+        from danggol.store.backends import backend_for
+
+        value = value.strip()
+        backend_for(value)  # ConfigError naming the engines danggol knows
+        return value
 
     @property
     def zone(self) -> ZoneInfo:

@@ -30,6 +30,11 @@ class StoreBusyError(DanggolError, RuntimeError):
     """Another process holds the workspace store for writing."""
 
 
+class BackendError(DanggolError, RuntimeError):
+    """The workspace's engine cannot be reached, or cannot do what was asked (a read-only
+    source asked to load or refresh)."""
+
+
 class NotFoundError(DanggolError, LookupError):
     """A customer, segment, page or other named thing that does not exist."""
 

@@ -35,13 +35,24 @@ def init(
     timezone: Annotated[str, typer.Option(help="IANA time zone of the shop")] = "Asia/Seoul",
     currency: Annotated[str, typer.Option(help="ISO 4217 currency code")] = "KRW",
     shop_name: Annotated[str, typer.Option(help="shown in reports")] = "",
+    backend: Annotated[
+        str,
+        typer.Option(
+            help="engine to read the tables from: duckdb (the embedded store) or a URL such as "
+            "pyspark://local[2] or 'postgres://user:${PGPASSWORD}@host/db' (docs/backends.md)"
+        ),
+    ] = "duckdb",
 ) -> None:
-    """Create a workspace: danggol.toml and an empty store."""
-    ws = Workspace.init(directory, timezone=timezone, currency=currency, shop_name=shop_name)
+    """Create a workspace: danggol.toml and an empty store (or a link to another engine)."""
+    ws = Workspace.init(
+        directory, timezone=timezone, currency=currency, shop_name=shop_name, backend=backend
+    )
     ws.close()
+    engine = ws.backend
+    where = "" if engine.embedded_store else f", reading from {engine.title}: {ws.config.backend}"
     out.print(
         f"workspace ready at [bold]{directory}[/] "
-        f"(time zone {ws.config.timezone}, currency {ws.config.currency})"
+        f"(time zone {ws.config.timezone}, currency {ws.config.currency}{escape(where)})"
     )
 
 

@@ -138,6 +138,7 @@ def ingest_files(
     encoding: str | None = None,
 ) -> IngestResult:
     """Read, map, check and load ``paths`` into ``table`` (and a preset's companion tables)."""
+    ws.require_store("'danggol ingest'")
     chosen, prepare = resolve_mapping(table, preset, mapping)
     if not paths:
         raise ConfigError("no input file given: name one or more CSV, Parquet or JSONL files")
@@ -180,6 +181,7 @@ def ingest_tables(
     ws: Workspace, tables: dict[str, pa.Table], *, source: str = "arrow"
 ) -> IngestResult:
     """Load Arrow tables already named as the canonical columns (the demo shop, notebooks)."""
+    ws.require_store("loading data")
     inputs = []
     for name in LOAD_ORDER:
         if name in tables:

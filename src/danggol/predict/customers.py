@@ -49,6 +49,7 @@ from danggol.profile import SNAPSHOT_TABLE, snapshot_is_current
 from danggol.schema import FieldSpec
 from danggol.scores import scored_profile
 from danggol.scores.grades import load_grade_rules
+from danggol.store.backends import capabilities, temp_table
 
 MODELS: dict[str, type[BGNBD] | type[ParetoNBD]] = {
     "bgnbd": BGNBD,
@@ -371,16 +372,12 @@ def predict_profile(
     grades = scored.select("customer_id", "grade").to_pyarrow()
     top = load_grade_rules().keys[0]
     predictions, run = customer_predictions(con, as_of, settings, grades=grades, vip_grade=top)
-    name = f"_predictions_{as_of:%Y%m%d}"
-    con.drop_table(name, force=True)
-    con.create_table(name, predictions, temp=True)
+    stored = temp_table(con, f"_predictions_{as_of:%Y%m%d}", predictions)
     clusters = CLUSTER_SCHEMA.empty_table()
     if settings.enabled:
         clusters = vip_clusters(con, as_of, scored, top, run)
-    cname = f"_vip_clusters_{as_of:%Y%m%d}"
-    con.drop_table(cname, force=True)
-    con.create_table(cname, clusters, temp=True)
-    return add_predictions(scored, con.table(name), settings, con.table(cname)), run
+    stored_clusters = temp_table(con, f"_vip_clusters_{as_of:%Y%m%d}", clusters)
+    return add_predictions(scored, stored, settings, stored_clusters), run
 
 
 def profile_with_predictions(
@@ -390,17 +387,16 @@ def profile_with_predictions(
     table the last ``refresh`` stored when it is current, else computed now."""
     if snapshot_is_current(con, as_of):
         return con.table(SNAPSHOT_TABLE)
-    name = f"_scored_{as_of:%Y%m%d}"
-    con.drop_table(name, force=True)
-    con.create_table(name, scored_profile(con, as_of), temp=True)
-    table, _ = predict_profile(con, con.table(name), as_of, settings)
+    scored = temp_table(con, f"_scored_{as_of:%Y%m%d}", scored_profile(con, as_of))
+    table, _ = predict_profile(con, scored, as_of, settings)
     return table
 
 
 def overview(con: ibis.BaseBackend) -> dict[str, Any] | None:
     """The last refresh's predictions in brief: the run (model, parameters, settings, why not)
     and the fields' spread over the stored profile; None before the first refresh."""
-    run = last_run(con.con) if hasattr(con, "con") else None
+    # prediction runs are kept in the embedded store only (refresh writes them)
+    run = last_run(con.con) if capabilities(con).embedded_store else None
     if run is None:
         return None
     result: dict[str, Any] = {"run": run.to_dict(), "fields": {}}

@@ -36,6 +36,7 @@ from danggol.scores.grades import (
 )
 from danggol.scores.lifecycle import REASONS, STAGES, Lifecycle, stage_shares
 from danggol.scores.rfm import RFM, SegmentMap, load_segment_map
+from danggol.store.backends import temp_table
 
 
 def field_specs(
@@ -130,10 +131,8 @@ def scored_profile(con: ibis.BaseBackend, as_of: dt.date) -> ir.Table:
     temporary table so that the fits and the segment read it, not recompute it."""
     if snapshot_is_current(con, as_of):
         return con.table(SNAPSHOT_TABLE)
-    name = f"_profile_{as_of:%Y%m%d}"
-    con.drop_table(name, force=True)  # (create_table(overwrite=True) fails on DuckDB with Ibis 12)
-    con.create_table(name, customer_profile(con, as_of), temp=True)
-    return add_scores(con, con.table(name), as_of)
+    stored = temp_table(con, f"_profile_{as_of:%Y%m%d}", customer_profile(con, as_of))
+    return add_scores(con, stored, as_of)
 
 
 __all__ = [

@@ -89,6 +89,7 @@ def refresh(
     all in one transaction: a reader sees the previous refresh or this one, never half.
     The profile is rebuilt incrementally when that gives the same table more cheaply (see
     :func:`materialise_profile`); ``full`` forces a complete rebuild."""
+    ws.require_store("'danggol refresh'")
     started = time.perf_counter()
     chosen = Registry(ws.path / "segments").saved() if segments is None else segments
     with ws.transaction():

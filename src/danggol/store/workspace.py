@@ -3,6 +3,11 @@
 The library talks to the store through an Ibis connection (``Workspace.ibis``), so the
 queries it builds stay portable; loading (``ingest``) and snapshots use the DuckDB
 connection underneath (``Workspace.duck``), where transactions live.
+
+With ``backend`` set to another engine (``danggol init DIR --backend pyspark://local[2]``,
+see :mod:`danggol.store.backends`), ``Workspace.ibis`` connects to that engine and reads the
+canonical tables there; such a workspace has no embedded store, and what needs one (loading,
+refresh and its history) refuses with :class:`~danggol.errors.BackendError`.
 """
 
 from __future__ import annotations
@@ -17,10 +22,12 @@ from pathlib import Path
 
 import duckdb
 import ibis
+from pydantic import ValidationError
 
 from danggol.config import CONFIG_FILE, STORE_FILE, WorkspaceConfig, read_config
-from danggol.errors import StoreBusyError, WorkspaceError
+from danggol.errors import BackendError, ConfigError, StoreBusyError, WorkspaceError
 from danggol.schema import TABLES
+from danggol.store.backends import Backend, backend_for, connect, redact
 
 ENV_VAR = "DANGGOL_WORKSPACE"
 
@@ -137,21 +144,31 @@ class Workspace:
         timezone: str = "Asia/Seoul",
         currency: str = "KRW",
         shop_name: str = "",
+        backend: str = "duckdb",
     ) -> Workspace:
-        """Create (or re-open, keeping its settings) a workspace folder with an empty store."""
+        """Create (or re-open, keeping its settings) a workspace folder with an empty store
+        (none when ``backend`` is another engine: the data is read there)."""
         folder = Path(path)
         config_file = folder / CONFIG_FILE
         if config_file.exists():
             config = read_config(config_file)
         else:
-            config = WorkspaceConfig(timezone=timezone, currency=currency, shop_name=shop_name)
+            try:
+                config = WorkspaceConfig(
+                    timezone=timezone, currency=currency, shop_name=shop_name, backend=backend
+                )
+            except ValidationError as exc:
+                raise ConfigError(
+                    "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+                ) from None
             try:
                 folder.mkdir(parents=True, exist_ok=True)
                 config_file.write_text(config.to_toml(), encoding="utf-8")
             except OSError as exc:
                 raise WorkspaceError(f"cannot create the workspace at {folder}: {exc}") from exc
         ws = cls(folder, config)
-        ws.create_tables()
+        if ws.backend.embedded_store:
+            ws.create_tables()
         return ws
 
     @classmethod
@@ -171,9 +188,29 @@ class Workspace:
     def store_path(self) -> Path:
         return self.path / STORE_FILE
 
+    @property
+    def backend(self) -> Backend:
+        """The engine the workspace reads from, with its capabilities."""
+        return backend_for(self.config.backend)
+
+    def require_store(self, action: str) -> None:
+        """BackendError unless the workspace has its embedded store (``action`` is what needs
+        it, e.g. "'danggol ingest'")."""
+        backend = self.backend
+        if not backend.embedded_store:
+            raise BackendError(
+                f"{action} needs the embedded DuckDB store, but this workspace reads from "
+                f"{backend.title} ({redact(self.config.backend)}), a read-only source: load "
+                f"the data with the engine's own tools, or run {action} in a workspace without "
+                "--backend. Read commands (profile, segment count/members, rfm, lifecycle) "
+                "run on the engine (docs/backends.md)"
+            )
+
     @cached_property
     def ibis(self) -> ibis.BaseBackend:
         """The Ibis connection every query of the library is built on."""
+        if not self.backend.embedded_store:
+            return connect(self.config.backend)
         try:
             con = ibis.duckdb.connect(str(self.store_path))
         except duckdb.IOException as exc:
@@ -191,11 +228,13 @@ class Workspace:
     @property
     def duck(self) -> duckdb.DuckDBPyConnection:
         """The DuckDB connection under ``ibis`` (loading, transactions)."""
+        self.require_store("this command")
         return self.ibis.con
 
     def close(self) -> None:
         if "ibis" in self.__dict__:
-            self.ibis.disconnect()
+            if self.backend.close_disconnects:
+                self.ibis.disconnect()
             del self.__dict__["ibis"]
 
     def __enter__(self) -> Workspace:
@@ -225,4 +264,4 @@ class Workspace:
         return self.ibis.table(name)
 
     def count(self, name: str) -> int:
-        return int(self.duck.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0])
+        return int(self.ibis.table(name).count().to_pyarrow().as_py())
