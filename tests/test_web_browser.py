@@ -10,6 +10,7 @@ import re
 
 import pytest
 
+from danggol.activation import campaigns
 from danggol.demo import generate_shop
 from danggol.ingest.load import ingest_tables
 from danggol.segments.history import refresh
@@ -38,8 +39,15 @@ def shop(tmp_path_factory):
     ws = Workspace.init(path)
     ingest_tables(ws, generate_shop(1500, seed=5, end=AS_OF))
     refresh(ws, AS_OF)
+    campaigns.create_campaign(ws, "spring", "top_spenders", as_of=dt.date(2025, 5, 31))
     con = ws.duck
     expected = {
+        "treated": con.execute(
+            "SELECT count(*) FROM campaign_members WHERE campaign = 'spring' AND NOT holdout"
+        ).fetchall()[0][0],
+        "holdout": con.execute(
+            "SELECT count(*) FROM campaign_members WHERE campaign = 'spring' AND holdout"
+        ).fetchall()[0][0],
         "built": con.execute(EXPECTED_SQL).fetchall()[0][0],
         "customers": con.execute("SELECT count(*) FROM customers").fetchall()[0][0],
         "cell": con.execute(
@@ -214,3 +222,15 @@ def test_api_reference_at_docs_lists_every_route(page):
     operations = sum(len(methods) for methods in schema["paths"].values())
     assert page.locator("section[data-path]").count() == operations
     assert page.locator('section[data-path="/api/query/count"]').count() == 1
+
+
+def test_campaign_page_shows_treated_against_holdout(page, shop):
+    _, expected = shop
+    go(page, "#/campaigns")
+    box = page.locator('[data-campaign="spring"]')
+    box.wait_for()
+    treated = box.locator('[data-kpi="treated"] .kpi-value').inner_text()
+    holdout = box.locator('[data-kpi="holdout"] .kpi-value').inner_text()
+    assert f"({expected['treated']:,})" in treated and f"({expected['holdout']:,})" in holdout
+    assert expected["holdout"] > 0
+    assert box.locator('[data-kpi="p_value"] .kpi-value').inner_text() != ""

@@ -401,6 +401,8 @@ async function pageSegment(main, name) {
     card(t("size_over_time"), lineChart(sg.trend.map((x) => ({ x: x.as_of, y: x.size })), { title: t("size_over_time") }))));
   if (sg.needs && sg.needs.length) { main.append(h("p", { class: "muted" }, t("needs", { p: sg.needs.join(", ") }))); return; }
   const exportLink = h("a", { class: "button", href: `/api/segments/${encodeURIComponent(name)}/export${qs({ fields: MEMBER_FIELDS.join(",") })}`, download: `${name}.csv`, id: "export" }, t("export"));
+  const dest = h("p", { class: "small" }, t("export_for"), " ", ["sms", "esp", "ads", "parquet"].map((f) =>
+    h("a", { class: "button small", href: `/api/segments/${encodeURIComponent(name)}/export/${f}`, download: `${name}-${f}` }, f)));
   main.append(card(t("members"), membersTable((st) => api(`/api/segments/${encodeURIComponent(name)}/members${qs({ fields: MEMBER_FIELDS.join(","), page: st.page, sort: st.sort, order: st.order, search: st.search, page_size: 25 })}`), { extra: exportLink })));
   const sqlBox = h("pre", { class: "sql" });
   const details = h("details", {}, h("summary", {}, t("sql")), sqlBox);
@@ -409,7 +411,7 @@ async function pageSegment(main, name) {
       try { sqlBox.textContent = (await api(`/api/segments/${encodeURIComponent(name)}/sql`)).sql; } catch (e) { sqlBox.replaceChildren(errorBox(e)); }
     }
   });
-  main.append(card(null, details));
+  main.append(card(null, details, dest));
 }
 
 async function pageQueryMembers(main, title, query) {
@@ -480,6 +482,29 @@ async function pagePredictions(main) {
       h("h3", {}, t("calibration")), calibrationChart(b.calibration || []));
   } catch (e) { metrics.replaceChildren(errorBox(e)); }
 }
+async function pageCampaigns(main) {
+  main.append(h("h1", {}, t("campaigns_title")));
+  const list = await api("/api/campaigns");
+  if (!list.length) { main.append(card(null, h("p", { class: "muted", id: "no-campaigns" }, t("no_campaigns")))); return; }
+  for (const c of list) {
+    const r = await api(`/api/campaigns/${encodeURIComponent(c.name)}/report`);
+    const k = r.kpi;
+    const money = c.kpi !== "conversion_rate";
+    const show = (v) => (money ? fmtMoney(v) : fmtPct(v));
+    main.append(card(`${t("campaign")}: ${c.name}`,
+      h("p", { class: "muted" }, `${c.segment} · ${t("kpi_name")} ${c.kpi} · ${t("window")} ${fmtDate(c.window_start)} – ${fmtDate(c.window_end)}`,
+        r.complete ? "" : ` · ${t("window_open", { d: fmtDate(r.data_through) })}`),
+      h("div", { class: "kpis small", "data-campaign": c.name },
+        kpi("treated", `${show(k.treated)} (${fmtInt(r.treated.customers)})`),
+        kpi("holdout", `${show(k.holdout)} (${fmtInt(r.holdout.customers)})`),
+        kpi("difference", show(k.difference)),
+        kpi("relative_uplift", fmtPct(k.relative_uplift)),
+        kpi("interval", `${show(k.ci_low)} … ${show(k.ci_high)}`),
+        kpi("p_value", fmtNum(k.p_value, 3)),
+        kpi("incremental_revenue", fmtMoney(r.incremental_revenue)))));
+  }
+}
+
 function predictionsCard(p) {
   if (!p.columns.length) return card(t("predictions"), h("p", { class: "muted", id: "no-predictions" }, t("no_predictions")));
   const fields = ["customer_id", ...p.columns.filter((c) => c !== "customer_id")];
@@ -514,7 +539,7 @@ function renderHeader() {
   const nav = document.getElementById("nav");
   const here = location.hash || "#/";
   const link = (href, key) => h("a", { href, class: here === href || (href !== "#/" && here.startsWith(href)) ? "active" : "" }, t(key));
-  nav.replaceChildren(link("#/", "nav_overview"), link("#/segments", "nav_segments"), link("#/builder", "nav_builder"), link("#/predictions", "nav_predictions"));
+  nav.replaceChildren(link("#/", "nav_overview"), link("#/segments", "nav_segments"), link("#/builder", "nav_builder"), link("#/predictions", "nav_predictions"), link("#/campaigns", "nav_campaigns"));
   const lang = document.getElementById("lang");
   lang.textContent = t("lang_switch");
   const info = document.getElementById("refresh-info");
@@ -560,6 +585,7 @@ async function route() {
     else if (parts[0] === "builder") await window.Builder.page(page, parts[1] || null, params.get("q"));
     else if (parts[0] === "customer") await pageCustomer(page, parts.slice(1).join("/"));
     else if (parts[0] === "predictions") await pagePredictions(page);
+    else if (parts[0] === "campaigns") await pageCampaigns(page);
     else if (parts[0] === "grid") {
       const [r, fm, group] = parts.slice(1);
       await pageQueryMembers(page, t("grid_members", { r, fm, g: fmtValue("rfm_group", group) }), `r_score = ${Number(r)} AND fm_score = ${Number(fm)}`);
