@@ -161,7 +161,9 @@ def main() -> None:
             shutil.rmtree(ws)
         for step in steps:
             if step == "memory":
-                text, code, seconds = memory(ws, size), 0, 0.0
+                started = time.perf_counter()
+                text, code = memory(ws, size), 0
+                seconds = time.perf_counter() - started
             else:
                 cmd = commands(step, size, n, ws)
                 assert cmd is not None
