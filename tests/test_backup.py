@@ -81,6 +81,7 @@ def test_backup_and_restore_round_trip_exactly(shop, tmp_path):
     assert everything(shop) == before  # the backup changed nothing
 
 
+@pytest.mark.slow
 def test_the_cli_round_trip_and_replace(shop, tmp_path):
     before = everything(shop)
     made = _cli("-w", str(shop), "backup", str(tmp_path / "b2"), "--json")

@@ -22,7 +22,7 @@ from danggol.store.workspace import Workspace  # noqa: E402
 from danggol.web import create_app  # noqa: E402
 
 AS_OF = dt.date(2025, 6, 30)
-FAST = int(os.environ.get("DANGGOL_API_FUZZ_EXAMPLES", "3"))
+FAST = int(os.environ.get("DANGGOL_API_FUZZ_EXAMPLES", "2"))
 SLOW = int(os.environ.get("DANGGOL_API_FUZZ_SLOW_EXAMPLES", "100"))
 #: operations that fit a model on every new set of parameters: fewer examples
 HEAVY = {"/api/predictions/backtest", "/api/refresh"}
