@@ -32,6 +32,8 @@ class Receiver:
     url: str = ""
     #: per path: how many of the first requests answer 500
     fail_first: dict[str, int] = field(default_factory=dict)
+    #: per path: seconds to wait after applying, before answering
+    delay: dict[str, float] = field(default_factory=dict)
     requests: list[dict[str, object]] = field(default_factory=list)
     applied: dict[str, dict[str, object]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -59,6 +61,7 @@ def receiver() -> Iterator[Receiver]:
                 failing = seen < state.fail_first.get(self.path, 0)
                 if not failing and key not in state.applied:  # apply each key once
                     state.applied[key] = json.loads(body)
+            time.sleep(state.delay.get(self.path, 0.0))
             self.send_response(500 if failing else 200)
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -241,3 +244,57 @@ def test_endpoint_checks(shop, receiver):
     webhooks.remove_endpoint(shop, "x")
     with pytest.raises(ConfigError, match="no webhook named 'x'"):
         webhooks.remove_endpoint(shop, "x")
+
+
+def test_delivery_killed_at_random_moments_loses_and_doubles_nothing(shop, receiver):
+    """`danggol webhooks send` in its own process, SIGKILLed at random moments while it
+    delivers (the receiver answers slowly, so kills land between a POST and its record); each
+    re-run resumes. In the end every batch is delivered and applied exactly once by a receiver
+    that honours the key, and a kill never broke the store."""
+    import os
+    import random
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    webhooks.add_endpoint(shop, "crm", receiver.url + "/slow", secret=SECRET, batch_size=1)
+    history.refresh(shop, D1)
+    history.refresh(shop, D2)
+    assert webhooks.enqueue(shop) == 5
+    want = {r[0] for r in outbox(shop)}
+    path = str(shop.path)
+    shop.close()  # the CLI opens the store itself
+
+    receiver.delay["/slow"] = 0.4  # applied, then a slow answer: a window for the kill
+    src = str(Path(__file__).parents[1] / "src")
+    env = {**os.environ, "PYTHONPATH": src}
+    cmd = [sys.executable, "-c", "from danggol.cli.main import run; run()", "-w", path]
+    rng = random.Random(7)
+    kills = 0
+    for _ in range(4):
+        proc = subprocess.Popen(
+            [*cmd, "webhooks", "send", "--no-wait"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(0.3, 2.5))  # interpreter start-up, then deliveries
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        proc.wait()
+    done = subprocess.run([*cmd, "webhooks", "send"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    ws = type(shop).open(path)
+    try:
+        rows = outbox(ws)
+        assert {r[0] for r in rows} == want and all(r[1] == "delivered" for r in rows)
+    finally:
+        ws.close()
+    # applied once each; resent keys (a kill between POST and record) carry the same body
+    assert set(receiver.applied) == want
+    sent: dict[str, bytes] = {}
+    for req in receiver.requests:
+        assert sent.setdefault(str(req["key"]), req["body"]) == req["body"]
+    assert kills >= 1
