@@ -156,3 +156,12 @@ def test_a_segment_or_mapping_file_that_is_not_utf8_is_a_clear_error(tmp_path):
     with pytest.raises(MappingError, match="UTF-8") as mapping_info:
         load_mapping(path, "orders")
     assert str(path) in str(mapping_info.value)
+
+
+def test_a_segment_file_with_a_non_text_key_is_a_segment_error(tmp_path):
+    """Found by the fuzzer in CI: a YAML key such as `1:` or `null:` reached Segment(**data)
+    as a non-string keyword (TypeError)."""
+    path = tmp_path / "odd.yaml"
+    path.write_text("query: refunds > 0\n1: x\n", encoding="utf-8")
+    with pytest.raises(SegmentError, match="every setting name is text"):
+        load_file(path)

@@ -38,6 +38,13 @@ def load_file(path: Path, *, builtin: bool = False) -> Segment:
         raise SegmentError(
             "a segment file is a YAML object with name, title, query …", file=str(path)
         )
+    odd = [k for k in data if not isinstance(k, str)]
+    if odd:
+        raise SegmentError(
+            f"every setting name is text (name, title, query …); got {odd[0]!r}: quote it or "
+            "remove it",
+            file=str(path),
+        )
     data.setdefault("name", path.stem)
     data["builtin"] = builtin
     try:

@@ -41,8 +41,10 @@ def export_for(
     """The file of ``danggol export``; what was left out and why is in the
     ``X-Danggol-Export`` header (JSON)."""
     chosen = split_fields(fields) if fields else None
-    # the destination formats carry contact data (hashed for ads): they need the token too
-    check_personal(request, state, list(CONTACT_FIELDS) if fmt != "csv" else chosen or [])
+    # the destination formats carry contact data (hashed for ads); a data file carries the
+    # fields asked for, or the export's defaults (which include name, email and phone)
+    shown = chosen or list(exports.DEFAULT_FIELDS) if fmt in ("csv", "parquet") else CONTACT_FIELDS
+    check_personal(request, state, list(shown))
     day = state.as_of(as_of)
     state.run(service.named, name)  # a saved or built-in segment (404 otherwise), not a query
     folder = Path(tempfile.mkdtemp(prefix="danggol-export-"))
