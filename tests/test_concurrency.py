@@ -89,6 +89,10 @@ def test_reads_during_a_refresh_see_one_complete_snapshot(shop, tmp_path):
         readers = [threading.Thread(target=read) for _ in range(3)]
         for t in readers:
             t.start()
+        wait_until = time.monotonic() + 60
+        while not seen:  # some reads of the first snapshot before the refresh starts
+            assert time.monotonic() < wait_until
+            time.sleep(0.01)
         started = client.post("/api/refresh", params={"as_of": AS_OF.isoformat()})
         assert started.status_code == 202
         deadline = time.monotonic() + 120
