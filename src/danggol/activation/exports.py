@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -225,25 +226,38 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _esp(
-    rows: list[dict[str, Any]], fields: list[str], include: bool, _platform: str
-) -> tuple[list[dict[str, Any]], Counter[str]]:
-    kept: list[dict[str, Any]] = []
-    left: Counter[str] = Counter()
+def _reachable(
+    rows: list[dict[str, Any]],
+    include: bool,
+    column: str,
+    normalise: Callable[[Any], str],
+    left: Counter[str],
+) -> Iterator[tuple[dict[str, Any], str]]:
+    """The rows a message can reach through ``column`` (normalised), each address once; the
+    others are counted in ``left`` by reason (not opted in, the contact error, a duplicate)."""
     seen: set[str] = set()
     for row in rows:
         if not include and not _opted_in(row):
             left[OPTED_OUT] += 1
             continue
         try:
-            email = contacts.email_address(row["email"])
+            address = normalise(row[column])
         except contacts.ContactError as exc:
             left[str(exc)] += 1
             continue
-        if email in seen:
+        if address in seen:
             left[DUPLICATE] += 1
             continue
-        seen.add(email)
+        seen.add(address)
+        yield row, address
+
+
+def _esp(
+    rows: list[dict[str, Any]], fields: list[str], include: bool, _platform: str
+) -> tuple[list[dict[str, Any]], Counter[str]]:
+    kept: list[dict[str, Any]] = []
+    left: Counter[str] = Counter()
+    for row, email in _reachable(rows, include, "email", contacts.email_address, left):
         base = {
             "email": email,
             "name": row["name"],
@@ -261,20 +275,7 @@ def _sms(
 ) -> tuple[list[dict[str, Any]], Counter[str]]:
     kept: list[dict[str, Any]] = []
     left: Counter[str] = Counter()
-    seen: set[str] = set()
-    for row in rows:
-        if not include and not _opted_in(row):
-            left[OPTED_OUT] += 1
-            continue
-        try:
-            phone = contacts.mobile(row["phone"])
-        except contacts.ContactError as exc:
-            left[str(exc)] += 1
-            continue
-        if phone in seen:
-            left[DUPLICATE] += 1
-            continue
-        seen.add(phone)
+    for row, phone in _reachable(rows, include, "phone", contacts.mobile, left):
         base = {"customer_id": row["customer_id"], "phone": phone, "name": row["name"]}
         base.update({f: _cell(row[f]) for f in fields if f not in base})
         kept.append(base)
