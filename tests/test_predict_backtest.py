@@ -12,6 +12,7 @@ import pyarrow as pa
 import pytest
 from scipy.special import hyp2f1
 
+from compare import same
 from danggol.errors import ConfigError
 from danggol.ingest.load import ingest_tables
 from danggol.predict.backtest import auc_score, backtest
@@ -42,18 +43,6 @@ def orders_table(rows, start: int = 0) -> pa.Table:
             "total": pa.array([r[2] for r in rows], pa.float64()),
         }
     )
-
-
-def same(a: object, b: object) -> bool:
-    """Equal, floats to 1e-9 relative (DuckDB's parallel float sums may differ in the last
-    bits from one run to the next, and the fits with them)."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, float) and isinstance(b, float):
-        return a == pytest.approx(b, rel=1e-9, nan_ok=True)
-    return a == b
 
 
 @pytest.fixture

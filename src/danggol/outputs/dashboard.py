@@ -20,6 +20,7 @@ from danggol import analytics
 from danggol.errors import NotFoundError
 from danggol.outputs.report_data import rfm_cells, stage_counts
 from danggol.outputs.report_svg import STAGE_COLORS, group_color
+from danggol.predict.customers import field_specs as prediction_field_specs
 from danggol.predict.customers import profile_with_predictions
 from danggol.profile import SNAPSHOT_META
 from danggol.scores import scored_profile
@@ -35,17 +36,8 @@ from danggol.store.workspace import Workspace
 from danggol.summary import profile_summary
 
 LOCALES = {"ko": "ko-KR", "en": "en-US"}
-#: the prediction columns a refresh may add to the profile, shown when present
-PREDICTION_COLUMNS = (
-    "expected_orders",
-    "p_alive",
-    "repurchase_probability",
-    "predicted_clv",
-    "predicted_clv_percentile",
-    "expected_next_order_date",
-    "vip_cluster",
-    "future_vip",
-)
+#: the prediction columns a refresh adds to the profile, shown when present
+PREDICTION_COLUMNS = tuple(spec.name for spec in prediction_field_specs())
 #: how many orders and events the customer timeline lists (newest first)
 TIMELINE_LIMIT = 200
 
