@@ -37,6 +37,7 @@ import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from scipy.stats import rankdata
 
 from danggol.config import PredictionSettings
@@ -271,14 +272,10 @@ def _future_vip(
     if grades is None or vip_grade is None or np.isnan(clv).all():
         return pa.nulls(len(clv), pa.bool_())
     run.vip_grade = vip_grade
-    lookup = dict(
-        zip(
-            grades.column("customer_id").to_pylist(),
-            grades.column("grade").to_pylist(),
-            strict=True,
-        )
+    vips = grades.filter(pc.equal(grades.column("grade"), vip_grade)).column("customer_id")
+    is_vip = pc.is_in(ids.cast(pa.string()), value_set=vips.cast(pa.string())).to_numpy(
+        zero_copy_only=False
     )
-    is_vip = np.array([lookup.get(c) == vip_grade for c in ids.to_pylist()])
     vip_clv = clv[is_vip & ~np.isnan(clv)]
     if len(vip_clv) == 0:
         return pa.array(np.zeros(len(clv), dtype=bool))
