@@ -10,7 +10,7 @@ lines of an order in a file replace that order's stored lines.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -21,7 +21,7 @@ import pyarrow as pa
 from danggol.errors import ConfigError
 from danggol.ingest import mapping as mapping_mod
 from danggol.ingest.presets import LOAD_ORDER, get_preset, tables_for
-from danggol.ingest.readers import Reject, read_file
+from danggol.ingest.readers import read_chunks
 from danggol.ingest.validate import q, typed_query
 from danggol.schema import TABLES, Table
 from danggol.store.workspace import Workspace
@@ -91,14 +91,17 @@ class IngestResult:
 
 @dataclass
 class _Input:
-    """One mapped piece of input for one table."""
+    """One mapped input for one table, staged in the transaction's connection."""
 
     table: Table
-    data: pa.Table  # canonical column names + _line
+    #: the staged rows (canonical column names + _line): a temp table, or a registered view
+    relation: str
     source: str
     group: bool = False
     formats: tuple[str, ...] = ()
-    rejects: list[Reject] = field(default_factory=list)
+    #: a temp table (line, reason, text) of the rows the reader could not read, if any
+    rejects: str | None = None
+    registered: bool = False
 
 
 def resolve_mapping(
@@ -137,21 +140,57 @@ def ingest_files(
     mapping: str | Path | None = None,
     encoding: str | None = None,
 ) -> IngestResult:
-    """Read, map, check and load ``paths`` into ``table`` (and a preset's companion tables)."""
+    """Read, map, check and load ``paths`` into ``table`` (and a preset's companion tables).
+
+    Each file is read a piece at a time (``readers.read_chunks``) and its mapped rows are
+    staged in temporary tables of the load's own transaction, which DuckDB spills to disk
+    beyond the store's ``memory_limit``; the checks, the quarantine and the upsert then run
+    once over everything staged, so a file of any size loads in bounded memory and an order
+    whose lines fall in different pieces is still one order. Nothing is written unless the
+    whole load succeeds.
+    """
     ws.require_store("'danggol ingest'")
     chosen, prepare = resolve_mapping(table, preset, mapping)
     if not paths:
         raise ConfigError("no input file given: name one or more CSV, Parquet or JSONL files")
-    inputs: list[_Input] = []
     result = IngestResult(batch_id=0, files=[str(p) for p in paths])
     targets = tables_for(get_preset(preset), table) if preset else [table]
-    for path in paths:
-        path = Path(path).resolve()  # one name per file, so its quarantine entries are replaced
-        raw = read_file(path, encoding=encoding)
-        result.rows += raw.rows_read
-        result.encodings[str(path)] = raw.encoding
-        data = prepare(raw.table) if prepare else raw.table
-        used: set[str] = set()
+    inputs: list[_Input] = []
+    with ws.transaction() as con:
+        try:
+            result.batch_id = _next_batch(con)
+            for path in paths:
+                path = Path(
+                    path
+                ).resolve()  # one name per file: its quarantine entries are replaced
+                _stage_file(con, path, table, targets, chosen, prepare, encoding, result, inputs)
+            _load(con, inputs, result, {"tz": ws.config.timezone})
+        finally:
+            _drop_staged(con, inputs)
+    return result
+
+
+def _stage_file(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    table: str,
+    targets: list[str],
+    chosen: mapping_mod.Mapping,
+    prepare: Callable[[pa.Table], pa.Table] | None,
+    encoding: str | None,
+    result: IngestResult,
+    inputs: list[_Input],
+) -> None:
+    """Read ``path`` piece by piece into one staged input per target table (appended to
+    ``inputs``)."""
+    staged: dict[str, _Input] = {}
+    used: set[str] = set()
+    headers: list[str] = []
+    for piece in read_chunks(path, encoding=encoding):
+        result.rows += piece.rows_read
+        result.encodings[str(path)] = piece.encoding
+        headers = piece.table.column_names
+        data = prepare(piece.table) if prepare else piece.table
         for name in targets:
             tm = chosen.tables.get(name, mapping_mod.TableMapping())
             mapped = mapping_mod.apply(
@@ -160,21 +199,59 @@ def ingest_files(
             if mapped is None:
                 continue
             used |= _headers_used(data, TABLES[name], tm)
-            mapped = mapped.append_column("_line", pa.array(raw.lines, pa.int64()))
-            inputs.append(
-                _Input(
+            mapped = mapped.append_column("_line", pa.array(piece.lines, pa.int64()))
+            item = staged.get(name)
+            if item is None:
+                item = staged[name] = _Input(
                     TABLES[name],
-                    mapped,
+                    f"_in_{len(inputs)}",
                     str(path),
                     group=tm.group,
                     formats=tuple(chosen.date_formats),
-                    rejects=raw.rejects if name == table else [],
                 )
-            )
-        ignored = [h for h in raw.table.column_names if h not in used]
-        if ignored:
-            result.ignored_columns[str(path)] = ignored
-    return _load(ws, inputs, result)
+                inputs.append(item)
+                _append(con, item.relation, mapped, create=True)
+            else:
+                _append(con, item.relation, mapped, create=False)
+            if name == table and piece.rejects:
+                rejects = pa.table(
+                    {
+                        "line": pa.array([r.line for r in piece.rejects], pa.int64()),
+                        "reason": pa.array([r.reason for r in piece.rejects], pa.string()),
+                        "text": pa.array([r.text for r in piece.rejects], pa.string()),
+                    }
+                )
+                create = item.rejects is None
+                item.rejects = f"{item.relation}_rejects"
+                _append(con, item.rejects, rejects, create=create)
+    ignored = [h for h in headers if h not in used]
+    if ignored:
+        result.ignored_columns[str(path)] = ignored
+
+
+def _append(con: duckdb.DuckDBPyConnection, relation: str, data: pa.Table, *, create: bool) -> None:
+    """Write an Arrow piece into the staging table ``relation`` (a table of the store inside
+    the load's transaction: DuckDB writes its row groups out as they fill, so staging holds
+    little memory; a temporary table would keep it all in memory up to ``memory_limit``).
+    Through a relation, not ``register``: a registered view's memory stays taken after
+    ``unregister`` — measured, 100 MB per million rows."""
+    piece = con.from_arrow(data)
+    if create:
+        piece.create(relation)
+    else:
+        piece.insert_into(relation)
+
+
+def _drop_staged(con: duckdb.DuckDBPyConnection, inputs: list[_Input]) -> None:
+    # after a failure the transaction is aborted and its rollback drops them anyway
+    with contextlib.suppress(duckdb.Error):
+        for item in inputs:
+            if item.registered:
+                con.unregister(item.relation)
+            else:
+                con.execute(f"DROP TABLE IF EXISTS {item.relation}")
+            if item.rejects:
+                con.execute(f"DROP TABLE IF EXISTS {item.rejects}")
 
 
 def ingest_tables(
@@ -182,18 +259,35 @@ def ingest_tables(
 ) -> IngestResult:
     """Load Arrow tables already named as the canonical columns (the demo shop, notebooks)."""
     ws.require_store("loading data")
-    inputs = []
-    for name in LOAD_ORDER:
-        if name in tables:
-            data = tables[name]
-            data = data.append_column(
-                "_line", pa.array(np.arange(1, data.num_rows + 1), pa.int64())
-            )
-            mapping_mod.apply(
-                data, TABLES[name], mapping_mod.TableMapping(), source=source, strict=True
-            )
-            inputs.append(_Input(TABLES[name], data, f"{source}:{name}"))
-    return _load(ws, inputs, IngestResult(batch_id=0, files=[source]))
+    result = IngestResult(batch_id=0, files=[source])
+    inputs: list[_Input] = []
+    with ws.transaction() as con:
+        try:
+            result.batch_id = _next_batch(con)
+            for name in LOAD_ORDER:
+                if name in tables:
+                    data = tables[name]
+                    data = data.append_column(
+                        "_line", pa.array(np.arange(1, data.num_rows + 1), pa.int64())
+                    )
+                    mapping_mod.apply(
+                        data, TABLES[name], mapping_mod.TableMapping(), source=source, strict=True
+                    )
+                    item = _Input(
+                        TABLES[name], f"_in_{len(inputs)}", f"{source}:{name}", registered=True
+                    )
+                    con.register(item.relation, data)
+                    inputs.append(item)
+            _load(con, inputs, result, {"tz": ws.config.timezone})
+        finally:
+            _drop_staged(con, inputs)
+    return result
+
+
+def _next_batch(con: duckdb.DuckDBPyConnection) -> int:
+    return int(
+        con.execute("SELECT COALESCE(max(batch_id), 0) + 1 FROM ingest_log").fetchall()[0][0]
+    )
 
 
 def _check_table(table: str) -> None:
@@ -206,29 +300,27 @@ def _headers_used(raw: pa.Table, table: Table, tm: mapping_mod.TableMapping) -> 
     return {h for headers in picked.values() for h in headers}
 
 
-def _load(ws: Workspace, inputs: Iterable[_Input], result: IngestResult) -> IngestResult:
-    inputs = sorted(inputs, key=lambda i: LOAD_ORDER.index(i.table.name))
-    tz = {"tz": ws.config.timezone}
-    with ws.transaction() as con:
-        result.batch_id = int(
-            con.execute("SELECT COALESCE(max(batch_id), 0) + 1 FROM ingest_log").fetchall()[0][0]
-        )
-        for item in inputs:
-            part = _load_one(con, item, result.batch_id, tz)
-            result.tables.setdefault(item.table.name, TableResult(item.table.name)).add(part)
-    return result
+def _load(
+    con: duckdb.DuckDBPyConnection,
+    inputs: Iterable[_Input],
+    result: IngestResult,
+    tz: dict[str, str],
+) -> None:
+    for item in sorted(inputs, key=lambda i: LOAD_ORDER.index(i.table.name)):
+        part = _load_one(con, item, result.batch_id, tz)
+        result.tables.setdefault(item.table.name, TableResult(item.table.name)).add(part)
 
 
 def _load_one(
     con: duckdb.DuckDBPyConnection, item: _Input, batch: int, tz: dict[str, str]
 ) -> TableResult:
     table = item.table
-    con.register("_in", item.data)
+    relation = item.relation
     try:
-        types = {r[0]: r[1] for r in con.execute("DESCRIBE SELECT * FROM _in").fetchall()}
+        types = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
         types.pop("_line")
-        sql = typed_query(table, "_in", types, group=item.group, formats=item.formats)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _batch AS {sql}", tz if "$tz" in sql else None)
+        sql = typed_query(table, relation, types, group=item.group, formats=item.formats)
+        con.execute(f"CREATE OR REPLACE TABLE _batch AS {sql}", tz if "$tz" in sql else None)
         if table.name == "order_items":
             con.execute(
                 "UPDATE _batch SET _reason = 'unknown order ' || '''' || order_id || '''' || "
@@ -255,9 +347,8 @@ def _load_one(
         )
         return part
     finally:
-        # after a failure the transaction is aborted and rolls these back anyway
+        # after a failure the transaction is aborted and rolls this back anyway
         with contextlib.suppress(duckdb.Error):
-            con.unregister("_in")
             con.execute("DROP TABLE IF EXISTS _batch")
 
 
@@ -267,19 +358,29 @@ def _quarantine(con: duckdb.DuckDBPyConnection, item: _Input, batch: int) -> int
         "DELETE FROM quarantine WHERE table_name = ? AND source_file = ?",
         [item.table.name, item.source],
     )
+    # the bad rows first: a known small table, so the join with the input is built on it
     con.execute(
-        "INSERT INTO quarantine SELECT ?, ?, ?, b._line, b._reason, to_json(i)::VARCHAR, "
-        "current_timestamp FROM _batch b JOIN _in i ON i._line = b._line "
-        "WHERE b._reason IS NOT NULL",
-        [batch, item.table.name, item.source],
+        "CREATE OR REPLACE TEMP TABLE _bad AS SELECT _line, _reason FROM _batch "
+        "WHERE _reason IS NOT NULL"
     )
-    bad = int(con.execute("SELECT count(*) FROM _batch WHERE _reason IS NOT NULL").fetchall()[0][0])
-    if item.rejects:
-        con.executemany(
-            "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?, current_timestamp)",
-            [[batch, item.table.name, item.source, r.line, r.reason, r.text] for r in item.rejects],
+    try:
+        con.execute(
+            "INSERT INTO quarantine SELECT ?, ?, ?, b._line, b._reason, to_json(i)::VARCHAR, "
+            f"current_timestamp FROM {item.relation} i JOIN _bad b ON i._line = b._line",
+            [batch, item.table.name, item.source],
         )
-    return bad + len(item.rejects)
+        bad = int(con.execute("SELECT count(*) FROM _bad").fetchall()[0][0])
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("DROP TABLE IF EXISTS _bad")
+    if item.rejects:
+        con.execute(
+            "INSERT INTO quarantine SELECT ?, ?, ?, line, reason, text, current_timestamp "
+            f"FROM {item.rejects}",
+            [batch, item.table.name, item.source],
+        )
+        bad += int(con.execute(f"SELECT count(*) FROM {item.rejects}").fetchall()[0][0])
+    return bad
 
 
 def _record_touched(con: duckdb.DuckDBPyConnection, table: Table, batch: int) -> None:
@@ -335,7 +436,7 @@ def _upsert(
         )
         merged = f"SELECT {select} FROM {good} b LEFT JOIN {name} s ON s.{q(key)} = b.{q(key)}"
         exists = f"{q(key)} IN (SELECT {q(key)} FROM {name})"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _merged AS {merged}")
+    con.execute(f"CREATE OR REPLACE TABLE _merged AS {merged}")
     try:
         updated = int(con.execute(f"SELECT count(*) FROM _merged WHERE {exists}").fetchall()[0][0])
         total = int(con.execute("SELECT count(*) FROM _merged").fetchall()[0][0])

@@ -220,6 +220,8 @@ class Workspace:
                     "wait for it to finish and try again"
                 ) from exc
             raise WorkspaceError(f"cannot open the store {self.store_path}: {exc}") from exc
+        # DuckDB draws a progress bar on stdout for long queries: it would break `--json`
+        con.con.execute("SET enable_progress_bar = false")
         if self.config.memory_limit:
             # bounded memory: DuckDB spills the rest of a large join or aggregate to disk
             con.con.execute(f"SET memory_limit = '{self.config.memory_limit}'")
