@@ -18,18 +18,21 @@ exponents e_p and e_q of their factors). With u = e^w − 1 and ρ = (p+t_x)/(q+
 
     I = (p+t_x)^(1−e_p) (q+t_x)^(−e_q) ∫_0^W e^ψ(w) dw,   ψ(w) = (1−e_p)·w − e_q·log(1 + ρu),
 
-W = log((p+T)/(p+t_x)). The power decay becomes an exponential one, the factor with the
-sharper shift becomes exact, and the other one, log(1 + ρu), has its singularities at distance
-π from the real axis (ρ ≤ 1), so the integrand is analytic in a strip around the interval —
-where Gauss–Legendre converges geometrically. ψ is concave, so the interval is cut where ψ has
-fallen ``_DECAY`` below its maximum (everything beyond weighs less than ~1e−15 of the integral;
-a customer with hundreds of purchases decays within a fraction of a unit of w). Nothing is
-exponentiated outside [e^−40, e^27]: no overflow for any x, tiny or huge α and β, long T.
+W = log((p+T)/(p+t_x)). The factor with the smaller shift becomes a plain exponential, and the
+other one, log(1 + ρu), has its singularities at distance π or more from the real axis (ρ ≤ 1),
+so the integrand is analytic in a strip around the interval, where Gauss–Legendre converges
+geometrically. ψ is concave, so the interval is cut where ψ has fallen ``_DECAY`` = 40 below its
+maximum (what is left out weighs less than ~1e−15 of the integral; a customer with hundreds of
+purchases decays within a fraction of a unit of w). ψ(0) = 0 and ψ ≤ W on the interval kept, so
+e^ψ neither overflows nor vanishes: no trouble for any x, tiny or huge α and β, or long T.
 
-Accuracy, against mpmath's hypergeometric form at 50–80 digits (3,000 random rows, parameters
-in [0.01, 100], x up to 800, T up to 1000, t_x from 0 to T): log-likelihood within 2e−13 per
-row (relative to max(1, |log L|)); on the CDNOW and demo-shop rows within 1e−14
-(``tests/test_predict_pareto.py``).
+Accuracy, against the hypergeometric form in mpmath at 50 digits (checked at 80): on 3,000
+random rows — parameters log-uniform in [0.01, 100], x up to 800, T from 0.5 to 1000, t_x from 0
+to T — the log-likelihood is within 2e−13 of it relative to max(1, |log L|) (the median row
+2e−16), and on 600 of them every component of ∂ log L/∂ log θ within 2e−8 relative. Rows whose
+integrand rises over a dozen units of w before it falls (x = 0, α or β below 0.001, T = 1000)
+are the hardest: 3e−11 at α = 0.001, 9e−8 at α = 8e−6, r = 3e−5 (99% of 1,419 rows with
+parameters log-uniform in [6e−6, 1.6e5] within 3e−11).
 """
 
 from __future__ import annotations
