@@ -691,9 +691,9 @@ class ParetoNBD(_RFMModel):
 
     where s/(r+s+x) · A₀ = s·I, I = ∫_{t_x}^{T} (α+y)^−(r+x) (β+y)^−(s+1) dy, the integral their
     Gaussian-hypergeometric A₀ evaluates. I and its derivatives come from one Gauss–Legendre
-    rule in log space (:mod:`danggol.predict.pareto_integral`), which gives the exact gradient
-    (the derivatives under the integral sign) to ~1e−13 and stays finite for customers with
-    hundreds of purchases. Parameters: ``params_ = {r, alpha, s, beta}``. The likelihood is
+    rule in log space (:mod:`danggol.predict.pareto_integral`): the exact gradient (the
+    derivatives under the integral sign), the log-likelihood within ~1e−13 of the
+    hypergeometric form on ordinary rows, finite for customers with hundreds of purchases. Parameters: ``params_ = {r, alpha, s, beta}``. The likelihood is
     very flat in β, so the default tolerance is tighter than BG/NBD's. On the CDNOW sample:
     r = 0.553, α = 10.578, s = 0.606, β = 11.669, LL = −9595.0.
     """
@@ -727,8 +727,7 @@ class ParetoNBD(_RFMModel):
         odds = d.log_gone + (r + x) * log_aT + s * np.log(beta + T)  # log(P(gone)/P(alive))
         p_alive = expit(-odds)
         p_gone = expit(odds)
-        with np.errstate(over="ignore"):
-            value = -r * grow_a - s * grow_b - x * log_aT + np.logaddexp(0.0, odds)
+        value = -r * grow_a - s * grow_b - x * log_aT + np.logaddexp(0.0, odds)
         dr = -p_alive * grow_a - p_gone * d.log_a
         dalpha = r / alpha * (p_alive * T / (alpha + T) + p_gone * d.share_a) - x * (
             p_alive / (alpha + T) + p_gone * d.inv_a

@@ -50,7 +50,7 @@ _T, _WT = np.polynomial.legendre.leggauss(_N_NODES)
 NODES, WEIGHTS = (_T + 1) / 2, _WT / 2
 #: the integrand is cut where it has fallen e^−_DECAY below its maximum
 _DECAY = 40.0
-#: rows per block: the (rows × nodes) work arrays stay a few MB, in cache, for any data size
+#: rows per block: the six (rows × nodes) work arrays take 6 MB, whatever the number of rows
 _BLOCK = 4096
 
 
