@@ -5,9 +5,10 @@ Each customer is summarised by ``frequency`` (x, the number of *repeat* purchase
 first purchase to the end of the calibration period), all in one time unit (weeks for CDNOW).
 :func:`danggol.predict.summary.rfm_summary` builds that table from the store.
 
-Models (maximum likelihood over log-parameters with SLSQP, L-BFGS-B for Pareto/NBD; identical
+Models (maximum likelihood over log-parameters with SLSQP and an exact gradient; identical
 rows are aggregated into weights first and the terms that depend on x alone are evaluated once
-per distinct x, so a million customers fit in well under a second):
+per distinct x, so a million customers fit in well under a second; Pareto/NBD, whose
+likelihood needs a 32-point integral per distinct row, takes longer — docs/benchmarks.md):
 
 * :class:`BGNBD` — Fader, Hardie & Lee (2005), "Counting Your Customers the Easy Way: An
   Alternative to the Pareto/NBD Model", *Marketing Science* 24(2). Purchases Poisson(λ),
@@ -16,10 +17,11 @@ per distinct x, so a million customers fit in well under a second):
 * :class:`MBGNBD` — Batislam, Denizel & Filiztekin (2007), the modified BG/NBD: a customer may
   also drop out at time zero, right after the first purchase. Analytic gradient.
 * :class:`ParetoNBD` — Schmittlein, Morrison & Colombo (1987), "Counting Your Customers: Who
-  Are They and What Will They Do Next?", *Management Science* 33(1); the likelihood in the
-  exact Gaussian-hypergeometric form of Fader & Hardie (2005), "A Note on Deriving the
-  Pareto/NBD Model and Related Expressions". Lifetimes exponential(μ), μ ~ Gamma(s, β).
-  Central-difference gradient.
+  Are They and What Will They Do Next?", *Management Science* 33(1); the likelihood of Fader &
+  Hardie (2005), "A Note on Deriving the Pareto/NBD Model and Related Expressions", eq. (22),
+  its hypergeometric term evaluated as the integral it stands for, by Gauss–Legendre in log
+  space (:mod:`danggol.predict.pareto_integral`). Lifetimes exponential(μ), μ ~ Gamma(s, β).
+  Exact gradient (the derivatives under the integral sign, by the same rule).
 * :class:`GammaGamma` — Fader, Hardie & Lee (2005), "RFM and CLV: Using Iso-Value Curves for
   Customer Base Analysis", *Journal of Marketing Research* 42(4): the mean value ``zbar`` of a
   repeat buyer's x transactions, z ~ Gamma(p, ν), ν ~ Gamma(q, γ). Analytic gradient.
@@ -48,6 +50,7 @@ from scipy.optimize import minimize
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 from danggol.errors import ConfigError
+from danggol.predict.pareto_integral import dropout_integral, log_dropout
 from danggol.scores._params import Param, int_in, number_in, one_of, optional, validate
 
 FloatArray = NDArray[np.float64]
@@ -283,55 +286,33 @@ class _MaximumLikelihood(ABC):
     def _loglik(self, params: FloatArray, data: tuple[FloatArray, ...]) -> FloatArray:
         """Per-row log-likelihood at ``params`` (natural scale, in ``_names`` order)."""
 
+    @abstractmethod
     def _loglik_grad(
         self, params: FloatArray, data: tuple[FloatArray, ...]
-    ) -> tuple[FloatArray, FloatArray] | None:
-        """(per-row log-likelihood, per-row gradient w.r.t. params, shape (n, k)) or None."""
-        return None
+    ) -> tuple[FloatArray, FloatArray]:
+        """(per-row log-likelihood, per-row exact gradient w.r.t. params, shape (n, k))."""
 
-    # -- fitting ---------------------------------------------------------------------------
+    @abstractmethod
     def _prepared_objective(
         self, data: tuple[FloatArray, ...], w: FloatArray
-    ) -> Callable[[FloatArray], tuple[float, FloatArray]] | None:
-        """A faster θ ↦ (Σ w·ll, ∂/∂params) over the whole data, or None (then the per-row
-        ``_loglik_grad`` is summed). Models whose terms depend on x alone evaluate those once
-        per distinct x instead of once per row."""
-        return None
+    ) -> Callable[[FloatArray], tuple[float, FloatArray]]:
+        """θ ↦ (Σ w·ll, ∂/∂params) over the whole data: the sums of ``_loglik_grad``, with the
+        terms that depend on x alone evaluated once per distinct x instead of once per row."""
 
+    # -- fitting ---------------------------------------------------------------------------
+    @staticmethod
     def _objective(
-        self,
-        data: tuple[FloatArray, ...],
-        w: FloatArray,
-        prepared: Callable[[FloatArray], tuple[float, FloatArray]] | None = None,
-    ) -> tuple[Callable[[FloatArray], Any], bool]:
+        w: FloatArray, prepared: Callable[[FloatArray], tuple[float, FloatArray]]
+    ) -> Callable[[FloatArray], tuple[float, FloatArray]]:
+        """−(mean log-likelihood per customer) and its gradient, over θ = log(params)."""
         total = float(w.sum())
-        if prepared is not None:
 
-            def fast(theta: FloatArray) -> tuple[float, FloatArray]:
-                params = np.exp(theta)
-                ll, grad = prepared(params)
-                return -ll / total, -grad * params / total
-
-            return fast, True
-
-        def value(theta: FloatArray) -> float:
-            return -_dot(w, self._loglik(np.exp(theta), data)) / total
-
-        def value_and_grad(theta: FloatArray) -> tuple[float, FloatArray]:
+        def objective(theta: FloatArray) -> tuple[float, FloatArray]:
             params = np.exp(theta)
-            got = self._loglik_grad(params, data)
-            if got is None:  # central differences in log-parameter space
-                h = 1e-6
-                grad = np.empty_like(theta)
-                for j in range(theta.size):
-                    e = np.zeros_like(theta)
-                    e[j] = h
-                    grad[j] = (value(theta + e) - value(theta - e)) / (2 * h)
-                return value(theta), grad
-            ll, g = got
-            return -_dot(w, ll) / total, -np.einsum("i,ij->j", w, g) * params / total
+            ll, grad = prepared(params)
+            return -ll / total, -grad * params / total
 
-        return value_and_grad, True
+        return objective
 
     def _warm_start(
         self,
@@ -350,11 +331,10 @@ class _MaximumLikelihood(ABC):
         if k < 2:
             return theta0
         sub, sub_w = tuple(col[::k] for col in data), w[::k] * k
-        fun, jac = self._objective(sub, sub_w, self._prepared_objective(sub, sub_w))
         small = minimize(
-            fun,
+            self._objective(sub_w, self._prepared_objective(sub, sub_w)),
             theta0,
-            jac=jac,
+            jac=True,
             method="SLSQP",
             bounds=bounds,
             options={"ftol": tol * 1e-2, "maxiter": self.max_iter},
@@ -370,44 +350,25 @@ class _MaximumLikelihood(ABC):
         keep = w > 0
         data, w = tuple(col[keep] for col in data), w[keep]
         prepared = self._prepared_objective(data, w)
-        fun, jac = self._objective(data, w, prepared)
         tol = self._default_tol if self.tol is None else self.tol
-        theta0 = np.zeros(len(self._names))
         bounds = [(-_LOG_BOUND, _LOG_BOUND)] * len(self._names)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            if prepared is not None:
-                theta0 = self._warm_start(data, w, theta0, bounds, tol)
-                # SLSQP (quasi-Newton SQP) with the exact gradient: fewer evaluations than
-                # L-BFGS-B here, and measured on a busy 2-core machine, L-BFGS-B's iterations
-                # woke OpenBLAS's worker threads, which then slowed the whole fit 5–10×
-                # (gone with OPENBLAS_NUM_THREADS=1); SLSQP's did not.
-                result = minimize(
-                    fun,
-                    theta0,
-                    jac=jac,
-                    method="SLSQP",
-                    bounds=bounds,
-                    options={"ftol": tol * 1e-4, "maxiter": self.max_iter},
-                )
-            else:
-                result = minimize(
-                    fun,
-                    theta0,
-                    jac=jac,
-                    method="L-BFGS-B",
-                    bounds=bounds,
-                    options={
-                        "ftol": tol * 1e-4,
-                        "gtol": tol,
-                        "maxiter": self.max_iter,
-                        "maxcor": 20,
-                    },
-                )
+            theta0 = self._warm_start(data, w, np.zeros(len(self._names)), bounds, tol)
+            # SLSQP (quasi-Newton SQP) with the exact gradient: fewer evaluations than
+            # L-BFGS-B here, and measured on a busy 2-core machine, L-BFGS-B's iterations
+            # woke OpenBLAS's worker threads, which then slowed the whole fit 5–10×
+            # (gone with OPENBLAS_NUM_THREADS=1); SLSQP's did not. On Pareto/NBD too: CDNOW
+            # 0.03 s against 0.42 s, the 100k demo shop 0.7 s against 1.6 s, same optimum.
+            result = minimize(
+                self._objective(w, prepared),
+                theta0,
+                jac=True,
+                method="SLSQP",
+                bounds=bounds,
+                options={"ftol": tol * 1e-4, "maxiter": self.max_iter},
+            )
             params = np.exp(result.x)
-            if prepared is not None:  # the regrouped sums are also the more accurate ones
-                ll = prepared(params)[0]
-            else:
-                ll = _dot(w, self._loglik(params, data))
+            ll = prepared(params)[0]  # the regrouped sums are also the more accurate ones
         if not np.isfinite(ll):
             raise ConfigError(
                 f"{type(self).__name__} could not be fitted: the log-likelihood is {ll} at "
@@ -722,72 +683,101 @@ class MBGNBD(BGNBD):
 # ------------------------------------------------------------------------------------------
 
 
-def _pareto_log_a0(
-    r: float, alpha: float, s: float, beta: float, x: FloatArray, tx: FloatArray, T: FloatArray
-) -> FloatArray:
-    """log A₀ of Fader & Hardie (2005), "A Note on Deriving the Pareto/NBD Model", eq. (19):
-
-        A₀ = ₂F₁(r+s+x, c; r+s+x+1; |α−β|/(m+t_x)) / (m+t_x)^(r+s+x)
-             − ₂F₁(r+s+x, c; r+s+x+1; |α−β|/(m+T)) / (m+T)^(r+s+x)
-
-    with m = max(α, β) and c = s+1 when α ≥ β, c = r+x otherwise. Each ₂F₁ goes through
-    Euler's transformation, ₂F₁(r+s+x, c; r+s+x+1; z) = (1−z)^(1−c) · ... with first argument
-    1, so nothing overflows for large x: (1−z)^(−s) ₂F₁(1, r+x; ·; z) when α ≥ β and
-    (1−z)^(1−r−x) ₂F₁(1, s+1; ·; z) when α < β.
-    """
-    rsx = r + s + x
-    if alpha >= beta:
-        m, power, second = alpha, -s + 0 * x, r + x
-    else:
-        m, power, second = beta, 1 - r - x, s + 1 + 0 * x
-    diff = abs(alpha - beta)
-
-    def log_term(u: FloatArray) -> FloatArray:
-        z = diff / (m + u)
-        return power * np.log1p(-z) + np.log(hyp2f1(1.0, second, rsx + 1, z)) - rsx * np.log(m + u)
-
-    l1 = log_term(tx)
-    l2 = log_term(T)
-    with np.errstate(divide="ignore"):
-        return l1 + np.log1p(-np.exp(np.minimum(l2 - l1, 0.0)))
-
-
 class ParetoNBD(_RFMModel):
     """The Pareto/NBD model (Schmittlein, Morrison & Colombo 1987), in the form of Fader &
     Hardie (2005), "A Note on Deriving the Pareto/NBD Model and Related Expressions", eq. (22):
 
         L = Γ(r+x) α^r β^s / Γ(r) · [ 1/((α+T)^(r+x) (β+T)^s) + s/(r+s+x) · A₀ ]
 
-    (A₀ in :func:`_pareto_log_a0`). Parameters: ``params_ = {r, alpha, s, beta}``. The
-    likelihood is very flat in β, so the default tolerance is tighter than BG/NBD's. On the
-    CDNOW sample: r = 0.553, α = 10.578, s = 0.606, β = 11.669, LL = −9595.0.
+    where s/(r+s+x) · A₀ = s·I, I = ∫_{t_x}^{T} (α+y)^−(r+x) (β+y)^−(s+1) dy, the integral their
+    Gaussian-hypergeometric A₀ evaluates. I and its derivatives come from one Gauss–Legendre
+    rule in log space (:mod:`danggol.predict.pareto_integral`): the exact gradient (the
+    derivatives under the integral sign), the log-likelihood within ~1e−13 of the
+    hypergeometric form on ordinary rows, finite for customers with hundreds of purchases. Parameters: ``params_ = {r, alpha, s, beta}``. The likelihood is
+    very flat in β, so the default tolerance is tighter than BG/NBD's. On the CDNOW sample:
+    r = 0.553, α = 10.578, s = 0.606, β = 11.669, LL = −9595.0.
     """
 
     _names = ("r", "alpha", "s", "beta")
     _default_tol = 1e-12
 
+    @staticmethod
+    def _bracket(
+        params: FloatArray, x: FloatArray, tx: FloatArray, T: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
+        """Per row, log L − log Γ(r+x) + log Γ(r), and its gradient w.r.t. (r, α, s, β)
+        without the ψ(r+x) − ψ(r) of ∂/∂r (the terms in x alone are summed per distinct x).
+
+        With P(alive) = (α+T)^−(r+x) (β+T)^−s / [...] and P(gone) = s·I / [...] (the bracket
+        of the likelihood), and E[·] the means under the integrand of I:
+
+            value = −r log(1+T/α) − s log(1+T/β) − x log(α+T) + log(1 + s·I·(α+T)^(r+x) (β+T)^s)
+            ∂/∂r  = −P(alive) log(1+T/α) − P(gone) E[log(1+y/α)]
+            ∂/∂α  = r/α · (P(alive) T/(α+T) + P(gone) E[y/(α+y)])
+                    − x · (P(alive)/(α+T) + P(gone) E[1/(α+y)])
+            ∂/∂s  = −P(alive) log(1+T/β) + P(gone) (1/s − E[log(1+y/β)])
+            ∂/∂β  = s/β · (P(alive) T/(β+T) + P(gone) E[y/(β+y)]) − P(gone) E[1/(β+y)]
+
+        (the log α and log(α+T) of the paper's form combined, so nothing cancels)."""
+        r, alpha, s, beta = (float(v) for v in params)
+        d = dropout_integral(r, alpha, s, beta, x, tx, T)
+        log_aT = np.log(alpha + T)
+        grow_a = np.log1p(T / alpha)
+        grow_b = np.log1p(T / beta)
+        odds = d.log_gone + (r + x) * log_aT + s * np.log(beta + T)  # log(P(gone)/P(alive))
+        p_alive = expit(-odds)
+        p_gone = expit(odds)
+        value = -r * grow_a - s * grow_b - x * log_aT + np.logaddexp(0.0, odds)
+        dr = -p_alive * grow_a - p_gone * d.log_a
+        dalpha = r / alpha * (p_alive * T / (alpha + T) + p_gone * d.share_a) - x * (
+            p_alive / (alpha + T) + p_gone * d.inv_a
+        )
+        ds = -p_alive * grow_b + p_gone * (1 / s - d.log_b)
+        dbeta = s / beta * (p_alive * T / (beta + T) + p_gone * d.share_b) - p_gone * d.inv_b
+        return value, np.column_stack([dr, dalpha, ds, dbeta])
+
     def _loglik(self, params: FloatArray, data: tuple[FloatArray, ...]) -> FloatArray:
+        return self._loglik_grad(params, data)[0]
+
+    def _loglik_grad(
+        self, params: FloatArray, data: tuple[FloatArray, ...]
+    ) -> tuple[FloatArray, FloatArray]:
         x, tx, T = data
-        r, alpha, s, beta = params
-        head = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
-        alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
-        gone = np.log(s) - np.log(r + s + x) + _pareto_log_a0(r, alpha, s, beta, x, tx, T)
-        return head + np.logaddexp(alive, gone)
+        r = float(params[0])
+        value, grad = self._bracket(params, x, tx, T)
+        grad[:, 0] += digamma(r + x) - digamma(r)
+        return gammaln(r + x) - gammaln(r) + value, grad
+
+    def _prepared_objective(
+        self, data: tuple[FloatArray, ...], w: FloatArray
+    ) -> Callable[[FloatArray], tuple[float, FloatArray]]:
+        """Σ w·ll and its gradient: log Γ(r+x) − log Γ(r) and ψ(r+x) − ψ(r) once per distinct
+        x, the rest per row (:meth:`_bracket`)."""
+        u, _, W, _, (x, w, tx, T) = _by_x(data[0], w, *data[1:])
+
+        def objective(params: FloatArray) -> tuple[float, FloatArray]:
+            r = float(params[0])
+            value, grad = self._bracket(params, x, tx, T)
+            ll = _dot(W, gammaln(r + u) - gammaln(r)) + _dot(w, value)
+            total = np.einsum("i,ij->j", w, grad)
+            total[0] += _dot(W, digamma(r + u) - digamma(r))
+            return ll, total
+
+        return objective
 
     def _log_death_odds(self, x: FloatArray, tx: FloatArray, T: FloatArray) -> FloatArray:
+        """log(s·I · (α+T)^(r+x) (β+T)^s), the log odds of having dropped out."""
         p = self._fitted()
         r, alpha, s, beta = p["r"], p["alpha"], p["s"], p["beta"]
         return (
-            np.log(s)
-            - np.log(r + s + x)
+            log_dropout(r, alpha, s, beta, x, tx, T)
             + (r + x) * np.log(alpha + T)
             + s * np.log(beta + T)
-            + _pareto_log_a0(r, alpha, s, beta, x, tx, T)
         )
 
     def p_alive(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> Any:
         """P(alive | x, t_x, T) = 1 / (1 + s/(r+s+x) · (α+T)^(r+x) (β+T)^s · A₀)
-        (Fader & Hardie 2005, eq. (24))."""
+        (Fader & Hardie 2005, eq. (24)), with s/(r+s+x) · A₀ = s·I."""
         x, tx, T = self._inputs(frequency, recency, T)
         return _scalar_or_array(expit(-self._log_death_odds(x, tx, T)))
 
