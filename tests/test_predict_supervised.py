@@ -263,26 +263,42 @@ def test_logistic_is_calibrated_too(shop):
     assert r.method == "logistic" and r.auc > 0.85
 
 
-def test_too_little_data_is_an_error(shop):
+def test_too_little_data_is_an_error(shop, frames):
     con = shop.ibis
+    orders = frames["orders"]
     with pytest.raises(ConfigError, match="no orders after the cutoff"):
         supervised_backtest(con, cutoff=dt.date(2025, 6, 30), horizon_days=30)
     with pytest.raises(ConfigError, match="orders end on 2025-06-30, before the end"):
         supervised_backtest(con, cutoff=dt.date(2025, 6, 1), horizon_days=90)
     with pytest.raises(ConfigError, match="customers bought before the cutoff"):
         supervised_backtest(con, cutoff=dt.date(2022, 10, 31), horizon_days=30)
-    # 260 buyers before 2023-06-30 (261 by its end: training keeps first purchases on the
-    # cut-off day, which BG/NBD cannot compare), 6 of whom bought on the next day
+    # the backtest compares the buyers before 2023-06-30 (BG/NBD cannot compare a first
+    # purchase on the cut-off day; training keeps them), a handful of whom bought on the next
+    # day; the counts are taken from the orders with pandas
+    cut, day_after = dt.date(2023, 6, 30), dt.date(2023, 7, 1)
+    before = bought(orders, None, cut - dt.timedelta(days=1))
+    by_end = bought(orders, None, cut)
+    next_day = bought(orders, cut, day_after)
+    assert len(before & next_day) < 20 and len(by_end & next_day) < 20 < len(before)
     with pytest.raises(
-        ConfigError, match=r"6 of 260 customers bought in \(2023-06-30, 2023-07-01\]"
+        ConfigError,
+        match=rf"{len(before & next_day)} of {len(before)} customers bought in "
+        r"\(2023-06-30, 2023-07-01\]",
     ):
-        supervised_backtest(con, cutoff=dt.date(2023, 6, 30), horizon_days=1)
+        supervised_backtest(con, cutoff=cut, horizon_days=1)
     with pytest.raises(
-        ConfigError, match="too little data to train: 6 of 261 customers bought again"
+        ConfigError,
+        match=f"too little data to train: {len(by_end & next_day)} of {len(by_end)} customers "
+        "bought again",
     ):
-        RepurchaseModel(horizon_days=1).fit(con, dt.date(2023, 7, 1))
-    with pytest.raises(ConfigError, match=r"too little data to train: 1\d\d customers had bought"):
-        RepurchaseModel(horizon_days=90).fit(con, dt.date(2023, 6, 30))
+        RepurchaseModel(horizon_days=1).fit(con, day_after)
+    # 90 days before 2023-06-30 fewer than the 200 customers needed had bought
+    early = bought(orders, None, dt.date(2023, 4, 1))
+    assert len(early) < 200
+    with pytest.raises(
+        ConfigError, match=f"too little data to train: {len(early)} customers had bought"
+    ):
+        RepurchaseModel(horizon_days=90).fit(con, cut)
     with pytest.raises(ConfigError, match="The 'method' parameter of RepurchaseModel"):
         RepurchaseModel("forest").fit(con, CUTOFF)
     with pytest.raises(ConfigError, match="The 'calibration' parameter of RepurchaseModel"):

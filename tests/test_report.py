@@ -162,7 +162,7 @@ def test_funnel_migration_and_cohorts_match_the_library(shop):
 
 
 def test_korean_and_english_labels(shop):
-    _, _, pages = shop
+    ws, _, pages = shop
     ko, en = pages["ko"], pages["en"]
     for words in (
         "RFM 그리드",
@@ -181,7 +181,19 @@ def test_korean_and_english_labels(shop):
         "Champions",
     ):
         assert words in en and words not in ko
-    assert "₩893,180,940" in ko and "8.9억원" in ko and "₩893.2M" in en
+    # the shop's revenue, summed from the orders, written as ko-KR writes won: in full, in
+    # 억 (10⁸) with one decimal, and in English in millions
+    (revenue,) = ws.duck.execute(
+        "SELECT sum(total - coalesce(refunded_amount, 0)) FROM orders "
+        "WHERE status IN ('paid', 'partially_refunded') AND order_date <= ?",
+        [AS_OF],
+    ).fetchone()
+    assert 1e8 <= revenue < 1e9
+    won = round(revenue)
+    eok, million = round(won / 10**7), round(won / 10**5)  # in tenths
+    assert f"₩{won:,}" in ko
+    assert f"{eok // 10}.{eok % 10}억원" in ko
+    assert f"₩{million // 10}.{million % 10}M" in en
     assert "Noto Sans KR" in ko and "NanumGothic" in ko
     assert all(set(v) == {"ko", "en"} for v in LABELS.values())
 

@@ -2,8 +2,8 @@
 
 ``generate_shop`` builds customers, orders, order lines and behaviour events for a shop in
 Asia/Seoul with numpy array operations only (no Python loop runs per customer, order or
-event), so a million customers (≈10M orders, ≈23M order lines, ≈35M events) take well
-under a minute on two cores.
+event), so a million customers (≈10M orders, ≈22M order lines, ≈31M events) take under a
+minute on two cores.
 
 The generative model
 --------------------
@@ -18,13 +18,17 @@ demographics (성+이름, age 18–70, 시/도 by population), a signup channel 
 a favourite category, a price affinity, a preferred device and an engagement level.
 
 *Purchases (BG/NBD-like).* 30% never buy (with late sign-ups, ~32% have no order). Buyers
-order first in the signup session or after a log-normal delay. Then 36% drop out at once
+order first in the signup session or after a log-normal delay. Then 30% drop out at once
 (one-time buyers); the others buy as a Poisson process whose rate is gamma distributed
-across customers and fades with time since the first order, dropping out after each
-purchase with a beta-distributed probability. A fifth of repeat buyers are *replenishers*
-of a 식품/뷰티 staple who reorder on a near-regular 2–5 week cycle (gamma gaps). Frequent
-buyers lean to cheaper consumables; with the spread of tenures this puts ~44% of paid
-revenue in the top 10% of buying customers.
+across customers, and drop out after each repeat purchase with a probability that differs
+widely between customers (Beta(2, 40), mean 1/21): some leave after a few orders, a few
+stay for years. That spread is what the BG/NBD model's Beta(a, b) describes, so a BG/NBD
+fit of the shop has a finite optimum (a ≈ 2.3, b ≈ 46 at 100,000 customers); with
+nearly the same dropout probability for everyone, the fitted a and b would run off
+towards infinity. A fifth of repeat buyers are *replenishers* of a 식품/뷰티 staple who
+reorder on a near-regular 2–5 week cycle (gamma gaps). Frequent buyers (by expected
+purchases: rate × purchases until dropout) lean to cheaper consumables; with the spread
+of tenures this puts ~45% of paid revenue in the top 10% of buying customers.
 
 *Baskets.* 1–4 lines; each line's category is the customer's favourite or a popular one,
 the product a bestseller or one at the customer's price affinity; some lines are on sale.
@@ -218,15 +222,15 @@ SIGNUP_GROWTH = 1.5
 P_NEVER_BUY = 0.30
 P_SAME_SESSION = 0.45
 FIRST_DELAY_MEDIAN_DAYS = 14.0
-P_ONE_AND_DONE = 0.36
-MEAN_RATE = 0.19
+P_ONE_AND_DONE = 0.30
+MEAN_RATE = 0.15
 RATE_SHAPE = 6.0
-DROPOUT_BETA = (2.0, 80.0)
+#: the dropout probability after each repeat purchase varies widely between customers
+#: (mean 1/21; a tenth of customers below 0.013, a tenth above 0.092), as in the BG/NBD model
+DROPOUT_BETA = (2.0, 40.0)
 P_REPLENISHER = 0.2
 REPLENISH_SHAPE = 8.0
-#: purchase rates fade with this time constant (activity days) after the first order
-FADE_DAYS = 350.0
-#: how much cheaper (in price quantile per e-fold of purchase rate) frequent buyers shop
+#: how much cheaper (in price quantile per e-fold of expected purchases) frequent buyers shop
 AFFINITY_SLOPE = 0.2
 AFFINITY_BETA = 3.0
 
@@ -589,15 +593,17 @@ def _make_people(rng: np.random.Generator, n: int, clock: _Clock, cat: _Catalogu
     p_drop = rng.beta(*DROPOUT_BETA, n)
     one_and_done = rng.random(n) < P_ONE_AND_DONE
     replenisher = ~one_and_done & (rng.random(n) < P_REPLENISHER)
-    # frequent buyers fill cheaper baskets (groceries, refills): keeps revenue less skewed
-    affinity = rng.beta(AFFINITY_BETA, AFFINITY_BETA, n) - AFFINITY_SLOPE * np.log(rate / MEAN_RATE)
+    # frequent buyers fill cheaper baskets (groceries, refills): keeps revenue less skewed;
+    # "frequent" = expected purchases (rate × purchases until dropout) against a typical one
+    busy = rate / MEAN_RATE * (DROPOUT_BETA[0] / sum(DROPOUT_BETA) / p_drop)
+    affinity = rng.beta(AFFINITY_BETA, AFFINITY_BETA, n) - AFFINITY_SLOPE * np.log(busy)
     cycle = rng.uniform(14.0, 35.0, n)  # days between refills of a consumable
     rate = np.where(replenisher, 1.0 / cycle, rate)
     affinity = np.where(replenisher, affinity - 0.1, affinity)
     fav = _choice(rng, CATEGORY_SHARES, n).astype(np.int8)
     consumable = np.asarray(CONSUMABLES, dtype=np.int8)
     # frequent buyers tend to be grocery and beauty shoppers, as do all replenishers
-    grocer = replenisher | (rng.random(n) < np.minimum(0.6, 0.25 * rate / MEAN_RATE))
+    grocer = replenisher | (rng.random(n) < np.minimum(0.6, 0.25 * busy))
     fav = np.where(grocer, consumable[rng.integers(0, 2, n)], fav)
     # a staple product in the cheaper two thirds of the favourite category
     staple = cat.cat_start[fav] + (rng.random(n) * cat.cat_size[fav] * 0.66).astype(np.int64)
@@ -676,7 +682,7 @@ def _purchase_times(rng: np.random.Generator, people: _People, clock: _Clock) ->
     # drawn per customer is capped well above what the window can hold to bound the work
     dropout = rng.geometric(people.p_drop)
     window = np.maximum(end_lam - first_lam, 0.0)
-    expected = people.rate * FADE_DAYS * -np.expm1(-window / FADE_DAYS)
+    expected = people.rate * window
     cap = np.ceil(expected + 4.0 * np.sqrt(expected) + 3.0).astype(np.int64)
     drawn = np.where(buys & ~people.one_and_done, np.minimum(dropout, cap), 0)
     owner = np.repeat(np.arange(n, dtype=np.int32), drawn)
@@ -684,11 +690,7 @@ def _purchase_times(rng: np.random.Generator, people: _People, clock: _Clock) ->
     regular = people.replenisher[owner]
     gaps[regular] = rng.standard_gamma(REPLENISH_SHAPE, int(regular.sum())) / REPLENISH_SHAPE
     gaps /= people.rate[owner]
-    # interest fades: the rate decays as exp(-t / FADE_DAYS) after the first order, so a
-    # unit-rate clock s maps to t = -FADE_DAYS · log(1 - s / FADE_DAYS)
-    fresh = np.minimum(_segment_cumsum(gaps, drawn) / FADE_DAYS, 1.0)
-    with np.errstate(divide="ignore"):
-        rep_lam = first_lam[owner] - FADE_DAYS * np.log1p(-fresh)
+    rep_lam = first_lam[owner] + _segment_cumsum(gaps, drawn)
     kept = rep_lam <= end_lam
     repeats = np.bincount(owner[kept], minlength=n)
 
@@ -1405,8 +1407,8 @@ def generate_shop(
     time order (customers by sign-up, orders and events chronologically) and the rows come
     in that order. The same arguments give the same tables on every machine.
 
-    Scale: ≈10 orders, ≈23 order lines and ≈35 events per customer; a million customers
-    take well under a minute and ~6.5 GiB at the peak, ~5.4 GiB of it the tables.
+    Scale: ≈10 orders, ≈22 order lines and ≈31 events per customer; a million customers
+    take under a minute and ~6.4 GiB at the peak, ~5.1 GiB of it the tables.
 
     >>> shop = generate_shop(200, seed=1)
     >>> sorted(shop)
