@@ -30,3 +30,24 @@ def test_memory_limit_from_danggol_toml(tmp_path):
     (ws.path / "danggol.toml").write_text('[workspace]\nmemory_limit = "lots"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="memory_limit is a size such as '3GB'"):
         Workspace.open(ws.path)
+
+
+def test_a_retired_prediction_setting_warns_and_is_ignored(tmp_path):
+    Workspace.init(tmp_path / "old").close()
+    toml = tmp_path / "old" / "danggol.toml"
+    text = toml.read_text(encoding="utf-8")
+    toml.write_text(
+        text.replace("[predictions]\n", "[predictions]\nvip_quantile = 0.25\n"), encoding="utf-8"
+    )
+    with pytest.warns(UserWarning, match="vip_quantile is no longer used"):
+        ws = Workspace.open(tmp_path / "old")
+    try:
+        assert not hasattr(ws.config.predictions, "vip_quantile")
+    finally:
+        ws.close()
+    # any other unknown setting is still an error
+    toml.write_text(
+        text.replace("[predictions]\n", "[predictions]\nvip_share = 1\n"), encoding="utf-8"
+    )
+    with pytest.raises(ConfigError):
+        Workspace.open(tmp_path / "old")

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import re
 import tomllib
+import warnings
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from danggol.errors import ConfigError
 
@@ -47,12 +55,20 @@ class PredictionSettings(BaseModel):
         "model",
         description="expected_next_order_date from the model or from the customer's own cycle",
     )
-    vip_quantile: float = Field(
-        0.25,
-        gt=0,
-        lt=1,
-        description="future_vip: predicted_clv at least this quantile of current VIPs' predicted_clv",
-    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _retired(cls, values: object) -> object:
+        # danggol.toml files written before 2026-11-23 carry vip_quantile: future_vip's VIP
+        # range no longer uses it (it is the top n by predicted_clv, n = the VIPs)
+        if isinstance(values, dict) and "vip_quantile" in values:
+            warnings.warn(
+                "[predictions] vip_quantile is no longer used (future_vip takes the n highest "
+                "predicted_clv, n = the number of VIPs); remove it from danggol.toml",
+                stacklevel=2,
+            )
+            values = {k: v for k, v in values.items() if k != "vip_quantile"}
+        return values
 
 
 class WorkspaceConfig(BaseModel):

@@ -14,8 +14,9 @@ the Gamma-Gamma spend model on the repeat buyers. For every customer with a purc
 * ``expected_next_order_date`` — ``model``: the first day by which the customer has bought again
   with probability ≥ 50 % (none when that never happens: p_alive < 0.5); ``cycle``: the last order
   date plus the customer's own average days between orders (none with a single order);
-* ``future_vip`` — not in the top grade now, and predicted_clv at least the ``vip_quantile``
-  quantile of the top-grade customers' predicted_clv ("puts them in the VIP range");
+* ``future_vip`` — not in the top grade now, and predicted_clv (> 0) in the VIP range: at least
+  the n-th highest predicted_clv, n = the number of top-grade customers — predicted to be among
+  the shop's n most valuable customers, as many as there are VIPs today;
 * ``vip_cluster`` — for customers in the top grade: their sub-segment by k-means
   (:mod:`danggol.predict.clusters`: ``high_aov``, ``new_big_spender``, ``long_time_steady``,
   ``fading``, ``frequent_buyer``, ``typical``), empty for the others and when there are too few
@@ -244,7 +245,7 @@ def customer_predictions(
     next_date = [
         None if math.isnan(d) else as_of + dt.timedelta(days=int(d)) for d in next_days.tolist()
     ]
-    future = _future_vip(ids, clv, grades, vip_grade, settings.vip_quantile, run)
+    future = _future_vip(ids, clv, grades, vip_grade, run)
     table = pa.table(
         {
             "customer_id": ids.cast(pa.string()),
@@ -266,9 +267,13 @@ def _future_vip(
     clv: np.ndarray,
     grades: pa.Table | None,
     vip_grade: str | None,
-    quantile: float,
     run: PredictionRun,
 ) -> pa.Array:
+    """Non-VIPs whose predicted_clv is among the n highest, n = the number of VIPs.
+
+    The VIP range is taken from the ranking of everyone's predicted value, not from the VIPs'
+    own values: a VIP the model expects never to buy again (p_alive near 0) has a predicted
+    value near 0 and would otherwise pull the bar down to nothing."""
     if grades is None or vip_grade is None or np.isnan(clv).all():
         return pa.nulls(len(clv), pa.bool_())
     run.vip_grade = vip_grade
@@ -276,12 +281,13 @@ def _future_vip(
     is_vip = pc.is_in(ids.cast(pa.string()), value_set=vips.cast(pa.string())).to_numpy(
         zero_copy_only=False
     )
-    vip_clv = clv[is_vip & ~np.isnan(clv)]
-    if len(vip_clv) == 0:
+    known = ~np.isnan(clv)
+    n = int((is_vip & known).sum())
+    if n == 0:
         return pa.array(np.zeros(len(clv), dtype=bool))
-    threshold = float(np.quantile(vip_clv, quantile))
+    threshold = float(np.sort(clv[known])[::-1][n - 1])
     run.vip_clv_threshold = threshold
-    return pa.array(~is_vip & ~np.isnan(clv) & (clv >= threshold))
+    return pa.array(~is_vip & known & (clv >= threshold) & (clv > 0))
 
 
 CLUSTER_SCHEMA = pa.schema([("customer_id", pa.string()), ("vip_cluster", pa.string())])
