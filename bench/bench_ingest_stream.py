@@ -1,10 +1,10 @@
 """Streamed ingest: a 10M-row orders file loaded in bounded memory (issue #9).
 
-    PYTHONPATH=src python bench/bench_ingest_stream.py --rows 10000000
+    PYTHONPATH=src python bench/bench_ingest_stream.py --rows 2000000,10000000,20000000
     # optional: --before c7274a0   also load the file with danggol as of that commit
     #           --formats csv,parquet,jsonl
 
-Writes an orders file of ``--rows`` rows (UTF-8 CSV with Korean statuses and a planted bad
+For each size in ``--rows``, writes an orders file of that many rows (UTF-8 CSV with Korean statuses and a planted bad
 row every 1,000,003 rows: a non-numeric total; also Parquet and JSON Lines when asked), then
 loads it, each run in its own process measured by ``/usr/bin/time -v`` (wall time and peak
 resident memory), into a fresh workspace whose ``memory_limit`` is ``--memory-limit``:
@@ -134,13 +134,15 @@ def duckdb_load(file: Path, fmt: str, workdir: Path, memory_limit: str) -> tuple
         f"con.execute(\"CREATE TABLE orders AS SELECT * FROM {reader}('{file}'{options})\"); "
         "print(con.execute('SELECT count(*) FROM orders').fetchone()[0])"
     )
-    wall, peak, _ = timed([sys.executable, "-c", script, str(workdir / f"plain-{fmt}.duckdb")])
+    wall, peak, _ = timed(
+        [sys.executable, "-c", script, str(workdir / f"plain-{fmt}-{time.monotonic_ns()}.duckdb")]
+    )
     return wall, peak
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--rows", default="2000000,10000000", help="comma-separated file sizes")
     parser.add_argument("--formats", default="csv")
     parser.add_argument("--memory-limit", default="1GB")
     parser.add_argument("--before", help="also load with danggol as of this git revision")
@@ -161,16 +163,17 @@ def main() -> None:
         before_src = before_src / "src"
 
     rows_md = []
-    for fmt in args.formats.split(","):
+    sizes = [int(n) for n in args.rows.split(",")]
+    for rows, fmt in ((n, f) for n in sizes for f in args.formats.split(",")):
         suffix = {"csv": ".csv", "parquet": ".parquet", "jsonl": ".jsonl"}[fmt]
         file = workdir / f"orders{suffix}"
         start = time.perf_counter()
-        bad = write_orders(file, args.rows, fmt)
+        bad = write_orders(file, rows, fmt)
         size = file.stat().st_size
         print(f"wrote {file.name}: {size / 2**20:,.0f} MiB in {time.perf_counter() - start:.1f} s")
         wall, peak, result = danggol_load(ROOT / "src", file, workdir, args.memory_limit)
         part = result["tables"]["orders"]
-        expected = {"read": args.rows, "quarantined": bad, "loaded": args.rows - bad}
+        expected = {"read": rows, "quarantined": bad, "loaded": rows - bad}
         got = {k: part[k] for k in expected}
         if got != expected:
             raise SystemExit(f"danggol's counts {got} differ from the file's {expected}")
@@ -180,7 +183,7 @@ def main() -> None:
                 f"{size / 2**20:,.0f} MiB",
                 "danggol (streamed)",
                 f"{wall:.1f} s",
-                f"{args.rows / wall:,.0f}",
+                f"{rows / wall:,.0f}",
                 f"{peak:.2f} GiB",
                 f"{got}",
             ]
@@ -195,7 +198,7 @@ def main() -> None:
                         "",
                         f"danggol at {args.before} (file read whole)",
                         f"{bwall:.1f} s",
-                        f"{args.rows / bwall:,.0f}",
+                        f"{rows / bwall:,.0f}",
                         f"{bpeak:.2f} GiB",
                         f"{ {k: bpart[k] for k in expected} }",
                     ]
@@ -211,15 +214,16 @@ def main() -> None:
                 "",
                 "plain DuckDB (no checks)",
                 f"{pwall:.1f} s",
-                f"{args.rows / pwall:,.0f}",
+                f"{rows / pwall:,.0f}",
                 f"{ppeak:.2f} GiB",
                 "",
             ]
         )
         file.unlink()
+        print(md_table(["format", "file", "loader", "wall", "rows/s", "peak", "counts"], rows_md))
 
     md = (
-        f"### Streamed ingest: {args.rows:,} orders in one file\n\n"
+        "### Streamed ingest: one orders file of growing size\n\n"
         f"Machine: {info['cpu']}, {info['cores']} cores, {info['memory']}; Python "
         f"{info['python']}; {info['libraries']}. Run {info['date']}: `PYTHONPATH=src python "
         f"bench/bench_ingest_stream.py --rows {args.rows} --formats {args.formats} "
