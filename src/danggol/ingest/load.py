@@ -143,11 +143,11 @@ def ingest_files(
     """Read, map, check and load ``paths`` into ``table`` (and a preset's companion tables).
 
     Each file is read a piece at a time (``readers.read_chunks``) and its mapped rows are
-    staged in temporary tables of the load's own transaction, which DuckDB spills to disk
-    beyond the store's ``memory_limit``; the checks, the quarantine and the upsert then run
-    once over everything staged, so a file of any size loads in bounded memory and an order
-    whose lines fall in different pieces is still one order. Nothing is written unless the
-    whole load succeeds.
+    staged in tables created inside the load's own transaction (DuckDB writes their row
+    groups to the store file as they fill; they are dropped before the commit); the checks,
+    the quarantine and the upsert then run once over everything staged, so a file of any size
+    loads in bounded memory and an order whose lines fall in different pieces is still one
+    order. Nothing is written unless the whole load succeeds.
     """
     ws.require_store("'danggol ingest'")
     chosen, prepare = resolve_mapping(table, preset, mapping)
@@ -160,10 +160,11 @@ def ingest_files(
         try:
             result.batch_id = _next_batch(con)
             for path in paths:
-                path = Path(
-                    path
-                ).resolve()  # one name per file: its quarantine entries are replaced
-                _stage_file(con, path, table, targets, chosen, prepare, encoding, result, inputs)
+                # one name per file, so that its quarantine entries are replaced on a re-load
+                resolved = Path(path).resolve()
+                _stage_file(
+                    con, resolved, table, targets, chosen, prepare, encoding, result, inputs
+                )
             _load(con, inputs, result, {"tz": ws.config.timezone})
         finally:
             _drop_staged(con, inputs)
