@@ -31,7 +31,6 @@ import pyarrow.parquet as pq
 
 from danggol.errors import InputFileError
 
-FORMATS = ("csv", "parquet", "jsonl")
 #: encodings tried in order when none is given; CP949 is a superset of EUC-KR
 AUTO_ENCODINGS = ("utf-8", "cp949")
 #: the text read, decoded and parsed at a time; a larger file is read in pieces
@@ -211,16 +210,14 @@ def read_chunks(
     if fmt == "parquet":
         yield from _parquet_chunks(path, parquet_rows)
         return
-    if path.stat().st_size <= chunk_bytes:
-        text, used = decode_bytes(path.read_bytes(), encoding, str(path))
-        yield _read_jsonl(path, text, used) if fmt == "jsonl" else _read_csv(path, text, used)
-        return
-    used = _file_encoding(path, encoding)
-    if not _line_safe(used):  # a line break may be part of a character: read the file whole
-        text, used = decode_bytes(path.read_bytes(), used, str(path))
-        yield _read_jsonl(path, text, used) if fmt == "jsonl" else _read_csv(path, text, used)
-        return
-    yield from _text_chunks(path, fmt, used, chunk_bytes)
+    if path.stat().st_size > chunk_bytes:
+        encoding = _file_encoding(path, encoding)
+        if _line_safe(encoding):
+            yield from _text_chunks(path, fmt, encoding, chunk_bytes)
+            return
+        # else a line break may be part of a character (UTF-16): the file is read whole
+    text, used = decode_bytes(path.read_bytes(), encoding, str(path))
+    yield _read_jsonl(path, text, used) if fmt == "jsonl" else _read_csv(path, text, used)
 
 
 def _text_chunks(path: Path, fmt: str, encoding: str, chunk_bytes: int) -> Iterator[RawFile]:
