@@ -118,12 +118,19 @@ def _fuzz_pieces(max_examples: int):
         # the same as the file read whole, whatever the cuts
         assert (columns, lines, rejects) == whole[1:4]
         assert encodings == whole[4]
-        # ... and what Python's csv module reads from the whole text
-        expected, good, bad = _plain_csv(text)
+        # ... and what Python's csv module reads from the whole text as the detection rule
+        # decodes it: UTF-8 when every byte is valid UTF-8, else CP949 (a short CP949 file
+        # can be valid UTF-8 too — '微' is b"\xda\xb0" — and then reads as UTF-8; see
+        # test_cp949_bytes_that_are_valid_utf8_need_the_encoding_given)
+        raw = text.encode(encoding)
+        try:
+            seen = raw.decode("utf-8-sig" if encoding == "utf-8-sig" else "utf-8")
+        except UnicodeDecodeError:
+            seen = raw.decode("cp949")
+        expected, good, bad = _plain_csv(seen)
         assert columns == expected
         assert lines == good
         assert [r[0] for r in rejects] == bad
-        raw = text.encode(encoding)
         longest = max(len(line) for line in raw.split(b"\n"))
         if len(raw) > 2 * chunk and longest < chunk and b'"' not in raw:
             assert n > 1, "a file many times the piece size is read in pieces"
@@ -133,6 +140,21 @@ def _fuzz_pieces(max_examples: int):
 
 test_csv_pieces_equal_the_whole_file = _fuzz_pieces(FAST)
 test_csv_pieces_equal_the_whole_file_long = pytest.mark.slow(_fuzz_pieces(SLOW))
+
+
+def test_cp949_bytes_that_are_valid_utf8_need_the_encoding_given(tmp_path):
+    # '微' in CP949 is DA B0, which is also the UTF-8 of 'ڰ' (U+06B0): with no encoding
+    # given, the file reads as UTF-8 (the first of utf-8, cp949 that decodes every byte);
+    # only --encoding cp949 can tell. Found by Hypothesis in CI; real Korean files almost
+    # never decode as UTF-8 by chance, but a one-word file can.
+    assert "微".encode("cp949") == b"\xda\xb0" and b"\xda\xb0".decode("utf-8") == "\u06b0"
+    path = tmp_path / "one.csv"
+    path.write_bytes("c0\n微\n".encode("cp949"))
+    for chunk in (1, 3, WHOLE):
+        _, columns, _, _, encodings = _joined(path, chunk_bytes=chunk)
+        assert columns == {"c0": ["\u06b0"]} and encodings == {"utf-8"}
+        _, columns, _, _, encodings = _joined(path, chunk_bytes=chunk, encoding="cp949")
+        assert columns == {"c0": ["微"]} and encodings == {"cp949"}
 
 
 def test_a_quoted_value_spanning_the_cut_stays_whole(tmp_path):
