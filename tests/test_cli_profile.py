@@ -79,3 +79,21 @@ def test_demo_summary_json(tmp_path):
     assert out["ingest"]["read"] == out["ingest"]["loaded"]
     again = runner.invoke(app, ["demo", str(tmp_path / "demo"), "--customers", "500"])
     assert again.exit_code != 0 and "--replace" in str(again.exception)
+
+
+def test_the_demo_shop_is_seen_as_of_its_last_day(tmp_path):
+    # its history ends on --end; without danggol.toml's as_of, a command with no --as-of would
+    # look at it from today, when nobody has bought for months
+    folder = tmp_path / "demo"
+    invoke("demo", str(folder), "--customers", "300", "--end", "2024-03-31", "--json")
+    assert 'as_of = "2024-03-31"' in (folder / "danggol.toml").read_text(encoding="utf-8")
+    query = "last_order_date >= -30d"
+    given = json.loads(
+        invoke("-w", str(folder), "segment", "count", query, "--as-of", "2024-03-31", "--json")
+    )
+    default = json.loads(invoke("-w", str(folder), "segment", "count", query, "--json"))
+    assert default == given and given["count"] > 0
+    later = json.loads(
+        invoke("-w", str(folder), "segment", "count", query, "--as-of", "2025-03-31", "--json")
+    )
+    assert later["count"] == 0

@@ -51,3 +51,23 @@ def test_a_retired_prediction_setting_warns_and_is_ignored(tmp_path):
     )
     with pytest.raises(ConfigError):
         Workspace.open(tmp_path / "old")
+
+
+def test_as_of_in_danggol_toml_is_the_default_day(tmp_path):
+    import datetime as dt
+
+    from danggol.profile import as_of_date
+
+    ws = Workspace.init(tmp_path / "shop", timezone="Pacific/Kiritimati")  # UTC+14
+    ws.close()
+    assert ws.config.as_of == ""
+    assert as_of_date(None, ws.config) == dt.datetime.now(dt.UTC).astimezone(ws.config.zone).date()
+    toml = ws.path / "danggol.toml"
+    text = toml.read_text(encoding="utf-8")
+    toml.write_text(text.replace('as_of = ""', 'as_of = "2024-02-29"'), encoding="utf-8")
+    with Workspace.open(ws.path) as opened:
+        assert as_of_date(None, opened.config) == dt.date(2024, 2, 29)
+        assert as_of_date("2023-01-01", opened.config) == dt.date(2023, 1, 1)  # given wins
+    toml.write_text(text.replace('as_of = ""', 'as_of = "2024-02-30"'), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"as_of is a date such as '2025-06-30'.*'2024-02-30'"):
+        Workspace.open(ws.path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import tomllib
 import warnings
@@ -94,6 +95,12 @@ class WorkspaceConfig(BaseModel):
         "or a URL such as pyspark://local[2] or postgres://user:${PGPASSWORD}@host/db "
         "(docs/backends.md)",
     )
+    as_of: str = Field(
+        "",
+        description="the day (YYYY-MM-DD) commands, reports and the dashboard use when no "
+        "--as-of is given, for a shop whose history has ended (the demo shop, a past export); "
+        "'' = today in the shop's time zone",
+    )
     predictions: PredictionSettings = Field(
         default_factory=PredictionSettings, description="the [predictions] table"
     )
@@ -108,6 +115,20 @@ class WorkspaceConfig(BaseModel):
                 f"timezone must be an IANA name such as 'Asia/Seoul' or 'UTC'; got {value!r}"
             ) from exc
         return value
+
+    @field_validator("as_of")
+    @classmethod
+    def _iso_day(cls, value: str) -> str:
+        text = value.strip()
+        if text:
+            try:
+                dt.date.fromisoformat(text)
+            except ValueError:
+                raise ValueError(
+                    f"as_of is a date such as '2025-06-30' (YYYY-MM-DD), or '' for today; "
+                    f"got {value!r}"
+                ) from None
+        return text
 
     @field_validator("currency")
     @classmethod
@@ -144,6 +165,12 @@ class WorkspaceConfig(BaseModel):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def today(self) -> dt.date:
+        """The default as-of day: ``as_of`` when set, else today in the shop's time zone."""
+        if self.as_of:
+            return dt.date.fromisoformat(self.as_of)
+        return dt.datetime.now(self.zone).date()
 
     def to_toml(self) -> str:
         lines = ["# danggol workspace settings", "[workspace]"]

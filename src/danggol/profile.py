@@ -22,12 +22,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.types as ir
 
 from danggol.errors import ConfigError
 from danggol.schema import PURCHASE_STATUSES, REFUND_STATUSES
+
+if TYPE_CHECKING:
+    from danggol.config import WorkspaceConfig
 
 #: the columns of the profile that do not depend on the shop's event names, in order
 BASE_FIELDS = (
@@ -65,10 +69,10 @@ def event_column(name: str) -> str:
     return "events_" + re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
 
 
-def as_of_date(value: dt.date | str | None, zone: dt.tzinfo) -> dt.date:
-    """The as-of date: given, or today in the workspace time zone."""
+def as_of_date(value: dt.date | str | None, config: WorkspaceConfig) -> dt.date:
+    """The as-of date: given, else the workspace's ``as_of``, else today in its time zone."""
     if value is None:
-        return dt.datetime.now(zone).date()
+        return config.today()
     if isinstance(value, str):
         try:
             return dt.date.fromisoformat(value)

@@ -58,7 +58,7 @@ def export_cmd(
     if json_ and out_file is None:
         raise ConfigError("--json prints the summary: give the file with --out FILE")
     with open_workspace() as ws:
-        day = as_of_date(as_of, ws.config.zone)
+        day = as_of_date(as_of, ws.config)
         result = exports.export_segment(
             ws,
             target,
@@ -214,7 +214,7 @@ def campaign_create(
 ) -> None:
     """Snapshot a segment for a campaign and keep a reproducible holdout out of its export."""
     with open_workspace() as ws:
-        day = as_of_date(as_of, ws.config.zone)
+        day = as_of_date(as_of, ws.config)
         made = campaigns.create_campaign(
             ws,
             name,
@@ -360,7 +360,7 @@ def schedule_run(
     """ingest → refresh → exports → webhooks; a failed refresh keeps the last snapshot."""
     jobs = [schedule.ExportJob.parse(j) for j in export or []]
     with open_workspace() as ws:
-        day = as_of_date(as_of, ws.config.zone)
+        day = as_of_date(as_of, ws.config)
         result = schedule.run(
             ws, day, inbox=inbox, preset=preset, jobs=jobs, send_webhooks=send_webhooks
         )

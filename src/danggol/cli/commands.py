@@ -134,7 +134,7 @@ def profile(
     if format not in FORMATS:
         raise ConfigError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
     with open_workspace() as ws:
-        day = as_of_date(as_of, ws.config.zone)
+        day = as_of_date(as_of, ws.config)
         rows = write_table(customer_profile(ws.ibis, day), format, out_file)
     if out_file is not None:
         err.print(f"{rows} customers as of {day} written to {out_file}")
@@ -165,7 +165,11 @@ def demo(
     last_day = dt.date.fromisoformat(end)
     directory = Path(state.workspace or directory) if state.workspace else directory
     ws = Workspace.init(
-        directory, timezone="Asia/Seoul", currency="KRW", shop_name="danggol demo shop"
+        directory,
+        timezone="Asia/Seoul",
+        currency="KRW",
+        shop_name="danggol demo shop",
+        as_of=last_day.isoformat(),  # its history ends there: the default of every --as-of
     )
     if ws.count("orders") or ws.count("customers"):
         if not replace:
@@ -177,6 +181,13 @@ def demo(
         ws.close()
         ws.store_path.unlink()
         ws = Workspace.init(directory)
+    if ws.config.as_of != last_day.isoformat():
+        err.print(
+            escape(
+                f"note: {directory}/danggol.toml keeps as_of = {ws.config.as_of!r}; set it to "
+                f'"{last_day}" for commands without --as-of to see the shop as generated'
+            )
+        )
     started = time.perf_counter()
     shop = generate_shop(customers, seed=seed, end=last_day)
     generated = time.perf_counter()

@@ -33,7 +33,7 @@ AsOfOpt = Annotated[
     str | None,
     typer.Option(
         "--as-of",
-        help="up to the end of this day (YYYY-MM-DD) in the shop's time zone; default today",
+        help="up to the end of this day (YYYY-MM-DD) in the shop's time zone; default: as_of in danggol.toml, else today",
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print machine-readable JSON")]

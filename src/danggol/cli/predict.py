@@ -58,14 +58,17 @@ def _date(text: str) -> dt.date:
 @predict_app.command("fit")
 def fit_cmd(
     model: ModelOpt = "bgnbd",
-    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD; default today")] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="YYYY-MM-DD; default: as_of in danggol.toml, else today"),
+    ] = None,
     time_unit: TimeUnitOpt = "week",
     json_: JsonOpt = False,
 ) -> None:
     """Fit a model on the purchases up to --as-of; print its parameters."""
     _check(model, FIT_MODELS, time_unit)
     with open_workspace() as ws:
-        day = as_of_date(as_of, ws.config.zone)
+        day = as_of_date(as_of, ws.config)
         summary = rfm_summary(ws.ibis, day, time_unit=time_unit)
     if summary.num_rows == 0:
         raise ConfigError(f"no customer bought before {day}: nothing to fit")

@@ -50,7 +50,7 @@ def report(
     check_lang(lang)
     check_out_path(out_file)
     with open_workspace() as ws:
-        day = as_of_date(as_of, ws.config.zone)
+        day = as_of_date(as_of, ws.config)
         data = collect_report(ws, day, compare_to=_date(compare_to, "--compare-to"), months=months)
     written = save_report(data, out_file, lang=lang, png=png)
     for path in written:

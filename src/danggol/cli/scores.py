@@ -51,9 +51,9 @@ def parse_date(text: str, option: str) -> dt.date:
 
 
 def day_of(ws: Workspace, as_of: str | None) -> dt.date:
-    """The ``--as-of`` date (default: today in the shop's time zone)."""
+    """The ``--as-of`` date (default: the workspace's as_of, else today in the shop's time zone)."""
     if as_of is None:
-        return as_of_date(None, ws.config.zone)
+        return as_of_date(None, ws.config)
     return parse_date(as_of, "--as-of")
 
 

@@ -64,7 +64,7 @@ def count_cmd(
 ) -> None:
     """How many customers are in a segment."""
     with open_workspace() as ws:
-        day = as_of_date(as_of, ws.config.zone)
+        day = as_of_date(as_of, ws.config)
         tgt = service.target(ws, target, parse_params(param))
         n = service.count(ws, tgt, day)
     if json_:
@@ -86,7 +86,7 @@ def members_cmd(
     if format not in FORMATS:
         raise ConfigError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
     with open_workspace() as ws:
-        day = as_of_date(as_of, ws.config.zone)
+        day = as_of_date(as_of, ws.config)
         tgt = service.target(ws, target, parse_params(param))
         table = service.members(ws, tgt, day)
         wanted = [f.strip() for f in fields.split(",") if f.strip()]
@@ -225,7 +225,7 @@ def sql_cmd(
 ) -> None:
     """The SQL of a segment for any engine."""
     with open_workspace() as ws:
-        day = as_of_date(as_of, ws.config.zone)
+        day = as_of_date(as_of, ws.config)
         tgt = service.target(ws, target, parse_params(param))
         sql = service.to_sql(ws, tgt, day, dialect)
     typer.echo(sql)
@@ -243,7 +243,7 @@ def explain_cmd(
     """Why one customer is in or out: every condition with its value and result."""
     lang = _lang(lang)
     with open_workspace() as ws:
-        day = as_of_date(as_of, ws.config.zone)
+        day = as_of_date(as_of, ws.config)
         tgt = service.target(ws, target, parse_params(param))
         result = explain(service.compiler(ws, day), tgt.tree, customer, lang=lang)
     if json_:
@@ -315,7 +315,7 @@ def refresh_cmd(
 ) -> None:
     """Materialise the profile and snapshot every saved segment (atomically)."""
     with open_workspace() as ws:
-        day = as_of_date(as_of, ws.config.zone)
+        day = as_of_date(as_of, ws.config)
         result = history.refresh(ws, day, full=full)
         # the entered/left changes go to the webhook outbox at once ('webhooks send' delivers)
         queued = webhooks.enqueue(ws) if webhooks.endpoints(ws) else 0

@@ -145,9 +145,11 @@ class Workspace:
         currency: str = "KRW",
         shop_name: str = "",
         backend: str = "duckdb",
+        as_of: str = "",
     ) -> Workspace:
         """Create (or re-open, keeping its settings) a workspace folder with an empty store
-        (none when ``backend`` is another engine: the data is read there)."""
+        (none when ``backend`` is another engine: the data is read there). ``as_of`` fixes
+        the default as-of day of a shop whose history has ended ('' = today)."""
         folder = Path(path)
         config_file = folder / CONFIG_FILE
         if config_file.exists():
@@ -155,7 +157,11 @@ class Workspace:
         else:
             try:
                 config = WorkspaceConfig(
-                    timezone=timezone, currency=currency, shop_name=shop_name, backend=backend
+                    timezone=timezone,
+                    currency=currency,
+                    shop_name=shop_name,
+                    backend=backend,
+                    as_of=as_of,
                 )
             except ValidationError as exc:
                 raise ConfigError(

@@ -22,7 +22,9 @@ def get_state(request: Request) -> WebState:
 State = Annotated[WebState, Depends(get_state)]
 AsOf = Annotated[
     str | None,
-    Query(description="YYYY-MM-DD; default: the last refresh's date (else today)"),
+    Query(
+        description="YYYY-MM-DD; default: the last refresh's date (else the as_of of danggol.toml, else today)"
+    ),
 ]
 Lang = Annotated[Literal["ko", "en"], Query(description="language of the words")]
 Fields = Annotated[

@@ -165,12 +165,12 @@ class WebState:
             return None
 
     def as_of(self, given: str | None) -> dt.date:
-        """The date asked, else the last refresh's (its stored profile is fast), else today."""
+        """The date asked, else the last refresh's (its stored profile is fast), else the workspace's as_of or today."""
         if given:
-            return as_of_date(given, self.ws.config.zone)
+            return as_of_date(given, self.ws.config)
         with self.lock:
             stored = dashboard.stored_as_of(self.ws)
-        return stored or as_of_date(None, self.ws.config.zone)
+        return stored or as_of_date(None, self.ws.config)
 
     def start_refresh(self, as_of: dt.date) -> RefreshJob:
         if self.job.state == "running":

@@ -95,7 +95,7 @@ def list_campaigns(state: State) -> list[dict[str, Any]]:
 
 @router.post("/campaigns", status_code=201, summary="Create a campaign (the holdout is drawn now)")
 def create_campaign(state: State, body: CampaignIn) -> dict[str, Any]:
-    day = as_of_date(body.as_of, state.ws.config.zone) if body.as_of else state.as_of(None)
+    day = as_of_date(body.as_of, state.ws.config) if body.as_of else state.as_of(None)
     campaign = state.run(
         campaigns.create_campaign,
         body.name,

@@ -52,7 +52,9 @@ def catalog(
 
 @router.post("/refresh", status_code=202, summary="Start a refresh in the background")
 def start_refresh(state: State, as_of: AsOf = None) -> JSONResponse:
-    day = as_of_date(as_of, state.ws.config.zone)  # default: today, as 'danggol refresh'
+    day = as_of_date(
+        as_of, state.ws.config
+    )  # default: danggol.toml's as_of, else today, as 'danggol refresh'
     return JSONResponse(state.start_refresh(day).to_dict(), status_code=202)
 
 
