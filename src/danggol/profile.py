@@ -75,10 +75,10 @@ def as_of_date(value: dt.date | str | None, config: WorkspaceConfig) -> dt.date:
         return config.today()
     if isinstance(value, str):
         try:
-            return dt.date.fromisoformat(value)
+            return dt.date.fromisoformat(value.strip())
         except ValueError:
             raise ConfigError(
-                f"--as-of takes a date like 2025-06-30 (YYYY-MM-DD); got {value!r}"
+                f"--as-of takes a date as YYYY-MM-DD (like 2025-06-30); got {value!r}"
             ) from None
     return value
 

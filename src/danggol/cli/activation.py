@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from danggol.activation import campaigns, exports, schedule, webhooks
-from danggol.cli.main import AsOfOpt, JsonOpt, app, err, open_workspace, out, print_json, rich_table
+from danggol.cli.main import (
+    AsOfOpt,
+    JsonOpt,
+    app,
+    err,
+    open_workspace,
+    out,
+    parse_date,
+    print_json,
+    rich_table,
+)
 from danggol.cli.segments import ParamOpt, TargetArg, parse_params
 from danggol.errors import ConfigError
 from danggol.profile import as_of_date
@@ -187,15 +196,6 @@ campaign_app = typer.Typer(
 app.add_typer(campaign_app, name="campaign")
 
 
-def _date(text: str | None) -> dt.date | None:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise ConfigError(f"a date is YYYY-MM-DD, got {text!r}") from None
-
-
 @campaign_app.command("create")
 def campaign_create(
     name: Annotated[str, typer.Argument(help="campaign name")],
@@ -225,7 +225,7 @@ def campaign_create(
             holdout_share=holdout,
             seed=seed,
             window_days=window_days,
-            window_start=_date(start),
+            window_start=parse_date(start, "--start") if start else None,
             params=parse_params(param),
         )
     if json_:

@@ -28,18 +28,27 @@ from danggol.analytics import (
     whatif,
 )
 from danggol.analytics.migration import NONE
-from danggol.cli.main import AsOfOpt, JsonOpt, app, err, open_workspace, out, print_json, rich_table
+from danggol.cli.main import (
+    AsOfOpt,
+    JsonOpt,
+    app,
+    err,
+    open_workspace,
+    out,
+    parse_date,
+    print_json,
+    rich_table,
+)
 from danggol.cli.scores import (
     LangOpt,
     check_lang,
-    day_of,
     number,
-    parse_date,
     percent,
     split_list,
 )
 from danggol.errors import ConfigError
 from danggol.outputs.files import FORMATS, write_table
+from danggol.profile import as_of_date
 from danggol.scores.grades import TIER_LABELS, load_grade_rules
 from danggol.scores.lifecycle import STAGE_LABELS
 from danggol.scores.rfm import load_segment_map
@@ -71,7 +80,7 @@ def concentration_cmd(
     """How much of the revenue the top 1/10/20% of buyers bring, and the Gini coefficient."""
     tops = tuple(_fraction(t, "--top") for t in split_list(top, "--top"))
     with open_workspace() as ws:
-        result = concentration(ws.ibis, day_of(ws, as_of), tops=tops, points=points)
+        result = concentration(ws.ibis, as_of_date(as_of, ws.config), tops=tops, points=points)
     if json_:
         print_json(result.to_dict())
         return
@@ -143,7 +152,7 @@ def cohorts_cmd(
     if offsets < 1:
         raise ConfigError(f"--offsets must be at least 1; got {offsets}")
     with open_workspace() as ws:
-        result = cohorts(ws.ibis, day_of(ws, as_of), period)  # type: ignore[arg-type]
+        result = cohorts(ws.ibis, as_of_date(as_of, ws.config), period)  # type: ignore[arg-type]
     if json_:
         print_json(result.to_dict())
         return
@@ -221,7 +230,7 @@ def affinity_cmd(
         return
     with open_workspace() as ws:
         result = affinity(
-            ws.ibis, day_of(ws, as_of), min_support=min_support, top=top, months=months
+            ws.ibis, as_of_date(as_of, ws.config), min_support=min_support, top=top, months=months
         )
     if json_:
         print_json(result.to_dict())
@@ -400,7 +409,7 @@ def whatif_cmd(
     with open_workspace() as ws:
         result = whatif(
             ws.ibis,
-            day_of(ws, as_of),
+            as_of_date(as_of, ws.config),
             repeat_conversions=repeat,
             vip_conversions=vip,
             vip_rule=vip_top,
@@ -453,7 +462,7 @@ def overlap_cmd(
 ) -> None:
     """Sizes, revenue shares and pairwise overlap (count, Jaccard) of segments."""
     with open_workspace() as ws:
-        day = day_of(ws, as_of)
+        day = as_of_date(as_of, ws.config)
         tables = {name: service.members(ws, service.target(ws, name), day) for name in segments}
         result = overlap(ws.ibis, day, tables)
     if json_:

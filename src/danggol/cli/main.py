@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table as RichTable
 
-from danggol.errors import DanggolError
+from danggol.errors import ConfigError, DanggolError
 from danggol.store.workspace import ENV_VAR, Workspace
 
 app = typer.Typer(
@@ -68,6 +69,14 @@ def run() -> None:
     except DanggolError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise SystemExit(2) from None
+
+
+def parse_date(text: str, option: str) -> dt.date:
+    """A YYYY-MM-DD option value, or a ConfigError naming the option."""
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise ConfigError(f"{option} takes a date as YYYY-MM-DD; got {text!r}") from None
 
 
 def rich_table(title: str, rows: list[tuple[object, ...]], headers: tuple[str, ...]) -> RichTable:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from danggol.cli.main import JsonOpt, app, open_workspace, out, print_json, rich_table
+from danggol.cli.main import JsonOpt, app, open_workspace, out, parse_date, print_json, rich_table
 from danggol.errors import ConfigError
 from danggol.predict.backtest import MODELS as BACKTEST_MODELS
 from danggol.predict.backtest import backtest
@@ -46,13 +46,6 @@ def _check(model: str, allowed: dict, time_unit: str) -> None:
         raise ConfigError(f"unknown model {model!r}; choose one of {', '.join(allowed)}")
     if time_unit not in UNITS:
         raise ConfigError(f"--time-unit is one of {', '.join(UNITS)}; got {time_unit!r}")
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise ConfigError(f"a date is YYYY-MM-DD, got {text!r}") from None
 
 
 @predict_app.command("fit")
@@ -105,11 +98,11 @@ def backtest_cmd(
 ) -> None:
     """Fit up to --cutoff, predict the next --horizon, and compare with what happened."""
     if model == "supervised":
-        _supervised(_date(cutoff), parse_horizon(horizon), method, json_)
+        _supervised(parse_date(cutoff, "--cutoff"), parse_horizon(horizon), method, json_)
         return
     _check(model, BACKTEST_MODELS, time_unit)
     days = parse_horizon(horizon)
-    day = _date(cutoff)
+    day = parse_date(cutoff, "--cutoff")
     with open_workspace() as ws:
         result = backtest(ws.ibis, cutoff=day, horizon_days=days, model=model, time_unit=time_unit)
     data = result.to_dict()

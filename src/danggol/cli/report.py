@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 
-from danggol.cli.main import AsOfOpt, app, open_workspace, out
-from danggol.errors import ConfigError
+from danggol.cli.main import AsOfOpt, app, open_workspace, out, parse_date
 from danggol.outputs.report import check_lang, check_out_path, collect_report, save_report
 from danggol.profile import as_of_date
-
-
-def _date(value: str | None, option: str) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ConfigError(f"{option} takes a date as YYYY-MM-DD; got {value!r}") from None
 
 
 @app.command()
@@ -51,7 +40,12 @@ def report(
     check_out_path(out_file)
     with open_workspace() as ws:
         day = as_of_date(as_of, ws.config)
-        data = collect_report(ws, day, compare_to=_date(compare_to, "--compare-to"), months=months)
+        data = collect_report(
+            ws,
+            day,
+            compare_to=parse_date(compare_to, "--compare-to") if compare_to else None,
+            months=months,
+        )
     written = save_report(data, out_file, lang=lang, png=png)
     for path in written:
         out.print(f"wrote [bold]{escape(str(path))}[/]")

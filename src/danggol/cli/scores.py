@@ -15,7 +15,17 @@ from typing import Annotated, Any
 import ibis.expr.types as ir
 import typer
 
-from danggol.cli.main import AsOfOpt, JsonOpt, app, err, open_workspace, out, print_json, rich_table
+from danggol.cli.main import (
+    AsOfOpt,
+    JsonOpt,
+    app,
+    err,
+    open_workspace,
+    out,
+    parse_date,
+    print_json,
+    rich_table,
+)
 from danggol.errors import ConfigError
 from danggol.outputs.files import FORMATS, write_table
 from danggol.profile import as_of_date
@@ -23,7 +33,6 @@ from danggol.scores import RFM, Lifecycle, evaluate_grades, grade_history, score
 from danggol.scores.grades import CHANGES, GradeRule, load_grade_rules
 from danggol.scores.lifecycle import REASON_LABELS, REASONS, STAGE_LABELS, STAGES, stage_shares
 from danggol.scores.rfm import DIMENSIONS
-from danggol.store.workspace import Workspace
 
 LangOpt = Annotated[str, typer.Option("--lang", help="labels in ko (한국어) or en")]
 
@@ -40,21 +49,6 @@ DIMENSION_WORDS: dict[str, tuple[str, str, str]] = {
 # --------------------------------------------------------------------------------------
 # option parsing shared with ``cli/analytics.py``
 # --------------------------------------------------------------------------------------
-
-
-def parse_date(text: str, option: str) -> dt.date:
-    """A YYYY-MM-DD option value, or a ConfigError naming the option."""
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise ConfigError(f"{option} takes a date as YYYY-MM-DD; got {text!r}") from None
-
-
-def day_of(ws: Workspace, as_of: str | None) -> dt.date:
-    """The ``--as-of`` date (default: the workspace's as_of, else today in the shop's time zone)."""
-    if as_of is None:
-        return as_of_date(None, ws.config)
-    return parse_date(as_of, "--as-of")
 
 
 def split_list(text: str, option: str, *, exactly: int | None = None) -> list[str]:
@@ -113,7 +107,7 @@ def rfm_cmd(
     if format == "table" and out_file is not None:
         raise ConfigError("--out writes customer rows: give --format csv, json or parquet too")
     with open_workspace() as ws:
-        day = day_of(ws, as_of)
+        day = as_of_date(as_of, ws.config)
         profile = scored_profile(ws.ibis, day)
         rfm = RFM(bins).fit(profile)
         scored = rfm.transform(profile)
@@ -266,7 +260,7 @@ def lifecycle_cmd(
         return
     lang = check_lang(lang)
     with open_workspace() as ws:
-        day = day_of(ws, as_of)
+        day = as_of_date(as_of, ws.config)
         profile = scored_profile(ws.ibis, day)
         model = Lifecycle().fit(profile)
         staged = model.transform(profile)
@@ -470,7 +464,7 @@ def grades_evaluate_cmd(
     """Grade every customer as of a date and record it in the grade history."""
     lang = check_lang(lang)
     with open_workspace() as ws:
-        day = day_of(ws, as_of)
+        day = as_of_date(as_of, ws.config)
         result = evaluate_grades(ws, day)
     if json_:
         print_json(result.to_dict())

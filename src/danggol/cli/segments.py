@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from danggol.activation import webhooks
-from danggol.cli.main import AsOfOpt, JsonOpt, app, err, open_workspace, out, print_json, rich_table
+from danggol.cli.main import (
+    AsOfOpt,
+    JsonOpt,
+    app,
+    err,
+    open_workspace,
+    out,
+    parse_date,
+    print_json,
+    rich_table,
+)
 from danggol.errors import ConfigError
 from danggol.outputs.files import FORMATS, write_table
 from danggol.profile import as_of_date
@@ -284,7 +293,7 @@ def diff_cmd(
 ) -> None:
     """Who entered and who left a segment between the refreshes of two dates."""
     with open_workspace() as ws:
-        result = history.diff(ws, name, _date(from_), _date(to))
+        result = history.diff(ws, name, parse_date(from_, "--from"), parse_date(to, "--to"))
     if json_:
         print_json(result)
         return
@@ -296,13 +305,6 @@ def diff_cmd(
         out.print(f"  + {cid}")
     for cid in result["left"][:50]:
         out.print(f"  - {cid}")
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise ConfigError(f"a date is YYYY-MM-DD, got {text!r}") from None
 
 
 @app.command("refresh")
