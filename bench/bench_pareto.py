@@ -31,7 +31,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from bench_predict import OUT, build_summary, module_at, workspace_for
-from common import machine, md_table
+from common import given_workspaces, machine, md_table
 from danggol.predict.btyd import ParetoNBD
 
 CDNOW = Path(__file__).parents[2] / "shared" / "data" / "cdnow" / "cdnow_customers_summary.csv"
@@ -69,10 +69,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="fits per side (best, median)")
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
-    given = {}
-    for item in args.workspace:
-        label, _, where = item.partition("=")
-        given[label] = Path(where)
+    given = given_workspaces(args.workspace)
     sides: dict[str, type] = {"this checkout": ParetoNBD}
     if args.before:
         sides = {f"at {args.before}": module_at(args.before).ParetoNBD, **sides}

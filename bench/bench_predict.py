@@ -61,7 +61,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from common import best_of, machine, md_table, peak_rss_gib
+from common import best_of, given_workspaces, machine, md_table, peak_rss_gib
 from danggol.predict.btyd import BGNBD, GammaGamma, aggregate_rows, check_rfm
 from danggol.predict.summary import rfm_summary
 
@@ -525,10 +525,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
-    given = {}
-    for item in args.workspace:
-        label, _, where = item.partition("=")
-        given[label] = Path(where)
+    given = given_workspaces(args.workspace)
     info = machine()
     pythons = {
         name: ensure_venv(name, not args.no_setup) for name in args.libraries.split(",") if name

@@ -9,6 +9,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from importlib.metadata import version
+from pathlib import Path
 
 
 def machine() -> dict[str, str]:
@@ -62,3 +63,8 @@ def md_table(headers: list[str], rows: list[list[object]]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def given_workspaces(items: list[str]) -> dict[str, Path]:
+    """``--workspace SIZE=PATH`` values (repeatable) as {SIZE: PATH}."""
+    return {label: Path(where) for label, _, where in (i.partition("=") for i in items)}
