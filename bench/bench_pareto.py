@@ -4,7 +4,7 @@
         --workspace 100k=bench/out/ws-100k --workspace 1m=bench/out/ws-1m
 
 ``cdnow`` is the CDNOW 1/10 sample's published summary (2,357 customers, weeks;
-``../shared/data/cdnow``); a demo size is the summary ``rfm_summary(con, 2025-06-30,
+``tests/data/cdnow``); a demo size is the summary ``rfm_summary(con, 2025-06-30,
 time_unit="week")`` of a demo workspace (the store opened read-only; built with
 ``generate_shop(n, seed=7, end=2025-06-30)`` when missing), as in ``bench_predict.py``.
 ``ParetoNBD().fit(frequency, recency, T)`` runs ``--repeat`` times for each side, the two sides
@@ -34,7 +34,7 @@ from bench_predict import OUT, build_summary, module_at, workspace_for
 from common import given_workspaces, machine, md_table
 from danggol.predict.btyd import ParetoNBD
 
-CDNOW = Path(__file__).parents[2] / "shared" / "data" / "cdnow" / "cdnow_customers_summary.csv"
+CDNOW = Path(__file__).parents[1] / "tests" / "data" / "cdnow" / "cdnow_customers_summary.csv"
 
 
 def columns(label: str, given: dict[str, Path]) -> tuple[np.ndarray, ...]:

@@ -18,13 +18,15 @@ from danggol.ingest.load import ingest_tables
 from danggol.predict.backtest import backtest
 
 runner = CliRunner()
-SAMPLE = Path(__file__).parents[2] / "shared" / "data" / "cdnow" / "CDNOW_sample.txt"
+SAMPLE = Path(__file__).parent / "data" / "cdnow" / "CDNOW_sample.txt"
 
 
 @pytest.fixture
 def shop(ws):
     if not SAMPLE.exists():
-        pytest.skip(f"CDNOW sample not found at {SAMPLE} (shared data folder absent)")
+        pytest.fail(
+            f"CDNOW sample not found at {SAMPLE} (tests/data/cdnow is part of the repository)"
+        )
     rows = [line.split() for line in SAMPLE.read_text().splitlines()]
     orders = pa.table(
         {

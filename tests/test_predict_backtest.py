@@ -18,7 +18,7 @@ from danggol.ingest.load import ingest_tables
 from danggol.predict.backtest import auc_score, backtest
 from danggol.predict.summary import rfm_summary
 
-CDNOW = Path(__file__).parents[2] / "shared" / "data" / "cdnow"
+CDNOW = Path(__file__).parent / "data" / "cdnow"
 SAMPLE = CDNOW / "CDNOW_sample.txt"
 CUTOFF = dt.date(1997, 9, 30)
 END = CUTOFF + dt.timedelta(days=273)
@@ -26,7 +26,9 @@ END = CUTOFF + dt.timedelta(days=273)
 
 def cdnow_rows() -> list[tuple[str, dt.date, float]]:
     if not SAMPLE.exists():
-        pytest.skip(f"CDNOW sample not found at {SAMPLE} (shared data folder absent)")
+        pytest.fail(
+            f"CDNOW sample not found at {SAMPLE} (tests/data/cdnow is part of the repository)"
+        )
     rows = []
     for line in SAMPLE.read_text().splitlines():
         master, _, day, _, dollars = line.split()

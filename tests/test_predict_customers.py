@@ -28,14 +28,16 @@ from danggol.segments import service
 from danggol.segments.history import refresh
 from danggol.store.workspace import Workspace
 
-SAMPLE = Path(__file__).parents[2] / "shared" / "data" / "cdnow" / "CDNOW_sample.txt"
+SAMPLE = Path(__file__).parent / "data" / "cdnow" / "CDNOW_sample.txt"
 AS_OF = dt.date(1997, 9, 30)
 runner = CliRunner()
 
 
 def cdnow_orders() -> pa.Table:
     if not SAMPLE.exists():
-        pytest.skip(f"CDNOW sample not found at {SAMPLE} (shared data folder absent)")
+        pytest.fail(
+            f"CDNOW sample not found at {SAMPLE} (tests/data/cdnow is part of the repository)"
+        )
     rows = [line.split() for line in SAMPLE.read_text().splitlines()]
     return pa.table(
         {
