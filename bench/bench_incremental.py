@@ -24,9 +24,9 @@ import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).parent))
 from common import machine, md_table
+from danggol import pipeline
 from danggol.demo import generate_shop
 from danggol.ingest.load import ingest_tables
-from danggol.segments import history
 from danggol.segments.registry import builtin_segments
 from danggol.store.workspace import Workspace
 
@@ -96,16 +96,16 @@ def main() -> None:
             ws = Workspace.init(tmp / "ws")
             ingest_tables(ws, generate_shop(args.customers, seed=7, end=AS_OF))
         segments = {n: s for n, s in builtin_segments().items() if not s.required_params}
-        history.refresh(ws, AS_OF, segments=segments, full=True)
+        pipeline.refresh(ws, AS_OF, segments=segments, full=True)
         customers = ws.count("profile_snapshot")
         t0 = time.perf_counter()
         ingest_tables(ws, late_orders(ws, args.late))
         t_load = time.perf_counter() - t0
-        result = history.refresh(ws, AS_OF, segments=segments)
+        result = pipeline.refresh(ws, AS_OF, segments=segments)
         if result.recomputed is None:
             raise SystemExit("the refresh after the late orders was not incremental")
         ws.duck.execute("CREATE OR REPLACE TEMP TABLE _inc AS SELECT * FROM profile_snapshot")
-        history.refresh(ws, AS_OF, segments=segments, full=True)
+        pipeline.refresh(ws, AS_OF, segments=segments, full=True)
         compare(ws)
         print("checked: incremental equals full", file=sys.stderr)
         inc, full = [], []
@@ -113,11 +113,11 @@ def main() -> None:
             # a fresh small load each round, so that every incremental refresh has work to do
             ingest_tables(ws, late_orders(ws, args.late, seed=100 + i))
             t0 = time.perf_counter()
-            r = history.refresh(ws, AS_OF, segments=segments)
+            r = pipeline.refresh(ws, AS_OF, segments=segments)
             inc.append(time.perf_counter() - t0)
             assert r.recomputed is not None
             t0 = time.perf_counter()
-            history.refresh(ws, AS_OF, segments=segments, full=True)
+            pipeline.refresh(ws, AS_OF, segments=segments, full=True)
             full.append(time.perf_counter() - t0)
             print(f"incremental {inc[-1]:.2f} s, full {full[-1]:.2f} s", file=sys.stderr)
         ws.close()

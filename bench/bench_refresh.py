@@ -50,6 +50,7 @@ from baselines import profile_sql
 from baselines_scores import learn, scored_sql
 from bench_segments import AS_OF, choose_params, hand_segments
 from common import machine, md_table, peak_rss_gib
+from danggol import pipeline
 from danggol.predict.customers import (
     customer_predictions,
     predict_profile,
@@ -260,7 +261,7 @@ def check(
 ) -> tuple[list[str], list[str], dict[str, int]]:
     """One refresh each, then compare the stored tables and the segment sizes."""
     duck = ws.duck
-    dg = history.refresh(ws, AS_OF, segments=segments)
+    dg = pipeline.refresh(ws, AS_OF, segments=segments)
     if dg.skipped:
         raise SystemExit(f"danggol skipped segments: {dg.skipped}")
     check_position_rule(duck)
@@ -466,7 +467,7 @@ def run(ws: Workspace, args: argparse.Namespace, info: dict[str, str]) -> str:
     print("checked: stored profiles, thresholds and segment sizes agree", file=sys.stderr)
 
     def danggol_refresh() -> None:
-        history.refresh(ws, AS_OF, segments=segments)
+        pipeline.refresh(ws, AS_OF, segments=segments)
 
     dg_times, hand_times = [], []
     for _ in range(REPEAT):  # hand first, so the workspace ends with danggol's refresh

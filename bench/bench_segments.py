@@ -22,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from common import machine, md_table, peak_rss_gib
+from danggol import pipeline
 from danggol.segments import history, service
 from danggol.segments.compile import shift_date
 from danggol.segments.nodes import DateOffset
@@ -164,7 +165,7 @@ def main() -> None:
 
     # --- a full refresh (profile + scores + segments + history), for the record -------------
     t0 = time.perf_counter()
-    first = history.refresh(ws, AS_OF, segments=segments)
+    first = pipeline.refresh(ws, AS_OF, segments=segments)
     t_full = time.perf_counter() - t0
 
     # --- the segment step: danggol's compiled SQL vs hand-written SQL --------------------------

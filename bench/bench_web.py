@@ -30,8 +30,8 @@ from pathlib import Path
 import httpx
 
 from common import machine, md_table
+from danggol.pipeline import refresh
 from danggol.segments.definition import Segment
-from danggol.segments.history import refresh
 from danggol.segments.registry import Registry
 from danggol.store.workspace import Workspace
 

@@ -24,8 +24,8 @@ from playwright.sync_api import Route, sync_playwright
 
 from danggol.demo import generate_shop
 from danggol.ingest.load import ingest_tables
+from danggol.pipeline import refresh
 from danggol.segments.definition import Segment
-from danggol.segments.history import refresh
 from danggol.segments.registry import Registry
 from danggol.store.workspace import Workspace
 from screenshot_report import shrink

@@ -58,7 +58,7 @@ def counting(kill_at: int = 0) -> Iterator[list[int]]:
 def run(job: str, path: str, input_file: str | None = None) -> None:
     with wsmod.Workspace.open(path) as ws:
         if job == "refresh":
-            from danggol.segments.history import refresh
+            from danggol.pipeline import refresh
 
             refresh(ws, AS_OF)
         elif job == "grades":

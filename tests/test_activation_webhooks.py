@@ -15,10 +15,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from danggol import pipeline
 from danggol.activation import webhooks
 from danggol.errors import ConfigError
 from danggol.ingest.load import ingest_files
-from danggol.segments import history, service
+from danggol.segments import service
 from danggol.segments.definition import Segment
 
 SECRET = "test-secret"
@@ -119,8 +120,8 @@ def test_signature_is_hmac_sha256_of_timestamp_dot_body():
 
 def test_changes_are_delivered_signed_and_enqueued_once(shop, receiver):
     webhooks.add_endpoint(shop, "crm", receiver.url + "/crm", secret=SECRET, batch_size=1)
-    history.refresh(shop, D1)  # recent: +c2; big: +c1
-    history.refresh(shop, D2)  # recent: +c1, +c3, -c2
+    pipeline.refresh(shop, D1)  # recent: +c2; big: +c1
+    pipeline.refresh(shop, D2)  # recent: +c1, +c3, -c2
     assert webhooks.enqueue(shop) == 5  # batch_size 1: one customer per batch
     assert webhooks.enqueue(shop) == 0  # a re-run cannot enqueue twice
     result = webhooks.send(shop)
@@ -145,16 +146,16 @@ def test_changes_are_delivered_signed_and_enqueued_once(shop, receiver):
 
 
 def test_segment_filter_and_only_refreshes_after_the_endpoint(shop, receiver):
-    history.refresh(shop, D1)
+    pipeline.refresh(shop, D1)
     webhooks.add_endpoint(shop, "big-only", receiver.url, secret=SECRET, segments=["big"])
-    history.refresh(shop, D2)  # big unchanged, recent changed → nothing for this endpoint
+    pipeline.refresh(shop, D2)  # big unchanged, recent changed → nothing for this endpoint
     assert webhooks.enqueue(shop) == 0
     shop.duck.execute("INSERT INTO customers (customer_id) VALUES ('c9')")
     shop.duck.execute(
         "INSERT INTO orders (order_id, customer_id, ordered_at, order_date, total, status) "
         "VALUES ('o9', 'c9', '2025-07-01', '2025-07-01', 90000, 'paid')"
     )
-    history.refresh(shop, dt.date(2025, 7, 2))
+    pipeline.refresh(shop, dt.date(2025, 7, 2))
     assert webhooks.enqueue(shop) == 1
     webhooks.send(shop)
     (body,) = receiver.applied.values()
@@ -164,7 +165,7 @@ def test_segment_filter_and_only_refreshes_after_the_endpoint(shop, receiver):
 def test_a_500_is_retried_with_backoff_then_delivered(shop, receiver):
     receiver.fail_first["/flaky"] = 3
     webhooks.add_endpoint(shop, "flaky", receiver.url + "/flaky", secret=SECRET)
-    history.refresh(shop, D1)
+    pipeline.refresh(shop, D1)
     assert webhooks.enqueue(shop) == 2  # big and recent, one batch each
     result = webhooks.send(shop, base_delay=0.2)
     assert (result.delivered, result.failed) == (2, 0)
@@ -181,7 +182,7 @@ def test_a_500_is_retried_with_backoff_then_delivered(shop, receiver):
 def test_repeated_failure_ends_in_the_dead_letter(shop, receiver):
     receiver.fail_first["/down"] = 1000
     webhooks.add_endpoint(shop, "down", receiver.url + "/down", secret=SECRET)
-    history.refresh(shop, D1)
+    pipeline.refresh(shop, D1)
     webhooks.enqueue(shop)
     result = webhooks.send(shop, max_attempts=3, base_delay=0.01)
     assert (result.delivered, result.failed, result.pending) == (0, 2, 0)
@@ -201,7 +202,7 @@ def test_repeated_failure_ends_in_the_dead_letter(shop, receiver):
 
 def test_unreachable_url_counts_as_a_failure(shop):
     webhooks.add_endpoint(shop, "nowhere", "http://127.0.0.1:9/hook", secret=SECRET)
-    history.refresh(shop, D1)
+    pipeline.refresh(shop, D1)
     webhooks.enqueue(shop)
     result = webhooks.send(shop, max_attempts=1, timeout=2)
     assert result.failed == 2
@@ -210,7 +211,7 @@ def test_unreachable_url_counts_as_a_failure(shop):
 
 def test_crash_between_send_and_record_sends_the_same_key_applied_once(shop, receiver, monkeypatch):
     webhooks.add_endpoint(shop, "crm", receiver.url, secret=SECRET)
-    history.refresh(shop, D1)
+    pipeline.refresh(shop, D1)
     webhooks.enqueue(shop)
     real = webhooks._record_delivered
     crashes = []
@@ -259,8 +260,8 @@ def test_delivery_killed_at_random_moments_loses_and_doubles_nothing(shop, recei
     from pathlib import Path
 
     webhooks.add_endpoint(shop, "crm", receiver.url + "/slow", secret=SECRET, batch_size=1)
-    history.refresh(shop, D1)
-    history.refresh(shop, D2)
+    pipeline.refresh(shop, D1)
+    pipeline.refresh(shop, D2)
     assert webhooks.enqueue(shop) == 5
     want = {r[0] for r in outbox(shop)}
     path = str(shop.path)

@@ -17,7 +17,7 @@ from danggol.cli.main import app, run
 from danggol.config import CONFIG_FILE, STORE_FILE, read_config
 from danggol.errors import BackendError, ConfigError
 from danggol.ingest.load import ingest_tables
-from danggol.segments.history import refresh
+from danggol.pipeline import refresh
 from danggol.store.backends import (
     BACKENDS,
     backend_for,

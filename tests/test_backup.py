@@ -16,8 +16,8 @@ import pytest
 from danggol.demo import generate_shop
 from danggol.errors import WorkspaceError
 from danggol.ingest.load import ingest_files, ingest_tables
+from danggol.pipeline import refresh
 from danggol.segments.definition import Segment
-from danggol.segments.history import refresh
 from danggol.segments.service import registry
 from danggol.store.backup import MANIFEST, backup, restore
 from danggol.store.workspace import Workspace

@@ -22,8 +22,8 @@ from fastapi.testclient import TestClient
 
 from danggol.demo import generate_shop
 from danggol.ingest.load import ingest_files, ingest_tables
+from danggol.pipeline import refresh
 from danggol.segments.definition import Segment
-from danggol.segments.history import refresh
 from danggol.segments.service import registry
 from danggol.store.workspace import Workspace
 from danggol.web import create_app
@@ -188,13 +188,13 @@ def test_another_process_is_refused_with_a_clear_message(shop, tmp_path):
 def test_a_second_refresh_through_the_api_is_refused_while_one_runs(shop, tmp_path, monkeypatch):
     path = _copy(shop, tmp_path)
     release = threading.Event()
-    real = web_state.history.refresh
+    real = web_state.pipeline.refresh
 
     def held(ws, as_of):
         release.wait(60)
         return real(ws, as_of)
 
-    monkeypatch.setattr(web_state.history, "refresh", held)
+    monkeypatch.setattr(web_state.pipeline, "refresh", held)
     with TestClient(create_app(path), raise_server_exceptions=False) as client:
         assert client.post("/api/refresh", params={"as_of": AS_OF.isoformat()}).status_code == 202
         second = client.post("/api/refresh", params={"as_of": AS_OF.isoformat()})

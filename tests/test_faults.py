@@ -24,7 +24,7 @@ import pytest
 
 from danggol.errors import WorkspaceError
 from danggol.ingest.load import ingest_files
-from danggol.segments.history import refresh
+from danggol.pipeline import refresh
 from danggol.store import workspace as wsmod
 from danggol.store.workspace import Workspace
 

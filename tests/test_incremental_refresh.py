@@ -10,9 +10,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from danggol import pipeline
 from danggol.demo import generate_shop
 from danggol.ingest.load import ingest_tables
-from danggol.segments import history
 from danggol.segments.registry import builtin_segments
 from danggol.store.workspace import Workspace
 
@@ -71,19 +71,19 @@ def test_incremental_refresh_equals_a_full_one(shop):
     first, second = split_shop()
     ingest_tables(shop, first)
     segments = {n: s for n, s in builtin_segments().items() if not s.required_params}
-    full_first = history.refresh(shop, AS_OF, segments=segments)
+    full_first = pipeline.refresh(shop, AS_OF, segments=segments)
     assert full_first.recomputed is None  # the first refresh builds everything
     before = snapshot_rows(shop)
     ingest_tables(shop, second)
 
-    inc = history.refresh(shop, AS_OF, segments=segments)
+    inc = pipeline.refresh(shop, AS_OF, segments=segments)
     # the customers of the late and the refunded orders, nobody else
     want = set(second["orders"].column("customer_id").to_pylist())
     assert inc.recomputed == len(want) and 0 < len(want) < 0.3 * inc.customers
     incremental = snapshot_rows(shop)
     inc_sizes = {s.segment: s.size for s in inc.segments}
 
-    rebuilt = history.refresh(shop, AS_OF, segments=segments, full=True)
+    rebuilt = pipeline.refresh(shop, AS_OF, segments=segments, full=True)
     assert rebuilt.recomputed is None
     assert_same_tables(incremental, snapshot_rows(shop))
     assert inc_sizes == {s.segment: s.size for s in rebuilt.segments}
@@ -95,10 +95,10 @@ def test_incremental_refresh_equals_a_full_one(shop):
 def test_late_orders_change_the_profile(shop):
     first, second = split_shop(seed=9)
     ingest_tables(shop, first)
-    history.refresh(shop, AS_OF, segments={})
+    pipeline.refresh(shop, AS_OF, segments={})
     before = snapshot_rows(shop)
     ingest_tables(shop, second)
-    history.refresh(shop, AS_OF, segments={})
+    pipeline.refresh(shop, AS_OF, segments={})
     after = snapshot_rows(shop)
     late = second["orders"].filter(pc.equal(second["orders"].column("status"), "paid"))
     cid = late.column("customer_id")[0].as_py()
@@ -108,13 +108,13 @@ def test_late_orders_change_the_profile(shop):
 def test_what_forces_a_full_refresh(shop):
     first, second = split_shop(seed=5)
     ingest_tables(shop, first)
-    history.refresh(shop, AS_OF, segments={})
+    pipeline.refresh(shop, AS_OF, segments={})
     # nothing new: nothing to do incrementally, a full rebuild
-    assert history.refresh(shop, AS_OF, segments={}).recomputed is None
+    assert pipeline.refresh(shop, AS_OF, segments={}).recomputed is None
     # another as-of date: every date-relative field moves
     ingest_tables(shop, second)
-    assert history.incremental_plan(shop, AS_OF - dt.timedelta(days=1)) is None
-    assert history.incremental_plan(shop, AS_OF) is not None
+    assert pipeline.incremental_plan(shop, AS_OF - dt.timedelta(days=1)) is None
+    assert pipeline.incremental_plan(shop, AS_OF) is not None
     # a new event name means new columns
     events = pa.table(
         {
@@ -125,9 +125,9 @@ def test_what_forces_a_full_refresh(shop):
         }
     )
     ingest_tables(shop, {"events": events})
-    assert history.incremental_plan(shop, AS_OF) is None
+    assert pipeline.incremental_plan(shop, AS_OF) is None
     # a load from before the touched customers were logged
-    history.refresh(shop, AS_OF, segments={})
+    pipeline.refresh(shop, AS_OF, segments={})
     ingest_tables(shop, {"orders": second["orders"].slice(0, 3)})
     shop.duck.execute("DELETE FROM touched_batches")
-    assert history.incremental_plan(shop, AS_OF) is None
+    assert pipeline.incremental_plan(shop, AS_OF) is None

@@ -27,8 +27,8 @@ import pytest
 import kill_job
 from danggol.demo import generate_shop
 from danggol.ingest.load import ingest_tables
+from danggol.pipeline import refresh
 from danggol.segments.definition import Segment
-from danggol.segments.history import refresh
 from danggol.segments.service import registry
 from danggol.store.workspace import Workspace
 

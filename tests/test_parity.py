@@ -355,7 +355,7 @@ def test_count_on_the_engine(engine: Workspace, duck_shop: Workspace) -> None:
 
 
 def test_loading_and_refresh_are_refused(engine: Workspace) -> None:
-    from danggol.segments.history import refresh
+    from danggol.pipeline import refresh
 
     with pytest.raises(BackendError, match="'danggol refresh' needs the embedded DuckDB store"):
         refresh(engine, D_END)

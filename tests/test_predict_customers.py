@@ -22,10 +22,10 @@ from danggol.cli.main import app
 from danggol.config import PredictionSettings
 from danggol.errors import ConfigError
 from danggol.ingest.load import ingest_tables
+from danggol.pipeline import refresh
 from danggol.predict.customers import customer_predictions, last_run
 from danggol.predict.summary import rfm_summary
 from danggol.segments import service
-from danggol.segments.history import refresh
 from danggol.store.workspace import Workspace
 
 SAMPLE = Path(__file__).parent / "data" / "cdnow" / "CDNOW_sample.txt"

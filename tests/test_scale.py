@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from danggol import pipeline
 from danggol.demo import generate_shop
 from danggol.ingest.load import ingest_tables
 from danggol.profile import customer_profile, event_names
-from danggol.segments import history
 from danggol.segments.registry import builtin_segments
 from danggol.store.workspace import Workspace
 
@@ -55,7 +55,7 @@ def test_profile_equals_hand_written_sql(big):
 def test_every_builtin_segment_equals_hand_written_sql(big):
     params = choose_params(big)
     segments = {n: s.with_params(**params.get(n, {})) for n, s in builtin_segments().items()}
-    result = history.refresh(big, AS_OF, segments=segments)
+    result = pipeline.refresh(big, AS_OF, segments=segments)
     sizes = {s.segment: s.size for s in result.segments}
     for name, where in hand_segments(params).items():
         expected = big.duck.execute(

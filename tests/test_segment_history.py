@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from danggol import pipeline
 from danggol.errors import SegmentError
 from danggol.ingest.load import ingest_files
 from danggol.segments import history, service
@@ -46,11 +47,11 @@ def members(ws, name: str, day: dt.date) -> set[str]:
 
 
 def test_refresh_records_entered_and_left(shop):
-    first = history.refresh(shop, D1)
+    first = pipeline.refresh(shop, D1)
     # as of 06-01: recent = last purchase on/after 05-22 → c2 (05-25); big = c1 (100,000)
     sizes = {s.segment: (s.size, s.entered, s.left) for s in first.segments}
     assert sizes == {"recent": (1, 1, 0), "big": (1, 1, 0)}
-    second = history.refresh(shop, D2)
+    second = pipeline.refresh(shop, D2)
     # as of 06-30: recent = on/after 06-20 → c1 (06-20), c3 (06-25); c2 left
     sizes = {s.segment: (s.size, s.entered, s.left) for s in second.segments}
     assert sizes == {"recent": (2, 2, 1), "big": (1, 0, 0)}
@@ -61,9 +62,9 @@ def test_refresh_records_entered_and_left(shop):
 
 
 def test_diff_lists_the_movers_between_two_dates(shop):
-    history.refresh(shop, D1)
-    history.refresh(shop, D2)
-    history.refresh(shop, D3)  # as of 07-31: recent = on/after 07-21 → nobody
+    pipeline.refresh(shop, D1)
+    pipeline.refresh(shop, D2)
+    pipeline.refresh(shop, D3)  # as of 07-31: recent = on/after 07-21 → nobody
     d = history.diff(shop, "recent", D1, D2)
     assert d["entered"] == ["c1", "c3"] and d["left"] == ["c2"]
     d = history.diff(shop, "recent", D1, D3)
@@ -76,20 +77,20 @@ def test_diff_lists_the_movers_between_two_dates(shop):
 
 def test_size_over_time(shop):
     for day in (D1, D2, D3):
-        history.refresh(shop, day)
+        pipeline.refresh(shop, day)
     rows = [(r["as_of"], r["size"]) for r in history.sizes(shop, "recent")]
     assert rows == [(D1, 1), (D2, 2), (D3, 0)]
 
 
 def test_refresh_snapshot_matches_live_members(shop):
-    history.refresh(shop, D2)
+    pipeline.refresh(shop, D2)
     stored = shop.duck.execute("SELECT segment, customer_id FROM segment_members").fetchall()
     for name in ("recent", "big"):
         assert {c for s, c in stored if s == name} == members(shop, name, D2)
 
 
 def test_a_failing_refresh_leaves_the_last_snapshot(shop, monkeypatch):
-    history.refresh(shop, D1)
+    pipeline.refresh(shop, D1)
     before = {
         t: shop.duck.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
         for t in ("segment_members", "segment_changes", "segment_sizes", "refreshes")
@@ -100,7 +101,7 @@ def test_a_failing_refresh_leaves_the_last_snapshot(shop, monkeypatch):
 
     monkeypatch.setattr(history, "_snapshot", boom)
     with pytest.raises(RuntimeError):
-        history.refresh(shop, D2)
+        pipeline.refresh(shop, D2)
     after = {t: shop.duck.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in before}
     assert after == before
     meta = shop.duck.execute("SELECT as_of FROM profile_snapshot_meta").fetchall()
@@ -112,7 +113,7 @@ def test_builtins_needing_params_are_refused_or_skipped_with_a_reason(shop):
     cross_sell = reg.get("cross_sell")
     with pytest.raises(SegmentError, match="product_a, product_b"):
         reg.save(cross_sell.model_copy(update={"name": "xs", "builtin": False}))
-    result = history.refresh(shop, D2, segments={"cross_sell": cross_sell})
+    result = pipeline.refresh(shop, D2, segments={"cross_sell": cross_sell})
     assert "product_a" in result.skipped["cross_sell"] and result.segments == []
 
 
@@ -165,8 +166,8 @@ def test_describe_in_korean_and_english(shop):
 
 
 def test_refresh_records_grade_history(shop):
-    history.refresh(shop, D1)
-    history.refresh(shop, D2)
+    pipeline.refresh(shop, D1)
+    pipeline.refresh(shop, D2)
     rows = shop.duck.execute(
         "SELECT customer_id, as_of, change FROM grade_history ORDER BY customer_id, as_of"
     ).fetchall()

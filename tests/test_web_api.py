@@ -19,8 +19,8 @@ from fastapi.testclient import TestClient
 from danggol import analytics
 from danggol.demo import generate_shop
 from danggol.ingest.load import ingest_tables
+from danggol.pipeline import refresh
 from danggol.segments.fields import FIELDS
-from danggol.segments.history import refresh
 from danggol.store.workspace import Workspace
 from danggol.web import create_app
 from danggol.web.state import RefreshJob

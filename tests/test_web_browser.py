@@ -13,7 +13,7 @@ import pytest
 from danggol.activation import campaigns
 from danggol.demo import generate_shop
 from danggol.ingest.load import ingest_tables
-from danggol.segments.history import refresh
+from danggol.pipeline import refresh
 from danggol.store.workspace import Workspace
 from web_server import CHROMIUM, CHROMIUM_ARGS, running_app
 

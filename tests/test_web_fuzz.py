@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 
 from danggol.demo import generate_shop  # noqa: E402
 from danggol.ingest.load import ingest_tables  # noqa: E402
-from danggol.segments.history import refresh  # noqa: E402
+from danggol.pipeline import refresh  # noqa: E402
 from danggol.store.workspace import Workspace  # noqa: E402
 from danggol.web import create_app  # noqa: E402
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from danggol.demo import generate_shop
 from danggol.ingest.load import ingest_tables
-from danggol.segments.history import refresh
+from danggol.pipeline import refresh
 from danggol.segments.nodes import Compare, Field, Value
 from danggol.segments.parse import to_query
 from danggol.store.workspace import Workspace

@@ -18,11 +18,11 @@ from danggol.errors import (
     WorkspaceError,
 )
 from danggol.ingest.load import IngestResult, ingest_files, ingest_tables
+from danggol.pipeline import refresh
 from danggol.profile import customer_profile
 from danggol.schema import TABLES
 from danggol.scores import RFM, Grades, Lifecycle, add_scores, scored_profile
 from danggol.segments import build as segment
-from danggol.segments.history import refresh
 from danggol.store.workspace import Workspace
 
 __version__ = "0.1.0"

@@ -15,11 +15,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from danggol import pipeline
 from danggol.activation import exports, webhooks
 from danggol.analytics._common import ToDict
 from danggol.errors import ConfigError, DanggolError
 from danggol.ingest.load import ingest_files
-from danggol.segments import history
 from danggol.store.workspace import Workspace
 
 TABLES = {
@@ -122,7 +122,7 @@ def run(
                     [str(path.resolve()), st.st_size, st.st_mtime, table],
                 )
             result.files.append(str(path))
-        refreshed = history.refresh(ws, as_of)
+        refreshed = pipeline.refresh(ws, as_of)
         result.refresh = refreshed.to_dict()
         for job in jobs or []:
             out = job.path.replace("{date}", as_of.isoformat())

@@ -206,7 +206,7 @@ def demo(
         show_summary(directory, summary, result, timings)
     if serve:
         from danggol.cli.serve import serve_workspace
-        from danggol.segments.history import refresh
+        from danggol.pipeline import refresh
 
         with Workspace.open(directory) as opened:
             refresh(opened, last_day)  # the dashboard reads the stored profile

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from danggol import pipeline
 from danggol.activation import webhooks
 from danggol.cli.main import (
     AsOfOpt,
@@ -318,7 +319,7 @@ def refresh_cmd(
     """Materialise the profile and snapshot every saved segment (atomically)."""
     with open_workspace() as ws:
         day = as_of_date(as_of, ws.config)
-        result = history.refresh(ws, day, full=full)
+        result = pipeline.refresh(ws, day, full=full)
         # the entered/left changes go to the webhook outbox at once ('webhooks send' delivers)
         queued = webhooks.enqueue(ws) if webhooks.endpoints(ws) else 0
     if json_:

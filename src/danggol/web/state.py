@@ -15,10 +15,10 @@ from typing import Any, TypeVar
 
 import ibis
 
+from danggol import pipeline
 from danggol.errors import DanggolError
 from danggol.outputs import dashboard
 from danggol.profile import as_of_date
-from danggol.segments import history
 from danggol.store.workspace import Workspace
 from danggol.web.errors import WebError, danggol_error, log
 
@@ -180,7 +180,7 @@ class WebState:
 
         def work() -> None:
             try:
-                result = self.run(history.refresh, as_of)
+                result = self.run(pipeline.refresh, as_of)
                 job.result, job.state = result.to_dict(), "done"
             except DanggolError as exc:
                 job.error, job.state = danggol_error(exc)[1]["error"], "failed"
