@@ -71,7 +71,7 @@ def test_diff_lists_the_movers_between_two_dates(shop):
     assert d["entered"] == [] and d["left"] == ["c2"]
     d = history.diff(shop, "recent", D2, D3)
     assert d["entered"] == [] and d["left"] == ["c1", "c3"]
-    with pytest.raises(SegmentError, match="no refresh"):
+    with pytest.raises(SegmentError, match="no snapshot as of 2020-01-01 or earlier"):
         history.diff(shop, "recent", dt.date(2020, 1, 1), D2)
 
 

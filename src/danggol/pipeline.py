@@ -45,11 +45,13 @@ from danggol.store.workspace import Workspace
 
 __all__ = [
     "INCREMENTAL_MAX_SHARE",
+    "PAST_PROFILE",
     "RefreshResult",
     "incremental_plan",
     "materialise_profile",
     "record_grades",
     "refresh",
+    "stored_as_of",
 ]
 
 
@@ -63,17 +65,26 @@ def refresh(
     """Materialise the scored profile and snapshot every saved segment (or the ones given),
     all in one transaction: a reader sees the previous refresh or this one, never half.
     The profile is rebuilt incrementally when that gives the same table more cheaply (see
-    :func:`materialise_profile`); ``full`` forces a complete rebuild."""
+    :func:`materialise_profile`); ``full`` forces a complete rebuild.
+
+    History is by date (:mod:`danggol.segments.history`): refreshing a date again replaces
+    its snapshot, and refreshing a date older than the stored profile's records that date's
+    snapshot (and the grade history) while ``profile_snapshot`` stays the latest date's."""
     ws.require_store("'danggol refresh'")
     started = time.perf_counter()
     chosen = Registry(ws.path / "segments").saved() if segments is None else segments
     with ws.transaction():
         # inside: a refresh in another thread may be creating them too
         history.ensure_tables(ws.duck)
-        recomputed = materialise_profile(ws, as_of, full=full)
-        record_grades(ws, as_of)
-        result = history.snapshot_segments(ws, as_of, chosen)
+        # the stored profile is the latest date's: an older date is worked out on the side
+        latest = stored_as_of(ws)
+        profile = PAST_PROFILE if latest is not None and as_of < latest else SNAPSHOT_TABLE
+        recomputed = materialise_profile(ws, as_of, full=full, table=profile)
+        record_grades(ws, as_of, profile=profile)
+        result = history.snapshot_segments(ws, as_of, chosen, profile=profile)
         result.recomputed = recomputed
+        if profile == PAST_PROFILE:
+            ws.duck.execute(f"DROP TABLE {PAST_PROFILE}")
         ws.duck.execute(
             "INSERT INTO refreshes VALUES (?, ?, ?, current_timestamp, ?, ?)",
             [
@@ -86,6 +97,20 @@ def refresh(
         )
     result.seconds = round(time.perf_counter() - started, 3)
     return result
+
+
+#: the temporary table a refresh of a date older than the stored profile's works in
+PAST_PROFILE = "_profile_past"
+
+
+def stored_as_of(ws: Workspace) -> dt.date | None:
+    """The as-of date of the stored profile (``profile_snapshot``), None before the first."""
+    con = ws.duck
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [SNAPSHOT_META]
+    ).fetchone()[0]
+    rows = con.execute(f"SELECT as_of FROM {SNAPSHOT_META}").fetchall() if exists else []
+    return rows[0][0] if rows else None
 
 
 #: an incremental refresh is used when at most this share of the stored customers changed
@@ -129,7 +154,9 @@ def incremental_plan(ws: Workspace, as_of: dt.date) -> int | None:
     return since if touched <= INCREMENTAL_MAX_SHARE * max(total, 1) else None
 
 
-def materialise_profile(ws: Workspace, as_of: dt.date, *, full: bool = False) -> int | None:
+def materialise_profile(
+    ws: Workspace, as_of: dt.date, *, full: bool = False, table: str = SNAPSHOT_TABLE
+) -> int | None:
     """Store the profile with every score and prediction as ``profile_snapshot`` (inside the
     caller's transaction); ``profile_snapshot_meta`` says for which date and data version, and
     ``prediction_runs`` what the prediction models fitted (or why they did not).
@@ -138,9 +165,13 @@ def materialise_profile(ws: Workspace, as_of: dt.date, *, full: bool = False) ->
     since the stored profile touched are recomputed from the fact tables; the others' rows are
     kept, then the spend percentiles, scores and predictions are recomputed over everyone —
     the same table a full refresh builds. Returns the number of customers recomputed, or None
-    after a full rebuild."""
+    after a full rebuild.
+
+    With another ``table`` (a refresh of an older date), the profile is built in full into
+    that temporary table and the stored profile and its meta are left alone."""
     con = ws.duck
-    since = None if full else incremental_plan(ws, as_of)
+    stored = table == SNAPSHOT_TABLE
+    since = None if full or not stored else incremental_plan(ws, as_of)
     recomputed = None
     if since is None:
         sql = ibis.to_sql(customer_profile(ws.ibis, as_of), dialect="duckdb")
@@ -163,12 +194,13 @@ def materialise_profile(ws: Workspace, as_of: dt.date, *, full: bool = False) ->
     full_table, run = predict_profile(
         ws.ibis, ws.ibis.table("_scored"), as_of, ws.config.predictions
     )
-    con.execute(
-        f"CREATE OR REPLACE TABLE {SNAPSHOT_TABLE} AS {ibis.to_sql(full_table, dialect='duckdb')}"
-    )
+    kind = "TABLE" if stored else "TEMP TABLE"
+    con.execute(f"CREATE OR REPLACE {kind} {table} AS {ibis.to_sql(full_table, dialect='duckdb')}")
     con.execute("DROP TABLE _profile_base")
     con.execute("DROP TABLE _scored")
     store_run(con, run)
+    if not stored:
+        return recomputed
     con.execute(
         f"CREATE OR REPLACE TABLE {SNAPSHOT_META} AS SELECT ?::DATE AS as_of, ?::BIGINT AS data_version",
         [as_of, _data_version(ws.ibis)],
@@ -176,10 +208,10 @@ def materialise_profile(ws: Workspace, as_of: dt.date, *, full: bool = False) ->
     return recomputed
 
 
-def record_grades(ws: Workspace, as_of: dt.date) -> None:
+def record_grades(ws: Workspace, as_of: dt.date, *, profile: str = SNAPSHOT_TABLE) -> None:
     """Grade history from the stored profile's ``grade`` (inside the caller's transaction), so
     every scheduled refresh re-evaluates grades and records upgrades and downgrades."""
-    stored = ws.ibis.table(SNAPSHOT_TABLE)
+    stored = ws.ibis.table(profile)
     graded = stored.filter(stored.grade.notnull())
     current = graded.select("customer_id", "grade", grade_level=Grades().level_expr(graded.grade))
     record_grade_history(ws.duck, as_of, ibis.to_sql(current, dialect="duckdb"))

@@ -1,7 +1,8 @@
 """Webhooks on segment changes: an outbox in the store, signed POSTs, retries, a dead letter.
 
-After each refresh, :func:`enqueue` turns the customers who entered or left each segment
-(``segment_changes``) into JSON batches, one outbox row per (refresh, segment, endpoint,
+After each refresh, :func:`enqueue` turns the customers who entered or left each segment's
+current membership (``segment_moves``: a refresh of a date older than the segment's latest
+moves nobody, so it announces nothing) into JSON batches, one outbox row per (refresh, segment, endpoint,
 batch). Its key, ``refresh_id:segment:endpoint:batch``, is the delivery's *idempotency key*:
 enqueueing again adds nothing, and every attempt of a delivery carries the same key.
 
@@ -191,7 +192,7 @@ def enqueue(ws: Workspace) -> int:
 
 def _enqueue_refresh(con: Any, ep: Endpoint, refresh_id: int, as_of: dt.date) -> int:
     rows = con.execute(
-        "SELECT segment, change, customer_id FROM segment_changes WHERE refresh_id = ? "
+        "SELECT segment, change, customer_id FROM segment_moves WHERE refresh_id = ? "
         "AND (? IS NULL OR list_contains(?, segment)) ORDER BY segment, change, customer_id",
         [refresh_id, ep.segments, ep.segments],
     ).fetchall()

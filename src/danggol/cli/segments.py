@@ -292,7 +292,7 @@ def diff_cmd(
     to: Annotated[str, typer.Option("--to", help="YYYY-MM-DD")],
     json_: JsonOpt = False,
 ) -> None:
-    """Who entered and who left a segment between the refreshes of two dates."""
+    """Who entered and who left a segment between its snapshots as of two dates."""
     with open_workspace() as ws:
         result = history.diff(ws, name, parse_date(from_, "--from"), parse_date(to, "--to"))
     if json_:
@@ -300,7 +300,7 @@ def diff_cmd(
         return
     out.print(
         f"{name}: {len(result['entered'])} entered, {len(result['left'])} left "
-        f"(refresh {result['from_refresh']} → {result['to_refresh']})"
+        f"(as of {result['from_as_of']} → {result['to_as_of']})"
     )
     for cid in result["entered"][:50]:
         out.print(f"  + {cid}")

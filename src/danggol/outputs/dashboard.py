@@ -85,11 +85,12 @@ def state_key(ws: Workspace) -> tuple[object, ...]:
 
 
 def last_refresh(ws: Workspace) -> dict[str, Any] | None:
-    """The last refresh: id, as-of date, when it finished, how long it took."""
+    """The refresh of the latest as-of date (the last one of that date): id, as-of date, when
+    it finished, how long it took."""
     history.ensure_tables(ws.duck)
     rows = ws.duck.execute(
         "SELECT refresh_id, as_of, finished_at, segments, seconds FROM refreshes "
-        "ORDER BY refresh_id DESC LIMIT 1"
+        "ORDER BY as_of DESC, refresh_id DESC LIMIT 1"
     ).fetchall()
     if not rows:
         return None

@@ -351,14 +351,15 @@ def store_run(con: Any, run: PredictionRun) -> None:
 
 
 def last_run(con: Any) -> PredictionRun | None:
-    """The latest stored run, or None before the first refresh."""
+    """The run of the latest as-of date (the last one recorded for it), or None before the
+    first refresh."""
     exists = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [RUNS_TABLE]
     ).fetchone()[0]
     if not exists:
         return None
     row = con.execute(
-        f"SELECT run FROM {RUNS_TABLE} ORDER BY recorded_at DESC, as_of DESC LIMIT 1"
+        f"SELECT run FROM {RUNS_TABLE} ORDER BY as_of DESC, recorded_at DESC LIMIT 1"
     ).fetchone()
     return PredictionRun(**json.loads(row[0])) if row else None
 
