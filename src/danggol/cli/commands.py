@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -23,6 +22,7 @@ from danggol.cli.main import (
 )
 from danggol.errors import ConfigError
 from danggol.ingest.load import IngestResult, ingest_files
+from danggol.ingest.quarantine import quarantined
 from danggol.outputs.files import FORMATS, write_table
 from danggol.schema import TABLES
 from danggol.store import backup as backup_mod
@@ -103,19 +103,16 @@ def quarantine(
 ) -> None:
     """Show quarantined rows with their file, line and reason."""
     with open_workspace() as ws:
-        rows = ws.duck.execute(
-            "SELECT table_name, source_file, source_line, reason, record FROM quarantine "
-            "ORDER BY batch_id DESC, source_file, source_line LIMIT ?",
-            [limit],
-        ).fetchall()
-        total = ws.count("quarantine")
+        found = quarantined(ws, limit)
     if json_:
-        keys = ("table", "file", "line", "reason", "record")
-        print_json({"total": total, "rows": [dict(zip(keys, r, strict=True)) for r in rows]})
+        print_json(found.to_dict())
         return
+    keys = ("table", "file", "line", "reason")
     out.print(
         rich_table(
-            f"quarantine ({total} rows)", [r[:4] for r in rows], ("table", "file", "line", "reason")
+            f"quarantine ({found.total} rows)",
+            [tuple(r[k] for k in keys) for r in found.rows],
+            keys,
         )
     )
 
@@ -156,54 +153,23 @@ def demo(
     port: Annotated[int, typer.Option(help="port of the dashboard (with --serve)")] = 8765,
 ) -> None:
     """Generate a realistic Korean online shop, load it, and summarise it."""
-    from danggol.demo import generate_shop
-    from danggol.ingest.load import ingest_tables
-    from danggol.summary import shop_summary
+    from danggol.demo.workspace import load_demo, open_demo_workspace
 
     if not 100 <= customers <= 5_000_000:
         raise ConfigError(f"--customers must be between 100 and 5,000,000; got {customers}")
     last_day = dt.date.fromisoformat(end)
     directory = Path(state.workspace or directory) if state.workspace else directory
-    ws = Workspace.init(
-        directory,
-        timezone="Asia/Seoul",
-        currency="KRW",
-        shop_name="danggol demo shop",
-        as_of=last_day.isoformat(),  # its history ends there: the default of every --as-of
-    )
-    if ws.count("orders") or ws.count("customers"):
-        if not replace:
-            ws.close()
-            raise ConfigError(
-                f"{directory} already holds a shop; pass --replace to generate it anew, "
-                "or choose another folder"
-            )
+    ws, note = open_demo_workspace(directory, last_day, replace=replace)
+    if note:
+        err.print(escape(note))
+    try:
+        made = load_demo(ws, directory, customers, seed=seed, end=last_day)
+    finally:
         ws.close()
-        ws.store_path.unlink()
-        ws = Workspace.init(directory)
-    if ws.config.as_of != last_day.isoformat():
-        err.print(
-            escape(
-                f"note: {directory}/danggol.toml keeps as_of = {ws.config.as_of!r}; set it to "
-                f'"{last_day}" for commands without --as-of to see the shop as generated'
-            )
-        )
-    started = time.perf_counter()
-    shop = generate_shop(customers, seed=seed, end=last_day)
-    generated = time.perf_counter()
-    result = ingest_tables(ws, shop, source="demo")
-    loaded = time.perf_counter()
-    summary = shop_summary(ws, last_day)
-    ws.close()
-    timings = {
-        "generate_s": round(generated - started, 2),
-        "load_s": round(loaded - generated, 2),
-        "summary_s": round(time.perf_counter() - loaded, 2),
-    }
     if json_:
-        print_json({"workspace": str(directory), **summary, "ingest": result.to_dict(), **timings})
+        print_json(made.to_dict())
     else:
-        show_summary(directory, summary, result, timings)
+        show_summary(directory, made.summary, made.ingest, made.timings)
     if serve:
         from danggol.cli.serve import serve_workspace
         from danggol.pipeline import refresh

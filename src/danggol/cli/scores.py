@@ -8,11 +8,9 @@ live in the module docstrings of ``scores/rfm.py``, ``scores/lifecycle.py`` and
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any
 
-import ibis.expr.types as ir
 import typer
 
 from danggol.cli.main import (
@@ -31,8 +29,9 @@ from danggol.outputs.files import FORMATS, write_table
 from danggol.profile import as_of_date
 from danggol.scores import RFM, Lifecycle, evaluate_grades, grade_history, scored_profile
 from danggol.scores.grades import CHANGES, GradeRule, load_grade_rules
-from danggol.scores.lifecycle import REASON_LABELS, REASONS, STAGE_LABELS, STAGES, stage_shares
+from danggol.scores.lifecycle import STAGE_LABELS, STAGES, stage_shares
 from danggol.scores.rfm import DIMENSIONS
+from danggol.scores.summaries import lifecycle_summary, rfm_group_summary
 
 LangOpt = Annotated[str, typer.Option("--lang", help="labels in ko (한국어) or en")]
 
@@ -118,68 +117,11 @@ def rfm_cmd(
             if out_file is not None:
                 err.print(f"{rows} customers' RFM scores as of {day} written to {out_file}")
             return
-        summary = rfm_summary(rfm, scored, day)
+        summary = rfm_group_summary(rfm, scored, day)
     if json_:
         print_json(summary)
         return
     show_rfm(summary, lang)
-
-
-def rfm_summary(rfm: RFM, scored: ir.Table, day: dt.date) -> dict[str, Any]:
-    """The fitted thresholds with the bins they make, and customers and revenue per group."""
-    counts = scored.group_by("rfm_group").aggregate(
-        customers=scored.count(), revenue=scored.amount_spent.fill_null(0).sum()
-    )
-    found = {r["rfm_group"]: r for r in counts.to_pyarrow().to_pylist()}
-    customers = sum(int(r["customers"]) for r in found.values())
-    revenue = sum(float(r["revenue"] or 0) for r in found.values())
-    smap = rfm.segment_map_
-    groups = []
-    for key in smap.keys:
-        row = found.get(key, {})
-        n, rev = int(row.get("customers", 0)), float(row.get("revenue") or 0)
-        groups.append(
-            {
-                "rfm_group": key,
-                "ko": smap.label(key, "ko"),
-                "en": smap.label(key, "en"),
-                "customers": n,
-                "share": n / customers if customers else None,
-                "revenue": rev,
-                "revenue_share": rev / revenue if revenue else None,
-            }
-        )
-    return {
-        "as_of": day.isoformat(),
-        "bins": rfm.n_bins_,
-        "customers": customers,
-        "buyers": rfm.n_customers_,
-        "revenue": revenue,
-        "thresholds": rfm.thresholds_,
-        "learned": rfm.learned_,
-        "bins_by_score": {d: score_bins(t, reverse=d == "r") for d, t in rfm.thresholds_.items()},
-        "grid": [
-            {"r_score": r, "fm_score": fm, "rfm_group": g}
-            for (r, fm), g in sorted(rfm.grid().items())
-        ],
-        "groups": groups,
-        "unscored_buyers": int(found[None]["customers"]) if None in found else 0,
-    }
-
-
-def score_bins(thresholds: list[float], *, reverse: bool) -> list[dict[str, Any]]:
-    """Each score with its values: ``above < value ≤ up_to`` (None = open end), best first;
-    ``empty`` when ties leave no value for it (see scores/rfm.py)."""
-    n = len(thresholds) + 1
-    bins = []
-    for k in range(1, n + 1):  # k: position from the smallest values
-        above = thresholds[k - 2] if k > 1 else None
-        up_to = thresholds[k - 1] if k < n else None
-        empty = above is not None and up_to is not None and up_to <= above
-        bins.append(
-            {"score": n + 1 - k if reverse else k, "above": above, "up_to": up_to, "empty": empty}
-        )
-    return sorted(bins, key=lambda b: -b["score"])
 
 
 def _bin_text(b: dict[str, Any]) -> str:
@@ -264,50 +206,11 @@ def lifecycle_cmd(
         profile = scored_profile(ws.ibis, day)
         model = Lifecycle().fit(profile)
         staged = model.transform(profile)
-        counts = staged.group_by(["lifecycle_stage", "lifecycle_reason"]).aggregate(
-            customers=staged.count()
-        )
-        rows = counts.to_pyarrow().to_pylist()
-    summary = lifecycle_summary(model, rows, day)
+        summary = lifecycle_summary(model, staged, day)
     if json_:
         print_json(summary)
         return
     show_lifecycle(summary, lang)
-
-
-def lifecycle_summary(model: Lifecycle, rows: list[dict[str, Any]], day: dt.date) -> dict[str, Any]:
-    found = {(r["lifecycle_stage"], r["lifecycle_reason"]): int(r["customers"]) for r in rows}
-    total = sum(found.values())
-    stages = []
-    for stage in STAGES:
-        n = sum(v for (s, _), v in found.items() if s == stage)
-        reasons = [
-            {
-                "reason": reason,
-                **REASON_LABELS[reason],
-                "customers": found.get((stage, reason), 0),
-                "share_of_stage": found.get((stage, reason), 0) / n if n else None,
-            }
-            for reason in REASONS[stage]
-        ]
-        stages.append(
-            {
-                "stage": stage,
-                **STAGE_LABELS[stage],
-                "customers": n,
-                "share": n / total if total else 0.0,
-                "reasons": reasons,
-            }
-        )
-    return {
-        "as_of": day.isoformat(),
-        "customers": total,
-        "churn_days": model.churn_days_,
-        "churn_days_source": model.churn_days_source_,
-        "repeat_buyers": model.n_repeat_buyers_,
-        "params": model.get_params(),
-        "stages": stages,
-    }
 
 
 def show_lifecycle(s: dict[str, Any], lang: str) -> None:

@@ -20,15 +20,13 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
-import ibis.expr.types as ir
-
 from danggol import analytics
 from danggol.analytics import Affinity, Cohorts, Concentration, Migration
 from danggol.dates import shift
 from danggol.errors import ConfigError
 from danggol.scores import scored_profile, stage_shares
-from danggol.scores.lifecycle import STAGES
 from danggol.scores.rfm import SegmentMap, load_segment_map
+from danggol.scores.summaries import GridCell, rfm_cells, stage_counts
 from danggol.store.workspace import Workspace
 from danggol.summary import shop_summary
 
@@ -180,17 +178,6 @@ def fmt_money(value: float, currency: str, lang: str, *, compact: bool = False) 
 
 
 @dataclass(frozen=True)
-class GridCell:
-    """One cell of the RFM grid: its scores, group, buyers and their revenue."""
-
-    r: int
-    fm: int
-    group: str
-    customers: int
-    revenue: float
-
-
-@dataclass(frozen=True)
 class ReportData:
     """Everything the report shows, computed once by :func:`collect_report`."""
 
@@ -251,37 +238,6 @@ def collect_report(
         cohorts=_last_cohorts(analytics.cohorts(con, as_of), months),
         affinity=analytics.affinity(con, as_of, top=TOP_RULES),
     )
-
-
-def rfm_cells(profile: ir.Table) -> tuple[list[GridCell], int]:
-    """The non-empty cells of the grid, and the customers off it (no purchase)."""
-    p = profile
-    counts = p.group_by(["r_score", "fm_score", "rfm_group"]).aggregate(
-        customers=p.count(), revenue=p.amount_spent.sum()
-    )
-    cells, prospects = [], 0
-    for row in counts.to_pyarrow().to_pylist():
-        if row["r_score"] is None:
-            prospects += int(row["customers"])
-            continue
-        cells.append(
-            GridCell(
-                int(row["r_score"]),
-                int(row["fm_score"]),
-                str(row["rfm_group"]),
-                int(row["customers"]),
-                float(row["revenue"] or 0.0),
-            )
-        )
-    return sorted(cells, key=lambda c: (-c.r, -c.fm)), prospects
-
-
-def stage_counts(profile: ir.Table) -> dict[str, int]:
-    """Customers per lifecycle stage, every stage listed (0 when empty)."""
-    p = profile
-    rows = p.group_by("lifecycle_stage").aggregate(customers=p.count()).to_pyarrow().to_pylist()
-    found = {r["lifecycle_stage"]: int(r["customers"]) for r in rows}
-    return {stage: found.get(stage, 0) for stage in STAGES}
 
 
 def _last_cohorts(co: Cohorts, months: int) -> Cohorts:
