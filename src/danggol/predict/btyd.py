@@ -50,8 +50,8 @@ from scipy.optimize import minimize
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 from danggol.errors import ConfigError
+from danggol.estimator import Param, int_in, number_in, one_of, optional, validate
 from danggol.predict.pareto_integral import dropout_integral, log_dropout
-from danggol.scores._params import Param, int_in, number_in, one_of, optional, validate
 
 FloatArray = NDArray[np.float64]
 

@@ -53,9 +53,9 @@ import numpy as np
 import pyarrow as pa
 
 from danggol.errors import ConfigError
+from danggol.estimator import Param, int_in, validate
 from danggol.predict.supervised import check_date, purchase_windows, single_threaded
 from danggol.profile import customer_profile
-from danggol.scores._params import Param, int_in, validate
 
 #: the clustering features, in order; the first four are put on a log scale
 FEATURES = ("aov", "frequency", "tenure_days", "recency_days", "spend_trend")

@@ -53,6 +53,7 @@ import numpy as np
 import pyarrow as pa
 
 from danggol.errors import ConfigError
+from danggol.estimator import Param, int_in, one_of, validate
 from danggol.predict.backtest import (
     MIN_CUSTOMERS,
     auc_score,
@@ -62,7 +63,6 @@ from danggol.predict.backtest import (
 from danggol.predict.btyd import BGNBD
 from danggol.predict.summary import rfm_summary
 from danggol.profile import customer_profile, event_column, purchases
-from danggol.scores._params import Param, int_in, one_of, validate
 
 #: the least number of repurchasers (and of customers who did not) in the training labels and
 #: in the backtest's outcome: fewer and AUC, Brier and the calibration are noise

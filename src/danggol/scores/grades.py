@@ -51,8 +51,8 @@ import pyarrow as pa
 
 from danggol.dates import shift
 from danggol.errors import ConfigError
+from danggol.estimator import Estimator, Param, int_in, is_int, is_number
 from danggol.profile import customer_profile, purchases
-from danggol.scores._params import int_in, is_int, is_number
 from danggol.scores._yaml import read_table
 from danggol.store.workspace import Workspace, transaction
 
@@ -181,23 +181,38 @@ def _rule(i: int, item: object, fail: Any) -> GradeRule:
 # --------------------------------------------------------------------------------------
 
 
-class Grades:
+class Grades(Estimator):
     """Membership grade of every customer as of a date, from rules.
 
     ``rules``: a YAML path, a mapping of the same shape, a ``GradeRules`` or None (defaults).
-    ``rules_`` holds the validated rules after the first ``transform``.
+    ``rules_`` holds the validated rules after the first ``transform`` (``load_grade_rules``
+    checks their content, rule by rule).
 
     >>> Grades().window_start(dt.date(2025, 6, 30))
     datetime.date(2024, 6, 30)
     """
+
+    _parameters = (
+        Param(
+            "rules",
+            lambda v: v is None or isinstance(v, str | os.PathLike | Mapping | GradeRules),
+            "a path to a YAML file, a mapping, a GradeRules or None",
+        ),
+    )
 
     def __init__(
         self, rules: str | os.PathLike[str] | Mapping[str, Any] | GradeRules | None = None
     ) -> None:
         self.rules = rules
 
+    def set_params(self, **params: Any) -> Grades:
+        super().set_params(**params)
+        self.__dict__.pop("rules_", None)  # learned from the old rules
+        return self
+
     def _checked(self) -> GradeRules:
         if not hasattr(self, "rules_"):
+            self.validate_params()
             rules = self.rules
             self.rules_ = rules if isinstance(rules, GradeRules) else load_grade_rules(rules)
         return self.rules_

@@ -74,8 +74,8 @@ import numpy as np
 import pyarrow as pa
 
 from danggol.errors import ConfigError
+from danggol.estimator import Estimator, Param, int_in, number_in, optional
 from danggol.profile import customer_profile, event_column
-from danggol.scores._params import Param, int_in, number_in, optional, validate
 
 STAGES = ("potential", "new", "active", "loyal", "churned")
 
@@ -137,7 +137,7 @@ REQUIRED_COLUMNS = (
 )
 
 
-class Lifecycle:
+class Lifecycle(Estimator):
     """Lifecycle stage and reason of every customer (see the module docstring for the rules).
 
     Parameters
@@ -206,17 +206,10 @@ class Lifecycle:
         self.fallback_churn_days = fallback_churn_days
         self.min_repeat_buyers = min_repeat_buyers
 
-    def get_params(self) -> dict[str, Any]:
-        return {p.name: getattr(self, p.name) for p in self._parameters}
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"Lifecycle({args})"
-
     # -- fit ------------------------------------------------------------------------------
     def fit(self, profile: ir.Table) -> Lifecycle:
         """Validate the parameters and set ``churn_days_`` (given, learned or the fallback)."""
-        validate(type(self).__name__, self._parameters, self.get_params())
+        self.validate_params()
         _require_columns(profile, REQUIRED_COLUMNS)
         if self.churn_days is not None:
             self.churn_days_ = self.churn_days

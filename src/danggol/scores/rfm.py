@@ -78,7 +78,7 @@ import numpy as np
 import pyarrow as pa
 
 from danggol.errors import ConfigError
-from danggol.scores._params import Param, int_in, is_number, validate
+from danggol.estimator import Estimator, Param, int_in, is_number
 from danggol.scores._yaml import read_table
 
 #: dimension → the profile column it is scored on
@@ -275,7 +275,7 @@ def _resolve_bins(bins: Any) -> tuple[int, dict[str, BinsSpec]]:
 # --------------------------------------------------------------------------------------
 
 
-class RFM:
+class RFM(Estimator):
     """RFM scores (1 = worst … ``bins`` = best) and the segment of each customer.
 
     Parameters
@@ -317,17 +317,10 @@ class RFM:
         self.bins = bins
         self.segment_map = segment_map
 
-    def get_params(self) -> dict[str, Any]:
-        return {"bins": self.bins, "segment_map": self.segment_map}
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"RFM({args})"
-
     # -- fit ------------------------------------------------------------------------------
     def fit(self, profile: ir.Table) -> RFM:
         """Validate the parameters and learn the thresholds from the customers with a purchase."""
-        validate(type(self).__name__, self._parameters, self.get_params())
+        self.validate_params()
         n_bins, specs = _resolve_bins(self.bins)
         segment_map = (
             self.segment_map
