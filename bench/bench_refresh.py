@@ -57,7 +57,7 @@ from danggol.predict.customers import (
     store_run,
     vip_clusters,
 )
-from danggol.profile import SNAPSHOT_META, SNAPSHOT_TABLE, _data_version, customer_profile
+from danggol.profile import SNAPSHOT_META, SNAPSHOT_TABLE, customer_profile, data_version
 from danggol.scores import RFM, Grades, Lifecycle, percentile_tiers
 from danggol.segments import history
 from danggol.segments.registry import builtin_segments
@@ -366,7 +366,7 @@ def danggol_pieces(ws: Workspace, segments: dict) -> Callable[[Clock], None]:
         duck.execute("DROP TABLE _scored")
         duck.execute(
             f"CREATE OR REPLACE TABLE {SNAPSHOT_META} AS SELECT ?::DATE AS as_of, ?::BIGINT AS data_version",
-            [AS_OF, _data_version(con)],
+            [AS_OF, data_version(con)],
         )
         c.lap("bookkeeping: snapshot meta")
         queries, _ = history.segment_queries(ws, AS_OF, segments)

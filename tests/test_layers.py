@@ -9,6 +9,7 @@ imports inside functions and ``TYPE_CHECKING`` blocks count too — and each is 
 * an import of a layer to the right of the importer's is upward, and fails;
 * within one layer, the packages must not import each other in a cycle;
 * every top-level module or package of ``src/danggol`` has a place in the picture;
+* no module imports a private name or module (``_x``) of another package;
 * nothing inside the package imports the root package (``danggol/__init__.py``, the public
   API on top of everything), except its ``__version__``.
 """
@@ -142,6 +143,9 @@ def violations(picture: Picture, modules: dict[str, Path], root: Path = ROOT) ->
                 continue
             if there == here:
                 continue
+            private = [n for n in (imp.imported.split(".")[-1], *imp.names) if n.startswith("_")]
+            if private:
+                problems.append(f"{where}: {name} imports private {private} from {there}")
             ours, theirs = layer_of(here, picture), layer_of(there, picture)
             if theirs > ours and here not in picture.base:
                 problems.append(
@@ -269,3 +273,16 @@ def test_checker_finds_unplaced_modules_and_root_imports(fake):
     assert len(problems) == 2
     assert any("danggol.extra has no place" in p for p in problems)
     assert any("('refresh',) from the root package" in p for p in problems)
+
+
+def test_checker_finds_a_private_import_across_packages(fake):
+    problems = fake(
+        {
+            "errors.py": "",
+            "store/__init__.py": "",
+            "store/_util.py": "",
+            "store/workspace.py": "from danggol.store._util import x\n",
+            "profile.py": "from danggol.store._util import x\nfrom danggol.store import _y\n",
+        }
+    )
+    assert len(problems) == 2 and all("imports private" in p for p in problems)

@@ -13,10 +13,24 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from typing import Any
 
 from danggol.errors import ConfigError
 
 UNITS = ("d", "w", "m", "y")
+
+
+def check_date(name: str, value: Any) -> dt.date:
+    """``value`` when it is a date (not a datetime), else a ConfigError naming ``name``.
+
+    >>> check_date("as_of", dt.datetime(2025, 6, 30))
+    Traceback (most recent call last):
+    ...
+    danggol.errors.ConfigError: as_of must be a date like date(2025, 6, 30); got datetime.datetime(2025, 6, 30, 0, 0)
+    """
+    if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+        raise ConfigError(f"{name} must be a date like date(2025, 6, 30); got {value!r}")
+    return value
 
 
 def shift(day: dt.date, amount: int, unit: str) -> dt.date:

@@ -28,8 +28,8 @@ from danggol.predict.customers import predict_profile, store_run
 from danggol.profile import (
     SNAPSHOT_META,
     SNAPSHOT_TABLE,
-    _data_version,
     customer_profile,
+    data_version,
     event_column,
     event_names,
     profile_of,
@@ -131,7 +131,7 @@ def incremental_plan(ws: Workspace, as_of: dt.date) -> int | None:
     if not meta or meta[0][0] != as_of:
         return None
     since = int(meta[0][1])
-    current = _data_version(ws.ibis)
+    current = data_version(ws.ibis)
     if current <= since:
         return None
     logged = con.execute(
@@ -203,7 +203,7 @@ def materialise_profile(
         return recomputed
     con.execute(
         f"CREATE OR REPLACE TABLE {SNAPSHOT_META} AS SELECT ?::DATE AS as_of, ?::BIGINT AS data_version",
-        [as_of, _data_version(ws.ibis)],
+        [as_of, data_version(ws.ibis)],
     )
     return recomputed
 

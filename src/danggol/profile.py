@@ -287,11 +287,15 @@ SNAPSHOT_TABLE = "profile_snapshot"
 SNAPSHOT_META = "profile_snapshot_meta"
 
 
-def _data_version(con: ibis.BaseBackend) -> int:
+def data_version(con: ibis.BaseBackend) -> int:
     """The latest ingest batch: a materialised profile is current while it is unchanged."""
     log = con.table("ingest_log")
     value = log.aggregate(v=log.batch_id.max()).to_pyarrow()["v"][0].as_py()
     return int(value or 0)
+
+
+#: the name before it was public (kept for branches in flight; use ``data_version``)
+_data_version = data_version
 
 
 def snapshot_is_current(con: ibis.BaseBackend, as_of: dt.date) -> bool:
@@ -299,7 +303,7 @@ def snapshot_is_current(con: ibis.BaseBackend, as_of: dt.date) -> bool:
     if SNAPSHOT_META not in con.list_tables():
         return False
     row = con.table(SNAPSHOT_META).to_pyarrow().to_pylist()
-    return bool(row) and row[0]["as_of"] == as_of and row[0]["data_version"] == _data_version(con)
+    return bool(row) and row[0]["as_of"] == as_of and row[0]["data_version"] == data_version(con)
 
 
 def profile_for(con: ibis.BaseBackend, as_of: dt.date) -> ir.Table:

@@ -38,11 +38,12 @@ import pyarrow as pa
 
 from danggol.activation import uplift
 from danggol.activation.exports import ExportResult, export_members
-from danggol.analytics._common import ToDict, window_purchases
+from danggol.analytics import window_purchases
 from danggol.errors import ConfigError, UnknownCampaignError
 from danggol.predict.customers import profile_with_predictions
 from danggol.segments import service
 from danggol.segments.definition import GOALS
+from danggol.serial import ToDict
 from danggol.store.workspace import Workspace
 
 KPIS = {

@@ -33,13 +33,13 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from danggol.activation import contacts
-from danggol.analytics._common import ToDict
 from danggol.analytics.affinity import affinity
 from danggol.errors import ConfigError
 from danggol.outputs.files import write_table
 from danggol.profile import purchases
 from danggol.segments import service
 from danggol.segments.fields import FIELDS
+from danggol.serial import ToDict
 from danggol.store.workspace import Workspace
 
 FORMATS = ("csv", "parquet", "esp", "sms", "ads")

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from danggol import pipeline
 from danggol.activation import exports, webhooks
-from danggol.analytics._common import ToDict
 from danggol.errors import ConfigError, DanggolError
 from danggol.ingest.load import ingest_files
+from danggol.serial import ToDict
 from danggol.store.workspace import Workspace
 
 TABLES = {

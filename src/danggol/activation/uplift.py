@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from danggol.analytics._common import ToDict
+from danggol.serial import ToDict
 
 
 @dataclass(frozen=True)

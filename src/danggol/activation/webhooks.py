@@ -35,9 +35,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from danggol.analytics._common import ToDict
 from danggol.errors import ConfigError
 from danggol.segments.history import ensure_tables as ensure_history
+from danggol.serial import ToDict
 from danggol.store.workspace import Workspace
 
 TABLES = {

@@ -10,11 +10,13 @@ with ``to_dict()`` (JSON-ready) or pyarrow tables:
   and :func:`cross_sell_query`, the segment "bought A lately but not B";
 * :func:`migration` / :func:`movers` — from × to label counts between two dates;
 * :func:`whatif` — revenue change of converting one-time buyers into repeat buyers / VIPs;
-* :func:`segment_sizes` / :func:`overlap` — segment sizes, revenue share, pairwise overlap.
+* :func:`segment_sizes` / :func:`overlap` — segment sizes, revenue share, pairwise overlap;
+* :func:`window_purchases` / :func:`window_start` — the purchases of "the last N months".
 """
 
 from __future__ import annotations
 
+from danggol.analytics._common import window_purchases, window_start
 from danggol.analytics.affinity import Affinity, Rule, affinity, cross_sell_query
 from danggol.analytics.cohorts import Cohorts, cohorts
 from danggol.analytics.concentration import Concentration, TopShare, concentration
@@ -54,4 +56,6 @@ __all__ = [
     "segment_sizes",
     "transitions",
     "whatif",
+    "window_purchases",
+    "window_start",
 ]

@@ -1,11 +1,12 @@
-"""Shared pieces of the analytics: the purchase window, the top-k rule, JSON conversion."""
+"""Shared pieces of the analytics: the purchase window, the top-k rule, ratios.
+
+JSON conversion is :mod:`danggol.serial`'s; the purchase window is public as
+``danggol.analytics.window_purchases`` / ``window_start``."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import math
-from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -55,23 +56,3 @@ def top_count(share: float, n: int) -> int:
 def ratio(part: float, whole: float) -> float | None:
     """``part / whole``, or None when ``whole`` is 0 (undefined, shown as null)."""
     return part / whole if whole else None
-
-
-def jsonable(value: Any) -> Any:
-    """Dataclasses, dates and containers as JSON-ready values (dates as ISO text)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    return value
-
-
-class ToDict:
-    """Mixin: ``to_dict()`` gives the JSON-ready form of a result dataclass."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return jsonable(self)

@@ -34,9 +34,10 @@ from dataclasses import dataclass, field
 import ibis
 import ibis.expr.types as ir
 
-from danggol.analytics._common import ToDict, window_purchases, window_start
+from danggol.analytics._common import window_purchases, window_start
 from danggol.errors import ConfigError
 from danggol.segments import build as segment
+from danggol.serial import ToDict
 
 
 def cross_sell_query(a: str, b: str, months: int = 3) -> str:

@@ -24,8 +24,9 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from danggol.analytics._common import ToDict, window_purchases
+from danggol.analytics._common import window_purchases
 from danggol.errors import ConfigError
+from danggol.serial import ToDict
 
 Period = Literal["month", "quarter", "year"]
 #: months per period

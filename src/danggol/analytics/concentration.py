@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 import ibis
 import ibis.expr.types as ir
 
-from danggol.analytics._common import ToDict, ratio, top_count, window_purchases
+from danggol.analytics._common import ratio, top_count, window_purchases
 from danggol.errors import ConfigError
+from danggol.serial import ToDict
 
 #: the top shares reported by default: 1%, 10% and 20% of buying customers
 DEFAULT_TOPS = (0.01, 0.10, 0.20)

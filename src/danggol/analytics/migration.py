@@ -22,10 +22,10 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from danggol.analytics._common import ToDict
 from danggol.errors import ConfigError
 from danggol.profile import profile_for
 from danggol.scores import scored_profile
+from danggol.serial import ToDict
 
 #: label of a customer who has none at a date (absent there, or labelled null)
 NONE = "none"

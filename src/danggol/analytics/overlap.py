@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 import ibis
 import ibis.expr.types as ir
 
-from danggol.analytics._common import ToDict, ratio
+from danggol.analytics._common import ratio
 from danggol.analytics.concentration import buyer_spend
 from danggol.errors import ConfigError
 from danggol.profile import profile_for
+from danggol.serial import ToDict
 
 
 @dataclass(frozen=True)

@@ -30,8 +30,9 @@ from dataclasses import dataclass
 import ibis
 import ibis.expr.types as ir
 
-from danggol.analytics._common import ToDict, top_count, window_purchases, window_start
+from danggol.analytics._common import top_count, window_purchases, window_start
 from danggol.errors import ConfigError
+from danggol.serial import ToDict
 
 #: the groups, in display order
 GROUPS = ("one_time", "repeat", "vip")

@@ -52,9 +52,10 @@ import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
 
+from danggol.dates import check_date
 from danggol.errors import ConfigError
 from danggol.estimator import Param, int_in, validate
-from danggol.predict.supervised import check_date, purchase_windows, single_threaded
+from danggol.predict.supervised import purchase_windows, single_threaded
 from danggol.profile import customer_profile
 
 #: the clustering features, in order; the first four are put on a log scale

@@ -52,6 +52,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
 
+from danggol.dates import check_date
 from danggol.errors import ConfigError
 from danggol.estimator import Param, int_in, one_of, validate
 from danggol.predict.backtest import (
@@ -84,12 +85,6 @@ PROFILE_FEATURES = (
 )
 METHODS = ("gradient_boosting", "logistic")
 CALIBRATIONS = ("sigmoid", "isotonic")
-
-
-def check_date(name: str, value: Any) -> dt.date:
-    if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
-        raise ConfigError(f"{name} must be a date like date(2025, 6, 30); got {value!r}")
-    return value
 
 
 def _check_horizon(value: Any) -> int:
