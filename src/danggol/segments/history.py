@@ -157,8 +157,9 @@ def _snapshot(
 ) -> list[SegmentRefresh]:
     """Evaluate all segments in one query, then record the date's snapshot set-wise:
 
-    1. the members at each segment's previous date (``_before``) and next date (``_after``)
-       are read from the changes *before* anything is written;
+    1. the members at each segment's previous date (``_before``: the current members when
+       that date is the segment's latest) and next date (``_after``) are read from the changes
+       *before* anything is written;
     2. the date's earlier snapshot (if any) and the next date's changes are deleted;
     3. the date's changes (new members vs ``_before``) and the next date's (``_after`` vs the
        new members) are inserted, and the sizes written or updated;
@@ -196,7 +197,17 @@ def _snapshot(
             "AS refresh_id, min(as_of) AS as_of FROM _held WHERE as_of > ? GROUP BY segment",
             [as_of],
         )
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _before AS {_MEMBERS_AT.format(dates='_prev')}")
+        # members at the previous date: where it is the segment's latest (the usual refresh
+        # of a new date), the current members; otherwise read back from the changes
+        latest = "(SELECT segment, max(as_of) AS as_of FROM _held GROUP BY segment)"
+        replayed = f"(SELECT p.* FROM _prev p JOIN {latest} l USING (segment) WHERE l.as_of >= ?)"
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _before AS "
+            f"SELECT m.segment, m.customer_id FROM segment_members m JOIN {latest} l "
+            "USING (segment) WHERE l.as_of < ? "
+            f"UNION ALL {_MEMBERS_AT.format(dates=replayed)}",
+            [as_of, as_of],
+        )
         con.execute(f"CREATE OR REPLACE TEMP TABLE _after AS {_MEMBERS_AT.format(dates='_next')}")
 
         # 2. this date's earlier snapshot and the next date's changes go
