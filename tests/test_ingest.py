@@ -589,9 +589,9 @@ WHOLE_FILE_ERRORS = [
         id="unknown table",
     ),
     pytest.param(
-        lambda ws, tmp: ingest_files(ws, "orders", [tmp / "x.csv"], preset="cafe24"),
+        lambda ws, tmp: ingest_files(ws, "orders", [tmp / "x.csv"], preset="magento"),
         MappingError,
-        ["cafe24", "shopify", "korean"],
+        ["magento", "smartstore", "cafe24", "shopify", "woocommerce", "korean"],
         id="unknown preset",
     ),
     pytest.param(
