@@ -111,9 +111,7 @@ def show_ingest(result: IngestResult) -> None:
     for path, cols in result.ignored_columns.items():
         out.print(f"[dim]{escape(path)}: columns not used: {escape(', '.join(cols))}[/]")
     if result.duplicate_rows:
-        shown = ", ".join(
-            f"line {d['line']} = {d['same_as']}" for d in result.duplicate_rows[:5]
-        )
+        shown = ", ".join(f"line {d['line']} = {d['same_as']}" for d in result.duplicate_rows[:5])
         more = " …" if len(result.duplicate_rows) > 5 else ""
         out.print(
             f"[yellow]{result.duplicates} exact repeated row(s) counted once[/] "
@@ -136,9 +134,7 @@ def quarantine(
     json_: JsonOpt = False,
 ) -> None:
     """Show quarantined rows with their file, line and reason."""
-    columns = (
-        "table_name AS \"table\", source_file AS file, source_line AS line, reason, record"
-    )
+    columns = 'table_name AS "table", source_file AS file, source_line AS line, reason, record'
     with open_workspace() as ws:
         if out_file is not None:
             every = ws.duck.sql(

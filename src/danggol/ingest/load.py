@@ -456,8 +456,7 @@ def _take_duplicates(con: duckdb.DuckDBPyConnection, item: _Input, result: Inges
                 "ORDER BY _fileno, _line LIMIT 100"
             ).fetchall()
             result.duplicate_rows = [
-                {"file": item.sources[f], "line": line, "same_as": first}
-                for f, line, first in rows
+                {"file": item.sources[f], "line": line, "same_as": first} for f, line, first in rows
             ]
         con.execute(f"DELETE FROM {batch} WHERE _dup_of IS NOT NULL")
     return n

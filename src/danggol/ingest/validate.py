@@ -269,7 +269,7 @@ def _value_checks(table: Table, col: Column, rules: Rules) -> list[str]:
                 f"CASE WHEN {_ambiguous('CAST(' + raw + ' AS VARCHAR)')} "
                 f"THEN 'ambiguous {col.name} ' || {shown} || ': the separators could mean "
                 "thousands or decimals; write 1500 or 1.5 (15,000 with groups of three digits is "
-                "read as thousands), or declare decimal: \",\" in a --mapping file' "
+                'read as thousands), or declare decimal: "," in a --mapping file\' '
                 f"ELSE {cannot} END"
             )
         out.append(f"CASE WHEN {raw} IS NOT NULL AND {c} IS NULL THEN {cannot} END")
@@ -327,9 +327,10 @@ def _required_checks(table: Table, rules: Rules) -> list[str]:
             continue
         message = f"'missing required field {col.name}'"
         if col.name == "customer_id" and table.name == "orders":
-            message = (
-                "'no customer: the member id, e-mail and phone are all empty"
-                + (" (guests = \"quarantine\" in danggol.toml)'" if rules.guests == "quarantine" else "'")
+            message = "'no customer: the member id, e-mail and phone are all empty" + (
+                ' (guests = "quarantine" in danggol.toml)\''
+                if rules.guests == "quarantine"
+                else "'"
             )
         out.append(f"CASE WHEN {q(col.name)} IS NULL THEN {message} END")
     if table.name == "orders":
@@ -510,12 +511,12 @@ def _grouped_ctes(table: Table, rules: Rules) -> list[str]:
             # a partly returned order: the returned lines' amounts (the file's own figure wins)
             parts = f"sum({q(amount)}) FILTER (WHERE {off})"
             value = f"CASE WHEN {mixed} THEN COALESCE({first}, {parts}) ELSE {first} END"
-            first_raw = f"COALESCE({first_raw}, CASE WHEN {mixed} THEN CAST({parts} AS VARCHAR) END)"
+            first_raw = (
+                f"COALESCE({first_raw}, CASE WHEN {mixed} THEN CAST({parts} AS VARCHAR) END)"
+            )
         selects.append(f"{value} AS {c}")
         selects.append(f"{first_raw} AS {raw}")
-    differ = ", ".join(
-        f"CASE WHEN count(DISTINCT {q(c)}) > 1 THEN '{c}' END" for c in agree
-    )
+    differ = ", ".join(f"CASE WHEN count(DISTINCT {q(c)}) > 1 THEN '{c}' END" for c in agree)
     selects.append(f"concat_ws(', ', {differ or 'NULL'}) AS _differ")
     key_words = table.key[0]
     return [
