@@ -166,9 +166,7 @@ def _check_load(ws: Workspace, table: str, path: Path, expected_rows: int | None
         return
     part = result.tables[table]
     assert part.read == part.loaded + part.updated + part.duplicates + part.quarantined
-    assert result.read == (
-        result.loaded + result.updated + result.duplicates + result.quarantined
-    )
+    assert result.read == (result.loaded + result.updated + result.duplicates + result.quarantined)
     if expected_rows is not None:
         assert part.read == expected_rows
     grown = ws.count(table) - counts[table]

@@ -120,16 +120,68 @@ def quarantine(ws: Workspace, table: str) -> dict[int, str]:
 # -- Naver SmartStore: line-level ---------------------------------------------------------------
 # the SmartStore order download's columns (heedu-yoon/excelParser, SmartStore.cs), with the
 # newer name of the line amount
-SMARTSTORE_HEADER = (
-    "상품주문번호,주문번호,배송방법(구매자 요청),배송방법,택배사,송장번호,발송일,판매채널,구매자명,"
-    "구매자ID,수취인명,주문상태,주문세부상태,결제위치,결제일,상품번호,상품명,상품종류,옵션정보,"
-    "옵션관리코드,수량,옵션가격,상품가격,상품별 할인액,판매자 부담 할인액,최종 상품별 총 주문금액,"
-    "사은품,발주확인일,발송기한,발송처리일,송장출력일,배송비 형태,배송비 묶음번호,배송비 유형,"
-    "배송비 합계,제주/도서 추가배송비,배송비 할인액,판매자 상품코드,판매자 내부코드1,판매자 내부코드2,"
-    "수취인연락처1,수취인연락처2,배송지,구매자연락처,우편번호,배송메세지,출고지,결제수단,"
-    "수수료 과금구분,수수료결제방식,결제수수료,매출연동 수수료,매출연동 수수료 구분,정산예정금액,"
-    "유입경로,구매자 주민등록번호,개인통관고유부호,주문일시,배송속성,배송희망일"
-).split(",")
+SMARTSTORE_HEADER = [
+    "상품주문번호",
+    "주문번호",
+    "배송방법(구매자 요청)",
+    "배송방법",
+    "택배사",
+    "송장번호",
+    "발송일",
+    "판매채널",
+    "구매자명",
+    "구매자ID",
+    "수취인명",
+    "주문상태",
+    "주문세부상태",
+    "결제위치",
+    "결제일",
+    "상품번호",
+    "상품명",
+    "상품종류",
+    "옵션정보",
+    "옵션관리코드",
+    "수량",
+    "옵션가격",
+    "상품가격",
+    "상품별 할인액",
+    "판매자 부담 할인액",
+    "최종 상품별 총 주문금액",
+    "사은품",
+    "발주확인일",
+    "발송기한",
+    "발송처리일",
+    "송장출력일",
+    "배송비 형태",
+    "배송비 묶음번호",
+    "배송비 유형",
+    "배송비 합계",
+    "제주/도서 추가배송비",
+    "배송비 할인액",
+    "판매자 상품코드",
+    "판매자 내부코드1",
+    "판매자 내부코드2",
+    "수취인연락처1",
+    "수취인연락처2",
+    "배송지",
+    "구매자연락처",
+    "우편번호",
+    "배송메세지",
+    "출고지",
+    "결제수단",
+    "수수료 과금구분",
+    "수수료결제방식",
+    "결제수수료",
+    "매출연동 수수료",
+    "매출연동 수수료 구분",
+    "정산예정금액",
+    "유입경로",
+    "구매자 주민등록번호",
+    "개인통관고유부호",
+    "주문일시",
+    "배송속성",
+    "배송희망일",
+]
 SS_STATUS = {"구매확정": "paid", "배송완료": "paid", "배송중": "paid", "취소": "cancelled"}
 SS_STATUS |= {"반품": "refunded"}
 
@@ -311,6 +363,9 @@ def test_smartstore_download_builds_orders_from_their_lines(tmp_path, form):
     other = next(line for line in park if line != bad_line)
     assert "order '2025060600006' is quarantined" in reasons[other]
     orders_q = quarantine(ws, "orders")
+    assert len(orders_q) == len(bad)
+    for order, word in bad.items():
+        assert any(word in r and order in r for r in {**orders_q, **reasons}.values())
     assert f"line {bad_line}" in orders_q[park[0]] and "quantity" in orders_q[park[0]]
     conflict = [line_of[r["상품주문번호"]] for r in rows if r["주문번호"] == "2025060700007"]
     assert (
@@ -324,11 +379,31 @@ def test_smartstore_download_builds_orders_from_their_lines(tmp_path, form):
 
 
 # -- Cafe24: the order's totals on every item row --------------------------------------------
-CAFE24_HEADER = (
-    "주문번호,품목별 주문번호,주문일시,결제일시(입금확인일),주문자ID,주문자명,주문자 휴대전화,"
-    "주문자 이메일,총 주문금액(KRW),총 배송비(KRW),총 결제금액(KRW),쿠폰 할인금액,결제수단,매출경로,"
-    "주문 상태,상품코드,상품품목코드,주문상품명,상품옵션,수량,판매가,상품구매금액(KRW),실제 환불금액"
-).split(",")
+CAFE24_HEADER = [
+    "주문번호",
+    "품목별 주문번호",
+    "주문일시",
+    "결제일시(입금확인일)",
+    "주문자ID",
+    "주문자명",
+    "주문자 휴대전화",
+    "주문자 이메일",
+    "총 주문금액(KRW)",
+    "총 배송비(KRW)",
+    "총 결제금액(KRW)",
+    "쿠폰 할인금액",
+    "결제수단",
+    "매출경로",
+    "주문 상태",
+    "상품코드",
+    "상품품목코드",
+    "주문상품명",
+    "상품옵션",
+    "수량",
+    "판매가",
+    "상품구매금액(KRW)",
+    "실제 환불금액",
+]
 
 
 def cafe24_rows() -> tuple[list[dict], list[dict], dict[str, dict]]:
@@ -476,31 +551,97 @@ def test_cafe24_export_in_two_files_takes_each_order_total_once(tmp_path, encodi
     ).fetchall()
     assert len(reasons) == 1
     file, line, reason = reasons[0]
-    assert file == str(b.resolve())
+    assert (file, line) == (str(b.resolve()), 3)
     assert "20250607-0000018' appears at line 3 of cafe24_2.csv, line 4 of cafe24_2.csv" in reason
     assert "different total" in reason
 
 
 # -- Shopify: orders export and customers export -------------------------------------------------
-SHOPIFY_HEADER = (
-    "Name,Email,Financial Status,Paid at,Fulfillment Status,Fulfilled at,Accepts Marketing,"
-    "Currency,Subtotal,Shipping,Taxes,Total,Discount Code,Discount Amount,Shipping Method,"
-    "Created at,Lineitem quantity,Lineitem name,Lineitem price,Lineitem compare at price,"
-    "Lineitem sku,Lineitem requires shipping,Lineitem taxable,Lineitem fulfillment status,"
-    "Billing Name,Billing Street,Billing Address1,Billing Address2,Billing Company,Billing City,"
-    "Billing Zip,Billing Province,Billing Country,Billing Phone,Shipping Name,Shipping Street,"
-    "Shipping Address1,Shipping Address2,Shipping Company,Shipping City,Shipping Zip,"
-    "Shipping Province,Shipping Country,Shipping Phone,Notes,Note Attributes,Cancelled at,"
-    "Payment Method,Payment Reference,Refunded Amount,Vendor,Outstanding Balance,Employee,"
-    "Location,Device ID,Id,Tags,Risk Level,Source,Lineitem discount,Phone"
-).split(",")
-SHOPIFY_CUSTOMERS = (
-    "Customer ID,First Name,Last Name,Email,Accepts Email Marketing,Default Address Company,"
-    "Default Address Address1,Default Address Address2,Default Address City,"
-    "Default Address Province Code,Default Address Country Code,Default Address Zip,"
-    "Default Address Phone,Phone,Accepts SMS Marketing,Total Spent,Total Orders,Note,"
-    "Tax Exempt,Tags"
-).split(",")
+SHOPIFY_HEADER = [
+    "Name",
+    "Email",
+    "Financial Status",
+    "Paid at",
+    "Fulfillment Status",
+    "Fulfilled at",
+    "Accepts Marketing",
+    "Currency",
+    "Subtotal",
+    "Shipping",
+    "Taxes",
+    "Total",
+    "Discount Code",
+    "Discount Amount",
+    "Shipping Method",
+    "Created at",
+    "Lineitem quantity",
+    "Lineitem name",
+    "Lineitem price",
+    "Lineitem compare at price",
+    "Lineitem sku",
+    "Lineitem requires shipping",
+    "Lineitem taxable",
+    "Lineitem fulfillment status",
+    "Billing Name",
+    "Billing Street",
+    "Billing Address1",
+    "Billing Address2",
+    "Billing Company",
+    "Billing City",
+    "Billing Zip",
+    "Billing Province",
+    "Billing Country",
+    "Billing Phone",
+    "Shipping Name",
+    "Shipping Street",
+    "Shipping Address1",
+    "Shipping Address2",
+    "Shipping Company",
+    "Shipping City",
+    "Shipping Zip",
+    "Shipping Province",
+    "Shipping Country",
+    "Shipping Phone",
+    "Notes",
+    "Note Attributes",
+    "Cancelled at",
+    "Payment Method",
+    "Payment Reference",
+    "Refunded Amount",
+    "Vendor",
+    "Outstanding Balance",
+    "Employee",
+    "Location",
+    "Device ID",
+    "Id",
+    "Tags",
+    "Risk Level",
+    "Source",
+    "Lineitem discount",
+    "Phone",
+]
+SHOPIFY_CUSTOMERS = [
+    "Customer ID",
+    "First Name",
+    "Last Name",
+    "Email",
+    "Accepts Email Marketing",
+    "Default Address Company",
+    "Default Address Address1",
+    "Default Address Address2",
+    "Default Address City",
+    "Default Address Province Code",
+    "Default Address Country Code",
+    "Default Address Zip",
+    "Default Address Phone",
+    "Phone",
+    "Accepts SMS Marketing",
+    "Total Spent",
+    "Total Orders",
+    "Note",
+    "Tax Exempt",
+    "Tags",
+]
 
 
 def test_shopify_orders_and_customers_exports(tmp_path):
@@ -629,15 +770,46 @@ def test_shopify_orders_and_customers_exports(tmp_path):
 
 
 # -- WooCommerce ---------------------------------------------------------------------------------
-WOO_HEADER = (
-    "order_id,order_number,order_date,status,shipping_total,shipping_tax_total,fee_total,"
-    "fee_tax_total,tax_total,cart_discount,order_discount,discount_total,order_total,"
-    "refunded_total,order_currency,payment_method,shipping_method,customer_id,"
-    "billing_first_name,billing_last_name,billing_company,billing_email,billing_phone,"
-    "billing_address_1,billing_address_2,billing_postcode,billing_city,billing_state,"
-    "billing_country,customer_note,item_id,item_product_id,item_name,item_sku,item_quantity,"
-    "item_subtotal,item_total,item_refunded"
-).split(",")
+WOO_HEADER = [
+    "order_id",
+    "order_number",
+    "order_date",
+    "status",
+    "shipping_total",
+    "shipping_tax_total",
+    "fee_total",
+    "fee_tax_total",
+    "tax_total",
+    "cart_discount",
+    "order_discount",
+    "discount_total",
+    "order_total",
+    "refunded_total",
+    "order_currency",
+    "payment_method",
+    "shipping_method",
+    "customer_id",
+    "billing_first_name",
+    "billing_last_name",
+    "billing_company",
+    "billing_email",
+    "billing_phone",
+    "billing_address_1",
+    "billing_address_2",
+    "billing_postcode",
+    "billing_city",
+    "billing_state",
+    "billing_country",
+    "customer_note",
+    "item_id",
+    "item_product_id",
+    "item_name",
+    "item_sku",
+    "item_quantity",
+    "item_subtotal",
+    "item_total",
+    "item_refunded",
+]
 
 
 def test_woocommerce_one_row_per_item_with_a_guest(tmp_path):
