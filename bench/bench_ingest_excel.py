@@ -63,8 +63,8 @@ def lines_table(n: int, seed: int = 7) -> dict[str, np.ndarray]:
     }
 
 
-def write_files(n: int, xlsx: Path, csv: Path) -> int:
-    """Write both files; return the number of orders."""
+def write_files(n: int, xlsx: Path | None, csv: Path | None) -> int:
+    """Write the files asked for; return the number of orders."""
     import datetime as dt
 
     import xlsxwriter
@@ -72,11 +72,11 @@ def write_files(n: int, xlsx: Path, csv: Path) -> int:
     t = lines_table(n)
     col = {h: i for i, h in enumerate(SMARTSTORE_HEADER)}
     base = dt.datetime(2024, 7, 1)
-    book = xlsxwriter.Workbook(str(xlsx), {"constant_memory": True})
+    book = xlsxwriter.Workbook(str(xlsx or "unused.xlsx"), {"constant_memory": True})
     sheet = book.add_worksheet("주문조회")
     when = book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
     sheet.write_row(0, 0, SMARTSTORE_HEADER)
-    with csv.open("w", encoding="utf-8", newline="") as f:
+    with open(csv or os.devnull, "w", encoding="utf-8", newline="") as f:
         f.write(",".join(SMARTSTORE_HEADER) + "\n")
         empty = [""] * len(SMARTSTORE_HEADER)
         for i in range(n):
@@ -96,18 +96,22 @@ def write_files(n: int, xlsx: Path, csv: Path) -> int:
                 "최종 상품별 총 주문금액": qty * price,
             }
             r = i + 1
-            for name, value in values.items():
-                if isinstance(value, int):
-                    sheet.write_number(r, col[name], value)
-                else:
-                    sheet.write_string(r, col[name], value)
-            sheet.write_datetime(r, col["결제일"], paid, when)
+            if xlsx is not None:
+                for name, value in values.items():
+                    if isinstance(value, int):
+                        sheet.write_number(r, col[name], value)
+                    else:
+                        sheet.write_string(r, col[name], value)
+                sheet.write_datetime(r, col["결제일"], paid, when)
+            if csv is None:
+                continue
             row = list(empty)
             for name, value in values.items():
                 row[col[name]] = str(value)
             row[col["결제일"]] = paid.strftime("%Y-%m-%d %H:%M:%S")
             f.write(",".join(row) + "\n")
-    book.close()
+    if xlsx is not None:
+        book.close()
     return len(np.unique(t["order"]))
 
 
@@ -149,13 +153,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--memory-limit", default="1GB")
+    parser.add_argument("--formats", default="xlsx,csv", help="xlsx, csv or both")
     parser.add_argument("--workdir", help="where files and stores go (default: a temp dir)")
     args = parser.parse_args()
     info = machine()
     load = os.getloadavg()[0]
     tmp = tempfile.TemporaryDirectory(prefix="danggol-excel-", dir=args.workdir)
     work = Path(tmp.name)
-    xlsx, csv = work / "smartstore.xlsx", work / "smartstore.csv"
+    formats = args.formats.split(",")
+    xlsx = work / "smartstore.xlsx" if "xlsx" in formats else None
+    csv = work / "smartstore.csv" if "csv" in formats else None
     start = time.perf_counter()
     orders = write_files(args.lines, xlsx, csv)
     print(f"wrote {args.lines:,} lines ({orders:,} orders) in {time.perf_counter() - start:.0f} s")
@@ -163,6 +170,8 @@ def main() -> None:
     cli = [sys.executable, "-c", "from danggol.cli.main import run; run()"]
     rows = []
     for fmt, file in (("xlsx", xlsx), ("csv", csv)):
+        if file is None:
+            continue
         size = f"{file.stat().st_size / 2**20:,.0f} MiB"
         lib = "python-calamine" if fmt == "xlsx" else "pyarrow.csv (streamed)"
         wall, peak, out = timed([sys.executable, "-c", LIBRARY[fmt], str(file)])
@@ -203,7 +212,8 @@ def main() -> None:
         f"{info['python']}; {info['libraries']}. **Shared machine** (about 7 sessions on 2 "
         f"cores; load average {load:.2f} at the start): read the ratios, not the seconds. "
         f"Run {info['date']}: `PYTHONPATH=src python bench/bench_ingest_excel.py --lines "
-        f"{args.lines} --memory-limit {args.memory_limit}`; {orders:,} orders.\n\n"
+        f"{args.lines} --memory-limit {args.memory_limit} --formats {args.formats}`; {orders:,} "
+        "orders.\n\n"
         + md_table(
             ["file", "size", "run", "wall", "lines/s", "× library alone", "peak memory"], rows
         )
