@@ -7,7 +7,7 @@ orders, customers, order lines and events, with values drawn from good and hosti
 (mixed date formats, non-numeric totals, duplicate ids, SQL-looking text, control
 characters). After each load the invariants are checked against the store itself:
 
-* ``read = loaded + updated + quarantined`` for every table and in ``ingest_log``;
+* ``read = loaded + updated + duplicates + quarantined`` for every table and in ``ingest_log``;
 * ``read`` is the number of data rows (lines or records) the file has;
 * the table grows by exactly ``loaded`` rows, the quarantine holds ``quarantined`` entries of
   the file, each with a reason;
@@ -165,8 +165,8 @@ def _check_load(ws: Workspace, table: str, path: Path, expected_rows: int | None
         assert _snapshot(ws) == before, "a refused file must leave the store as it was"
         return
     part = result.tables[table]
-    assert part.read == part.loaded + part.updated + part.quarantined
-    assert result.read == result.loaded + result.updated + result.quarantined
+    assert part.read == part.loaded + part.updated + part.duplicates + part.quarantined
+    assert result.read == (result.loaded + result.updated + result.duplicates + result.quarantined)
     if expected_rows is not None:
         assert part.read == expected_rows
     grown = ws.count(table) - counts[table]

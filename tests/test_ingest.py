@@ -68,8 +68,8 @@ BAD_ROWS = {
         "orders",
         ORDER_HEADER,
         ORDER_OK,
-        ["O2", "", "2025-06-30 10:00", "1000"],
-        ["missing", "customer_id"],
+        ["", "c2", "2025-06-30 10:00", "1000"],  # (no customer id makes a guest order)
+        ["missing", "order_id"],
     ),
     "unparsable date": (
         "orders",
@@ -139,26 +139,39 @@ def test_bad_row_is_quarantined_with_line_and_reason(ws, write_csv, case):
     assert bad[0] in record  # the row itself is kept, not dropped
 
 
-def test_duplicate_id_in_a_file_keeps_the_first_and_quarantines_the_rest(ws, write_csv):
+def test_order_id_given_twice_with_different_values_quarantines_every_row_of_it(ws, write_csv):
     path = write_csv(
         "orders.csv",
         ORDER_HEADER,
         [
             ["O1", "c1", "2025-06-30 10:00", "1000"],
             ["O2", "c2", "2025-06-30 11:00", "2000"],
-            ["O1", "c1", "2025-06-30 12:00", "3000"],
+            ["O1", "c9", "2025-06-30 12:00", "3000"],
         ],
     )
     result = ingest_files(ws, "orders", [path])
-    assert (result.read, result.loaded, result.quarantined) == (3, 2, 1)
+    assert (result.read, result.loaded, result.quarantined, result.duplicates) == (3, 1, 2, 0)
+    assert fetch(ws, "SELECT order_id, total FROM orders ORDER BY 1") == [("O2", 2000.0)]
+    entries = quarantine_entries(ws)
+    assert [(e[1], e[2]) for e in entries] == [(str(path), 2), (str(path), 4)]
+    for _, _, _, reason, _ in entries:  # each names both lines and what differs
+        assert "order_id 'O1' appears at line 2, line 4" in reason
+        assert "customer_id" in reason and "total" in reason and "ordered_at" in reason
+
+
+def test_exact_repeated_row_is_counted_once_as_a_duplicate(ws, write_csv):
+    rows = [["O1", "c1", "2025-06-30 10:00", "1000"], ["O2", "c2", "2025-06-30 11:00", "2000"]]
+    path = write_csv("orders.csv", ORDER_HEADER, [*rows, rows[0]])
+    result = ingest_files(ws, "orders", [path])
+    assert (result.read, result.loaded, result.quarantined, result.duplicates) == (3, 2, 0, 1)
+    assert result.read == result.loaded + result.updated + result.duplicates + result.quarantined
+    assert result.duplicate_rows == [{"file": str(path), "line": 4, "same_as": "line 2"}]
     assert fetch(ws, "SELECT order_id, total FROM orders ORDER BY 1") == [
         ("O1", 1000.0),
         ("O2", 2000.0),
     ]
-    [(_, source, line, reason, _)] = quarantine_entries(ws)
-    assert (source, line) == (str(path), 4)
-    assert "duplicate" in reason and "order_id" in reason
-    assert "line 2" in reason  # where the kept one is
+    again = ingest_files(ws, "orders", [path])  # re-loading the same file: nothing changes
+    assert (again.loaded, again.updated, again.unchanged, again.duplicates) == (0, 2, 2, 1)
 
 
 def test_order_line_of_an_unknown_order_is_quarantined(ws, write_csv):
@@ -238,7 +251,7 @@ def test_jsonl_line_numbers_count_only_real_line_breaks(ws, tmp_path):
 # -- counts, re-ingest, upserts ---------------------------------------------------------------
 MIXED_ROWS = [
     ["O1", "c1", "2025-06-30 10:00", "10000"],  # 2 good (already stored: updated)
-    ["O2", "", "2025-06-30 10:00", "10000"],  # 3 missing customer_id
+    ["", "c2", "2025-06-30 10:00", "10000"],  # 3 missing order_id
     ["O3", "c3", "2025-06-30 10:00", "20,000원"],  # 4 good
     ["O4", "c4", "2025-06-30 10:00", "-1"],  # 5 negative total
     ["O5", "c5", "2025-06-30 10:00"],  # 6 too few fields
@@ -248,7 +261,7 @@ MIXED_ROWS = [
 
 
 def test_loaded_updated_quarantined_add_up_to_rows_read(ws, write_csv):
-    load_orders(ws, write_csv, "before.csv", [["O1", "c1", "2025-06-29 10:00", "9000"]])
+    load_orders(ws, write_csv, "before.csv", [["O1", "c1", "2025-06-30 10:00", "10000"]])
     path = write_csv("mixed.csv", ORDER_HEADER, MIXED_ROWS)
 
     result = ingest_files(ws, "orders", [path])
@@ -283,27 +296,23 @@ def test_reingesting_the_same_file_changes_nothing(ws, write_csv):
     assert len(quarantine_before) == 4  # no duplicate entries
 
 
-def test_changed_order_total_is_updated(ws, write_csv):
-    load_orders(
-        ws,
-        write_csv,
-        "day1.csv",
-        [["O1", "c1", "2025-06-30 10:00", "10000"], ["O2", "c2", "2025-06-30 11:00", "20000"]],
-    )
-    result = load_orders(
-        ws,
-        write_csv,
-        "day2.csv",
-        [["O1", "c1", "2025-06-30 10:00", "12000"], ["O2", "c2", "2025-06-30 11:00", "20000"]],
-    )
-    assert (result.loaded, result.updated, result.unchanged) == (0, 2, 1)
-    assert fetch(ws, "SELECT order_id, total FROM orders ORDER BY 1") == [
-        ("O1", 12000.0),
-        ("O2", 20000.0),
-    ]
+def test_changed_order_status_is_updated_but_a_changed_total_is_quarantined(ws, write_csv):
+    header = [*ORDER_HEADER, "status"]
+    day1 = [["O1", "c1", "2025-06-30 10:00", "10000", "paid"]]
+    ingest_files(ws, "orders", [write_csv("day1.csv", header, day1)])
+    refunded = [["O1", "c1", "2025-06-30 10:00", "10000", "refunded"]]
+    result = ingest_files(ws, "orders", [write_csv("day2.csv", header, refunded)])
+    assert (result.loaded, result.updated, result.unchanged) == (0, 1, 0)
+    assert fetch(ws, "SELECT status, refunded_amount FROM orders") == [("refunded", 10000.0)]
 
-    only_o1 = load_orders(ws, write_csv, "day3.csv", [["O1", "c1", "2025-06-30 10:00", "13000"]])
-    assert (only_o1.loaded, only_o1.updated, only_o1.unchanged) == (0, 1, 0)
+    other = [["O1", "c2", "2025-06-30 10:00", "12000", "paid"]]
+    path = write_csv("day3.csv", header, other)
+    changed = ingest_files(ws, "orders", [path])
+    assert (changed.loaded, changed.updated, changed.quarantined) == (0, 0, 1)
+    [(_, _, line, reason, _)] = quarantine_entries(ws)
+    assert line == 2
+    assert "already stored" in reason and "customer c1" in reason and "total 10000" in reason
+    assert fetch(ws, "SELECT customer_id, total FROM orders") == [("c1", 10000.0)]
 
 
 def test_file_with_some_columns_keeps_the_other_stored_columns(ws, write_csv):
@@ -580,9 +589,9 @@ WHOLE_FILE_ERRORS = [
         id="unknown table",
     ),
     pytest.param(
-        lambda ws, tmp: ingest_files(ws, "orders", [tmp / "x.csv"], preset="cafe24"),
+        lambda ws, tmp: ingest_files(ws, "orders", [tmp / "x.csv"], preset="magento"),
         MappingError,
-        ["cafe24", "shopify", "korean"],
+        ["magento", "smartstore", "cafe24", "shopify", "woocommerce", "korean"],
         id="unknown preset",
     ),
     pytest.param(
@@ -658,7 +667,7 @@ def test_cli_error_shows_bracketed_names_as_they_are(ws, tmp_path):
 
 # -- CLI --json ---------------------------------------------------------------------------------
 def test_cli_ingest_json_counts_add_up(ws, write_csv):
-    load_orders(ws, write_csv, "before.csv", [["O1", "c1", "2025-06-29 10:00", "9000"]])
+    load_orders(ws, write_csv, "before.csv", [["O1", "c1", "2025-06-30 10:00", "10000"]])
     path = write_csv("mixed.csv", ORDER_HEADER, MIXED_ROWS)
     ws.close()
 

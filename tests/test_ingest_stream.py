@@ -334,16 +334,17 @@ def test_orders_and_lines_load_the_same_in_pieces(tmp_path, monkeypatch):
     whole, pieces = _load_both(tmp_path, monkeypatch, steps, chunk=120)
     assert pieces == whole
     outs, stored = pieces
-    assert outs[0]["tables"]["orders"]["quarantined"] == 3  # bad total, duplicate, ragged
+    # bad total, O3's two disagreeing rows, ragged
+    assert outs[0]["tables"]["orders"]["quarantined"] == 4
     assert outs[0]["read"] == 43
-    # O999 is unknown; O17 was quarantined (its total), so its three lines are unknown too
-    assert outs[1]["tables"]["order_items"]["quarantined"] == 4
-    reasons = [r for r in stored["quarantine"] if "duplicate" in r]
-    assert len(reasons) == 1 and "first given at line 5" in reasons[0]
-    # the second file's orders have exactly its 4 lines each
+    # O999 is unknown; O17 and O3 were quarantined, so their three lines each are unknown too
+    assert outs[1]["tables"]["order_items"]["quarantined"] == 7
+    reasons = [r for r in stored["quarantine"] if "appears at" in r]
+    assert len(reasons) == 2 and all("O3' appears at line 5, line 34 " in r for r in reasons)
+    # the second file's orders have exactly its 4 lines each (O3 is not stored: 4 unknown)
     assert (
         outs[2]["tables"]["order_items"]["loaded"] + outs[2]["tables"]["order_items"]["updated"]
-        == 12
+        == 8
     )
 
 
@@ -420,7 +421,8 @@ def test_jsonl_and_parquet_load_the_same_in_pieces(tmp_path, monkeypatch):
     )
     assert pieces == whole
     outs, _ = pieces
-    assert outs[0]["tables"]["orders"]["quarantined"] == 1  # the duplicate O4
+    # O4 given twice with different totals (the second one negative): both rows held back
+    assert outs[0]["tables"]["orders"]["quarantined"] == 2
     assert outs[1]["tables"]["events"]["read"] == 50
     assert outs[1]["tables"]["events"]["quarantined"] >= 1  # the broken line
 

@@ -40,6 +40,7 @@ EVENT_HEADER = ("customer_id", "event", "occurred_at")
 SPEC_FIELDS = {
     "customer_id",
     "known_customer",
+    "guest",
     "number_of_orders",
     "amount_spent",
     "aov",
@@ -179,6 +180,7 @@ def test_full_row_of_a_rich_customer(ws, shop):
     expected = {
         "customer_id": "C1",
         "known_customer": True,
+        "guest": False,
         "number_of_orders": 3,
         "amount_spent": 95000.0,
         "first_order_date": date("2025-01-10"),
@@ -501,6 +503,7 @@ def test_customer_with_events_only(ws, load):
     assert v == {
         "customer_id": "visitor-1",
         "known_customer": False,
+        "guest": False,
         "number_of_orders": 0,
         "amount_spent": 0.0,
         "aov": None,

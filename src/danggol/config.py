@@ -15,6 +15,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -101,6 +102,22 @@ class WorkspaceConfig(BaseModel):
         "--as-of is given, for a shop whose history has ended (the demo shop, a past export); "
         "'' = today in the shop's time zone",
     )
+    guests: Literal["load", "quarantine"] = Field(
+        "load",
+        description="orders without a member id: 'load' them under a guest id (from the "
+        "e-mail, else the phone, else the order) or 'quarantine' those with neither e-mail nor "
+        "phone (docs/ingest.md)",
+    )
+    earliest_date: str = Field(
+        "1990-01-01",
+        description="order, event and signup times before this day (YYYY-MM-DD) are quarantined "
+        "as implausible",
+    )
+    latest_date: str = Field(
+        "",
+        description="times after this day (YYYY-MM-DD) are quarantined as implausible; '' = one "
+        "year after today",
+    )
     predictions: PredictionSettings = Field(
         default_factory=PredictionSettings, description="the [predictions] table"
     )
@@ -116,16 +133,17 @@ class WorkspaceConfig(BaseModel):
             ) from exc
         return value
 
-    @field_validator("as_of")
+    @field_validator("as_of", "latest_date", "earliest_date")
     @classmethod
-    def _iso_day(cls, value: str) -> str:
+    def _iso_day(cls, value: str, info: ValidationInfo) -> str:
         text = value.strip()
-        if text:
+        if text or info.field_name == "earliest_date":
             try:
                 dt.date.fromisoformat(text)
             except ValueError:
+                blank = "" if info.field_name == "earliest_date" else ", or ''"
                 raise ValueError(
-                    f"as_of is a date such as '2025-06-30' (YYYY-MM-DD), or '' for today; "
+                    f"{info.field_name} is a date such as '2025-06-30' (YYYY-MM-DD){blank}; "
                     f"got {value!r}"
                 ) from None
         return text
@@ -172,9 +190,21 @@ class WorkspaceConfig(BaseModel):
             return dt.date.fromisoformat(self.as_of)
         return dt.datetime.now(self.zone).date()
 
+    def plausible_dates(self) -> tuple[dt.date, dt.date]:
+        """The days an order, event or signup time may fall on (``earliest_date`` through
+        ``latest_date``, by default one year after today)."""
+        earliest = dt.date.fromisoformat(self.earliest_date)
+        if self.latest_date:
+            return earliest, dt.date.fromisoformat(self.latest_date)
+        today = dt.datetime.now(self.zone).date()
+        return earliest, today.replace(year=today.year + 1, day=min(today.day, 28))
+
     def to_toml(self) -> str:
         lines = ["# danggol workspace settings", "[workspace]"]
-        for name, value in self.model_dump(exclude={"predictions"}).items():
+        # settings left at their default are not written, so that an older danggol still
+        # reads the file (the ingest checks' settings came later)
+        later = {"guests", "earliest_date", "latest_date"} - self.model_fields_set
+        for name, value in self.model_dump(exclude={"predictions", *later}).items():
             escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
             lines.append(f'{name} = "{escaped}"')
         lines += ["", "# per-customer predictions made at every refresh (docs/predictions.md)"]

@@ -208,6 +208,8 @@ def customer_profile(
     return profile.select(
         customer_id=profile.customer_id,
         known_customer=profile.known_customer.fill_null(False),
+        # an order without a member id loads under a 'guest:' id (ingest, docs/ingest.md)
+        guest=profile.customer_id.startswith("guest:"),
         number_of_orders=n,
         amount_spent=spent,
         aov=(n > 0).ifelse(spent / n, ibis.null("float64")),

@@ -9,12 +9,17 @@ kind       accepted input
 =========  ==========================================================================
 text       any text; surrounding blanks are trimmed, empty means missing
 integer    a whole number
-money      a number ≥ 0 (thousands separators ``,`` and a currency sign are allowed)
+money      a finite number ≥ 0; ``15,000`` and ``1,234.50`` (``,`` + groups of 3 digits) are
+           thousands; ``1,5``, ``1.000`` and ``1.000,50`` are ambiguous and quarantined unless
+           the mapping declares ``decimal: ","``; a currency sign or 원/KRW is allowed
 number     any number
 boolean    true/false, yes/no, y/n, 1/0, Korean 예/아니오, 동의/거부
-date       ``2025-06-30``, ``2025/06/30``, ``2025.06.30``, ``20250630``
-timestamp  ISO 8601 with or without an offset; without one it is in the workspace time zone;
-           a date alone is its local midnight
+date       ``2025-06-30``, ``2025/06/30``, ``2025.06.30``, ``20250630``, an Excel serial
+timestamp  ISO 8601 with or without an offset (``Z``, ``+09:00``, ``UTC``); Korean forms
+           ``2025-06-30 오후 2:05[:09]``, ``2025.06.30[ 14:05]``, ``2025/06/30[ 14:05]``,
+           ``20250630``; an Excel serial (``45838.5``); without an offset it is in the
+           workspace time zone; a date alone is its local midnight. ``06/07/2025`` is read
+           only with a declared ``date_formats`` entry (day or month first?)
 tags       ``;``-separated (``,`` also accepted), stored lower-cased as a list
 json       a JSON object
 =========  ==========================================================================
@@ -53,6 +58,9 @@ class Column:
     #: allowed values (after lower-casing) for enumerations
     choices: tuple[str, ...] = ()
     default: str | None = None
+    #: False for an input-only column: read from the file to derive stored values (a guest's
+    #: e-mail, an order line's amount), never stored itself
+    stored: bool = True
 
 
 @dataclass(frozen=True)
@@ -81,6 +89,8 @@ class Table:
         """(name, DuckDB type) of the stored table, local-date columns included."""
         out: list[tuple[str, str]] = []
         for col in self.columns:
+            if not col.stored:
+                continue
             out.append((col.name, STORE_TYPE[col.kind]))
             if col.local_date:
                 out.append((col.local_date, "DATE"))
@@ -146,6 +156,19 @@ ORDERS = Table(
         Column("coupon_code"),
         Column("shipping_fee", "money"),
         Column("channel"),
+        Column(
+            "email",
+            stored=False,
+            description="the buyer's e-mail: a guest order (no customer_id) gets a stable id from it",
+        ),
+        Column("phone", stored=False, description="the buyer's phone, for a guest without e-mail"),
+        Column(
+            "line_amount",
+            "money",
+            stored=False,
+            description="an item row's own amount, in exports that repeat the order total on "
+            "every item row (the refunded part of a partly returned order)",
+        ),
     ),
     key=("order_id",),
     description="one row per order",

@@ -22,7 +22,7 @@ from danggol.cli.main import (
 )
 from danggol.errors import ConfigError
 from danggol.ingest.load import IngestResult, ingest_files
-from danggol.ingest.quarantine import quarantined
+from danggol.ingest.quarantine import quarantine_table, quarantined
 from danggol.outputs.files import FORMATS, write_table
 from danggol.schema import TABLES
 from danggol.store import backup as backup_mod
@@ -59,13 +59,25 @@ def init(
 @app.command()
 def ingest(
     table: Annotated[str, typer.Argument(help="customers | orders | order_items | events")],
-    files: Annotated[list[Path], typer.Argument(help="CSV, Parquet or JSON Lines files")],
-    preset: Annotated[str | None, typer.Option(help="shopify | korean")] = None,
+    files: Annotated[
+        list[Path], typer.Argument(help="CSV, Excel (.xlsx/.xls), Parquet or JSON Lines files")
+    ],
+    preset: Annotated[
+        str | None,
+        typer.Option(help="smartstore | cafe24 | shopify | woocommerce | korean (docs/ingest.md)"),
+    ] = None,
     mapping: Annotated[
         Path | None, typer.Option(help="YAML file mapping headers and values")
     ] = None,
     encoding: Annotated[
         str | None, typer.Option(help="file encoding (default: detect UTF-8/CP949)")
+    ] = None,
+    sheet: Annotated[
+        str | None, typer.Option(help="Excel: the sheet to read (default: the first)")
+    ] = None,
+    header_row: Annotated[
+        int | None,
+        typer.Option(help="Excel: the row number of the header (default: found)", min=1),
     ] = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -73,7 +85,16 @@ def ingest(
     if table not in TABLES:
         raise ConfigError(f"unknown table {table!r}; expected one of {', '.join(TABLES)}")
     with open_workspace() as ws:
-        result = ingest_files(ws, table, files, preset=preset, mapping=mapping, encoding=encoding)
+        result = ingest_files(
+            ws,
+            table,
+            files,
+            preset=preset,
+            mapping=mapping,
+            encoding=encoding,
+            sheet=sheet,
+            header_row=header_row,
+        )
     if json_:
         print_json(result.to_dict())
         return
@@ -82,13 +103,20 @@ def ingest(
 
 def show_ingest(result: IngestResult) -> None:
     rows = [
-        (t.table, t.read, t.loaded, t.updated, t.unchanged, t.quarantined)
+        (t.table, t.read, t.loaded, t.updated, t.unchanged, t.duplicates, t.quarantined)
         for t in result.tables.values()
     ]
-    headers = ("table", "read", "loaded", "updated", "unchanged", "quarantined")
+    headers = ("table", "read", "loaded", "updated", "unchanged", "duplicates", "quarantined")
     out.print(rich_table(f"ingest batch {result.batch_id}", rows, headers))
     for path, cols in result.ignored_columns.items():
         out.print(f"[dim]{escape(path)}: columns not used: {escape(', '.join(cols))}[/]")
+    if result.duplicate_rows:
+        shown = ", ".join(f"line {d['line']} = {d['same_as']}" for d in result.duplicate_rows[:5])
+        more = " …" if len(result.duplicate_rows) > 5 else ""
+        out.print(
+            f"[yellow]{result.duplicates} exact repeated row(s) counted once[/] "
+            f"({escape(shown)}{more})"
+        )
     if result.quarantined:
         out.print(
             f"[yellow]{result.quarantined} row(s) quarantined[/] — see them with "
@@ -99,10 +127,18 @@ def show_ingest(result: IngestResult) -> None:
 @app.command()
 def quarantine(
     limit: Annotated[int, typer.Option(help="rows to show")] = 20,
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", help="write every quarantined row to this CSV (with a BOM)"),
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Show quarantined rows with their file, line and reason."""
     with open_workspace() as ws:
+        if out_file is not None:
+            written = write_table(quarantine_table(ws), "csv", out_file, excel=True)
+            err.print(f"{written} quarantined row(s) written to {out_file}")
+            return
         found = quarantined(ws, limit)
     if json_:
         print_json(found.to_dict())
@@ -132,7 +168,10 @@ def profile(
         raise ConfigError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
     with open_workspace() as ws:
         day = as_of_date(as_of, ws.config)
-        rows = write_table(customer_profile(ws.ibis, day), format, out_file)
+        # a CSV file gets a BOM, so that Excel (Korean Windows) shows 한글 right
+        rows = write_table(
+            customer_profile(ws.ibis, day), format, out_file, excel=out_file is not None
+        )
     if out_file is not None:
         err.print(f"{rows} customers as of {day} written to {out_file}")
 

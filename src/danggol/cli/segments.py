@@ -106,7 +106,9 @@ def members_cmd(
             raise ConfigError(
                 f"unknown field(s) {unknown}; the profile has {', '.join(table.columns)}"
             )
-        rows = write_table(table.select(*columns).order_by("customer_id"), format, out_file)
+        members = table.select(*columns).order_by("customer_id")
+        # a CSV file gets a BOM, so that Excel (Korean Windows) shows 한글 right
+        rows = write_table(members, format, out_file, excel=out_file is not None)
     if out_file is not None:
         err.print(f"{rows} customers written to {out_file}")
 

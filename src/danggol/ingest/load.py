@@ -1,28 +1,33 @@
 """Load input files into the store: map, type, check, quarantine, upsert — in one transaction.
 
-Counting rule, at every level: ``read = loaded + updated + quarantined``. A row is
-*loaded* when its id is new, *updated* when its id was already in the store (``unchanged``
-says how many of those were identical), *quarantined* with a reason otherwise. An upsert
-replaces the columns the input has and keeps the stored values of the ones it lacks; the
-lines of an order in a file replace that order's stored lines.
+Counting rule, at every level: ``read = loaded + updated + duplicates + quarantined``. A
+row is *loaded* when its id is new, *updated* when its id was already in the store
+(``unchanged`` says how many of those were identical), a *duplicate* when it repeats an
+earlier row of the load exactly (counted once, never loaded twice), *quarantined* with a
+reason otherwise. An upsert replaces the columns the input has and keeps the stored values
+of the ones it lacks; the lines of an order in a file replace that order's stored lines.
+
+Nothing is merged silently: an order id given with different customers, times or totals
+(in the load, or against the store) quarantines all its rows, each naming the others; and
+orders are all or nothing: a bad line quarantines its order and every line of it.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
-from danggol.errors import ConfigError
+from danggol.errors import ConfigError, InputFileError
 from danggol.ingest import mapping as mapping_mod
-from danggol.ingest.presets import LOAD_ORDER, get_preset, tables_for
+from danggol.ingest.presets import LOAD_ORDER, PRESETS, get_preset, tables_for
 from danggol.ingest.readers import read_chunks
-from danggol.ingest.validate import q, typed_query
+from danggol.ingest.validate import Rules, q, typed_query
 from danggol.schema import TABLES, Table
 from danggol.store.workspace import Workspace
 
@@ -35,9 +40,10 @@ class TableResult:
     updated: int = 0
     quarantined: int = 0
     unchanged: int = 0
+    duplicates: int = 0
 
     def add(self, other: TableResult) -> None:
-        for name in ("read", "loaded", "updated", "quarantined", "unchanged"):
+        for name in ("read", "loaded", "updated", "quarantined", "unchanged", "duplicates"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
@@ -49,6 +55,8 @@ class IngestResult:
     tables: dict[str, TableResult] = field(default_factory=dict)
     ignored_columns: dict[str, list[str]] = field(default_factory=dict)
     encodings: dict[str, str | None] = field(default_factory=dict)
+    #: exact repeats of earlier rows: file, line and where the row first came
+    duplicate_rows: list[dict[str, object]] = field(default_factory=list)
 
     def _sum(self, name: str) -> int:
         return sum(getattr(t, name) for t in self.tables.values())
@@ -73,6 +81,10 @@ class IngestResult:
     def unchanged(self) -> int:
         return self._sum("unchanged")
 
+    @property
+    def duplicates(self) -> int:
+        return self._sum("duplicates")
+
     def to_dict(self) -> dict[str, object]:
         return {
             "read": self.read,
@@ -80,12 +92,14 @@ class IngestResult:
             "updated": self.updated,
             "quarantined": self.quarantined,
             "unchanged": self.unchanged,
+            "duplicates": self.duplicates,
             "rows": self.rows,
             "batch_id": self.batch_id,
             "files": self.files,
             "tables": {name: asdict(t) for name, t in self.tables.items()},
             "ignored_columns": self.ignored_columns,
             "encodings": self.encodings,
+            "duplicate_rows": self.duplicate_rows[:100],
         }
 
 
@@ -94,12 +108,13 @@ class _Input:
     """One mapped input for one table, staged in the transaction's connection."""
 
     table: Table
-    #: the staged rows (canonical column names + _line): a temp table, or a registered view
+    #: the staged rows (canonical column names + _fileno, _file, _line and, for files, _hash
+    #: of the whole source row): a table, or a registered view
     relation: str
-    source: str
-    group: bool = False
-    formats: tuple[str, ...] = ()
-    #: a temp table (line, reason, text) of the rows the reader could not read, if any
+    #: the files (sources) staged in it, in order (``_fileno`` indexes this)
+    sources: list[str] = field(default_factory=list)
+    rules: Rules = field(default_factory=Rules)
+    #: a table (file, line, reason, text) of the rows the reader could not read, if any
     rejects: str | None = None
     registered: bool = False
 
@@ -124,9 +139,13 @@ def resolve_mapping(
                 columns={**base.columns, **tm.columns},
                 values={**base.values, **tm.values},
                 group=tm.group or base.group,
+                lines=tm.lines or base.lines,
             )
         result = mapping_mod.Mapping(
-            name=extra.name, tables=tables, date_formats=[*extra.date_formats, *result.date_formats]
+            name=extra.name,
+            tables=tables,
+            date_formats=[*extra.date_formats, *result.date_formats],
+            decimal=extra.decimal if extra.decimal != "." else result.decimal,
         )
     return result, prepare
 
@@ -139,84 +158,125 @@ def ingest_files(
     preset: str | None = None,
     mapping: str | Path | None = None,
     encoding: str | None = None,
+    sheet: str | None = None,
+    header_row: int | None = None,
 ) -> IngestResult:
     """Read, map, check and load ``paths`` into ``table`` (and a preset's companion tables).
 
     Each file is read a piece at a time (``readers.read_chunks``) and its mapped rows are
     staged in tables created inside the load's own transaction (DuckDB writes their row
     groups to the store file as they fill; they are dropped before the commit); the checks,
-    the quarantine and the upsert then run once over everything staged, so a file of any size
-    loads in bounded memory and an order whose lines fall in different pieces is still one
-    order. Nothing is written unless the whole load succeeds.
+    the quarantine and the upsert then run once over everything staged — all the files of
+    the load together, so an order whose lines fall in different pieces or files is still
+    one order. Nothing is written unless the whole load succeeds.
     """
     ws.require_store("'danggol ingest'")
     chosen, prepare = resolve_mapping(table, preset, mapping)
     if not paths:
-        raise ConfigError("no input file given: name one or more CSV, Parquet or JSONL files")
+        raise ConfigError(
+            "no input file given: name one or more CSV, Excel (.xlsx), Parquet or JSONL files"
+        )
     result = IngestResult(batch_id=0, files=[str(p) for p in paths])
     targets = tables_for(get_preset(preset), table) if preset else [table]
-    inputs: list[_Input] = []
+    params = _params(ws)
+    staged: dict[str, _Input] = {}
+    options = _ReadOptions(encoding, sheet, header_row, preset)
     with ws.transaction() as con:
         try:
             result.batch_id = _next_batch(con)
-            for path in paths:
+            for fileno, path in enumerate(paths):
                 # one name per file, so that its quarantine entries are replaced on a re-load
                 resolved = Path(path).resolve()
                 _stage_file(
-                    con, resolved, table, targets, chosen, prepare, encoding, result, inputs
+                    con, resolved, fileno, table, targets, chosen, prepare, options, result, staged
                 )
-            _load(con, inputs, result, {"tz": ws.config.timezone})
+            for item in staged.values():
+                item.rules = replace(
+                    item.rules, multi_file=len(item.sources) > 1, guests=ws.config.guests
+                )
+            _load(con, list(staged.values()), result, params)
         finally:
-            _drop_staged(con, inputs)
+            _drop_staged(con, list(staged.values()))
     return result
+
+
+def _params(ws: Workspace) -> dict[str, object]:
+    earliest, latest = ws.config.plausible_dates()
+    return {"tz": ws.config.timezone, "dmin": earliest, "dmax": latest}
+
+
+@dataclass(frozen=True)
+class _ReadOptions:
+    encoding: str | None = None
+    sheet: str | None = None
+    header_row: int | None = None
+    preset: str | None = None
 
 
 def _stage_file(
     con: duckdb.DuckDBPyConnection,
     path: Path,
+    fileno: int,
     table: str,
     targets: list[str],
     chosen: mapping_mod.Mapping,
     prepare: Callable[[pa.Table], pa.Table] | None,
-    encoding: str | None,
+    options: _ReadOptions,
     result: IngestResult,
-    inputs: list[_Input],
+    staged: dict[str, _Input],
 ) -> None:
-    """Read ``path`` piece by piece into one staged input per target table (appended to
-    ``inputs``)."""
-    staged: dict[str, _Input] = {}
+    """Read ``path`` piece by piece into the staged input of each target table."""
     used: set[str] = set()
     headers: list[str] = []
-    for piece in read_chunks(path, encoding=encoding):
+    source = str(path)
+    pieces = read_chunks(
+        path, encoding=options.encoding, sheet=options.sheet, header_row=options.header_row
+    )
+    for piece in pieces:
+        source = piece.path  # an Excel sheet is 'file#sheet'
         result.rows += piece.rows_read
-        result.encodings[str(path)] = piece.encoding
+        result.encodings[source] = piece.encoding
         headers = piece.table.column_names
         data = prepare(piece.table) if prepare else piece.table
+        row_hash = _row_hash(con, data)
         for name in targets:
             tm = chosen.tables.get(name, mapping_mod.TableMapping())
-            mapped = mapping_mod.apply(
-                data, TABLES[name], tm, source=str(path), strict=(name == table)
-            )
+            try:
+                mapped = mapping_mod.apply(
+                    data, TABLES[name], tm, source=source, strict=(name == table)
+                )
+            except InputFileError as exc:
+                raise InputFileError(f"{exc} {nearest_preset(headers, options.preset)}") from exc
             if mapped is None:
                 continue
             used |= _headers_used(data, TABLES[name], tm)
-            mapped = mapped.append_column("_line", pa.array(piece.lines, pa.int64()))
+            n = mapped.num_rows
+            mapped = (
+                mapped.append_column("_fileno", pa.array(np.full(n, fileno, np.int32)))
+                .append_column("_file", pa.array(np.full(n, source, object), pa.string()))
+                .append_column("_line", pa.array(piece.lines, pa.int64()))
+                .append_column("_hash", row_hash)
+            )
             item = staged.get(name)
             if item is None:
-                item = staged[name] = _Input(
-                    TABLES[name],
-                    f"_in_{len(inputs)}",
-                    str(path),
-                    group=tm.group,
+                rules = Rules(
                     formats=tuple(chosen.date_formats),
+                    decimal_comma=chosen.decimal == ",",
+                    group=tm.group,
+                    lines=tm.lines,
+                    hashed=True,
+                    companion=name != table,
                 )
-                inputs.append(item)
+                item = staged[name] = _Input(TABLES[name], f"_in_{len(staged)}", rules=rules)
                 _append(con, item.relation, mapped, create=True)
             else:
                 _append(con, item.relation, mapped, create=False)
+            if source not in item.sources:
+                item.sources.append(source)
             if name == table and piece.rejects:
                 rejects = pa.table(
                     {
+                        "file": pa.array([source] * len(piece.rejects), pa.string()),
                         "line": pa.array([r.line for r in piece.rejects], pa.int64()),
                         "reason": pa.array([r.reason for r in piece.rejects], pa.string()),
                         "text": pa.array([r.text for r in piece.rejects], pa.string()),
@@ -227,7 +287,37 @@ def _stage_file(
                 _append(con, item.rejects, rejects, create=create)
     ignored = [h for h in headers if h not in used]
     if ignored:
-        result.ignored_columns[str(path)] = ignored
+        result.ignored_columns[source] = ignored
+
+
+def _row_hash(con: duckdb.DuckDBPyConnection, raw: pa.Table) -> pa.ChunkedArray:
+    """A hash of each whole source row (every column, used or not): rows with the same hash
+    are exact repeats."""
+    if raw.num_columns == 0 or raw.num_rows == 0:
+        return pa.chunked_array([pa.array(np.zeros(raw.num_rows, np.uint64))])
+    columns = ", ".join(q(c) for c in raw.column_names)
+    return con.from_arrow(raw).project(f"hash({columns}) AS h").to_arrow_table().column("h")
+
+
+def nearest_preset(headers: list[str], given: str | None = None) -> str:
+    """A sentence naming the preset whose headers the file's are closest to."""
+    keys = {mapping_mod.header_key(h) for h in headers}
+    best, score = None, 0.0
+    for name, preset in PRESETS.items():
+        wanted = {
+            mapping_mod.header_key(h)
+            for tm in preset.mapping.tables.values()
+            for v in tm.columns.values()
+            for h in ([v] if isinstance(v, str) else v)
+        }
+        share = len(keys & wanted) / max(len(keys), 1)
+        if share > score:
+            best, score = name, share
+    if best is None:
+        return "No preset knows these headers: map them with --mapping FILE.yaml."
+    if best == given:
+        return f"The nearest preset is {best!r}, the one given: the file lacks the columns above."
+    return f"The nearest preset is {best!r} (--preset {best})."
 
 
 def _append(con: duckdb.DuckDBPyConnection, relation: str, data: pa.Table, *, create: bool) -> None:
@@ -268,18 +358,23 @@ def ingest_tables(
             for name in LOAD_ORDER:
                 if name in tables:
                     data = tables[name]
-                    data = data.append_column(
-                        "_line", pa.array(np.arange(1, data.num_rows + 1), pa.int64())
-                    )
                     mapping_mod.apply(
                         data, TABLES[name], mapping_mod.TableMapping(), source=source, strict=True
                     )
+                    n = data.num_rows
+                    where = f"{source}:{name}"
+                    data = (
+                        data.append_column("_fileno", pa.array(np.zeros(n, np.int32)))
+                        .append_column("_file", pa.array(np.full(n, where, object), pa.string()))
+                        .append_column("_line", pa.array(np.arange(1, n + 1), pa.int64()))
+                    )
+                    rules = Rules(guests=ws.config.guests)
                     item = _Input(
-                        TABLES[name], f"_in_{len(inputs)}", f"{source}:{name}", registered=True
+                        TABLES[name], f"_in_{len(inputs)}", [where], rules, registered=True
                     )
                     con.register(item.relation, data)
                     inputs.append(item)
-            _load(con, inputs, result, {"tz": ws.config.timezone})
+            _load(con, inputs, result, _params(ws))
         finally:
             _drop_staged(con, inputs)
     return result
@@ -301,51 +396,146 @@ def _headers_used(raw: pa.Table, table: Table, tm: mapping_mod.TableMapping) -> 
     return {h for headers in picked.values() for h in headers}
 
 
+_INTERNAL = ("_fileno", "_file", "_line", "_hash")
+
+
 def _load(
     con: duckdb.DuckDBPyConnection,
     inputs: Iterable[_Input],
     result: IngestResult,
-    tz: dict[str, str],
+    params: dict[str, object],
 ) -> None:
-    for item in sorted(inputs, key=lambda i: LOAD_ORDER.index(i.table.name)):
-        part = _load_one(con, item, result.batch_id, tz)
-        result.tables.setdefault(item.table.name, TableResult(item.table.name)).add(part)
+    """Check every input first (one ``_batch_<table>`` each), then settle what depends on
+    several (an order and its lines stand or fall together; an order must agree with the
+    stored one), then quarantine and write each table in load order."""
+    ordered = sorted(inputs, key=lambda i: LOAD_ORDER.index(i.table.name))
+    batches: dict[str, str] = {}
+    try:
+        for item in ordered:
+            batches[item.table.name] = _check_one(con, item, params)
+        duplicates = {item.table.name: _take_duplicates(con, item, result) for item in ordered}
+        _settle_orders(con, batches)
+        for item in ordered:
+            part = _write_one(con, item, batches[item.table.name], result.batch_id)
+            part.duplicates = duplicates[item.table.name]
+            part.read += part.duplicates
+            _log(con, item, part, result.batch_id)
+            result.tables.setdefault(item.table.name, TableResult(item.table.name)).add(part)
+    finally:
+        # after a failure the transaction is aborted and rolls these back anyway
+        with contextlib.suppress(duckdb.Error):
+            for batch in batches.values():
+                con.execute(f"DROP TABLE IF EXISTS {batch}")
 
 
-def _load_one(
-    con: duckdb.DuckDBPyConnection, item: _Input, batch: int, tz: dict[str, str]
+def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
+    return [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
+
+
+def _check_one(con: duckdb.DuckDBPyConnection, item: _Input, params: dict[str, object]) -> str:
+    """Type and check ``item`` into the table ``_batch_<table>``; return its name."""
+    types = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {item.relation}").fetchall()}
+    rules = item.rules if "_hash" in types else replace(item.rules, hashed=False)
+    for internal in _INTERNAL:
+        types.pop(internal, None)
+    sql = typed_query(item.table, item.relation, types, rules)
+    batch = f"_batch_{item.table.name}"
+    used = {k: v for k, v in params.items() if f"${k}" in sql}
+    con.execute(f"CREATE OR REPLACE TABLE {batch} AS {sql}", used or None)
+    return batch
+
+
+def _take_duplicates(con: duckdb.DuckDBPyConnection, item: _Input, result: IngestResult) -> int:
+    """Count the exact repeats in ``item``'s batch (and list the first ones), then drop them."""
+    batch = f"_batch_{item.table.name}"
+    n = int(con.execute(f"SELECT count(*) FROM {batch} WHERE _dup_of IS NOT NULL").fetchone()[0])
+    if n:
+        if not result.duplicate_rows:
+            rows = con.execute(
+                f"SELECT _fileno, _line, _dup_of FROM {batch} WHERE _dup_of IS NOT NULL "
+                "ORDER BY _fileno, _line LIMIT 100"
+            ).fetchall()
+            result.duplicate_rows = [
+                {"file": item.sources[f], "line": line, "same_as": first} for f, line, first in rows
+            ]
+        con.execute(f"DELETE FROM {batch} WHERE _dup_of IS NOT NULL")
+    return n
+
+
+def _quoted(ref: str) -> str:
+    return f"'''' || {ref} || ''''"
+
+
+def _settle_orders(con: duckdb.DuckDBPyConnection, batches: dict[str, str]) -> None:
+    """An order is all or nothing, and never silently changes hands.
+
+    * An order already stored with a different customer, time or total is quarantined.
+    * A bad line quarantines its order, and a quarantined order all its lines (each says
+      which line was bad).
+    * A lines file alone: a bad line holds back the other lines of its order.
+    * A line whose order is neither stored nor loaded now is an 'unknown order'.
+    """
+    orders, items = batches.get("orders"), batches.get("order_items")
+    if orders:
+        differs = [
+            ("customer_id", "customer", "s.customer_id"),
+            ("ordered_at", "time", "strftime(s.ordered_at, '%Y-%m-%d %H:%M:%S') || ' UTC'"),
+            ("total", "total", "CAST(s.total AS VARCHAR)"),
+        ]
+        what = ", ".join(
+            f"CASE WHEN s.{c} IS DISTINCT FROM b.{c} THEN '{word} ' || {shown} END"
+            for c, word, shown in differs
+        )
+        test = " OR ".join(f"s.{c} IS DISTINCT FROM b.{c}" for c, _, _ in differs)
+        con.execute(
+            f"UPDATE {orders} b SET _reason = 'order ' || {_quoted('b.order_id')} || "
+            f"' is already stored with another ' || concat_ws(', ', {what}) || "
+            "': one order id is one order; if the stored one is wrong, restore a backup' "
+            f"FROM orders s WHERE s.order_id = b.order_id AND b._reason IS NULL AND ({test})"
+        )
+    if orders and items:
+        con.execute(
+            f"UPDATE {orders} b SET _reason = COALESCE(b._reason || '; ', '') || "
+            "'its item row ' || l.why FROM (SELECT order_id, "
+            "arg_min('line ' || _line || ' is bad (' || _reason || ')', _line) AS why "
+            f"FROM {items} WHERE _reason IS NOT NULL GROUP BY order_id) l "
+            "WHERE l.order_id = b.order_id"
+        )
+        con.execute(
+            f"UPDATE {items} i SET _reason = 'order ' || {_quoted('i.order_id')} || "
+            f"' is quarantined: ' || b._reason FROM {orders} b "
+            "WHERE b.order_id = i.order_id AND b._reason IS NOT NULL AND i._reason IS NULL"
+        )
+    if items and not orders:
+        con.execute(
+            f"UPDATE {items} i SET _reason = 'another line of order ' || {_quoted('i.order_id')} "
+            "|| ' is bad: line ' || l._line || ' (' || l._reason || ')' "
+            "FROM (SELECT order_id, min(_line) AS _line, arg_min(_reason, _line) AS _reason "
+            f"FROM {items} WHERE _reason IS NOT NULL GROUP BY order_id) l "
+            "WHERE l.order_id = i.order_id AND i._reason IS NULL"
+        )
+    if items:
+        loaded = f" UNION ALL SELECT order_id FROM {orders} WHERE _reason IS NULL" if orders else ""
+        con.execute(
+            f"UPDATE {items} SET _reason = 'unknown order ' || {_quoted('order_id')} || "
+            "': load the order before its lines' WHERE _reason IS NULL AND order_id NOT IN "
+            f"(SELECT order_id FROM orders{loaded})"
+        )
+
+
+def _write_one(
+    con: duckdb.DuckDBPyConnection, item: _Input, batch: str, batch_id: int
 ) -> TableResult:
     table = item.table
-    relation = item.relation
+    con.execute(f"CREATE OR REPLACE TABLE _batch AS SELECT * FROM {batch}")
     try:
-        types = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
-        types.pop("_line")
-        sql = typed_query(table, relation, types, group=item.group, formats=item.formats)
-        con.execute(f"CREATE OR REPLACE TABLE _batch AS {sql}", tz if "$tz" in sql else None)
-        if table.name == "order_items":
-            con.execute(
-                "UPDATE _batch SET _reason = 'unknown order ' || '''' || order_id || '''' || "
-                "': load the order before its lines' "
-                "WHERE _reason IS NULL AND order_id NOT IN (SELECT order_id FROM orders)"
-            )
+        present = set(_columns(con, item.relation)) - set(_INTERNAL)
         part = TableResult(table.name)
-        part.quarantined = _quarantine(con, item, batch)
-        _record_touched(con, table, batch)
-        counts = _upsert(con, table, present=set(types))
+        part.quarantined = _quarantine(con, item, batch_id)
+        _record_touched(con, table, batch_id)
+        counts = _upsert(con, table, present=present)
         part.loaded, part.updated, part.unchanged = counts
         part.read = part.loaded + part.updated + part.quarantined
-        con.execute(
-            "INSERT INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, current_timestamp)",
-            [
-                batch,
-                table.name,
-                item.source,
-                part.read,
-                part.loaded,
-                part.updated,
-                part.quarantined,
-            ],
-        )
         return part
     finally:
         # after a failure the transaction is aborted and rolls this back anyway
@@ -353,22 +543,42 @@ def _load_one(
             con.execute("DROP TABLE IF EXISTS _batch")
 
 
+def _log(con: duckdb.DuckDBPyConnection, item: _Input, part: TableResult, batch: int) -> None:
+    con.execute(
+        "INSERT INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, current_timestamp)",
+        [
+            batch,
+            item.table.name,
+            "; ".join(item.sources),
+            part.read,
+            part.loaded,
+            part.updated,
+            part.quarantined,
+        ],
+    )
+
+
 def _quarantine(con: duckdb.DuckDBPyConnection, item: _Input, batch: int) -> int:
     # the quarantine holds the problems of a file's latest load: re-reading a file replaces them
-    con.execute(
-        "DELETE FROM quarantine WHERE table_name = ? AND source_file = ?",
-        [item.table.name, item.source],
-    )
+    for source in item.sources:
+        con.execute(
+            "DELETE FROM quarantine WHERE table_name = ? AND source_file = ?",
+            [item.table.name, source],
+        )
     # the bad rows first: a known small table, so the join with the input is built on it
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _bad AS SELECT _line, _reason FROM _batch "
+        "CREATE OR REPLACE TEMP TABLE _bad AS SELECT _fileno, _line, _reason FROM _batch "
         "WHERE _reason IS NOT NULL"
+    )
+    record = ", ".join(
+        f"'{c}': i.{q(c)}" for c in _columns(con, item.relation) if c not in _INTERNAL
     )
     try:
         con.execute(
-            "INSERT INTO quarantine SELECT ?, ?, ?, b._line, b._reason, to_json(i)::VARCHAR, "
-            f"current_timestamp FROM {item.relation} i JOIN _bad b ON i._line = b._line",
-            [batch, item.table.name, item.source],
+            "INSERT INTO quarantine SELECT ?, ?, i._file, b._line, b._reason, "
+            f"to_json({{{record}}})::VARCHAR, current_timestamp FROM {item.relation} i "
+            "JOIN _bad b ON i._line = b._line AND i._fileno = b._fileno",
+            [batch, item.table.name],
         )
         bad = int(con.execute("SELECT count(*) FROM _bad").fetchall()[0][0])
     finally:
@@ -376,9 +586,9 @@ def _quarantine(con: duckdb.DuckDBPyConnection, item: _Input, batch: int) -> int
             con.execute("DROP TABLE IF EXISTS _bad")
     if item.rejects:
         con.execute(
-            "INSERT INTO quarantine SELECT ?, ?, ?, line, reason, text, current_timestamp "
+            "INSERT INTO quarantine SELECT ?, ?, file, line, reason, text, current_timestamp "
             f"FROM {item.rejects}",
-            [batch, item.table.name, item.source],
+            [batch, item.table.name],
         )
         bad += int(con.execute(f"SELECT count(*) FROM {item.rejects}").fetchall()[0][0])
     return bad
@@ -432,6 +642,9 @@ def _upsert(
         exists = f"order_id IN (SELECT order_id FROM {name})"
     else:
         kept = {c: c in present or _derived_from(table, c) in present for c in columns}
+        if table.name == "orders" and "status" in present:
+            # a status says how much was refunded (all of a refunded order, none of a paid one)
+            kept["refunded_amount"] = True
         select = ", ".join(
             f"b.{q(c)}" if kept[c] else f"COALESCE(s.{q(c)}, b.{q(c)}) AS {q(c)}" for c in columns
         )

@@ -99,8 +99,12 @@ class TableMapping(BaseModel):
     columns: dict[str, str | list[str]] = {}
     values: dict[str, dict[str, str]] = {}
     #: rows that share the table's key form one record (line-item exports carry the order
-    #: on every line); each column takes the first non-empty value in file order
+    #: on every line); each column takes the first non-empty value in file order, and rows
+    #: of one order that disagree on its customer, time or total quarantine it
     group: bool = False
+    #: (orders) each row is an order *line* with its own amount (mapped as ``total``) and
+    #: status: the order's total is the sum, its time the earliest, its status from its lines
+    lines: bool = False
 
 
 class Mapping(BaseModel):
@@ -110,8 +114,17 @@ class Mapping(BaseModel):
 
     name: str = "custom"
     tables: dict[str, TableMapping]
-    #: extra strptime formats tried for date and date-time columns
+    #: extra strptime formats tried for date and date-time columns (before the built-in ones)
     date_formats: list[str] = []
+    #: the decimal separator of the file's amounts: "." (default) or "," (1.234,50)
+    decimal: str = "."
+
+    @field_validator("decimal")
+    @classmethod
+    def _separator(cls, value: str) -> str:
+        if value not in (".", ","):
+            raise ValueError(f"decimal is '.' or ','; got {value!r}")
+        return value
 
     @field_validator("tables")
     @classmethod
@@ -147,7 +160,7 @@ def load_mapping(path: str | Path, table: str) -> Mapping:
             f"got {type(data).__name__}"
         )
     if "tables" not in data:
-        flat = {k: data.pop(k) for k in ("columns", "values", "group") if k in data}
+        flat = {k: data.pop(k) for k in ("columns", "values", "group", "lines") if k in data}
         data["tables"] = {table: flat}
     data.setdefault("name", path.stem)
     try:
@@ -164,11 +177,24 @@ def plain(table: str) -> Mapping:
 
 def pick_headers(headers: list[str], table: Table, tm: TableMapping) -> dict[str, list[str]]:
     """For each canonical column, the file's headers it comes from, in order of preference."""
-    by_key = {header_key(h): h for h in headers}
+    by_key: dict[str, str] = {}
+    clashes: dict[str, list[str]] = {}
+    for h in headers:
+        key = header_key(h)
+        if key in by_key:
+            clashes.setdefault(key, [by_key[key]]).append(h)
+        by_key.setdefault(key, h)
     picked: dict[str, list[str]] = {}
     for col in table.columns:
         wanted = tm.columns.get(col.name, [])
         candidates = [wanted] if isinstance(wanted, str) else list(wanted)
+        for h in [*candidates, col.name]:
+            if header_key(h) in clashes:
+                both = " and ".join(repr(c) for c in clashes[header_key(h)])
+                raise InputFileError(
+                    f"the headers {both} are the same column once case, blanks, '_' and '-' "
+                    f"are ignored (read as {col.name}): rename or remove one of them"
+                )
         found = [by_key[header_key(h)] for h in [*candidates, col.name] if header_key(h) in by_key]
         if found:
             picked[col.name] = list(dict.fromkeys(found))
@@ -186,7 +212,7 @@ def apply(
     table of a preset); raises InputFileError naming what is missing otherwise.
     """
     picked = pick_headers(raw.column_names, table, tm)
-    missing = [c for c in table.required if c not in picked]
+    missing = missing_columns(picked, table)
     if missing:
         if not strict:
             return None
@@ -194,8 +220,8 @@ def apply(
         raise InputFileError(
             f"{source}: cannot load {table.name}: missing required column(s) {missing}"
             + (f" (looked for {hints})" if hints else "")
-            + f". The file has {raw.column_names}. Rename the headers, pick a --preset, "
-            f"or map them with --mapping FILE.yaml."
+            + f". The file has {raw.column_names}. "
+            + "Rename the headers, pick a --preset, or map them with --mapping FILE.yaml."
         )
     arrays = {
         name: _first_filled([raw.column(h) for h in headers]) for name, headers in picked.items()
@@ -208,6 +234,15 @@ def apply(
         if values and pa.types.is_string(array.type):
             arrays[name] = _translate(array, values)
     return pa.table(arrays)
+
+
+def missing_columns(picked: dict[str, list[str]], table: Table) -> list[str]:
+    """The required columns not found. A customer id may be absent when an e-mail or phone
+    column is there: the rows then load under guest ids."""
+    missing = [c for c in table.required if c not in picked]
+    if "customer_id" in missing and ("email" in picked or "phone" in picked):
+        missing.remove("customer_id")
+    return missing
 
 
 def _first_filled(columns: list[pa.ChunkedArray]) -> pa.ChunkedArray:

@@ -29,3 +29,12 @@ def quarantined(ws: Workspace, limit: int = 20) -> Quarantine:
     ).fetchall()
     keys = ("table", "file", "line", "reason", "record")
     return Quarantine(ws.count("quarantine"), [dict(zip(keys, r, strict=True)) for r in rows])
+
+
+def quarantine_table(ws: Workspace) -> Any:
+    """Every quarantined row as an Arrow table (``table``, ``file``, ``line``, ``reason``,
+    ``record``), the latest load's first — what ``danggol quarantine --out`` writes."""
+    return ws.duck.sql(
+        'SELECT table_name AS "table", source_file AS file, source_line AS line, reason, record '
+        "FROM quarantine ORDER BY batch_id DESC, file, line"
+    ).to_arrow_table()

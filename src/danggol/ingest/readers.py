@@ -37,6 +37,8 @@ AUTO_ENCODINGS = ("utf-8", "cp949")
 CHUNK_BYTES = 16 << 20
 #: the rows of a Parquet file read at a time
 PARQUET_ROWS = 1_000_000
+#: file name endings read as Excel workbooks (python-calamine reads them all)
+EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
 #: encodings (codecs' names) in which byte 0x0A only ever means a line break
 _LINE_SAFE = frozenset(
     {
@@ -86,6 +88,8 @@ class RawFile:
 
 def detect_format(path: Path) -> str:
     suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in EXCEL_SUFFIXES:
+        return "excel"
     if ".parquet" in suffixes or ".pq" in suffixes:
         return "parquet"
     if ".jsonl" in suffixes or ".ndjson" in suffixes or ".json" in suffixes:
@@ -94,11 +98,17 @@ def detect_format(path: Path) -> str:
         return "csv"
     raise InputFileError(
         f"cannot tell the format of {path.name}: expected a name ending in .csv, .tsv, .txt, "
-        ".parquet or .jsonl (JSON Lines). Rename the file or convert it."
+        ".xlsx, .xls, .parquet or .jsonl (JSON Lines). Rename the file or convert it."
     )
 
 
 def _not_valid(path: str, enc: str, exc: UnicodeDecodeError, offset: int = 0) -> InputFileError:
+    if enc == "utf-8-sig":
+        return InputFileError(
+            f"{path} starts with a UTF-8 byte-order mark but is not UTF-8: byte "
+            f"{offset + exc.start} cannot be decoded ({exc.reason}). If it is Korean text saved "
+            "as CP949/EUC-KR, pass --encoding cp949 (the mark is then skipped)."
+        )
     return InputFileError(
         f"{path} is not valid {enc}: byte {offset + exc.start} cannot be decoded ({exc.reason}). "
         "Check the file's encoding and pass it with --encoding."
@@ -119,9 +129,15 @@ def _neither(path: str) -> InputFileError:
 
 
 def decode_bytes(data: bytes, encoding: str | None, path: str) -> tuple[str, str]:
-    """Decode file bytes; return (text, encoding used). A BOM wins over everything."""
+    """Decode file bytes; return (text, encoding used). A BOM wins over the guess, not over
+    a given ``encoding`` (a CP949 file with a stray UTF-8 BOM, as some tools write)."""
+    if data.startswith(codecs.BOM_UTF8) and not (encoding and not _is_utf8(encoding)):
+        try:
+            return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="strict"), "utf-8-sig"
+        except UnicodeDecodeError as exc:
+            raise _not_valid(path, "utf-8-sig", exc, len(codecs.BOM_UTF8)) from exc
     if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="strict"), "utf-8-sig"
+        data = data[len(codecs.BOM_UTF8) :]
     candidates = (encoding,) if encoding else AUTO_ENCODINGS
     for enc in candidates:
         try:
@@ -138,8 +154,9 @@ def _file_encoding(path: Path, encoding: str | None) -> str:
     """The encoding of a whole file, read a block at a time (a BOM wins over everything);
     with none given, the first of ``AUTO_ENCODINGS`` that decodes every byte."""
     with path.open("rb") as f:
-        if f.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8:
-            return "utf-8-sig"
+        bom = f.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8
+    if bom and not (encoding and not _is_utf8(encoding)):
+        return "utf-8-sig"
     if encoding:
         try:
             codecs.lookup(encoding)
@@ -157,6 +174,13 @@ def _file_encoding(path: Path, encoding: str | None) -> str:
             continue
         return enc
     raise _neither(str(path))
+
+
+def _is_utf8(encoding: str) -> bool:
+    try:
+        return codecs.lookup(encoding).name in ("utf-8", "utf-8-sig")
+    except LookupError as exc:
+        raise _unknown_encoding(encoding) from exc
 
 
 def _line_safe(encoding: str) -> bool:
@@ -196,6 +220,8 @@ def read_chunks(
     fmt: str | None = None,
     chunk_bytes: int | None = None,
     parquet_rows: int | None = None,
+    sheet: str | None = None,
+    header_row: int | None = None,
 ) -> Iterator[RawFile]:
     """Read one input file a piece at a time (``chunk_bytes`` of text, ``parquet_rows``
     rows; by default ``CHUNK_BYTES`` and ``PARQUET_ROWS``); raise InputFileError when the
@@ -205,8 +231,19 @@ def read_chunks(
     parquet_rows = parquet_rows or PARQUET_ROWS
     path = Path(path)
     if not path.is_file():
-        raise InputFileError(f"no file at {path}: give the path of a CSV, Parquet or JSONL file")
+        raise InputFileError(
+            f"no file at {path}: give the path of a CSV, Excel, Parquet or JSONL file"
+        )
     fmt = fmt or detect_format(path)
+    if fmt == "excel":
+        from danggol.ingest.excel import excel_chunks
+
+        yield from excel_chunks(path, sheet=sheet, header_row=header_row)
+        return
+    if sheet is not None or header_row is not None:
+        raise InputFileError(
+            f"--sheet and --header-row are for Excel files; {path.name} is {fmt.upper()}"
+        )
     if fmt == "parquet":
         yield from _parquet_chunks(path, parquet_rows)
         return
@@ -229,9 +266,10 @@ def _text_chunks(path: Path, fmt: str, encoding: str, chunk_bytes: int) -> Itera
         keys = _jsonl_keys(path, codec, chunk_bytes)
     first_line, offset = 1, 0
     with path.open("rb") as f:
-        if encoding == "utf-8-sig":
-            f.read(len(codecs.BOM_UTF8))
+        if f.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8:  # skipped, whatever the encoding
             offset = len(codecs.BOM_UTF8)
+        else:
+            f.seek(0)
         for piece in _pieces(f, chunk_bytes, quoted=(fmt == "csv")):
             if fmt == "jsonl":
                 text = _decode(piece, codec, path, encoding, offset)

@@ -27,6 +27,7 @@ FIELDS: dict[str, FieldSpec] = {
     for f in (
         _f("customer_id", "text", "customer id", "고객 ID"),
         _f("known_customer", "boolean", "registered customer", "회원 여부"),
+        _f("guest", "boolean", "guest (ordered without a member id)", "비회원 주문 고객"),
         _f("number_of_orders", "integer", "number of orders", "주문 수"),
         _f("amount_spent", "number", "amount spent", "누적 구매금액", money=True),
         _f("aov", "number", "average order value", "객단가", money=True),

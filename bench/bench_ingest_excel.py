@@ -1,0 +1,228 @@
+"""Excel and CSV ingest of a SmartStore-shaped order download, next to the libraries alone.
+
+    PYTHONPATH=src python bench/bench_ingest_excel.py --lines 1000000
+
+Writes one SmartStore order download of ``--lines`` order lines (the platform's real header,
+orders of 1–3 lines, Korean statuses, a returned line now and then) as .xlsx (xlsxwriter, a
+date cell per line) and as UTF-8 CSV, then measures, each in its own process under
+``/usr/bin/time -v`` (wall time and peak resident memory):
+
+* the library alone: python-calamine iterating every row of the sheet (.xlsx); pyarrow's
+  streaming CSV reader reading every batch as text (.csv) — the floor;
+* danggol's reader alone: ``readers.read_chunks`` turning the file into its text pieces;
+* danggol ingest: ``danggol -w WS ingest orders FILE --preset smartstore --json`` — read,
+  map, build orders from their lines, check, quarantine and load in one transaction.
+
+The counts danggol reports are checked against the file (orders, lines). Writes
+``bench/out/ingest-excel.md`` and prints it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import machine, md_table
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "out"
+sys.path.insert(0, str(ROOT / "tests"))
+from test_ingest_platforms import SMARTSTORE_HEADER  # noqa: E402  (the real column list)
+
+STATUSES = np.array(["구매확정", "배송완료", "배송중", "반품", "취소"])
+STATUS_P = [0.55, 0.3, 0.1, 0.03, 0.02]
+
+
+def lines_table(n: int, seed: int = 7) -> dict[str, np.ndarray]:
+    """``n`` order lines: orders of 1–3 lines, ~n/10 buyers."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(1, 4, n)  # lines per order, more than needed
+    order_of = np.repeat(np.arange(n), sizes)[:n]
+    buyers = rng.integers(0, max(n // 10, 1), n)[order_of]
+    minutes = rng.integers(0, 365 * 24 * 60, n)[order_of]
+    qty = rng.integers(1, 4, n)
+    price = rng.integers(10, 500, n) * 100
+    return {
+        "order": order_of,
+        "buyer": buyers,
+        "minute": minutes,
+        "qty": qty,
+        "price": price,
+        "status": STATUSES[rng.choice(len(STATUSES), n, p=STATUS_P)],
+        "product": rng.integers(1, 5000, n),
+    }
+
+
+def write_files(n: int, xlsx: Path | None, csv: Path | None) -> int:
+    """Write the files asked for; return the number of orders."""
+    import datetime as dt
+
+    import xlsxwriter
+
+    t = lines_table(n)
+    col = {h: i for i, h in enumerate(SMARTSTORE_HEADER)}
+    base = dt.datetime(2024, 7, 1)
+    book = xlsxwriter.Workbook(str(xlsx or "unused.xlsx"), {"constant_memory": True})
+    sheet = book.add_worksheet("주문조회")
+    when = book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+    sheet.write_row(0, 0, SMARTSTORE_HEADER)
+    with open(csv or os.devnull, "w", encoding="utf-8", newline="") as f:
+        f.write(",".join(SMARTSTORE_HEADER) + "\n")
+        empty = [""] * len(SMARTSTORE_HEADER)
+        for i in range(n):
+            order = f"2024{int(t['order'][i]):010d}"
+            paid = base + dt.timedelta(minutes=int(t["minute"][i]))
+            qty, price = int(t["qty"][i]), int(t["price"][i])
+            values = {
+                "상품주문번호": f"{order}{i % 1000:03d}",
+                "주문번호": order,
+                "구매자명": "구매자",
+                "구매자ID": f"buyer{int(t['buyer'][i])}",
+                "주문상태": str(t["status"][i]),
+                "상품번호": f"P{int(t['product'][i])}",
+                "상품명": f"상품 {int(t['product'][i])}",
+                "수량": qty,
+                "상품가격": price,
+                "최종 상품별 총 주문금액": qty * price,
+            }
+            r = i + 1
+            if xlsx is not None:
+                for name, value in values.items():
+                    if isinstance(value, int):
+                        sheet.write_number(r, col[name], value)
+                    else:
+                        sheet.write_string(r, col[name], value)
+                sheet.write_datetime(r, col["결제일"], paid, when)
+            if csv is None:
+                continue
+            row = list(empty)
+            for name, value in values.items():
+                row[col[name]] = str(value)
+            row[col["결제일"]] = paid.strftime("%Y-%m-%d %H:%M:%S")
+            f.write(",".join(row) + "\n")
+    if xlsx is not None:
+        book.close()
+    return len(np.unique(t["order"]))
+
+
+def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """(wall seconds, peak RSS GiB, stdout) of ``cmd`` in its own process."""
+    start = time.perf_counter()
+    proc = subprocess.run(
+        ["/usr/bin/time", "-v", *cmd], capture_output=True, text=True, env=env, check=False
+    )
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"{cmd} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    kib = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr).group(1))
+    return wall, kib / 1024 / 1024, proc.stdout
+
+
+LIBRARY = {
+    "xlsx": (
+        "from python_calamine import CalamineWorkbook; import sys\n"
+        "book = CalamineWorkbook.from_path(sys.argv[1])\n"
+        "n = sum(1 for _ in book.get_sheet_by_name(book.sheet_names[0]).iter_rows())\n"
+        "print(n - 1)"
+    ),
+    "csv": (
+        "import pyarrow as pa, pyarrow.csv as c, sys\n"
+        "names = open(sys.argv[1], encoding='utf-8').readline().rstrip('\\n').split(',')\n"
+        "r = c.open_csv(sys.argv[1], convert_options=c.ConvertOptions("
+        "column_types={k: pa.string() for k in names}))\n"
+        "print(sum(b.num_rows for b in r))"
+    ),
+}
+READER = (
+    "import sys; from danggol.ingest.readers import read_chunks\n"
+    "print(sum(p.table.num_rows for p in read_chunks(sys.argv[1])))"
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--memory-limit", default="1GB")
+    parser.add_argument("--formats", default="xlsx,csv", help="xlsx, csv or both")
+    parser.add_argument("--workdir", help="where files and stores go (default: a temp dir)")
+    args = parser.parse_args()
+    info = machine()
+    load = os.getloadavg()[0]
+    tmp = tempfile.TemporaryDirectory(prefix="danggol-excel-", dir=args.workdir)
+    work = Path(tmp.name)
+    formats = args.formats.split(",")
+    xlsx = work / "smartstore.xlsx" if "xlsx" in formats else None
+    csv = work / "smartstore.csv" if "csv" in formats else None
+    start = time.perf_counter()
+    orders = write_files(args.lines, xlsx, csv)
+    print(f"wrote {args.lines:,} lines ({orders:,} orders) in {time.perf_counter() - start:.0f} s")
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    cli = [sys.executable, "-c", "from danggol.cli.main import run; run()"]
+    rows = []
+    for fmt, file in (("xlsx", xlsx), ("csv", csv)):
+        if file is None:
+            continue
+        size = f"{file.stat().st_size / 2**20:,.0f} MiB"
+        lib = "python-calamine" if fmt == "xlsx" else "pyarrow.csv (streamed)"
+        wall, peak, out = timed([sys.executable, "-c", LIBRARY[fmt], str(file)])
+        assert int(out.strip()) == args.lines, out
+        base = wall
+        rows.append([fmt, size, f"{lib} alone", f"{wall:.1f} s", f"{args.lines / wall:,.0f}",
+                     "1.00", f"{peak:.2f} GiB"])  # fmt: skip
+        wall, peak, out = timed([sys.executable, "-c", READER, str(file)], env)
+        assert int(out.strip()) == args.lines, out
+        rows.append([fmt, "", "danggol reader (read_chunks)", f"{wall:.1f} s",
+                     f"{args.lines / wall:,.0f}", f"{wall / base:.2f}", f"{peak:.2f} GiB"])  # fmt: skip
+        ws = work / f"ws-{fmt}"
+        subprocess.run([*cli, "init", str(ws)], check=True, env=env, capture_output=True)
+        toml = ws / "danggol.toml"
+        text = re.sub(
+            r'memory_limit = ".*"',
+            f'memory_limit = "{args.memory_limit}"',
+            toml.read_text(encoding="utf-8"),
+        )
+        toml.write_text(text, encoding="utf-8")
+        wall, peak, out = timed(
+            [*cli, "-w", str(ws), "ingest", "orders", str(file), "--preset", "smartstore",
+             "--json"], env,
+        )  # fmt: skip
+        result = json.loads(out)
+        t = result["tables"]
+        got = (t["orders"]["read"], t["order_items"]["read"])
+        if got != (orders, args.lines) or result["quarantined"]:
+            raise SystemExit(
+                f"danggol read {got} (orders, lines); the file has {orders, args.lines}"
+            )
+        rows.append([fmt, "", "danggol ingest --preset smartstore", f"{wall:.1f} s",
+                     f"{args.lines / wall:,.0f}", f"{wall / base:.2f}", f"{peak:.2f} GiB"])  # fmt: skip
+        print(md_table(["file", "size", "run", "wall", "lines/s", "× library", "peak"], rows))
+    md = (
+        "### Excel and CSV ingest of a SmartStore download, next to the libraries alone\n\n"
+        f"Machine: {info['cpu']}, {info['cores']} cores, {info['memory']}; Python "
+        f"{info['python']}; {info['libraries']}. **Shared machine** (about 7 sessions on 2 "
+        f"cores; load average {load:.2f} at the start): read the ratios, not the seconds. "
+        f"Run {info['date']}: `PYTHONPATH=src python bench/bench_ingest_excel.py --lines "
+        f"{args.lines} --memory-limit {args.memory_limit} --formats {args.formats}`; {orders:,} "
+        "orders.\n\n"
+        + md_table(
+            ["file", "size", "run", "wall", "lines/s", "× library alone", "peak memory"], rows
+        )
+        + "\n"
+    )
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "ingest-excel.md").write_text(md, encoding="utf-8")
+    print(md)
+
+
+if __name__ == "__main__":
+    main()
