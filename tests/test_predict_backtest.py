@@ -158,7 +158,7 @@ def test_other_models_run(cdnow):
     for model in ("mbgnbd", "pareto_nbd"):
         result = backtest(ws.ibis, cutoff=CUTOFF, horizon_days=273, model=model)
         assert result.correlation > 0.5 and result.auc > 0.7
-    assert result.repurchase_probability.startswith("approximate")
+    assert result.repurchase_probability.startswith("exact")
 
 
 def test_too_little_data_is_an_error(cdnow):

@@ -56,6 +56,13 @@ class PredictionSettings(BaseModel):
         "model",
         description="expected_next_order_date from the model or from the customer's own cycle",
     )
+    penalizer_coef: float = Field(
+        0.0,
+        ge=0,
+        le=10,
+        description="penalty on the purchase and spend models' parameters (lifetimes' "
+        "penalizer_coef; 0 = plain maximum likelihood)",
+    )
 
     @model_validator(mode="before")
     @classmethod
