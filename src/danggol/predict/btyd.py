@@ -61,9 +61,11 @@ DAYS_PER_UNIT = {"day": 1.0, "week": 7.0, "month": 365.25 / 12, "year": 365.25}
 #: distinct rows above which the fit starts from a fit on a strided sample of them
 _WARM_ROWS = 10_000
 _LOG_BOUND = 20.0  # log-parameters stay in [-20, 20]: e^20 ≈ 5e8 is beyond any real fit
-#: a fitted log-parameter this close to ±_LOG_BOUND is "at the bound": the optimum lies at
-#: infinity or zero (a limit the model's formulas cannot evaluate), not at the number printed
-NEAR_BOUND = 2.0
+#: a fitted log-parameter beyond ±RUNAWAY (a parameter above e^13 ≈ 4.4e5 or below 2.3e−6)
+#: has run towards the bound: the likelihood has its optimum at infinity or zero (a limit the
+#: formulas cannot evaluate, e.g. BG/NBD's a, b when every customer drops out alike) and the
+#: optimiser stopped somewhere on a flat ridge, not at an optimum
+RUNAWAY = 13.0
 
 
 def _column(table: Any, name: str) -> FloatArray:
@@ -410,7 +412,7 @@ class _MaximumLikelihood(ABC):
         self.at_bounds_ = [
             name
             for name, theta in zip(self._names, result.x.tolist(), strict=True)
-            if abs(theta) >= _LOG_BOUND - NEAR_BOUND
+            if abs(theta) >= RUNAWAY
         ]
         # an optimum at the bound is the optimiser stopping at a wall, not convergence
         self.converged_ = bool(result.success) and not self.at_bounds_

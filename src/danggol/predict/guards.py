@@ -64,7 +64,7 @@ def fit_problem(model: Any) -> str:
     if bounds:
         shown = ", ".join(f"{k} = {model.params_[k]:.3g}" for k in bounds)
         return (
-            f"parameter(s) at the optimiser's bound ({shown}): the likelihood has no finite "
+            f"parameter(s) run towards the optimiser's bound ({shown}): the likelihood has no finite "
             "optimum on this data (customers too alike for the model)"
         )
     return ""
