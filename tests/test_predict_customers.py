@@ -303,8 +303,14 @@ def test_predict_show(tmp_path):
     assert data["run"]["settings"]["horizon_days"] == 90
     assert data["fields"]["predicted"] == want[0]
     assert data["fields"]["expected_orders"] == pytest.approx(want[1])
+    assert data["run"]["model"] == "bgnbd" and data["run"]["fallbacks"] == []
+    totals = data["run"]["totals"]["expected_orders"]
+    assert totals["value"] == pytest.approx(want[1])
+    assert totals["low"] < totals["value"] < totals["high"]
+    assert set(data["run"]["model_params_se"]) == {"r", "alpha", "a", "b"}
     table = runner.invoke(app, ["-w", path, "predict", "show"])
     assert table.exit_code == 0 and "log likelihood" in table.output
+    assert "model used" in table.output and "90% interval" in table.output
 
 
 def test_segment_sql_refuses_prediction_fields_clearly(shop):

@@ -147,12 +147,39 @@ def show_cmd(json_: JsonOpt = False) -> None:
     if run["reason"]:
         rows.append(("why", run["reason"]))
     rows += [(f"setting {k}", v) for k, v in run["settings"].items()]
-    rows += [(f"model {k}", f"{v:.4g}") for k, v in run["model_params"].items()]
+    if run.get("model"):
+        rows.append(("model used", run["model"]))
+    for passed in run.get("fallbacks", []):
+        rows.append((f"not used: {passed['model']}", passed["reason"]))
+    if run.get("converged") is not None:
+        rows.append(("converged", "yes" if run["converged"] else "no"))
+    se = run.get("model_params_se", {})
+    rows += [
+        (f"model {k}", f"{v:.4g}" + (f" (± {se[k]:.2g})" if k in se else ""))
+        for k, v in run["model_params"].items()
+    ]
     if run["log_likelihood"] is not None:
         rows.append(("log likelihood", f"{run['log_likelihood']:.2f}"))
-    rows += [(f"spend {k}", f"{v:.4g}") for k, v in run["spend_params"].items()]
+    if run.get("spend_model"):
+        rows.append(("spend model used", run["spend_model"]))
+    spend_se = run.get("spend_params_se", {})
+    rows += [
+        (f"spend {k}", f"{v:.4g}" + (f" (± {spend_se[k]:.2g})" if k in spend_se else ""))
+        for k, v in run["spend_params"].items()
+    ]
     if run["spend_reason"]:
         rows.append(("spend model", run["spend_reason"]))
+    if run.get("zero_value_buyers"):
+        rows.append(("repeat buyers with spend <= 0", f"{run['zero_value_buyers']:,}"))
+    for key, total in run.get("totals", {}).items():
+        rows.append(
+            (
+                f"total {key} (90% interval)",
+                f"{total['value']:,.1f} ({total['low']:,.1f} – {total['high']:,.1f})",
+            )
+        )
+    if run.get("interval_reason"):
+        rows.append(("intervals", run["interval_reason"]))
     if run["vip_clv_threshold"] is not None:
         rows.append(
             (
