@@ -75,7 +75,9 @@ def predicted(shop, summary):
             "grade": ["vip" if c in vip else "basic" for c in t["customer_id"]],
         }
     )
-    table, run = customer_predictions(shop.ibis, AS_OF, grades=grades, vip_grade="vip")
+    table, run = customer_predictions(
+        shop.ibis, AS_OF, PredictionSettings(model="bgnbd"), grades=grades, vip_grade="vip"
+    )
     return table.to_pydict(), run, vip
 
 

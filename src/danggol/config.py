@@ -36,8 +36,10 @@ class PredictionSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = Field(True, description="predict at every refresh")
-    model: Literal["bgnbd", "mbgnbd", "pareto_nbd"] = Field(
-        "bgnbd", description="purchase model: BG/NBD, MBG/NBD or Pareto/NBD"
+    model: Literal["auto", "bgnbd", "mbgnbd", "pareto_nbd"] = Field(
+        "auto",
+        description="purchase model: auto (chosen by the shop's own backtest), BG/NBD, "
+        "MBG/NBD or Pareto/NBD",
     )
     time_unit: Literal["day", "week"] = Field(
         "week", description="unit the model is fitted in (frequency, recency and T)"

@@ -45,6 +45,14 @@ from danggol.config import PredictionSettings
 from danggol.errors import ConfigError
 from danggol.predict.backtest import repurchase_probability
 from danggol.predict.btyd import BGNBD, DAYS_PER_UNIT, MBGNBD, GammaGamma, ParetoNBD
+from danggol.predict.choice import (
+    LEARNERS,
+    Choice,
+    backtest_candidates,
+    learner_repurchase,
+    preferred_btyd,
+    settings_key,
+)
 from danggol.predict.clusters import VIPClusters, vip_features
 from danggol.predict.guards import (
     FALLBACK,
@@ -192,6 +200,9 @@ class PredictionRun:
     zero_value_buyers: int = 0
     totals: dict[str, dict[str, float]] = field(default_factory=dict)
     interval_reason: str = ""
+    choice: dict[str, Any] = field(default_factory=dict)
+    choice_summary: str = ""
+    repurchase_model: str = ""
     vip_grade: str | None = None
     vip_clv_threshold: float | None = None
     vip_clusters: list[dict[str, Any]] = field(default_factory=list)
@@ -270,7 +281,8 @@ def choose_purchase_model(
     """The configured model, or the first usable one after it in :data:`FALLBACK`, with its
     predictions; :class:`CycleModel` when none is usable. Each model passed over is recorded
     in ``run.fallbacks`` with the reason."""
-    for name in FALLBACK[FALLBACK.index(settings.model) :]:
+    start = FALLBACK.index(settings.model) if settings.model in FALLBACK else 1  # auto: BG/NBD
+    for name in FALLBACK[start:]:
         try:
             model = MODELS[name](penalizer_coef=settings.penalizer_coef).fit(x, tx, T)
         except ConfigError as exc:
@@ -419,7 +431,49 @@ def customer_predictions(
         run.reason = "predictions are turned off ([predictions] enabled = false)"
         return _empty(), run
     summary = rfm_summary(con, as_of, time_unit=settings.time_unit)
-    return predict_summary(summary, as_of, settings, grades=grades, vip_grade=vip_grade)
+    if settings.model != "auto":
+        return predict_summary(summary, as_of, settings, grades=grades, vip_grade=vip_grade)
+    choice = _cached_choice(con, as_of, settings)
+    if choice is None:
+        choice = backtest_candidates(con, as_of, settings)
+    chosen = settings.model_copy(update={"model": preferred_btyd(choice)})
+    table, run = predict_summary(summary, as_of, chosen, grades=grades, vip_grade=vip_grade)
+    run.settings = settings.model_dump()
+    run.choice = choice.to_dict()
+    run.choice_summary = choice.summary()
+    if choice.best in LEARNERS and run.status in ("fitted", "fallback") and table.num_rows:
+        models = {run.model: _refit(run, summary)} if run.model in ("bgnbd", "pareto_nbd") else {}
+        prob = learner_repurchase(con, as_of, settings, choice.best, summary, models)
+        index = table.schema.get_field_index("repurchase_probability")
+        table = table.set_column(index, "repurchase_probability", pa.array(prob, pa.float64()))
+        run.repurchase_model = choice.best
+    else:
+        run.repurchase_model = run.model
+    return table, run
+
+
+def _refit(run: PredictionRun, summary: pa.Table) -> Any:
+    """The purchase model with the run's parameters (no second fit)."""
+    model = MODELS[run.model]()
+    model.params_ = dict(run.model_params)
+    return model
+
+
+def _cached_choice(
+    con: ibis.BaseBackend, as_of: dt.date, settings: PredictionSettings
+) -> Choice | None:
+    """The last refresh's choice when it was made for the same as-of date and settings (a
+    refresh repeated on one day, an incremental refresh) — the backtest is not run again."""
+    if not capabilities(con).embedded_store:
+        return None
+    last = last_run(con.con)
+    if last is None or not last.choice:
+        return None
+    if last.choice.get("as_of") != as_of.isoformat():
+        return None
+    if last.choice.get("settings_key") != settings_key(settings):
+        return None
+    return Choice(**last.choice)
 
 
 def predict_summary(
