@@ -480,10 +480,22 @@ class _RFMModel(_MaximumLikelihood):
         t_arr = _as_array("t", t)
         _first_bad("t", t_arr < 0, ">= 0 (periods ahead)", t_arr)
         x, tx, T, t_arr = np.broadcast_arrays(x, tx, T, t_arr)
+        return _scalar_or_array(self.no_purchase_curve(x, tx, T)(t_arr))
+
+    def no_purchase_curve(
+        self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    ) -> Callable[[Any], FloatArray]:
+        """t ↦ P(X(T, T+t) = 0 | x, t_x, T) for the given customers, with L(x, t_x, T)
+        computed once (a search over t, as for the next order date, calls it many times)."""
+        x, tx, T = self._inputs(frequency, recency, T)
         params = self._param_vector()
-        later = self._loglik(params, (x, tx, T + t_arr))
         now = self._loglik(params, (x, tx, T))
-        return _scalar_or_array(np.minimum(np.exp(later - now), 1.0))
+
+        def curve(t: Any) -> FloatArray:
+            later = self._loglik(params, (x, tx, T + np.asarray(t, dtype=float)))
+            return np.minimum(np.exp(later - now), 1.0)
+
+        return curve
 
     def probability_of_purchases(
         self,
@@ -771,10 +783,20 @@ class BGNBD(_RFMModel):
         x, tx, T = self._inputs(frequency, recency, T)
         t_arr = _as_array("t", t)
         _first_bad("t", t_arr < 0, ">= 0 (periods ahead)", t_arr)
+        return _scalar_or_array(self.no_purchase_curve(x, tx, T)(t_arr))
+
+    def no_purchase_curve(
+        self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    ) -> Callable[[Any], FloatArray]:
+        x, tx, T = self._inputs(frequency, recency, T)
         p = self._fitted()
         alive = expit(-self._log_death_odds(x, tx, T))
-        none_if_alive = np.exp((p["r"] + x) * np.log((p["alpha"] + T) / (p["alpha"] + T + t_arr)))
-        return _scalar_or_array(1 - alive * (1 - none_if_alive))
+
+        def curve(t: Any) -> FloatArray:
+            ratio = (p["alpha"] + T) / (p["alpha"] + T + np.asarray(t, dtype=float))
+            return 1 - alive * (1 - np.exp((p["r"] + x) * np.log(ratio)))
+
+        return curve
 
 
 class MBGNBD(BGNBD):

@@ -10,8 +10,8 @@ is reported beside it. Candidates:
   guards as at refresh (:mod:`danggol.predict.guards`);
 * ``supervised``: logistic regression on the log-RFM summary (log(1+x), log(1+T−t_x),
   log(1+mean spend), log(1+x/t_x)), trained on an earlier window (below);
-* ``hybrid``: the same regression given, besides, the logits of BG/NBD's and Pareto/NBD's
-  P(repurchase) (the supervised model given the BTYD predictions).
+* ``hybrid``: the same regression given, besides, the logit of BG/NBD's P(repurchase) (the
+  supervised model given the BTYD prediction).
 
 **Training window.** The learners are trained on features at ``cutoff − w`` and labels in
 (cutoff − w, cutoff], w = min(horizon, half the history before the cutoff): a horizon longer
@@ -43,10 +43,11 @@ from scipy.special import logit
 
 from danggol.config import PredictionSettings
 from danggol.errors import ConfigError
-from danggol.predict.backtest import auc_score, holdout_counts
+from danggol.predict.backtest import auc_score
 from danggol.predict.btyd import BGNBD, MBGNBD, ParetoNBD
 from danggol.predict.guards import FALLBACK, fit_problem, history_shortfall, values_problem
 from danggol.predict.summary import UNITS, rfm_summary
+from danggol.profile import purchases
 
 BTYD: dict[str, type[BGNBD] | type[ParetoNBD]] = {
     "bgnbd": BGNBD,
@@ -62,6 +63,10 @@ MAX_CUSTOMERS = 20_000
 MIN_WINDOW_DAYS = 14
 #: L2 strength of the learners' logistic regression (scikit-learn's C; standardised features)
 C = 0.1
+#: the BTYD models whose P(repurchase) the hybrid is given (BG/NBD only: Pareto/NBD's adds
+#: little on CDNOW — AUC .7953 with both, .7954 with BG/NBD alone, 13 weeks — and its fit is
+#: the expensive one, needed twice more for the hybrid)
+HYBRID_INPUTS = ("bgnbd",)
 _EPS = 1e-9
 
 
@@ -115,32 +120,79 @@ class _Snapshot:
     m: np.ndarray
 
 
-def _snapshot(
-    con: ibis.BaseBackend, day: dt.date, settings: PredictionSettings, keep: set[str] | None
-) -> _Snapshot:
-    s = rfm_summary(con, day, time_unit=settings.time_unit)
-    ids = [str(c) for c in s.column("customer_id").to_pylist()]
-    cols = [
-        s.column(c).to_numpy().astype(float)
-        for c in ("frequency", "recency", "T", "monetary_value")
-    ]
-    if keep is not None:
-        rows = np.array([c in keep for c in ids], dtype=bool)
-        ids = [c for c, k in zip(ids, rows, strict=True) if k]
-        cols = [c[rows] for c in cols]
-    return _Snapshot(ids, *cols)
+class History:
+    """The purchase days (customer, day, value) of a sample of customers up to the as-of date,
+    read with one query; summaries at earlier dates and who bought in a window are computed
+    from it in numpy, with the rules of :func:`danggol.predict.summary.rfm_summary` (purchases
+    on one day are one purchase, their values added; frequency = days − 1; recency and T from
+    the first purchase day; monetary value = mean value of the repeat days; T = 0 left out)."""
+
+    def __init__(
+        self, con: ibis.BaseBackend, as_of: dt.date, ids: list[str], unit_days: int
+    ) -> None:
+        p = purchases(con, as_of)
+        p = p.mutate(customer_id=p.customer_id.cast("string"))
+        keep = ibis.memtable(pa.table({"_cid": pa.array(ids, pa.string())}))
+        p = p.semi_join(keep, p.customer_id == keep._cid)
+        value = p.total - p.refunded_amount.fill_null(0)
+        rows = (
+            p.group_by(["customer_id", "order_date"])
+            .aggregate(value=value.sum())
+            .mutate(day=ibis._.order_date.epoch_days())
+            .select("customer_id", "day", "value")
+            .to_pyarrow()
+        )
+        self.ids = sorted(set(rows.column("customer_id").to_pylist()))
+        index = {c: i for i, c in enumerate(self.ids)}
+        self.customer = np.array(
+            [index[c] for c in rows.column("customer_id").to_pylist()], dtype=np.int64
+        )
+        self.day = rows.column("day").to_numpy().astype(np.int64)
+        self.value = rows.column("value").to_numpy(zero_copy_only=False).astype(float)
+        self.unit = float(unit_days)
+
+    @staticmethod
+    def _epoch(day: dt.date) -> int:
+        return (day - dt.date(1970, 1, 1)).days
+
+    def snapshot(self, day: dt.date) -> _Snapshot:
+        end = self._epoch(day)
+        upto = self.day <= end
+        c, d, v = self.customer[upto], self.day[upto], self.value[upto]
+        n = len(self.ids)
+        count = np.bincount(c, minlength=n)
+        first = np.full(n, np.iinfo(np.int64).max)
+        np.minimum.at(first, c, d)
+        last = np.full(n, np.iinfo(np.int64).min)
+        np.maximum.at(last, c, d)
+        repeat_value = np.bincount(c, weights=np.where(d > first[c], v, 0.0), minlength=n)
+        keep = (count > 0) & (first < end)
+        x = (count - 1).astype(float)
+        m = np.divide(repeat_value, x, out=np.zeros(n), where=x > 0)
+        return _Snapshot(
+            [cid for cid, k in zip(self.ids, keep, strict=True) if k],
+            x[keep],
+            ((last - first) / self.unit)[keep],
+            ((end - first) / self.unit)[keep],
+            m[keep],
+        )
+
+    def bought(self, ids: list[str], start: dt.date, days: int) -> np.ndarray:
+        """1.0 for each of ``ids`` with a purchase in (start, start + days], else 0.0."""
+        lo, hi = self._epoch(start), self._epoch(start) + days
+        inside = (self.day > lo) & (self.day <= hi)
+        hit = np.zeros(len(self.ids), dtype=bool)
+        hit[self.customer[inside]] = True
+        index = {c: i for i, c in enumerate(self.ids)}
+        return np.array([hit[index[c]] for c in ids], dtype=float)
 
 
-def _sample(ids: list[str], limit: int) -> set[str] | None:
+def _sample(ids: list[str], limit: int) -> list[str]:
+    """At most ``limit`` of ``ids``, drawn with a fixed seed (all of them when fewer)."""
     if len(ids) <= limit:
-        return None
+        return list(ids)
     rng = np.random.default_rng(0)
-    return {ids[i] for i in rng.choice(len(ids), size=limit, replace=False)}
-
-
-def _labels(con: ibis.BaseBackend, ids: list[str], start: dt.date, days: int) -> np.ndarray:
-    counts = holdout_counts(con, start, start + dt.timedelta(days=days))
-    return np.array([counts.get(c, 0) > 0 for c in ids], dtype=float)
+    return [ids[i] for i in np.sort(rng.choice(len(ids), size=limit, replace=False))]
 
 
 def rfm_features(snap: _Snapshot) -> np.ndarray:
@@ -181,7 +233,7 @@ def _logits(probabilities: list[np.ndarray]) -> np.ndarray:
 
 
 class Learner:
-    """Logistic regression on standardised features (scikit-learn, one thread)."""
+    """Logistic regression on standardised features (scikit-learn)."""
 
     def __init__(self) -> None:
         self.mean_: np.ndarray | None = None
@@ -189,21 +241,17 @@ class Learner:
     def fit(self, features: np.ndarray, labels: np.ndarray) -> Learner:
         from sklearn.linear_model import LogisticRegression
 
-        from danggol.predict.supervised import single_threaded
-
+        # no threadpool limits here: a few thousand rows × a few columns need no BLAS
+        # threads, and threadpoolctl's library scan cost more than the fit (0.7 s a call)
         self.mean_ = features.mean(axis=0)
         self.scale_ = np.where(features.std(axis=0) > 0, features.std(axis=0), 1.0)
-        with single_threaded():
-            self.model_ = LogisticRegression(C=C, max_iter=2000).fit(
-                (features - self.mean_) / self.scale_, labels.astype(int)
-            )
+        self.model_ = LogisticRegression(C=C, max_iter=2000).fit(
+            (features - self.mean_) / self.scale_, labels.astype(int)
+        )
         return self
 
     def predict(self, features: np.ndarray) -> np.ndarray:
-        from danggol.predict.supervised import single_threaded
-
-        with single_threaded():
-            return self.model_.predict_proba((features - self.mean_) / self.scale_)[:, 1]
+        return self.model_.predict_proba((features - self.mean_) / self.scale_)[:, 1]
 
 
 def window_days(first_day: dt.date, cutoff: dt.date, horizon_days: int) -> int:
@@ -212,10 +260,9 @@ def window_days(first_day: dt.date, cutoff: dt.date, horizon_days: int) -> int:
 
 
 def train_learners(
-    con: ibis.BaseBackend,
+    history: History,
     day: dt.date,
     settings: PredictionSettings,
-    keep: set[str] | None,
     first_day: dt.date,
 ) -> tuple[dict[str, Learner], dict[str, str], int]:
     """The learners trained to predict from ``day`` on: features at day − w, labels in
@@ -230,8 +277,8 @@ def train_learners(
         )
         return {}, dict.fromkeys(LEARNERS, reason), w
     start = day - dt.timedelta(days=w)
-    snap = _snapshot(con, start, settings, keep)
-    y = _labels(con, snap.ids, start, w)
+    snap = history.snapshot(start)
+    y = history.bought(snap.ids, start, w)
     positives = int(y.sum())
     if min(positives, len(y) - positives) < 20:
         reason = f"{positives} of {len(y)} customers bought in the training window: too few to learn from"
@@ -247,12 +294,12 @@ def train_learners(
         learners["supervised"] = Learner().fit(rfm, y)
     t = w / UNITS[settings.time_unit]
     inputs = []
-    for name in ("bgnbd", "pareto_nbd"):
+    for name in HYBRID_INPUTS:
         _, prob = _fit_btyd(name, snap, settings, t)
         if not isinstance(prob, str):
             inputs.append(prob)
     if not inputs:
-        problems["hybrid"] = "neither BG/NBD nor Pareto/NBD is usable on the training window"
+        problems["hybrid"] = "BG/NBD is not usable on the training window"
     else:
         hybrid = Learner().fit(np.hstack([_logits(inputs), rfm]), y)
         hybrid.inputs_ = len(inputs)  # type: ignore[attr-defined]
@@ -270,28 +317,40 @@ def learner_probability(
     rfm = rfm_features(snap)
     if name == "supervised":
         return learner.predict(rfm)
-    inputs = [btyd_probabilities[k] for k in ("bgnbd", "pareto_nbd") if k in btyd_probabilities]
+    inputs = [btyd_probabilities[k] for k in HYBRID_INPUTS if k in btyd_probabilities]
     return learner.predict(np.hstack([_logits(inputs[: learner.inputs_]), rfm]))  # type: ignore[attr-defined]
 
 
+def _ids(summary: pa.Table) -> list[str]:
+    return [str(c) for c in summary.column("customer_id").to_pylist()]
+
+
 def backtest_candidates(
-    con: ibis.BaseBackend, as_of: dt.date, settings: PredictionSettings
+    con: ibis.BaseBackend,
+    as_of: dt.date,
+    settings: PredictionSettings,
+    summary: pa.Table | None = None,
 ) -> Choice:
-    """Score every candidate on the shop's last ``horizon_days`` (see the module docstring)."""
+    """Score every candidate on the shop's last ``horizon_days`` (see the module docstring).
+    ``summary``: the refresh's summary as of ``as_of`` when it has one (its customers are
+    sampled; read from the store otherwise)."""
     horizon = settings.horizon_days
     cutoff = as_of - dt.timedelta(days=horizon)
     choice = Choice(as_of=as_of.isoformat(), settings_key=settings_key(settings))
     choice.cutoff, choice.horizon_days = cutoff.isoformat(), horizon
-    full = rfm_summary(con, cutoff, time_unit=settings.time_unit)
-    ids = [str(c) for c in full.column("customer_id").to_pylist()]
-    x = full.column("frequency").to_numpy()
-    shortfall = history_shortfall(len(ids), int((x > 0).sum()), "a backtest")
+    if summary is None:
+        summary = rfm_summary(con, as_of, time_unit=settings.time_unit)
+    unit = UNITS[settings.time_unit]
+    T_now = summary.column("T").to_numpy().astype(float)
+    # customers who had bought by the cutoff: first purchase more than `horizon` days ago
+    early = [c for c, t in zip(_ids(summary), T_now, strict=True) if t * unit > horizon]
+    history = History(con, as_of, _sample(early, MAX_CUSTOMERS), unit)
+    snap = history.snapshot(cutoff)
+    shortfall = history_shortfall(len(snap.ids), int((snap.x > 0).sum()), "a backtest")
     if shortfall:
         choice.reason = f"no backtest before {cutoff}: {shortfall}"
         return choice
-    keep = _sample(ids, MAX_CUSTOMERS)
-    snap = _snapshot(con, cutoff, settings, keep)
-    y = _labels(con, snap.ids, cutoff, horizon)
+    y = history.bought(snap.ids, cutoff, horizon)
     choice.customers, choice.repurchasers = len(y), int(y.sum())
     if min(choice.repurchasers, choice.customers - choice.repurchasers) < 20:
         choice.reason = (
@@ -299,7 +358,7 @@ def backtest_candidates(
             f"{horizon} days after {cutoff}; too few to tell the models apart"
         )
         return choice
-    t = horizon / UNITS[settings.time_unit]
+    t = horizon / unit
     probs: dict[str, np.ndarray] = {}
     for name in BTYD:
         _, prob = _fit_btyd(name, snap, settings, t)
@@ -307,10 +366,8 @@ def backtest_candidates(
             choice.not_candidates[name] = prob
         else:
             probs[name] = prob
-    first_day = cutoff - dt.timedelta(
-        days=math.ceil(float(snap.T.max()) * UNITS[settings.time_unit])
-    )
-    learners, problems, choice.window_days = train_learners(con, cutoff, settings, keep, first_day)
+    first_day = cutoff - dt.timedelta(days=math.ceil(float(snap.T.max()) * unit))
+    learners, problems, choice.window_days = train_learners(history, cutoff, settings, first_day)
     choice.not_candidates.update(problems)
     for name, learner in learners.items():
         probs[name] = learner_probability(name, learner, snap, settings, probs)
@@ -340,36 +397,25 @@ def learner_repurchase(
     summary: pa.Table,
     btyd_models: dict[str, Any],
 ) -> np.ndarray:
-    """The winning learner retrained up to ``as_of`` and applied to every customer of
-    ``summary`` (the refresh's own summary)."""
+    """The winning learner retrained up to ``as_of`` (on a sample of at most
+    :data:`MAX_CUSTOMERS`) and applied to every customer of ``summary`` (the refresh's)."""
+    unit = UNITS[settings.time_unit]
     snap = _Snapshot(
-        [str(c) for c in summary.column("customer_id").to_pylist()],
+        _ids(summary),
         *(
             summary.column(c).to_numpy().astype(float)
             for c in ("frequency", "recency", "T", "monetary_value")
         ),
     )
-    keep = _sample(snap.ids, MAX_CUSTOMERS)
-    first_day = as_of - dt.timedelta(
-        days=math.ceil(float(snap.T.max()) * UNITS[settings.time_unit])
-    )
-    learners, problems, _ = train_learners(con, as_of, settings, keep, first_day)
+    history = History(con, as_of, _sample(snap.ids, MAX_CUSTOMERS), unit)
+    first_day = as_of - dt.timedelta(days=math.ceil(float(snap.T.max()) * unit))
+    learners, problems, _ = train_learners(history, as_of, settings, first_day)
     if name not in learners:
         raise ConfigError(f"{name} cannot be trained up to {as_of}: {problems.get(name, '')}")
-    t = settings.horizon_days / UNITS[settings.time_unit]
-    sample = (
-        snap
-        if keep is None
-        else _Snapshot(
-            [c for c in snap.ids if c in keep],
-            *(
-                col[np.array([c in keep for c in snap.ids])]
-                for col in (snap.x, snap.tx, snap.T, snap.m)
-            ),
-        )
-    )
+    t = settings.horizon_days / unit
+    sample = history.snapshot(as_of)
     probs: dict[str, np.ndarray] = {}
-    for k in ("bgnbd", "pareto_nbd"):
+    for k in HYBRID_INPUTS:
         model = btyd_models.get(k)
         if model is None:  # fitted on the sample: its parameters, everyone's probabilities
             model, _ = _fit_btyd(k, sample, settings, t)

@@ -230,11 +230,12 @@ def next_purchase_days(
     which rises with the horizon)."""
     lo = np.zeros(len(x))
     hi = np.full(len(x), float(max_days))
-    reach, _ = repurchase_probability(model, max_days / unit_days, x, tx, T)
+    none = model.no_purchase_curve(x, tx, T)
+    reach = 1 - none(max_days / unit_days)
     ok = reach >= 0.5
     for _ in range(40):  # 3650 / 2**40 days: far below a day
         mid = (lo + hi) / 2
-        prob, _ = repurchase_probability(model, mid / unit_days, x, tx, T)
+        prob = 1 - none(mid / unit_days)
         above = prob >= 0.5
         hi = np.where(above, mid, hi)
         lo = np.where(above, lo, mid)
@@ -435,14 +436,14 @@ def customer_predictions(
         return predict_summary(summary, as_of, settings, grades=grades, vip_grade=vip_grade)
     choice = _cached_choice(con, as_of, settings)
     if choice is None:
-        choice = backtest_candidates(con, as_of, settings)
+        choice = backtest_candidates(con, as_of, settings, summary)
     chosen = settings.model_copy(update={"model": preferred_btyd(choice)})
     table, run = predict_summary(summary, as_of, chosen, grades=grades, vip_grade=vip_grade)
     run.settings = settings.model_dump()
     run.choice = choice.to_dict()
     run.choice_summary = choice.summary()
     if choice.best in LEARNERS and run.status in ("fitted", "fallback") and table.num_rows:
-        models = {run.model: _refit(run, summary)} if run.model in ("bgnbd", "pareto_nbd") else {}
+        models = {run.model: _refit(run, summary)} if run.model == "bgnbd" else {}
         prob = learner_repurchase(con, as_of, settings, choice.best, summary, models)
         index = table.schema.get_field_index("repurchase_probability")
         table = table.set_column(index, "repurchase_probability", pa.array(prob, pa.float64()))
