@@ -27,6 +27,7 @@ import numpy as np
 
 from danggol.errors import ConfigError
 from danggol.predict.btyd import BGNBD, MBGNBD, GammaGamma, ParetoNBD
+from danggol.predict.diagnostics import conditional_expectations, p_alive_matrix, tracking
 from danggol.predict.guards import MIN_CUSTOMERS, MIN_REPEAT_BUYERS, spend_rows
 from danggol.predict.summary import UNITS, rfm_summary
 from danggol.profile import purchases
@@ -63,6 +64,9 @@ class Backtest:
     predicted_spend: float | None = None
     clv_top_decile_share: float | None = None
     clv_top_decile_lift: float | None = None
+    conditional_expectations: list[dict[str, Any]] = field(default_factory=list)
+    tracking: list[dict[str, Any]] = field(default_factory=list)
+    p_alive_matrix: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -227,8 +231,14 @@ def backtest(
         else math.nan
     )
     spend = _spend_backtest(con, summary, x, predicted, cutoff, end)
+    unit = UNITS[time_unit]
     return Backtest(
         **spend,
+        conditional_expectations=conditional_expectations(x, predicted, actual),
+        tracking=tracking(
+            con, fitted, ids, x, tx, T, cutoff=cutoff, horizon_days=horizon_days, unit_days=unit
+        ),
+        p_alive_matrix=p_alive_matrix(fitted, float(T.max()), int(min(x.max(), 20))),
         model=model,
         cutoff=cutoff.isoformat(),
         horizon_days=horizon_days,
