@@ -212,7 +212,24 @@ def test_refresh_stores_the_fields_and_segments_use_them(tmp_path):
     columns = {r[0] for r in ws.duck.execute("DESCRIBE profile_snapshot").fetchall()}
     fields = {"expected_orders", "p_alive", "repurchase_probability", "predicted_clv"}
     fields |= {"predicted_clv_percentile", "expected_next_order_date", "future_vip"}
+    fields |= {"expected_orders_low", "expected_orders_high"}
+    fields |= {"predicted_clv_low", "predicted_clv_high"}
     assert fields <= columns and "model_next_order_date" not in columns
+    outside = ws.duck.execute(
+        "SELECT count(*) FILTER (WHERE NOT (expected_orders_low <= expected_orders "
+        "AND expected_orders <= expected_orders_high AND predicted_clv_low <= predicted_clv "
+        "AND predicted_clv <= predicted_clv_high)), count(expected_orders_low) "
+        "FROM profile_snapshot"
+    ).fetchone()
+    assert outside == (0, 2357)
+    # member exports can carry the intervals like any profile field
+    exported = service.member_fields(
+        ws,
+        service.target(ws, "number_of_orders >= 5"),
+        AS_OF,
+        ["expected_orders", "expected_orders_low", "expected_orders_high"],
+    ).to_pyarrow()
+    assert exported.num_rows > 0 and exported.column("expected_orders_low").null_count == 0
     snap = ws.duck.execute(
         "SELECT count(*) FILTER (WHERE p_alive < 0.2 AND number_of_orders >= 2), "
         "count(*) FILTER (WHERE predicted_clv_percentile >= 90) FROM profile_snapshot"

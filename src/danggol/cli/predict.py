@@ -147,8 +147,12 @@ def show_cmd(json_: JsonOpt = False) -> None:
     if run["reason"]:
         rows.append(("why", run["reason"]))
     rows += [(f"setting {k}", v) for k, v in run["settings"].items()]
+    if run.get("choice_summary"):
+        rows.append(("model choice (auto)", run["choice_summary"]))
     if run.get("model"):
         rows.append(("model used", run["model"]))
+    if run.get("repurchase_model") and run["repurchase_model"] != run.get("model"):
+        rows.append(("repurchase_probability from", run["repurchase_model"]))
     for passed in run.get("fallbacks", []):
         rows.append((f"not used: {passed['model']}", passed["reason"]))
     if run.get("converged") is not None:
