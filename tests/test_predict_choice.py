@@ -174,3 +174,27 @@ def test_sample_is_bounded(monkeypatch, cdnow):
         cdnow.ibis, dt.date(1997, 12, 30), PredictionSettings(horizon_days=91)
     )
     assert got.customers == 500
+
+
+def test_a_small_shops_penalty_is_chosen_by_the_backtest(cdnow):
+    """CDNOW has fewer than 5,000 customers: BG/NBD and MBG/NBD are also tried with each
+    penalty; on this data no penalty does better, so none is kept."""
+    got = backtest_candidates(
+        cdnow.ibis, dt.date(1997, 12, 30), PredictionSettings(horizon_days=91)
+    )
+    for name in ("bgnbd", "mbgnbd"):
+        tried = got.penalty_scores[name]
+        assert set(tried) == {"0", "0.001", "0.01", "0.1"}
+        assert tried["0"] == pytest.approx(got.scores[name]["brier"])
+        assert min(tried.values()) == tried["0"] and name not in got.penalties
+    assert "pareto_nbd" not in got.penalty_scores
+
+
+def test_the_chosen_penalty_is_used_unless_one_is_set():
+    from danggol.predict.choice import Choice, preferred_penalty
+
+    made = Choice(as_of="2025-06-30", settings_key="", best="bgnbd", best_btyd="bgnbd")
+    made.penalties = {"bgnbd": 0.01}
+    assert preferred_penalty(made, PredictionSettings()) == 0.01
+    assert preferred_penalty(made, PredictionSettings(penalizer_coef=0.05)) == 0.05
+    assert preferred_penalty(None, PredictionSettings()) == 0.0

@@ -21,6 +21,10 @@ learns a correction to the models' probability rather than a fixed horizon. The 
 model without them has no way to carry a shorter window over to the horizon: with w < horizon
 it is not a candidate (the run says so).
 
+**Penalty.** In a shop with fewer than :data:`SMALL_SHOP` customers in the backtest and the
+default ``penalizer_coef = 0``, BG/NBD and MBG/NBD are also tried with each of :data:`PENALTIES`
+and keeps the value with the lowest Brier score; refresh then fits the chosen model with it.
+
 **Cost.** The backtest fits on at most :data:`MAX_CUSTOMERS` customers (a fixed-seed sample),
 and a choice is reused while the as-of date and the settings are those it was made for.
 
@@ -68,6 +72,12 @@ C = 0.1
 #: the expensive one, needed twice more for the hybrid)
 HYBRID_INPUTS = ("bgnbd",)
 _EPS = 1e-9
+#: below this many customers in the backtest, the default penalty (0) is also chosen by it
+#: among these values (lifetimes' penalizer_coef scale: coef · Σ parameters²)
+SMALL_SHOP = 5_000
+PENALTIES = (0.001, 0.01, 0.1)
+#: the models tried with a penalty (Pareto/NBD's fits cost ten times more; it keeps the setting)
+PENALIZED = ("bgnbd", "mbgnbd")
 
 
 @dataclass
@@ -86,6 +96,8 @@ class Choice:
     not_candidates: dict[str, str] = field(default_factory=dict)
     best: str = ""
     best_btyd: str = ""
+    penalties: dict[str, float] = field(default_factory=dict)
+    penalty_scores: dict[str, dict[str, float]] = field(default_factory=dict)
     margin: float | None = None
     runner_up: str = ""
     reason: str = ""
@@ -321,6 +333,33 @@ def learner_probability(
     return learner.predict(np.hstack([_logits(inputs[: learner.inputs_]), rfm]))  # type: ignore[attr-defined]
 
 
+def _choose_penalties(
+    choice: Choice,
+    snap: _Snapshot,
+    settings: PredictionSettings,
+    t: float,
+    y: np.ndarray,
+    probs: dict[str, np.ndarray],
+) -> None:
+    """A small shop's default penalty, by the same backtest: each usable model of
+    :data:`PENALIZED` is also
+    fitted with each of :data:`PENALTIES` and keeps the one with the lowest Brier score (0 —
+    no penalty — unless a penalty does better)."""
+    for name in [k for k in PENALIZED if k in probs]:
+        best = float(((probs[name] - y) ** 2).mean())
+        tried = {"0": best}
+        for pen in PENALTIES:
+            _, prob = _fit_btyd(name, snap, settings.model_copy(update={"penalizer_coef": pen}), t)
+            if isinstance(prob, str):
+                continue
+            brier = float(((prob - y) ** 2).mean())
+            tried[str(pen)] = brier
+            if brier < best:
+                best, probs[name] = brier, prob
+                choice.penalties[name] = pen
+        choice.penalty_scores[name] = tried
+
+
 def _ids(summary: pa.Table) -> list[str]:
     return [str(c) for c in summary.column("customer_id").to_pylist()]
 
@@ -366,6 +405,8 @@ def backtest_candidates(
             choice.not_candidates[name] = prob
         else:
             probs[name] = prob
+    if settings.penalizer_coef == 0 and choice.customers < SMALL_SHOP:
+        _choose_penalties(choice, snap, settings, t, y, probs)
     first_day = cutoff - dt.timedelta(days=math.ceil(float(snap.T.max()) * unit))
     learners, problems, choice.window_days = train_learners(history, cutoff, settings, first_day)
     choice.not_candidates.update(problems)
@@ -430,3 +471,11 @@ def learner_repurchase(
 
 def preferred_btyd(choice: Choice | None) -> str:
     return choice.best_btyd if choice is not None and choice.best_btyd else FALLBACK[1]
+
+
+def preferred_penalty(choice: Choice | None, settings: PredictionSettings) -> float:
+    """The penalty the backtest chose for the preferred model (a small shop with the default
+    0), else the setting."""
+    if choice is None or settings.penalizer_coef != 0:
+        return settings.penalizer_coef
+    return choice.penalties.get(preferred_btyd(choice), 0.0)

@@ -51,6 +51,7 @@ from danggol.predict.choice import (
     backtest_candidates,
     learner_repurchase,
     preferred_btyd,
+    preferred_penalty,
     settings_key,
 )
 from danggol.predict.clusters import VIPClusters, vip_features
@@ -437,7 +438,12 @@ def customer_predictions(
     choice = _cached_choice(con, as_of, settings)
     if choice is None:
         choice = backtest_candidates(con, as_of, settings, summary)
-    chosen = settings.model_copy(update={"model": preferred_btyd(choice)})
+    chosen = settings.model_copy(
+        update={
+            "model": preferred_btyd(choice),
+            "penalizer_coef": preferred_penalty(choice, settings),
+        }
+    )
     table, run = predict_summary(summary, as_of, chosen, grades=grades, vip_grade=vip_grade)
     run.settings = settings.model_dump()
     run.choice = choice.to_dict()
