@@ -42,6 +42,54 @@ ROOT = HERE.parent
 OUT = HERE / "out"
 AS_OF = "2025-06-30"
 
+SYNTHETIC_CHILD = r"""
+import datetime as dt, json, sys, time
+import pyarrow.parquet as pq
+from danggol.config import PredictionSettings
+import danggol.predict.customers as customers
+summary = pq.read_table(sys.argv[1])
+customers.rfm_summary = lambda *a, **k: summary  # the store's query replaced by the file
+settings = PredictionSettings(**json.loads(sys.argv[2]))
+start = time.perf_counter()
+table, run = customers.customer_predictions(None, dt.date.fromisoformat(sys.argv[3]), settings)
+took = time.perf_counter() - start
+print(json.dumps({"seconds": took, "rows": table.num_rows, "status": run.status}))
+"""
+
+
+def synthetic_summary(n: int, path: Path) -> Path:
+    """A BG/NBD shop of n customers (r 0.5, α 10 weeks, a 1.5, b 8; first purchases over two
+    years, purchase days whole) and Gamma-Gamma values, as a summary file."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(7)
+    T = rng.integers(1, 730, n) / 7
+    lam, p = rng.gamma(0.5, 1 / 10, n), rng.beta(1.5, 8, n)
+    x, tx, t = np.zeros(n), np.zeros(n), np.zeros(n)
+    alive = np.ones(n, dtype=bool)
+    while alive.any():
+        t = t + rng.exponential(1 / lam)
+        buy = alive & (t < T)
+        x += buy
+        tx = np.where(buy, np.floor(t * 7) / 7, tx)
+        alive = buy & (rng.random(n) >= p)
+    nu = rng.gamma(4, 1 / 60_000, n)
+    mv = np.where(x > 0, rng.gamma(5 * np.maximum(x, 1), 1 / nu) / np.maximum(x, 1), 0.0)
+    table = pa.table(
+        {
+            "customer_id": [f"c{i:07d}" for i in range(n)],
+            "frequency": x.astype(np.int64),
+            "recency": tx,
+            "T": T.astype(float),
+            "monetary_value": mv,
+        }
+    )
+    pq.write_table(table, path)
+    return path
+
+
 CHILD = r"""
 import datetime as dt, json, sys, time
 import ibis
@@ -71,10 +119,10 @@ def export(rev: str, into: Path) -> Path:
     return into / "src"
 
 
-def run(src: Path, store: Path, settings: dict) -> dict:
+def run(src: Path, store: Path, settings: dict, child: str = CHILD) -> dict:
     env = {**os.environ, "PYTHONPATH": str(src)}
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, str(store), json.dumps(settings), AS_OF],
+        [sys.executable, "-c", child, str(store), json.dumps(settings), AS_OF],
         capture_output=True,
         text=True,
         env=env,
@@ -87,11 +135,16 @@ def run(src: Path, store: Path, settings: dict) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--workspace", required=True, type=Path)
+    parser.add_argument("--workspace", type=Path)
+    parser.add_argument(
+        "--synthetic",
+        type=int,
+        help="instead of a workspace: a simulated summary of this many customers (the numpy "
+        "part of the step only: no summary query, and no auto model choice, which needs a store)",
+    )
     parser.add_argument("--before", default="351edda")
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
-    store = args.workspace / "store.duckdb"
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         before_src = export(args.before, Path(tmp))
@@ -100,10 +153,20 @@ def main() -> None:
             "after, model = bgnbd": (ROOT / "src", {"model": "bgnbd"}),
             "after, model = auto (backtest runs)": (ROOT / "src", {"model": "auto"}),
         }
+        child = CHILD
+        if args.synthetic:
+            OUT.mkdir(exist_ok=True)
+            store = synthetic_summary(
+                args.synthetic, OUT / f"step-synthetic-{args.synthetic}.parquet"
+            )
+            child = SYNTHETIC_CHILD
+            del sides["after, model = auto (backtest runs)"]
+        else:
+            store = args.workspace / "store.duckdb"
         results: dict[str, list[dict]] = {k: [] for k in sides}
         for _ in range(args.repeat):
             for name, (src, settings) in sides.items():
-                results[name].append(run(src, store, settings))
+                results[name].append(run(src, store, settings, child))
     load_after = os.getloadavg()
     base = min(r["seconds"] for r in results["before"])
     rows = []
@@ -123,20 +186,30 @@ def main() -> None:
         [
             f"Machine: {info['cpu']}, {info['cores']} cores, {info['memory']}; Python {info['python']}; "
             f"{info['libraries']}. Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC: "
-            f"`PYTHONPATH=src python bench/bench_predict_step.py --workspace {args.workspace} "
-            f"--before {args.before} --repeat {args.repeat}`. The machine was shared with other "
+            "`PYTHONPATH=src python bench/bench_predict_step.py "
+            + (
+                f"--synthetic {args.synthetic}"
+                if args.synthetic
+                else f"--workspace {args.workspace}"
+            )
+            + f" --before {args.before} --repeat {args.repeat}`. The machine was shared with other "
             f"jobs: load average (1, 5, 15 min) before {', '.join(f'{v:.2f}' for v in load_before)}, "
             f"after {', '.join(f'{v:.2f}' for v in load_after)}.",
             "",
             md_table(["prediction step", "best", "vs before", "runs (s)", "customers"], rows),
             "",
             "auto: "
-            + str(results["after, model = auto (backtest runs)"][-1].get("choice_summary", "")),
+            + str(
+                results.get("after, model = auto (backtest runs)", [{}])[-1].get(
+                    "choice_summary", ""
+                )
+            ),
         ]
     )
     OUT.mkdir(exist_ok=True)
-    (OUT / "predict-step.md").write_text(text, encoding="utf-8")
-    (OUT / "predict-step.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+    stem = f"predict-step-synthetic-{args.synthetic}" if args.synthetic else "predict-step"
+    (OUT / f"{stem}.md").write_text(text, encoding="utf-8")
+    (OUT / f"{stem}.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
     print(text)
 
 
