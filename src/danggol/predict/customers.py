@@ -450,7 +450,12 @@ def customer_predictions(
     run.choice_summary = choice.summary()
     if choice.best in LEARNERS and run.status in ("fitted", "fallback") and table.num_rows:
         models = {run.model: _refit(run, summary)} if run.model == "bgnbd" else {}
-        prob = learner_repurchase(con, as_of, settings, choice.best, summary, models)
+        try:
+            prob = learner_repurchase(con, as_of, settings, choice.best, summary, models)
+        except ConfigError as exc:  # it won the backtest but cannot be trained up to as_of
+            run.repurchase_model = run.model
+            run.choice_summary += f"; {choice.best} not used at {as_of}: {exc}"
+            return table, run
         index = table.schema.get_field_index("repurchase_probability")
         table = table.set_column(index, "repurchase_probability", pa.array(prob, pa.float64()))
         run.repurchase_model = choice.best
