@@ -198,3 +198,18 @@ def test_the_chosen_penalty_is_used_unless_one_is_set():
     assert preferred_penalty(made, PredictionSettings()) == 0.01
     assert preferred_penalty(made, PredictionSettings(penalizer_coef=0.05)) == 0.05
     assert preferred_penalty(None, PredictionSettings()) == 0.0
+
+
+def test_a_learner_that_cannot_be_retrained_leaves_the_model_probability(cdnow, monkeypatch):
+    from danggol.errors import ConfigError
+
+    def refuse(*args, **kwargs):
+        raise ConfigError("too few customers bought in the training window")
+
+    monkeypatch.setattr("danggol.predict.customers.learner_repurchase", refuse)
+    table, run = customer_predictions(
+        cdnow.ibis, dt.date(1997, 12, 30), PredictionSettings(horizon_days=91)
+    )
+    assert run.choice["best"] == "hybrid" and run.repurchase_model == run.model
+    assert "hybrid not used at 1997-12-30" in run.choice_summary
+    assert table.column("repurchase_probability").null_count == 0
