@@ -158,7 +158,7 @@ def test_other_models_run(cdnow):
     for model in ("mbgnbd", "pareto_nbd"):
         result = backtest(ws.ibis, cutoff=CUTOFF, horizon_days=273, model=model)
         assert result.correlation > 0.5 and result.auc > 0.7
-    assert result.repurchase_probability.startswith("approximate")
+    assert result.repurchase_probability.startswith("exact")
 
 
 def test_too_little_data_is_an_error(cdnow):
@@ -183,3 +183,44 @@ def test_auc_matches_pairwise_definition():
     pairs = [(p > q) + 0.5 * (p == q) for p in pos for q in neg]
     assert auc_score(labels, scores) == pytest.approx(sum(pairs) / len(pairs))
     assert math.isnan(auc_score(np.zeros(3, bool), np.arange(3.0)))
+
+
+def test_diagnostics_from_the_raw_file(cdnow):
+    """The conditional-expectations table's actual means, the weekly tracking's actual counts
+    and the P(alive) matrix, recomputed from the CDNOW text file and the paper's formula."""
+    ws, rows = cdnow
+    result = backtest(ws.ibis, cutoff=CUTOFF, horizon_days=273)
+    days: dict[str, set[dt.date]] = defaultdict(set)
+    for cid, day, _ in rows:
+        days[cid].add(day)
+    before = {c: sorted(d for d in ds if d <= CUTOFF) for c, ds in days.items()}
+    after = {c: {d for d in ds if CUTOFF < d <= END} for c, ds in days.items()}
+    groups: dict[str, list[int]] = defaultdict(list)
+    for cid, seen in before.items():
+        if seen and seen[0] < CUTOFF:
+            k = len(seen) - 1
+            groups["7+" if k >= 7 else str(k)].append(len(after[cid]))
+    got = {r["frequency"]: r for r in result.conditional_expectations}
+    assert set(got) == set(groups)
+    for key, counts in groups.items():
+        assert got[key]["customers"] == len(counts)
+        assert got[key]["actual_mean"] == pytest.approx(sum(counts) / len(counts))
+    weekly = [0] * 39
+    for cid, seen in before.items():
+        if seen and seen[0] < CUTOFF:
+            for d in after[cid]:
+                weekly[((d - CUTOFF).days - 1) // 7] += 1
+    assert [r["actual"] for r in result.tracking] == weekly
+    assert result.tracking[-1]["cumulative_predicted"] == pytest.approx(result.predicted_total)
+    p, m = result.params, result.p_alive_matrix
+    T = m["T"]
+    for i, tx in enumerate(m["recency"]):
+        for x in m["frequency"]:
+            value = m["p_alive"][i][x]
+            if x == 0 or tx == 0:
+                assert value is None or (x == 0 and value == 1.0)
+                continue
+            odds = (
+                p["a"] / (p["b"] + x - 1) * ((p["alpha"] + T) / (p["alpha"] + tx)) ** (p["r"] + x)
+            )
+            assert value == pytest.approx(1 / (1 + odds), rel=1e-10)

@@ -75,7 +75,9 @@ def predicted(shop, summary):
             "grade": ["vip" if c in vip else "basic" for c in t["customer_id"]],
         }
     )
-    table, run = customer_predictions(shop.ibis, AS_OF, grades=grades, vip_grade="vip")
+    table, run = customer_predictions(
+        shop.ibis, AS_OF, PredictionSettings(model="bgnbd"), grades=grades, vip_grade="vip"
+    )
     return table.to_pydict(), run, vip
 
 
@@ -210,7 +212,24 @@ def test_refresh_stores_the_fields_and_segments_use_them(tmp_path):
     columns = {r[0] for r in ws.duck.execute("DESCRIBE profile_snapshot").fetchall()}
     fields = {"expected_orders", "p_alive", "repurchase_probability", "predicted_clv"}
     fields |= {"predicted_clv_percentile", "expected_next_order_date", "future_vip"}
+    fields |= {"expected_orders_low", "expected_orders_high"}
+    fields |= {"predicted_clv_low", "predicted_clv_high"}
     assert fields <= columns and "model_next_order_date" not in columns
+    outside = ws.duck.execute(
+        "SELECT count(*) FILTER (WHERE NOT (expected_orders_low <= expected_orders "
+        "AND expected_orders <= expected_orders_high AND predicted_clv_low <= predicted_clv "
+        "AND predicted_clv <= predicted_clv_high)), count(expected_orders_low) "
+        "FROM profile_snapshot"
+    ).fetchone()
+    assert outside == (0, 2357)
+    # member exports can carry the intervals like any profile field
+    exported = service.member_fields(
+        ws,
+        service.target(ws, "number_of_orders >= 5"),
+        AS_OF,
+        ["expected_orders", "expected_orders_low", "expected_orders_high"],
+    ).to_pyarrow()
+    assert exported.num_rows > 0 and exported.column("expected_orders_low").null_count == 0
     snap = ws.duck.execute(
         "SELECT count(*) FILTER (WHERE p_alive < 0.2 AND number_of_orders >= 2), "
         "count(*) FILTER (WHERE predicted_clv_percentile >= 90) FROM profile_snapshot"
@@ -303,8 +322,14 @@ def test_predict_show(tmp_path):
     assert data["run"]["settings"]["horizon_days"] == 90
     assert data["fields"]["predicted"] == want[0]
     assert data["fields"]["expected_orders"] == pytest.approx(want[1])
+    assert data["run"]["model"] == "bgnbd" and data["run"]["fallbacks"] == []
+    totals = data["run"]["totals"]["expected_orders"]
+    assert totals["value"] == pytest.approx(want[1])
+    assert totals["low"] < totals["value"] < totals["high"]
+    assert set(data["run"]["model_params_se"]) == {"r", "alpha", "a", "b"}
     table = runner.invoke(app, ["-w", path, "predict", "show"])
     assert table.exit_code == 0 and "log likelihood" in table.output
+    assert "model used" in table.output and "90% interval" in table.output
 
 
 def test_segment_sql_refuses_prediction_fields_clearly(shop):

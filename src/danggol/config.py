@@ -37,8 +37,10 @@ class PredictionSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = Field(True, description="predict at every refresh")
-    model: Literal["bgnbd", "mbgnbd", "pareto_nbd"] = Field(
-        "bgnbd", description="purchase model: BG/NBD, MBG/NBD or Pareto/NBD"
+    model: Literal["auto", "bgnbd", "mbgnbd", "pareto_nbd"] = Field(
+        "auto",
+        description="purchase model: auto (chosen by the shop's own backtest), BG/NBD, "
+        "MBG/NBD or Pareto/NBD",
     )
     time_unit: Literal["day", "week"] = Field(
         "week", description="unit the model is fitted in (frequency, recency and T)"
@@ -56,6 +58,13 @@ class PredictionSettings(BaseModel):
     next_order: Literal["model", "cycle"] = Field(
         "model",
         description="expected_next_order_date from the model or from the customer's own cycle",
+    )
+    penalizer_coef: float = Field(
+        0.0,
+        ge=0,
+        le=10,
+        description="penalty on the purchase and spend models' parameters (lifetimes' "
+        "penalizer_coef; 0 = plain maximum likelihood)",
     )
 
     @model_validator(mode="before")

@@ -13,6 +13,7 @@ from danggol.errors import ConfigError
 from danggol.predict.backtest import MODELS as BACKTEST_MODELS
 from danggol.predict.backtest import backtest
 from danggol.predict.btyd import BGNBD, MBGNBD, GammaGamma, ParetoNBD
+from danggol.predict.customers import fit_report
 from danggol.predict.customers import overview as prediction_overview
 from danggol.predict.summary import UNITS, rfm_summary
 from danggol.predict.supervised import METHODS, supervised_backtest
@@ -63,24 +64,22 @@ def fit_cmd(
     with open_workspace() as ws:
         day = as_of_date(as_of, ws.config)
         summary = rfm_summary(ws.ibis, day, time_unit=time_unit)
-    if summary.num_rows == 0:
-        raise ConfigError(f"no customer bought before {day}: nothing to fit")
-    fitted = FIT_MODELS[model]().fit(summary)
-    result = {
-        "model": model,
-        "as_of": day.isoformat(),
-        "time_unit": time_unit,
-        "params": {k: float(v) for k, v in fitted.params_.items()},
-        "log_likelihood": float(fitted.log_likelihood_),
-        "customers": int(fitted.n_customers_),
-    }
+    result = fit_report(summary, model, day, time_unit)
     if json_:
         print_json(result)
         return
-    rows = [(k, f"{v:.4g}") for k, v in result["params"].items()]
+    rows = [
+        (k, f"{v:.4g}" + (f" (± {result['params_se'][k]:.2g})" if k in result["params_se"] else ""))
+        for k, v in result["params"].items()
+    ]
     rows += [("log_likelihood", f"{result['log_likelihood']:.2f}")]
     rows += [("customers", f"{result['customers']:,}")]
+    rows += [("converged", "yes" if result["converged"] else "no")]
+    if result["zero_value_buyers"]:
+        rows += [("left out: repeat buyers with spend <= 0", f"{result['zero_value_buyers']:,}")]
     out.print(rich_table(f"{model} as of {day} (time unit: {time_unit})", rows, ("", "value")))
+    if result["problem"]:
+        out.print(f"[bold red]not usable:[/] {result['problem']}")
 
 
 @predict_app.command("backtest")
@@ -148,12 +147,43 @@ def show_cmd(json_: JsonOpt = False) -> None:
     if run["reason"]:
         rows.append(("why", run["reason"]))
     rows += [(f"setting {k}", v) for k, v in run["settings"].items()]
-    rows += [(f"model {k}", f"{v:.4g}") for k, v in run["model_params"].items()]
+    if run.get("choice_summary"):
+        rows.append(("model choice (auto)", run["choice_summary"]))
+    if run.get("model"):
+        rows.append(("model used", run["model"]))
+    if run.get("repurchase_model") and run["repurchase_model"] != run.get("model"):
+        rows.append(("repurchase_probability from", run["repurchase_model"]))
+    for passed in run.get("fallbacks", []):
+        rows.append((f"not used: {passed['model']}", passed["reason"]))
+    if run.get("converged") is not None:
+        rows.append(("converged", "yes" if run["converged"] else "no"))
+    se = run.get("model_params_se", {})
+    rows += [
+        (f"model {k}", f"{v:.4g}" + (f" (± {se[k]:.2g})" if k in se else ""))
+        for k, v in run["model_params"].items()
+    ]
     if run["log_likelihood"] is not None:
         rows.append(("log likelihood", f"{run['log_likelihood']:.2f}"))
-    rows += [(f"spend {k}", f"{v:.4g}") for k, v in run["spend_params"].items()]
+    if run.get("spend_model"):
+        rows.append(("spend model used", run["spend_model"]))
+    spend_se = run.get("spend_params_se", {})
+    rows += [
+        (f"spend {k}", f"{v:.4g}" + (f" (± {spend_se[k]:.2g})" if k in spend_se else ""))
+        for k, v in run["spend_params"].items()
+    ]
     if run["spend_reason"]:
         rows.append(("spend model", run["spend_reason"]))
+    if run.get("zero_value_buyers"):
+        rows.append(("repeat buyers with spend <= 0", f"{run['zero_value_buyers']:,}"))
+    for key, total in run.get("totals", {}).items():
+        rows.append(
+            (
+                f"total {key} (90% interval)",
+                f"{total['value']:,.1f} ({total['low']:,.1f} – {total['high']:,.1f})",
+            )
+        )
+    if run.get("interval_reason"):
+        rows.append(("intervals", run["interval_reason"]))
     if run["vip_clv_threshold"] is not None:
         rows.append(
             (

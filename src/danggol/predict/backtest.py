@@ -8,10 +8,11 @@
 * The actual count is the number of purchase *days* in (cutoff, cutoff + horizon] (several
   purchases by one customer on one day are one purchase, as in the summary). Nothing after
   cutoff + horizon is read.
-* Repurchase within the horizon: the predicted probability is 1 − P(X(t) = 0 | x, t_x, T).
-  For BG/NBD and MBG/NBD it is exact: a customer drops out only right after a purchase, so
-  P(X(t)=0 | …) = 1 − P(alive) + P(alive) · ((α+T)/(α+T+t))^(r+x). For Pareto/NBD it is
-  approximated by P(alive) · (1 − exp(−E[X(t)] / P(alive))) (a Poisson count for the alive).
+* Repurchase within the horizon: the predicted probability is 1 − P(X(t) = 0 | x, t_x, T),
+  exact for every model: L(x, t_x, T+t) / L(x, t_x, T) (no purchase in (T, T+t] is the same
+  history over a longer window). For BG/NBD and MBG/NBD that is 1 − P(alive) + P(alive) ·
+  ((α+T)/(α+T+t))^(r+x). (Until 2026-12 Pareto/NBD's was approximated by P(alive) · (1 −
+  exp(−E[X(t)] / P(alive))), off by up to 0.15.)
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ import numpy as np
 
 from danggol.errors import ConfigError
 from danggol.predict.btyd import BGNBD, MBGNBD, GammaGamma, ParetoNBD
+from danggol.predict.diagnostics import conditional_expectations, p_alive_matrix, tracking
+from danggol.predict.guards import MIN_CUSTOMERS, MIN_REPEAT_BUYERS, spend_rows
 from danggol.predict.summary import UNITS, rfm_summary
 from danggol.profile import purchases
 
@@ -35,8 +38,6 @@ MODELS: dict[str, type[BGNBD] | type[ParetoNBD]] = {
     "mbgnbd": MBGNBD,
     "pareto_nbd": ParetoNBD,
 }
-MIN_CUSTOMERS = 200
-MIN_REPEAT_BUYERS = 20
 
 
 @dataclass
@@ -63,6 +64,9 @@ class Backtest:
     predicted_spend: float | None = None
     clv_top_decile_share: float | None = None
     clv_top_decile_lift: float | None = None
+    conditional_expectations: list[dict[str, Any]] = field(default_factory=list)
+    tracking: list[dict[str, Any]] = field(default_factory=list)
+    p_alive_matrix: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -71,16 +75,11 @@ class Backtest:
 def repurchase_probability(
     model: BGNBD | ParetoNBD, t: float, x: np.ndarray, tx: np.ndarray, T: np.ndarray
 ) -> tuple[np.ndarray, str]:
-    """P(at least one purchase in the next t periods), and how it was computed."""
-    alive = np.asarray(model.p_alive(x, tx, T), dtype=float)
-    if isinstance(model, BGNBD):  # MBGNBD is a BGNBD
-        p = model.params_
-        none_if_alive = np.exp((p["r"] + x) * np.log((p["alpha"] + T) / (p["alpha"] + T + t)))
-        return alive * (1 - none_if_alive), "exact: 1 - P(X(t)=0 | x, t_x, T)"
-    expected = np.asarray(model.expected_purchases(t, x, tx, T), dtype=float)
-    safe = np.where(alive > 0, alive, 1.0)
-    prob = np.where(alive > 0, alive * -np.expm1(-expected / safe), 0.0)
-    return prob, "approximate: p_alive * (1 - exp(-expected / p_alive))"
+    """P(at least one purchase in the next t periods), and how it was computed: exactly, as
+    1 − P(X(T, T+t) = 0 | x, t_x, T) (:meth:`probability_no_purchase`: the ratio of the model's
+    likelihoods over T+t and T; BG/NBD's closed form)."""
+    none = np.asarray(model.probability_no_purchase(t, x, tx, T), dtype=float)
+    return 1 - none, "exact: 1 - P(X(t)=0 | x, t_x, T)"
 
 
 def auc_score(labels: np.ndarray, scores: np.ndarray) -> float:
@@ -134,7 +133,7 @@ def _spend_backtest(
     """Gamma-Gamma on the calibration's repeat buyers: predicted spend = E[M | x, m̄] ·
     E[purchases in the horizon] (undiscounted), against what each customer paid."""
     m = np.asarray(summary.column("monetary_value").to_numpy(), dtype=float)
-    repeat = (x > 0) & (m > 0)
+    repeat, _ = spend_rows(x, m)
     if repeat.sum() < MIN_REPEAT_BUYERS:
         return {}
     gg = GammaGamma().fit(x[repeat], m[repeat])
@@ -232,8 +231,14 @@ def backtest(
         else math.nan
     )
     spend = _spend_backtest(con, summary, x, predicted, cutoff, end)
+    unit = UNITS[time_unit]
     return Backtest(
         **spend,
+        conditional_expectations=conditional_expectations(x, predicted, actual),
+        tracking=tracking(
+            con, fitted, ids, x, tx, T, cutoff=cutoff, horizon_days=horizon_days, unit_days=unit
+        ),
+        p_alive_matrix=p_alive_matrix(fitted, float(T.max()), int(min(x.max(), 20))),
         model=model,
         cutoff=cutoff.isoformat(),
         horizon_days=horizon_days,

@@ -47,7 +47,7 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import minimize
-from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
+from scipy.special import betainc, betaln, digamma, expit, gammaln, hyp2f1
 
 from danggol.errors import ConfigError
 from danggol.estimator import Param, int_in, number_in, one_of, optional, validate
@@ -61,6 +61,11 @@ DAYS_PER_UNIT = {"day": 1.0, "week": 7.0, "month": 365.25 / 12, "year": 365.25}
 #: distinct rows above which the fit starts from a fit on a strided sample of them
 _WARM_ROWS = 10_000
 _LOG_BOUND = 20.0  # log-parameters stay in [-20, 20]: e^20 ≈ 5e8 is beyond any real fit
+#: a fitted log-parameter beyond ±RUNAWAY (a parameter above e^13 ≈ 4.4e5 or below 2.3e−6)
+#: has run towards the bound: the likelihood has its optimum at infinity or zero (a limit the
+#: formulas cannot evaluate, e.g. BG/NBD's a, b when every customer drops out alike) and the
+#: optimiser stopped somewhere on a flat ridge, not at an optimum
+RUNAWAY = 13.0
 
 
 def _column(table: Any, name: str) -> FloatArray:
@@ -264,18 +269,41 @@ class _MaximumLikelihood(ABC):
         ),
         Param("max_iter", int_in(10, math.inf), "an int in the range [10, inf)"),
         Param("aggregate", one_of(True, False), "True or False"),
+        Param("penalizer_coef", number_in(0, math.inf), "a number >= 0 (0 = no penalty)"),
     )
     _default_tol: ClassVar[float] = 1e-10
 
     def __init__(
-        self, *, tol: float | None = None, max_iter: int = 5000, aggregate: bool = True
+        self,
+        *,
+        tol: float | None = None,
+        max_iter: int = 5000,
+        aggregate: bool = True,
+        penalizer_coef: float = 0.0,
     ) -> None:
         self.tol = tol
         self.max_iter = max_iter
         self.aggregate = aggregate
+        self.penalizer_coef = penalizer_coef
 
     def get_params(self) -> dict[str, Any]:
-        return {"tol": self.tol, "max_iter": self.max_iter, "aggregate": self.aggregate}
+        return {
+            "tol": self.tol,
+            "max_iter": self.max_iter,
+            "aggregate": self.aggregate,
+            "penalizer_coef": self.penalizer_coef,
+        }
+
+    def set_params(self, **params: Any) -> _MaximumLikelihood:
+        """Change parameters (validated at the next fit); returns self."""
+        known = self.get_params()
+        for name, value in params.items():
+            if name not in known:
+                raise ConfigError(
+                    f"{type(self).__name__} has no parameter {name!r}; it has {sorted(known)}"
+                )
+            setattr(self, name, value)
+        return self
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
@@ -300,17 +328,20 @@ class _MaximumLikelihood(ABC):
         terms that depend on x alone evaluated once per distinct x instead of once per row."""
 
     # -- fitting ---------------------------------------------------------------------------
-    @staticmethod
     def _objective(
-        w: FloatArray, prepared: Callable[[FloatArray], tuple[float, FloatArray]]
+        self, w: FloatArray, prepared: Callable[[FloatArray], tuple[float, FloatArray]]
     ) -> Callable[[FloatArray], tuple[float, FloatArray]]:
-        """−(mean log-likelihood per customer) and its gradient, over θ = log(params)."""
+        """−(mean log-likelihood per customer) + penalizer_coef · Σ params² (lifetimes'
+        ``penalizer_coef``: it pulls parameters that run away on a small shop back towards 0)
+        and its gradient, over θ = log(params)."""
         total = float(w.sum())
+        c = float(self.penalizer_coef)
 
         def objective(theta: FloatArray) -> tuple[float, FloatArray]:
             params = np.exp(theta)
             ll, grad = prepared(params)
-            return -ll / total, -grad * params / total
+            value = -ll / total + c * float(np.sum(params**2))
+            return value, (-grad / total + 2 * c * params) * params
 
         return objective
 
@@ -378,8 +409,16 @@ class _MaximumLikelihood(ABC):
         self.log_likelihood_ = ll
         self.n_customers_ = float(w.sum())
         self.n_rows_ = int(w.size)
-        self.converged_ = bool(result.success)
+        self.at_bounds_ = [
+            name
+            for name, theta in zip(self._names, result.x.tolist(), strict=True)
+            if abs(theta) >= RUNAWAY
+        ]
+        # an optimum at the bound is the optimiser stopping at a wall, not convergence
+        self.converged_ = bool(result.success) and not self.at_bounds_
         self.n_iter_ = int(result.nit)
+        self._theta = np.asarray(result.x, dtype=float)
+        self._data, self._w = data, w
 
     def _fitted(self) -> dict[str, float]:
         params = getattr(self, "params_", None)
@@ -425,6 +464,104 @@ class _RFMModel(_MaximumLikelihood):
         frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
         return check_rfm(frequency, recency, T)
+
+    def _param_vector(self) -> FloatArray:
+        p = self._fitted()
+        return np.array([p[k] for k in self._names], dtype=float)
+
+    def probability_no_purchase(
+        self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    ) -> Any:
+        """P(X(T, T+t) = 0 | x, t_x, T), exactly: no purchase in (T, T+t] is the same history
+        seen over a longer window, so the probability is L(x, t_x, T+t) / L(x, t_x, T), the
+        ratio of the model's own likelihoods (for every model here; for Pareto/NBD this
+        replaces the Poisson approximation used until 2026-12)."""
+        x, tx, T = self._inputs(frequency, recency, T)
+        t_arr = _as_array("t", t)
+        _first_bad("t", t_arr < 0, ">= 0 (periods ahead)", t_arr)
+        x, tx, T, t_arr = np.broadcast_arrays(x, tx, T, t_arr)
+        return _scalar_or_array(self.no_purchase_curve(x, tx, T)(t_arr))
+
+    def no_purchase_curve(
+        self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    ) -> Callable[[Any], FloatArray]:
+        """t ↦ P(X(T, T+t) = 0 | x, t_x, T) for the given customers, with L(x, t_x, T)
+        computed once (a search over t, as for the next order date, calls it many times)."""
+        x, tx, T = self._inputs(frequency, recency, T)
+        params = self._param_vector()
+        now = self._loglik(params, (x, tx, T))
+
+        def curve(t: Any) -> FloatArray:
+            later = self._loglik(params, (x, tx, T + np.asarray(t, dtype=float)))
+            return np.minimum(np.exp(later - now), 1.0)
+
+        return curve
+
+    def probability_of_purchases(
+        self,
+        t: ArrayLike,
+        n: ArrayLike,
+        frequency: ArrayLike | None = None,
+        recency: ArrayLike | None = None,
+        T: ArrayLike | None = None,
+    ) -> Any:
+        """P(X(t) = n): for a customer just acquired without a history, else
+        P(X(T, T+t) = n | x, t_x, T) for each customer.
+
+        Given a history, a customer who is alive at T has the posterior of a new customer with
+        updated parameters (BG/NBD: r+x, α+T, a, b+x; MBG/NBD: b+x+1; Pareto/NBD: r+x, α+T,
+        s, β+T), and a customer who is gone buys nothing, so the conditional probability is
+        P(alive) · P_new(X(t) = n | updated) + (1 − P(alive)) · 1{n = 0}."""
+        t_arr = _as_array("t", t)
+        _first_bad("t", t_arr < 0, ">= 0 (periods ahead)", t_arr)
+        n_arr = _as_array("n", n)
+        _first_bad("n", (n_arr < 0) | (n_arr != np.floor(n_arr)), "a whole number >= 0", n_arr)
+        if frequency is None and recency is None and T is None:
+            return _scalar_or_array(self._new_pmf(n_arr, t_arr, *self._param_vector()))
+        if frequency is None or recency is None or T is None:
+            raise ConfigError(
+                "give frequency, recency and T together (or none, for a new customer)"
+            )
+        x, tx, T_arr = self._inputs(frequency, recency, T)
+        alive = np.asarray(self.p_alive(x, tx, T_arr), dtype=float)
+        future = self._future_pmf(n_arr, t_arr, x, T_arr)
+        return _scalar_or_array(alive * future + (1 - alive) * (n_arr == 0))
+
+    def _new_pmf(self, n: FloatArray, t: FloatArray, *params: Any) -> FloatArray:
+        raise NotImplementedError
+
+    def _future_pmf(self, n: FloatArray, t: FloatArray, x: FloatArray, T: FloatArray) -> FloatArray:
+        raise NotImplementedError
+
+
+def _log_nbd(n: FloatArray, t: FloatArray, r: Any, alpha: Any) -> FloatArray:
+    """log P(N(t) = n) of a Poisson count with rate ~ Gamma(r, α): the negative binomial
+    Γ(r+n)/(Γ(r) n!) (α/(α+t))^r (t/(α+t))^n."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = (
+            gammaln(r + n)
+            - gammaln(r)
+            - gammaln(n + 1)
+            + r * (np.log(alpha) - np.log(alpha + t))
+            + np.where(n > 0, n * (np.log(t) - np.log(alpha + t)), 0.0)
+        )
+    return np.where((t == 0) & (n > 0), -np.inf, value)
+
+
+def _nbd_below(n: FloatArray, t: FloatArray, r: Any, alpha: Any) -> FloatArray:
+    """P(N(t) < n) = Σ_{j<n} NBD(j) = I_{α/(α+t)}(r, n), the regularised incomplete beta
+    (0 for n = 0)."""
+    q = alpha / (alpha + t)
+    return np.where(n > 0, betainc(r, np.maximum(n, 1.0), q), 0.0)
+
+
+def _bg_new_pmf(n: FloatArray, t: FloatArray, r: Any, alpha: Any, a: Any, b: Any) -> FloatArray:
+    """BG/NBD P(X(t) = n) for a new customer (Fader, Hardie & Lee 2005, eq. (8)):
+    B(a, b+n)/B(a, b) · NBD(n) + 1{n>0} · B(a+1, b+n−1)/B(a, b) · (1 − Σ_{j<n} NBD(j))."""
+    n1 = np.maximum(n, 1.0)
+    first = np.exp(betaln(a, b + n) - betaln(a, b) + _log_nbd(n, t, r, alpha))
+    second = np.exp(betaln(a + 1, b + n1 - 1) - betaln(a, b)) * (1 - _nbd_below(n, t, r, alpha))
+    return first + np.where(n > 0, second, 0.0)
 
 
 def _scalar_or_array(value: FloatArray) -> Any:
@@ -629,6 +766,38 @@ class BGNBD(_RFMModel):
         value = (a + b - 1) / (a - 1) * (1 - _pow_hyp2f1(r, b, a + b - 1, z))
         return _scalar_or_array(value)
 
+    def _new_pmf(self, n: FloatArray, t: FloatArray, *params: Any) -> FloatArray:
+        return _bg_new_pmf(n, t, *params)
+
+    def _future_pmf(self, n: FloatArray, t: FloatArray, x: FloatArray, T: FloatArray) -> FloatArray:
+        r, alpha, a, b = self._param_vector()
+        k = 1.0 if self._modified else 0.0
+        return _bg_new_pmf(n, t, r + x, alpha + T, a, b + x + k)
+
+    def probability_no_purchase(
+        self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    ) -> Any:
+        """P(X(T, T+t) = 0 | x, t_x, T) = 1 − P(alive) + P(alive) · ((α+T)/(α+T+t))^(r+x): a
+        customer drops out only right after a purchase, so one alive at T stays alive until
+        the next purchase (the likelihood ratio of the base class, in closed form)."""
+        x, tx, T = self._inputs(frequency, recency, T)
+        t_arr = _as_array("t", t)
+        _first_bad("t", t_arr < 0, ">= 0 (periods ahead)", t_arr)
+        return _scalar_or_array(self.no_purchase_curve(x, tx, T)(t_arr))
+
+    def no_purchase_curve(
+        self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    ) -> Callable[[Any], FloatArray]:
+        x, tx, T = self._inputs(frequency, recency, T)
+        p = self._fitted()
+        alive = expit(-self._log_death_odds(x, tx, T))
+
+        def curve(t: Any) -> FloatArray:
+            ratio = (p["alpha"] + T) / (p["alpha"] + T + np.asarray(t, dtype=float))
+            return 1 - alive * (1 - np.exp((p["r"] + x) * np.log(ratio)))
+
+        return curve
+
 
 class MBGNBD(BGNBD):
     """The modified BG/NBD (Batislam, Denizel & Filiztekin 2007): a customer may also drop out
@@ -671,11 +840,25 @@ class MBGNBD(BGNBD):
         return _scalar_or_array(head * bracket * expit(-self._log_death_odds(x, tx, T)))
 
     def expected_purchases_new_customer(self, t: ArrayLike) -> Any:
-        """Not derived for MBG/NBD here (BG/NBD's formula would be wrong for it)."""
-        raise ConfigError(
-            "expected purchases of a new customer are available for BGNBD, not for MBGNBD; "
-            "fit BGNBD for that figure"
-        )
+        """E[X(t)] for a customer just acquired. Given p, a customer drops out at time zero
+        with probability p and otherwise follows BG/NBD, so E[X(t) | λ, p] = (1−p) ·
+        (1 − e^(−λpt))/p; averaging (1−p)·g(p) over Beta(a, b) is b/(a+b) times averaging g
+        over Beta(a, b+1), hence b/(a−1) · [1 − (α/(α+t))^r · ₂F₁(r, b+1; a+b; t/(α+t))]."""
+        p = self._fitted()
+        r, alpha, a, b = p["r"], p["alpha"], p["a"], p["b"]
+        t_arr = _as_array("t", t)
+        z = t_arr / (alpha + t_arr)
+        return _scalar_or_array(b / (a - 1) * (1 - _pow_hyp2f1(r, b + 1, a + b, z)))
+
+    def _new_pmf(self, n: FloatArray, t: FloatArray, *params: Any) -> FloatArray:
+        """P(X(t) = n) for a new customer: alive through n purchases, (1−p)^(n+1), with n
+        purchases; or dropped out right after the n-th (at time zero when n = 0), p(1−p)^n,
+        with at least n purchases' time:
+        B(a, b+n+1)/B(a, b) · NBD(n) + B(a+1, b+n)/B(a, b) · (1 − Σ_{j<n} NBD(j))."""
+        r, alpha, a, b = params
+        first = np.exp(betaln(a, b + n + 1) - betaln(a, b) + _log_nbd(n, t, r, alpha))
+        second = np.exp(betaln(a + 1, b + n) - betaln(a, b)) * (1 - _nbd_below(n, t, r, alpha))
+        return first + second
 
 
 # ------------------------------------------------------------------------------------------
@@ -799,6 +982,59 @@ class ParetoNBD(_RFMModel):
             growth = (beta + T) * -np.expm1(-(s - 1) * log_ratio) / (s - 1)
         value = (r + x) / (alpha + T) * growth * expit(-self._log_death_odds(x, tx, T))
         return _scalar_or_array(value)
+
+    def expected_purchases_new_customer(self, t: ArrayLike) -> Any:
+        """E[X(t)] for a customer just acquired (Fader & Hardie 2005, eq. (17)):
+        rβ/(α(s−1)) · [1 − (β/(β+t))^(s−1)]; the s → 1 limit is rβ/α · log(1 + t/β)."""
+        p = self._fitted()
+        r, alpha, s, beta = p["r"], p["alpha"], p["s"], p["beta"]
+        t_arr = _as_array("t", t)
+        _first_bad("t", t_arr < 0, ">= 0 (periods ahead)", t_arr)
+        log_ratio = np.log1p(t_arr / beta)
+        if abs(s - 1) < 1e-10:
+            return _scalar_or_array(r * beta / alpha * log_ratio)
+        return _scalar_or_array(r * beta / alpha * -np.expm1(-(s - 1) * log_ratio) / (s - 1))
+
+    def _new_pmf(self, n: FloatArray, t: FloatArray, *params: Any) -> FloatArray:
+        return _pareto_new_pmf(n, t, *params)
+
+    def _future_pmf(self, n: FloatArray, t: FloatArray, x: FloatArray, T: FloatArray) -> FloatArray:
+        r, alpha, s, beta = self._param_vector()
+        return _pareto_new_pmf(n, t, r + x, alpha + T, s, beta + T)
+
+
+_PMF_T, _PMF_W = np.polynomial.legendre.leggauss(64)
+
+
+def _pareto_new_pmf(
+    n: FloatArray, t: FloatArray, r: Any, alpha: Any, s: Any, beta: Any
+) -> FloatArray:
+    """Pareto/NBD P(X(t) = n) for a new customer. Alive through t (probability
+    (β/(β+t))^s after mixing μ) with an NBD count over t, or gone at τ < t (density
+    s β^s (β+τ)^−(s+1)) with an NBD count over τ:
+
+        NBD(n; t) · (β/(β+t))^s + ∫_0^t s β^s (β+τ)^−(s+1) NBD(n; τ) dτ,
+
+    the integral by 64-point Gauss–Legendre in u = log(c+τ), c = min(α, β), so the rule
+    follows the faster of the two decays."""
+    n, t, r, alpha, s, beta = np.broadcast_arrays(
+        *(np.asarray(v, dtype=float) for v in (n, t, r, alpha, s, beta))
+    )
+    alive = np.exp(_log_nbd(n, t, r, alpha) + s * (np.log(beta) - np.log(beta + t)))
+    c = np.minimum(alpha, beta)
+    lo, hi = np.log(c), np.log(c + t)
+    u = (hi - lo)[..., None] / 2 * _PMF_T + (hi + lo)[..., None] / 2
+    tau = np.maximum(np.exp(u) - c[..., None], 0.0)
+    n_, r_, alpha_, s_, beta_ = (v[..., None] for v in (n, r, alpha, s, beta))
+    log_f = (
+        np.log(s_)
+        + s_ * np.log(beta_)
+        - (s_ + 1) * np.log(beta_ + tau)
+        + _log_nbd(n_, tau, r_, alpha_)
+        + u  # dτ = (c+τ) du
+    )
+    gone = (hi - lo) / 2 * np.einsum("...k,k->...", np.exp(log_f), _PMF_W)
+    return alive + gone
 
 
 # ------------------------------------------------------------------------------------------

@@ -43,10 +43,38 @@ from scipy.stats import rankdata
 
 from danggol.config import PredictionSettings
 from danggol.errors import ConfigError
-from danggol.predict.backtest import MIN_CUSTOMERS, MIN_REPEAT_BUYERS, repurchase_probability
-from danggol.predict.btyd import BGNBD, MBGNBD, GammaGamma, ParetoNBD
+from danggol.predict.backtest import repurchase_probability
+from danggol.predict.btyd import BGNBD, DAYS_PER_UNIT, MBGNBD, GammaGamma, ParetoNBD
+from danggol.predict.choice import (
+    LEARNERS,
+    Choice,
+    backtest_candidates,
+    learner_repurchase,
+    preferred_btyd,
+    preferred_penalty,
+    settings_key,
+)
 from danggol.predict.clusters import VIPClusters, vip_features
+from danggol.predict.guards import (
+    FALLBACK,
+    MIN_REPEAT_BUYERS,
+    CycleModel,
+    fit_problem,
+    history_shortfall,
+    shrunk_spend,
+    spend_problem,
+    spend_rows,
+    values_problem,
+)
 from danggol.predict.summary import UNITS, rfm_summary
+from danggol.predict.uncertainty import (
+    gradients,
+    log_interval,
+    log_param_covariance,
+    parameter_se,
+    relative_variance,
+    variance,
+)
 from danggol.profile import SNAPSHOT_TABLE, snapshot_is_current
 from danggol.schema import FieldSpec
 from danggol.scores import scored_profile
@@ -64,9 +92,13 @@ RUNS_TABLE = "prediction_runs"
 #: the columns :func:`customer_predictions` returns (besides customer_id)
 COLUMNS: dict[str, pa.DataType] = {
     "expected_orders": pa.float64(),
+    "expected_orders_low": pa.float64(),
+    "expected_orders_high": pa.float64(),
     "p_alive": pa.float64(),
     "repurchase_probability": pa.float64(),
     "predicted_clv": pa.float64(),
+    "predicted_clv_low": pa.float64(),
+    "predicted_clv_high": pa.float64(),
     "predicted_clv_percentile": pa.float64(),
     "model_next_order_date": pa.date32(),
     "future_vip": pa.bool_(),
@@ -79,6 +111,20 @@ def field_specs() -> tuple[FieldSpec, ...]:
     return (
         FieldSpec(
             "expected_orders", "expected_orders", "number", "expected orders", "예상 구매 횟수"
+        ),
+        FieldSpec(
+            "expected_orders_low",
+            "expected_orders_low",
+            "number",
+            "expected orders, 90% interval low",
+            "예상 구매 횟수 90% 구간 하한",
+        ),
+        FieldSpec(
+            "expected_orders_high",
+            "expected_orders_high",
+            "number",
+            "expected orders, 90% interval high",
+            "예상 구매 횟수 90% 구간 상한",
         ),
         FieldSpec("p_alive", "p_alive", "number", "probability active", "활성 확률"),
         FieldSpec(
@@ -94,6 +140,22 @@ def field_specs() -> tuple[FieldSpec, ...]:
             "number",
             "predicted lifetime value",
             "예상 고객생애가치",
+            money=True,
+        ),
+        FieldSpec(
+            "predicted_clv_low",
+            "predicted_clv_low",
+            "number",
+            "predicted lifetime value, 90% interval low",
+            "예상 고객생애가치 90% 구간 하한",
+            money=True,
+        ),
+        FieldSpec(
+            "predicted_clv_high",
+            "predicted_clv_high",
+            "number",
+            "predicted lifetime value, 90% interval high",
+            "예상 고객생애가치 90% 구간 상한",
             money=True,
         ),
         FieldSpec(
@@ -117,18 +179,31 @@ def field_specs() -> tuple[FieldSpec, ...]:
 
 @dataclass
 class PredictionRun:
-    """What one prediction run fitted, or why it fitted nothing."""
+    """What one prediction run fitted, or why it fitted nothing; which model it used and why
+    the models before it in the fallback order were not used."""
 
     as_of: str
     settings: dict[str, Any]
-    status: str  # "fitted" | "too_little_data" | "disabled"
+    status: str  # "fitted" | "fallback" | "too_little_data" | "disabled"
     reason: str = ""
     customers: int = 0
     repeat_buyers: int = 0
+    model: str = ""  # the purchase model used: bgnbd | mbgnbd | pareto_nbd | cycle
+    fallbacks: list[dict[str, str]] = field(default_factory=list)
+    converged: bool | None = None
     model_params: dict[str, float] = field(default_factory=dict)
+    model_params_se: dict[str, float] = field(default_factory=dict)
     log_likelihood: float | None = None
+    spend_model: str = ""  # gamma_gamma | shrunk_mean
     spend_params: dict[str, float] = field(default_factory=dict)
+    spend_params_se: dict[str, float] = field(default_factory=dict)
     spend_reason: str = ""
+    zero_value_buyers: int = 0
+    totals: dict[str, dict[str, float]] = field(default_factory=dict)
+    interval_reason: str = ""
+    choice: dict[str, Any] = field(default_factory=dict)
+    choice_summary: str = ""
+    repurchase_model: str = ""
     vip_grade: str | None = None
     vip_clv_threshold: float | None = None
     vip_clusters: list[dict[str, Any]] = field(default_factory=list)
@@ -156,15 +231,187 @@ def next_purchase_days(
     which rises with the horizon)."""
     lo = np.zeros(len(x))
     hi = np.full(len(x), float(max_days))
-    reach, _ = repurchase_probability(model, max_days / unit_days, x, tx, T)
+    none = model.no_purchase_curve(x, tx, T)
+    reach = 1 - none(max_days / unit_days)
     ok = reach >= 0.5
     for _ in range(40):  # 3650 / 2**40 days: far below a day
         mid = (lo + hi) / 2
-        prob, _ = repurchase_probability(model, mid / unit_days, x, tx, T)
+        prob = 1 - none(mid / unit_days)
         above = prob >= 0.5
         hi = np.where(above, mid, hi)
         lo = np.where(above, lo, mid)
     return np.where(ok, np.ceil(hi), np.nan)
+
+
+def discounted_orders(
+    model: Any, x: np.ndarray, tx: np.ndarray, T: np.ndarray, settings: PredictionSettings
+) -> np.ndarray:
+    """Σ_{i=1..clv_months} (E[X(τᵢ)] − E[X(τᵢ₋₁)]) / (1+d)^i: the expected purchases month by
+    month, each discounted at the monthly equivalent d of the yearly ``discount_rate``
+    (τᵢ = i months in the model's time unit, a month = 365.25/12 days). × expected spend ×
+    margin = predicted_clv."""
+    month = DAYS_PER_UNIT["month"] / UNITS[settings.time_unit]
+    monthly = (1 + settings.discount_rate) ** (1 / 12) - 1
+    total = np.zeros(len(x))
+    before = np.zeros(len(x))
+    for i in range(1, settings.clv_months + 1):
+        upto = np.asarray(model.expected_purchases(i * month, x, tx, T), dtype=float)
+        total += (upto - before) / (1 + monthly) ** i
+        before = upto
+    return total
+
+
+def _purchase_values(
+    model: Any, x: np.ndarray, tx: np.ndarray, T: np.ndarray, settings: PredictionSettings
+) -> dict[str, np.ndarray]:
+    t = settings.horizon_days / UNITS[settings.time_unit]
+    expected = np.asarray(model.expected_purchases(t, x, tx, T), dtype=float)
+    if isinstance(model, CycleModel):
+        nan = np.full(len(x), np.nan)
+        return {"expected_orders": expected, "p_alive": nan, "repurchase_probability": nan}
+    return {
+        "expected_orders": expected,
+        "p_alive": np.asarray(model.p_alive(x, tx, T), dtype=float),
+        "repurchase_probability": repurchase_probability(model, t, x, tx, T)[0],
+        "discounted_orders": discounted_orders(model, x, tx, T, settings),
+    }
+
+
+def choose_purchase_model(
+    x: np.ndarray, tx: np.ndarray, T: np.ndarray, settings: PredictionSettings, run: PredictionRun
+) -> tuple[Any, dict[str, np.ndarray]]:
+    """The configured model, or the first usable one after it in :data:`FALLBACK`, with its
+    predictions; :class:`CycleModel` when none is usable. Each model passed over is recorded
+    in ``run.fallbacks`` with the reason."""
+    start = FALLBACK.index(settings.model) if settings.model in FALLBACK else 1  # auto: BG/NBD
+    for name in FALLBACK[start:]:
+        try:
+            model = MODELS[name](penalizer_coef=settings.penalizer_coef).fit(x, tx, T)
+        except ConfigError as exc:
+            problem = str(exc)
+        else:
+            problem = fit_problem(model)
+            if not problem:
+                with np.errstate(all="ignore"):
+                    values = _purchase_values(model, x, tx, T, settings)
+                problem = values_problem(**values)
+            if not problem:
+                run.model = name
+                run.converged = bool(model.converged_)
+                run.model_params = dict(model.params_)
+                run.log_likelihood = float(model.log_likelihood_)
+                return model, {k: np.maximum(v, 0.0) for k, v in values.items()}
+        run.fallbacks.append({"model": name, "reason": problem})
+    cycle = CycleModel()
+    run.model = "cycle"
+    values = _purchase_values(cycle, x, tx, T, settings)
+    month = DAYS_PER_UNIT["month"] / UNITS[settings.time_unit]
+    monthly = (1 + settings.discount_rate) ** (1 / 12) - 1
+    discount = sum((1 + monthly) ** -i for i in range(1, settings.clv_months + 1))
+    values["discounted_orders"] = np.asarray(cycle.expected_purchases(month, x, tx, T)) * discount
+    return cycle, values
+
+
+def choose_spend(
+    x: np.ndarray, mv: np.ndarray, settings: PredictionSettings, run: PredictionRun
+) -> tuple[np.ndarray, GammaGamma | None]:
+    """Each customer's expected spend per purchase: Gamma-Gamma's conditional mean when it is
+    usable (:func:`spend_problem`), else the customer's mean shrunk to the shop's
+    (:func:`shrunk_spend`); the zero-value buyers counted in ``run``."""
+    rows, run.zero_value_buyers = spend_rows(x, mv)
+    problem = ""
+    if rows.sum() < MIN_REPEAT_BUYERS:
+        problem = (
+            f"{int(rows.sum())} repeat buyers with a spend > 0; the spend model needs "
+            f"{MIN_REPEAT_BUYERS}"
+        )
+    else:
+        try:
+            gg = GammaGamma(penalizer_coef=settings.penalizer_coef).fit(x[rows], mv[rows])
+        except ConfigError as exc:
+            problem = str(exc)
+        else:
+            problem = spend_problem(gg)
+            run.spend_params = dict(gg.params_)
+            if not problem:
+                with np.errstate(all="ignore"):
+                    spend = np.asarray(gg.expected_spend(x, np.where(rows, mv, 0.0)), dtype=float)
+                problem = values_problem(expected_spend=spend)
+            if not problem:
+                run.spend_model = "gamma_gamma"
+                return np.maximum(spend, 0.0), gg
+    spend, shop = shrunk_spend(x, mv, rows)
+    run.spend_model = "shrunk_mean"
+    run.spend_reason = (
+        f"Gamma-Gamma not used: {problem}; expected spend = each customer's mean repeat value "
+        f"shrunk to the shop's mean ({shop:,.2f}): (x·mean + shop) / (x + 1)"
+    )
+    return spend, None
+
+
+def _intervals(
+    model: Any,
+    gg: GammaGamma | None,
+    x: np.ndarray,
+    tx: np.ndarray,
+    T: np.ndarray,
+    mv: np.ndarray,
+    values: dict[str, np.ndarray],
+    spend: np.ndarray,
+    settings: PredictionSettings,
+    run: PredictionRun,
+) -> dict[str, np.ndarray]:
+    """90 % intervals on expected_orders and predicted_clv per customer and on their totals
+    (:mod:`danggol.predict.uncertainty`). predicted_clv's relative variance is that of the
+    expected purchases over the whole CLV horizon (undiscounted: one evaluation per parameter
+    instead of one per month) plus that of the expected spend."""
+    nan = np.full(len(x), np.nan)
+    out = {k: nan for k in ("orders_low", "orders_high", "clv_low", "clv_high")}
+    if isinstance(model, CycleModel):
+        run.interval_reason = "no interval: the customers' own cycle is not a fitted model"
+        return out
+    cov = log_param_covariance(model)
+    if cov is None:
+        run.interval_reason = "no interval: the likelihood's curvature could not be estimated"
+        return out
+    run.model_params_se = parameter_se(model, cov)
+    t = settings.horizon_days / UNITS[settings.time_unit]
+    clv_t = settings.clv_months * DAYS_PER_UNIT["month"] / UNITS[settings.time_unit]
+    expected = values["expected_orders"]
+    with np.errstate(all="ignore"):
+        g_orders = gradients(model, lambda m: m.expected_purchases(t, x, tx, T), expected)
+        long = np.asarray(model.expected_purchases(clv_t, x, tx, T), dtype=float)
+        g_long = gradients(model, lambda m: m.expected_purchases(clv_t, x, tx, T), long)
+    out["orders_low"], out["orders_high"] = log_interval(expected, variance(g_orders, cov))
+    total = float(expected.sum())
+    total_var = float(variance([g.sum(keepdims=True) for g in g_orders], cov)[0])
+    low, high = log_interval(np.array([total]), np.array([total_var]))
+    run.totals["expected_orders"] = {"value": total, "low": float(low[0]), "high": float(high[0])}
+
+    rel = relative_variance(long, variance(g_long, cov))
+    spend_rel = np.zeros(len(x))
+    spend_grads: list[np.ndarray] = []
+    spend_cov = log_param_covariance(gg) if gg is not None else None
+    if gg is not None and spend_cov is not None:
+        run.spend_params_se = parameter_se(gg, spend_cov)
+        m = np.where((x > 0) & (mv > 0), mv, 0.0)
+        spend_grads = gradients(gg, lambda g: g.expected_spend(x, m), spend)
+        spend_rel = relative_variance(spend, variance(spend_grads, spend_cov))
+    clv = settings.margin * spend * values["discounted_orders"]
+    out["clv_low"], out["clv_high"] = log_interval(clv, clv**2 * (rel + spend_rel))
+    # the shop's total: purchase and spend parameters independent, the CLV's gradient in the
+    # purchase parameters taken as the total's share of each customer's long-run gradient
+    share = np.divide(clv, long, out=np.zeros(len(x)), where=long > 0)
+    total_clv = float(clv.sum())
+    var_clv = float(variance([(g * share).sum(keepdims=True) for g in g_long], cov)[0])
+    if spend_grads and spend_cov is not None:
+        scale = settings.margin * values["discounted_orders"]
+        var_clv += float(
+            variance([(g * scale).sum(keepdims=True) for g in spend_grads], spend_cov)[0]
+        )
+    low, high = log_interval(np.array([total_clv]), np.array([var_clv]))
+    run.totals["predicted_clv"] = {"value": total_clv, "low": float(low[0]), "high": float(high[0])}
+    return out
 
 
 def customer_predictions(
@@ -179,63 +426,114 @@ def customer_predictions(
     record. ``grades`` (customer_id, grade) and ``vip_grade`` (the top grade's key) give
     ``future_vip``; without them it is empty."""
     settings = settings or PredictionSettings()
-    run = PredictionRun(as_of=as_of.isoformat(), settings=settings.model_dump(), status="disabled")
     if not settings.enabled:
+        run = PredictionRun(
+            as_of=as_of.isoformat(), settings=settings.model_dump(), status="disabled"
+        )
         run.reason = "predictions are turned off ([predictions] enabled = false)"
         return _empty(), run
     summary = rfm_summary(con, as_of, time_unit=settings.time_unit)
+    if settings.model != "auto":
+        return predict_summary(summary, as_of, settings, grades=grades, vip_grade=vip_grade)
+    choice = _cached_choice(con, as_of, settings)
+    if choice is None:
+        choice = backtest_candidates(con, as_of, settings, summary)
+    chosen = settings.model_copy(
+        update={
+            "model": preferred_btyd(choice),
+            "penalizer_coef": preferred_penalty(choice, settings),
+        }
+    )
+    table, run = predict_summary(summary, as_of, chosen, grades=grades, vip_grade=vip_grade)
+    run.settings = settings.model_dump()
+    run.choice = choice.to_dict()
+    run.choice_summary = choice.summary()
+    if choice.best in LEARNERS and run.status in ("fitted", "fallback") and table.num_rows:
+        models = {run.model: _refit(run, summary)} if run.model == "bgnbd" else {}
+        try:
+            prob = learner_repurchase(con, as_of, settings, choice.best, summary, models)
+        except ConfigError as exc:  # it won the backtest but cannot be trained up to as_of
+            run.repurchase_model = run.model
+            run.choice_summary += f"; {choice.best} not used at {as_of}: {exc}"
+            return table, run
+        index = table.schema.get_field_index("repurchase_probability")
+        table = table.set_column(index, "repurchase_probability", pa.array(prob, pa.float64()))
+        run.repurchase_model = choice.best
+    else:
+        run.repurchase_model = run.model
+    return table, run
+
+
+def _refit(run: PredictionRun, summary: pa.Table) -> Any:
+    """The purchase model with the run's parameters (no second fit)."""
+    model = MODELS[run.model]()
+    model.params_ = dict(run.model_params)
+    return model
+
+
+def _cached_choice(
+    con: ibis.BaseBackend, as_of: dt.date, settings: PredictionSettings
+) -> Choice | None:
+    """The last refresh's choice when it was made for the same as-of date and settings (a
+    refresh repeated on one day, an incremental refresh) — the backtest is not run again."""
+    if not capabilities(con).embedded_store:
+        return None
+    last = last_run(con.con)
+    if last is None or not last.choice:
+        return None
+    if last.choice.get("as_of") != as_of.isoformat():
+        return None
+    if last.choice.get("settings_key") != settings_key(settings):
+        return None
+    return Choice(**last.choice)
+
+
+def predict_summary(
+    summary: pa.Table,
+    as_of: dt.date,
+    settings: PredictionSettings | None = None,
+    *,
+    grades: pa.Table | None = None,
+    vip_grade: str | None = None,
+) -> tuple[pa.Table, PredictionRun]:
+    """:func:`customer_predictions` from a ready summary (customer_id, frequency, recency, T,
+    monetary_value in ``settings.time_unit``): the models and the guards, no store access."""
+    settings = settings or PredictionSettings()
+    run = PredictionRun(as_of=as_of.isoformat(), settings=settings.model_dump(), status="fitted")
     ids = summary.column("customer_id")
     x = summary.column("frequency").to_numpy().astype(float)
     tx = summary.column("recency").to_numpy().astype(float)
     T = summary.column("T").to_numpy().astype(float)
     mv = summary.column("monetary_value").to_numpy().astype(float)
     run.customers, run.repeat_buyers = len(x), int((x > 0).sum())
-    if run.customers < MIN_CUSTOMERS or run.repeat_buyers < MIN_REPEAT_BUYERS:
+    shortfall = history_shortfall(run.customers, run.repeat_buyers)
+    if shortfall:
         run.status = "too_little_data"
-        run.reason = (
-            f"{run.customers} buyers and {run.repeat_buyers} repeat buyers by {as_of}; the models "
-            f"need at least {MIN_CUSTOMERS} buyers and {MIN_REPEAT_BUYERS} repeat buyers"
-        )
+        run.reason = f"{shortfall} (as of {as_of}): no predictions are made"
         return _empty(), run
 
     unit_days = UNITS[settings.time_unit]
-    model = MODELS[settings.model]().fit(x, tx, T)
-    run.status = "fitted"
-    run.model_params = dict(model.params_)
-    run.log_likelihood = float(model.log_likelihood_)
-    t = settings.horizon_days / unit_days
-    expected = np.asarray(model.expected_purchases(t, x, tx, T), dtype=float)
-    alive = np.asarray(model.p_alive(x, tx, T), dtype=float)
-    repurchase, _ = repurchase_probability(model, t, x, tx, T)
-    next_days = next_purchase_days(model, x, tx, T, unit_days=unit_days)
-
-    clv = np.full(len(x), np.nan)
-    repeat = (x > 0) & (mv > 0)
-    if repeat.sum() < MIN_REPEAT_BUYERS:
-        run.spend_reason = (
-            f"{int(repeat.sum())} repeat buyers with spend; the spend model needs "
-            f"{MIN_REPEAT_BUYERS}: predicted_clv stays empty"
+    model, values = choose_purchase_model(x, tx, T, settings, run)
+    if run.fallbacks:
+        run.status = "fallback"
+        passed = "; ".join(f"{f['model']} not used: {f['reason']}" for f in run.fallbacks)
+        used = (
+            "each repeat buyer's own purchase rate (no P(alive), no repurchase probability)"
+            if run.model == "cycle"
+            else run.model
         )
+        run.reason = f"{passed}. Used: {used}"
+    spend, gg = choose_spend(x, mv, settings, run)
+    clv = settings.margin * spend * values["discounted_orders"]
+    bounds = _intervals(model, gg, x, tx, T, mv, values, spend, settings, run)
+    if isinstance(model, CycleModel):
+        gap = np.divide(tx, x, out=np.full(len(x), np.nan), where=x > 0)
+        next_days = np.maximum(np.ceil((gap - (T - tx)) * unit_days), 0.0)
     else:
-        spend = GammaGamma().fit(x[repeat], mv[repeat])
-        run.spend_params = dict(spend.params_)
-        monthly = (1 + settings.discount_rate) ** (1 / 12) - 1
-        clv = settings.margin * np.asarray(
-            spend.clv(
-                model,
-                x,
-                tx,
-                T,
-                np.where(repeat, mv, 0.0),
-                horizon=settings.clv_months,
-                discount_rate=monthly,
-                time_unit=settings.time_unit,
-                period="month",
-            ),
-            dtype=float,
-        )
+        next_days = next_purchase_days(model, x, tx, T, unit_days=unit_days)
+
     percentile = np.full(len(x), np.nan)
-    known = ~np.isnan(clv)
+    known = np.isfinite(clv)
     if known.sum() > 1:
         ranks = rankdata(clv[known], method="min")
         percentile[known] = (ranks - 1) / (known.sum() - 1) * 100
@@ -245,21 +543,72 @@ def customer_predictions(
     next_date = [
         None if math.isnan(d) else as_of + dt.timedelta(days=int(d)) for d in next_days.tolist()
     ]
+    clv = np.where(known, clv, np.nan)
     future = _future_vip(ids, clv, grades, vip_grade, run)
+
+    def column(values: np.ndarray) -> pa.Array:
+        return pa.array(values, mask=~np.isfinite(values))
+
     table = pa.table(
         {
             "customer_id": ids.cast(pa.string()),
-            "expected_orders": expected,
-            "p_alive": alive,
-            "repurchase_probability": repurchase,
-            "predicted_clv": pa.array(clv, mask=~known),
-            "predicted_clv_percentile": pa.array(percentile, mask=~known),
+            "expected_orders": column(values["expected_orders"]),
+            "expected_orders_low": column(bounds["orders_low"]),
+            "expected_orders_high": column(bounds["orders_high"]),
+            "p_alive": column(values["p_alive"]),
+            "repurchase_probability": column(values["repurchase_probability"]),
+            "predicted_clv": column(clv),
+            "predicted_clv_low": column(bounds["clv_low"]),
+            "predicted_clv_high": column(bounds["clv_high"]),
+            "predicted_clv_percentile": column(percentile),
             "model_next_order_date": pa.array(next_date, pa.date32()),
             "future_vip": future,
         },
         schema=SCHEMA,
     )
     return table, run
+
+
+def fit_report(summary: pa.Table, model: str, as_of: dt.date, time_unit: str) -> dict[str, Any]:
+    """``danggol predict fit``: one model fitted on ``summary`` with the rules refresh uses —
+    the same minimum history (:func:`history_shortfall`, else a :class:`ConfigError` saying
+    so), Gamma-Gamma on the repeat buyers with a spend > 0 (the others counted in
+    ``zero_value_buyers``), and ``converged`` false when a parameter is at the optimiser's
+    bound; ``problem`` says why refresh would not use the fit ("" when it would)."""
+    x = summary.column("frequency").to_numpy().astype(float)
+    shortfall = history_shortfall(len(x), int((x > 0).sum()))
+    if shortfall:
+        raise ConfigError(
+            f"{shortfall} (as of {as_of}); wait for more orders or an earlier --as-of"
+        )
+    zero = 0
+    if model == "gamma_gamma":
+        mv = summary.column("monetary_value").to_numpy().astype(float)
+        rows, zero = spend_rows(x, mv)
+        if rows.sum() < MIN_REPEAT_BUYERS:
+            raise ConfigError(
+                f"not enough history: {int(rows.sum())} repeat buyers with a spend > 0; the "
+                f"spend model needs at least {MIN_REPEAT_BUYERS}"
+            )
+        fitted: Any = GammaGamma().fit(x[rows], mv[rows])
+        problem = spend_problem(fitted)
+    else:
+        fitted = MODELS[model]().fit(summary)
+        problem = fit_problem(fitted)
+    cov = log_param_covariance(fitted)
+    return {
+        "model": model,
+        "as_of": as_of.isoformat(),
+        "time_unit": time_unit,
+        "params": {k: float(v) for k, v in fitted.params_.items()},
+        "params_se": parameter_se(fitted, cov),
+        "log_likelihood": float(fitted.log_likelihood_),
+        "customers": int(fitted.n_customers_),
+        "converged": bool(fitted.converged_),
+        "at_bounds": list(fitted.at_bounds_),
+        "zero_value_buyers": zero,
+        "problem": problem,
+    }
 
 
 def _future_vip(
