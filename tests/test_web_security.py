@@ -126,6 +126,7 @@ def _url(path: str, customer: str) -> str:
         .replace("{customer_id}", customer)
         .replace("{kind}", "products")
         .replace("{fmt}", "csv")
+        .replace("{field}", "customer_regions")
     )
 
 

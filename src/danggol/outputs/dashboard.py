@@ -457,3 +457,27 @@ def backtest_metrics(
     from danggol.predict.backtest import backtest
 
     return clean(backtest(ws.ibis, cutoff=cutoff, horizon_days=horizon_days, model=model).to_dict())  # type: ignore[no-any-return]
+
+
+# --------------------------------------------------------------------------------------
+# campaigns
+# --------------------------------------------------------------------------------------
+
+
+def campaign_summary(ws: Workspace, name: str, confidence: float = 0.95) -> dict[str, Any]:
+    """A campaign's report (``activation.campaigns.report``) with its verdict: whether the
+    difference on the KPI is significant at the level asked (p-value below 1 − confidence),
+    and its direction (``up``: the treated did better)."""
+    from danggol.activation import campaigns
+
+    data = clean(campaigns.report(ws, name, confidence).to_dict())
+    kpi = data["kpi"]
+    p, diff = kpi.get("p_value"), kpi.get("difference")
+    data["verdict"] = {
+        "level": confidence,
+        "alpha": round(1 - confidence, 10),
+        "known": p is not None,
+        "significant": p is not None and p < 1 - confidence,
+        "direction": None if not diff else "up" if diff > 0 else "down",
+    }
+    return data  # type: ignore[no-any-return]
