@@ -84,6 +84,18 @@ def state_key(ws: Workspace) -> tuple[object, ...]:
     return (tuple(meta), refresh, batch, files)
 
 
+def share_base(ws: Workspace, as_of: dt.date) -> int:
+    """The number the dashboard divides a segment's size by for its share of customers: the
+    same total as the segment list's shares (``analytics.segment_sizes``: every row of the
+    profile), so a share in the builder and in the list agree.
+
+    TODO(segsem): one denominator everywhere (known customers) — replace this and the totals of
+    ``overview`` (summary, funnel) and ``segment_list`` with the universe-count function."""
+    from danggol.profile import profile_for
+
+    return int(profile_for(ws.ibis, as_of).count().to_pyarrow().as_py() or 0)
+
+
 def last_refresh(ws: Workspace) -> dict[str, Any] | None:
     """The last refresh: id, as-of date, when it finished, how long it took."""
     history.ensure_tables(ws.duck)
@@ -250,6 +262,7 @@ def vocabulary(ws: Workspace) -> dict[str, Any]:
     fields = [
         {
             "name": f.name,
+            "column": f.column,
             "type": f.type,
             "ko": f.ko,
             "en": f.en,

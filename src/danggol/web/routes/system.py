@@ -32,6 +32,8 @@ def status(state: State) -> dict[str, Any]:
         "last_refresh": refresh,
         "refresh": state.job.to_dict(),
         "predictions": [c for c in dashboard.PREDICTION_COLUMNS if c in columns],
+        # what a share of customers is of (the builder's "% of customers")
+        "customers": state.cached("share_base", dashboard.share_base, state.as_of(None)),
         "personal_data_needs_token": state.protect == "personal" and state.token is not None,
     }
 
@@ -55,7 +57,11 @@ def catalog(
 def ui_words() -> dict[str, Any]:
     """``ko`` and ``en``: the page's words (one table with the report's); ``values``: the
     names of coded values by column (gender, channels, statuses, events, stages …)."""
-    return {**words.ui_words(), "values": words.value_words()}
+    return {
+        **words.ui_words(),
+        "values": words.value_words(),
+        "export_reasons": words.EXPORT_REASONS,
+    }
 
 
 @router.get("/values/{field}", summary="The shop's own values of a field (pickers)")
