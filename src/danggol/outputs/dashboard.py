@@ -180,6 +180,8 @@ def segment_info(segment: Segment) -> dict[str, Any]:
     data: dict[str, Any] = {
         "name": segment.name,
         "title": {"ko": segment.label("ko"), "en": segment.label("en")},
+        #: the languages the title was written in (the others fall back to one of them)
+        "title_langs": sorted(segment.title),
         "description": {
             k: v.format(**(segment.params or {})) if segment.params else v
             for k, v in segment.description.items()

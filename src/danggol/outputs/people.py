@@ -59,6 +59,7 @@ def live_segments(ws: Workspace, customer_id: str, as_of: dt.date) -> list[dict[
         {
             "name": s.name,
             "title": {"ko": s.label("ko"), "en": s.label("en")},
+            "title_langs": sorted(s.title),
             "goal": s.goal,
             "builtin": s.builtin,
         }

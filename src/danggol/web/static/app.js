@@ -22,6 +22,11 @@ function t(key, vars) {
 const locale = () => (App.lang === "ko" ? "ko-KR" : "en-US");
 const label = (item) => (item ? item[App.lang] || item.en || item.ko || "" : "");
 //: data as it came (a name, an id, a product): never translated, and marked so
+//: a line of a segment's words: what is quoted ('서울특별시', a product id) is the shop's data
+const wordsLine = (line) => line.split(/('(?:[^'\\]|\\.)*')/).map((part, i) => (i % 2 ? dv(part) : part));
+//: a segment's title: the shop's own words when it was not written in this language
+const ownTitle = (sg) => !sg.title_langs || sg.title_langs.includes(App.lang);
+const titleOf = (sg) => (ownTitle(sg) ? label(sg.title) : dv(label(sg.title)));
 const dv = (text) => h("span", { translate: "no", class: "dv" }, text === null || text === undefined ? "–" : String(text));
 //: probabilities shown as percentages
 const PROBABILITIES = new Set(["p_alive", "repurchase_probability"]);
@@ -283,7 +288,7 @@ function sharesChart(data) {
 }
 
 function lorenzChart(conc) {
-  const w = 380, hgt = 300, left = 48, top = 10, size = 240;
+  const w = chartWidth(380), left = 48, top = 10, size = Math.min(240, w - left - 24), hgt = size + 60;
   const svg = s("svg", { viewBox: `0 0 ${w} ${hgt}`, class: "chart lorenz", role: "img", "aria-label": t("concentration") });
   const X = (v) => left + v * size, Y = (v) => top + (1 - v) * size;
   [0, 0.5, 1].forEach((v) => {
@@ -393,7 +398,7 @@ async function pageSegments(main) {
   const items = await api("/api/segments");
   main.append(h("div", { class: "title-row" }, h("h1", {}, t("segments_title")), h("a", { class: "button primary", href: "#/builder" }, t("new_segment"))));
   const row = (sg) => h("tr", { "data-segment": sg.name },
-    h("td", {}, h("a", { href: `#/segment/${encodeURIComponent(sg.name)}` }, label(sg.title)), h("div", { class: "muted small" }, dv(sg.name), " · ", sg.builtin ? t("builtin") : t("saved"))),
+    h("td", {}, h("a", { href: `#/segment/${encodeURIComponent(sg.name)}` }, titleOf(sg)), h("div", { class: "muted small" }, dv(sg.name), " · ", sg.builtin ? t("builtin") : t("saved"))),
     h("td", { class: "num" }, sg.size === null ? h("a", { class: "small", href: `#/segment/${encodeURIComponent(sg.name)}` }, t("fill_params")) : fmtInt(sg.size)),
     h("td", { class: "num" }, fmtPct(sg.customer_share)),
     h("td", { class: "num" }, fmtPct(sg.revenue_share)),
@@ -514,7 +519,7 @@ async function pageSegment(main, name) {
       } }, t("delete")));
   }
   main.append(h("div", { class: "title-row" },
-    h("h1", {}, label(sg.title), h("small", {}, " ", dv(sg.name), ` · ${sg.builtin ? t("builtin") : t("saved")}`)), actions));
+    h("h1", {}, titleOf(sg), h("small", {}, " ", dv(sg.name), ` · ${sg.builtin ? t("builtin") : t("saved")}`)), actions));
   const desc = sg.description[App.lang] || sg.description.en || sg.description.ko;
   const lines = sg.words ? sg.words[App.lang] : [];
   const share = sg.size !== null && App.status.customers ? sg.size / App.status.customers : null;
@@ -522,7 +527,7 @@ async function pageSegment(main, name) {
     card(null,
       desc ? h("p", { class: "lead" }, desc) : null,
       h("div", { class: "kpis small" }, kpi("size", sg.size === null ? "–" : fmtPeople(sg.size), share === null ? null : t("of_customers", { p: fmtPct(share) })), kpi("goal", label(sg.goal_title))),
-      lines.length ? [h("h3", {}, t("words")), h("pre", { class: "words" }, lines.join("\n"))] : null,
+      lines.length ? [h("h3", {}, t("words")), h("pre", { class: "words" }, lines.map((line, i) => [i ? "\n" : "", wordsLine(line)]))] : null,
       sg.query ? h("details", {}, h("summary", {}, t("query_label")), h("code", { class: "query", "data-query": sg.query, translate: "no" }, sg.query)) : null,
       sg.last_change ? h("p", { class: "muted" }, t("last_change", { e: fmtInt(sg.last_change.entered), l: fmtInt(sg.last_change.left) })) : null),
     sg.needs && sg.needs.length ? paramsCard(sg) : card(t("size_over_time"), lineChart(sg.trend.map((x) => ({ x: x.as_of, y: x.size })), { title: t("size_over_time") }))));
@@ -643,7 +648,7 @@ async function pageCustomer(main, id) {
     const shown = fields.filter((f) => column(f) in p);
     return shown.length ? [h("h3", {}, t(title)), h("dl", { class: "profile" }, shown.map((f) => [h("dt", {}, fieldLabel(f)), h("dd", {}, showValue(f, p[column(f)]))]))] : null;
   }), Object.keys(c.activity || {}).length ? [h("h3", {}, t("sec_events")), h("dl", { class: "profile", id: "activity" }, Object.entries(c.activity).map(([ev, n]) => [h("dt", {}, valueWords("event", ev) || dv(ev)), h("dd", {}, t("times", { n: fmtInt(n) }))]))] : null);
-  const segs = h("ul", { class: "chips", id: "customer-segments" }, c.segments.map((sg) => h("li", { "data-segment": sg.name }, h("a", { href: `#/segment/${encodeURIComponent(sg.name)}` }, label(sg.title)))));
+  const segs = h("ul", { class: "chips", id: "customer-segments" }, c.segments.map((sg) => h("li", { "data-segment": sg.name }, h("a", { href: `#/segment/${encodeURIComponent(sg.name)}` }, titleOf(sg)))));
   main.append(h("div", { class: "two" },
     h("div", {}, contactCard, profileCard),
     h("div", {},
@@ -675,7 +680,7 @@ function explainCard(c) {
   const box = h("div", { class: "explain" });
   const select = h("select", { class: "explain-pick", "aria-label": t("choose_segment") }, h("option", { value: "" }, t("choose_segment")));
   api("/api/segments").then((items) => {
-    for (const sg of items.filter((x) => !x.needs.length)) select.append(h("option", { value: sg.name }, label(sg.title)));
+    for (const sg of items.filter((x) => !x.needs.length)) select.append(h("option", { value: sg.name, translate: ownTitle(sg) ? null : "no" }, label(sg.title)));
   });
   select.addEventListener("change", async () => {
     if (!select.value) { box.replaceChildren(); return; }
@@ -690,8 +695,8 @@ function explainTree(node) {
   const mark = h("span", { class: node.held ? "ok" : "no" }, node.held ? "✓ " : "✗ ");
   if (node.children) return h("div", { class: "xgroup" }, h("div", {}, mark, t(node.group)), node.children.map(explainTree));
   const field = /^([a-z_][a-z0-9_]*)\s/.exec(node.condition || "");
-  const val = node.value === null || node.value === undefined ? t("nothing") : field ? fmtValue(field[1], node.value) : String(node.value);
-  return h("div", { class: "xcond" }, mark, node.words, h("span", { class: "muted small" }, ` (${t("value_was", { v: val })})`));
+  const val = node.value === null || node.value === undefined ? t("nothing") : field ? showValue(field[1], node.value) : dv(node.value);
+  return h("div", { class: "xcond" }, mark, wordsLine(node.words), h("span", { class: "muted small" }, " (", t("value_was", { v: "" }), val, ")"));
 }
 
 // ------------------------------------------------------------------ predictions
@@ -735,7 +740,7 @@ async function pageCampaigns(main) {
     const verdict = !v.known ? t("verdict_unknown")
       : v.significant ? t(v.direction === "down" ? "verdict_worse" : "verdict_better", { l: level })
       : t("verdict_none", { l: level });
-    main.append(card(`${t("campaign")}: ${c.name}`,
+    main.append(card(h("span", {}, `${t("campaign")}: `, dv(c.name)),
       h("p", { class: `verdict ${v.significant ? (v.direction === "down" ? "out" : "in") : ""}`, "data-significant": String(v.significant) }, verdict),
       h("p", { class: "muted" }, `${t("segment")}: `, dv(c.segment), ` · ${t("kpi_name")} ${t(`kpi_${c.kpi}`)} · ${t("window")} ${fmtDate(c.window_start)} – ${fmtDate(c.window_end)}`,
         r.complete ? "" : ` · ${t("window_open", { d: fmtDate(r.data_through) })}`),
@@ -753,7 +758,7 @@ async function pageCampaigns(main) {
 async function campaignForm() {
   const items = (await api("/api/segments")).filter((x) => !x.needs.length);
   const name = h("input", { id: "cmp-name", pattern: "[a-z0-9][a-z0-9_\\-]*", placeholder: t("campaign_name_hint") });
-  const seg = h("select", { id: "cmp-segment" }, items.map((sg) => h("option", { value: sg.name }, `${label(sg.title)} (${fmtInt(sg.size)})`)));
+  const seg = h("select", { id: "cmp-segment" }, items.map((sg) => h("option", { value: sg.name, translate: ownTitle(sg) ? null : "no" }, `${label(sg.title)} (${fmtPeople(sg.size)})`)));
   const goal = h("select", { id: "cmp-goal" }, h("option", { value: "" }, t("goal_of_segment")), App.vocab.goals.map((g) => h("option", { value: g.goal }, label(g))));
   const kpiSel = h("select", { id: "cmp-kpi" }, KPIS.map((k) => h("option", { value: k }, t(`kpi_${k}`))));
   const share = h("input", { id: "cmp-holdout", type: "number", min: 1, max: 50, value: 10, step: 1 });
@@ -793,6 +798,7 @@ function calibrationChart(rows) {
 function renderHeader() {
   document.documentElement.lang = App.lang;
   document.title = `${t("brand")} · danggol`;
+  document.querySelector(".brand").replaceChildren(t("brand"), App.lang === "ko" ? h("span", { translate: "no" }, " danggol") : "");
   const nav = document.getElementById("nav");
   const here = location.hash || "#/";
   const link = (href, key) => h("a", { href, class: here === href || (href !== "#/" && here.startsWith(href)) ? "active" : "" }, t(key));
@@ -873,5 +879,5 @@ async function start() {
 }
 
 window.App = App;
-window.Dash = { t, h, s, api, card, label, dv, fmtInt, fmtPct, fmtMoney, fmtDate, fmtPeople, fmtValue, showValue, valueWords, errorBox, kpi, membersTable, fieldLabel, valuePicker, MEMBER_FIELDS };
+window.Dash = { t, h, s, api, card, label, dv, ownTitle, titleOf, fmtInt, fmtPct, fmtMoney, fmtDate, fmtPeople, fmtValue, showValue, valueWords, errorBox, kpi, membersTable, fieldLabel, valuePicker, MEMBER_FIELDS };
 document.addEventListener("DOMContentLoaded", () => { start().catch((e) => document.getElementById("main").replaceChildren(errorBox(e))); });

@@ -2,7 +2,7 @@
 // sync both ways (the server parses and formats: one grammar), and a live count.
 "use strict";
 (function () {
-  const { t, h, api, card, label, errorBox, fmtInt, fmtPct, fmtPeople, dv, showValue, valueWords, fieldLabel, valuePicker } = window.Dash;
+  const { t, h, api, card, label, ownTitle, errorBox, fmtInt, fmtPct, fmtPeople, dv, showValue, valueWords, fieldLabel, valuePicker } = window.Dash;
 
   const OPS = {
     number: ["=", "!=", ">", ">=", "<", "<=", "BETWEEN", "NOT BETWEEN", "IS NULL", "IS NOT NULL"],
@@ -313,7 +313,7 @@
       const arg = (k) => ({ get: () => n.args[k], set: (v) => { if (v) n.args[k] = v; else delete n.args[k]; } });
       if (n.fn === "in_segment") {
         const sel = h("select", { class: "value" }, h("option", { value: "" }, t("choose_segment")));
-        api("/api/segments").then((items) => { for (const sg of items.filter((x) => !x.needs.length)) sel.append(h("option", { value: sg.name, selected: n.args.segment === sg.name || null }, `${label(sg.title)} (${sg.name})`)); });
+        api("/api/segments").then((items) => { for (const sg of items.filter((x) => !x.needs.length)) sel.append(h("option", { value: sg.name, selected: n.args.segment === sg.name || null, translate: ownTitle(sg) ? null : "no" }, label(sg.title))); });
         sel.addEventListener("change", () => { n.args.segment = sel.value; changed(); });
         parts.push(sel, yesNo(n));
         return h("span", { class: "fn-args" }, parts);
