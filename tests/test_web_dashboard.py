@@ -403,3 +403,68 @@ def test_phone_layout(browser, shop):
     box = page.locator("#live-count").bounding_box()
     assert box["y"] >= 0 and box["y"] + box["height"] <= 844
     assert not page.errors, page.errors
+
+
+# --------------------------------------------------------------------------------------
+# 6. campaigns made in the page, with a verdict; 7. the builder's pickers, share, preview
+# --------------------------------------------------------------------------------------
+
+
+def test_campaign_created_in_the_page_with_its_verdict(browser, shop):
+    page = open_page(browser)
+    show(page, "#/campaigns")
+    verdict = page.locator(".card .verdict").first
+    assert verdict.get_attribute("data-significant") in ("true", "false")
+    assert "신뢰수준 95%" in verdict.inner_text() or "판단할 수 없습니다" in verdict.inner_text()
+    page.locator("#cmp-name").fill("summer_test")
+    page.locator("#cmp-segment").select_option(SAVED.name)
+    page.locator("#cmp-kpi").select_option("revenue_per_customer")
+    page.locator("#cmp-holdout").fill("20")
+    page.locator("#cmp-window").fill("14")
+    page.locator("#cmp-save").click()
+    box = page.locator('[data-campaign="summer_test"]')
+    box.wait_for()
+    made = {c["name"]: c for c in page.request.get(page.base + "api/campaigns").json()}
+    c = made["summer_test"]
+    assert c["segment"] == SAVED.name and c["kpi"] == "revenue_per_customer"
+    assert c["holdout_share"] == pytest.approx(0.2)
+    window = dt.date.fromisoformat(c["window_end"]) - dt.date.fromisoformat(c["window_start"])
+    assert window.days in (13, 14)
+    members = page.request.get(
+        page.base + f"api/segments/{SAVED.name}/members", params={"page_size": 1}
+    ).json()["total"]
+    assert c["treated"] + c["holdout"] == members
+    assert not page.errors, page.errors
+
+
+def test_builder_picks_a_region_and_shows_share_and_members(browser, shop):
+    page = open_page(browser)
+    show(page, "#/builder")
+    page.wait_for_function("document.getElementById('live-count').dataset.count !== ''")
+    page.locator(".cond .field-pick").first.select_option("customer_regions")
+    picker = page.locator(".cond input.picker.customer_regions")
+    picker.focus()
+    page.wait_for_function(
+        "Number(document.querySelector('input.picker.customer_regions').dataset.loaded) > 0"
+    )
+    assert page.locator("datalist option[value='서울특별시']").count() == 1
+    picker.fill("서울특별시")
+    picker.dispatch_event("change")
+    page.wait_for_function(
+        "document.getElementById('query-text').value === \"customer_regions = '서울특별시'\""
+    )
+    page.wait_for_function("document.querySelectorAll('#preview tbody tr').length > 0")
+    count = int(page.locator("#live-count").get_attribute("data-count"))
+    status = page.request.get(page.base + "api/status").json()
+    share = page.locator("#live-share").inner_text()
+    assert f"{count / status['customers'] * 100:.1f}%" in share
+    first = page.locator("#preview tbody tr td a").first.inner_text()
+    region = page.request.get(page.base + f"api/customers/{first}").json()["profile"]["region"]
+    assert region == "서울특별시"
+    # the date wording follows the operator: "최근 90일 이내", "90일 전보다 이전"
+    page.locator(".cond .field-pick").first.select_option("last_order_date")
+    words = page.locator(".cond .date-input").first.inner_text()
+    assert "최근" in words and "이내" in words
+    page.locator(".cond .op").first.select_option("<")
+    assert "전보다 이전" in page.locator(".cond .date-input").first.inner_text()
+    assert not page.errors, page.errors
