@@ -238,7 +238,7 @@ function lineChart(points, opts) {
   points.forEach((p, i) => {
     svg.append(s("circle", { cx: X(i), cy: Y(p.y), r: 3.5, fill: "#1d4e89", "data-x": p.x }, s("title", {}, `${fmtDate(p.x)}: ${opts.fmt ? opts.fmt(p.y) : fmtInt(p.y)}`)));
     if (i % every === 0 || i === points.length - 1)
-      svg.append(svgText(X(i), hgt - 14, fmtShortDate(p.x), { "text-anchor": "middle", class: "axis x-label" }));
+      svg.append(svgText(X(i), hgt - 14, fmtShortDate(p.x), { "text-anchor": points.length > 1 && i === points.length - 1 ? "end" : i === 0 && points.length > 1 ? "start" : "middle", class: "axis x-label" }));
   });
   return svg;
 }
