@@ -92,7 +92,9 @@ def shop(tmp_path_factory):
     ws = Workspace.init(path)
     ingest_tables(ws, generate_shop(1500, seed=5, end=AS_OF))
     Registry(path / "segments").save(SAVED)
-    refresh(ws, AS_OF)
+    # refreshes out of date order (a re-run for an earlier month): charts must follow dates
+    for day in (AS_OF, dt.date(2025, 4, 30), AS_OF):
+        refresh(ws, day)
     campaigns.create_campaign(ws, "spring", "top_spenders", as_of=dt.date(2025, 5, 31))
     con = ws.duck
     # the two products bought most in the cross-sell's window (3 months up to the as-of date)
@@ -467,4 +469,25 @@ def test_builder_picks_a_region_and_shows_share_and_members(browser, shop):
     assert "최근" in words and "이내" in words
     page.locator(".cond .op").first.select_option("<")
     assert "전보다 이전" in page.locator(".cond .date-input").first.inner_text()
+    assert not page.errors, page.errors
+
+
+def test_size_over_time_follows_dates_and_sparklines_start_at_zero(browser, shop):
+    page = open_page(browser)
+    show(page, f"#/segment/{SAVED.name}")
+    xs = page.locator("svg.chart.line circle").evaluate_all("els => els.map(e => e.dataset.x)")
+    assert len(xs) == 3 and xs == sorted(xs) and xs[0] == "2025-04-30"
+    show(page, "#/segments")
+    spark = page.locator(f"tr[data-segment='{SAVED.name}'] svg.spark")
+    baseline = float(spark.locator("line.baseline").get_attribute("y1"))
+    height = float(spark.get_attribute("height"))
+    points = spark.locator("polyline").get_attribute("points").split()
+    ys = [float(p.split(",")[1]) for p in points]
+    # every point above the zero line, and the drawn heights proportional to the sizes
+    assert baseline == height - 3 and all(y <= baseline for y in ys)
+    sizes = page.request.get(page.base + f"api/segments/{SAVED.name}").json()["trend"]
+    by_date = [t["size"] for t in sorted(sizes, key=lambda t: (t["as_of"], t["refresh_id"]))]
+    top = max(by_date)
+    for y, n in zip(ys, by_date, strict=True):
+        assert baseline - y == pytest.approx(n / top * (height - 6), abs=0.01)
     assert not page.errors, page.errors
