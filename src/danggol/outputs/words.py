@@ -209,6 +209,8 @@ UI: dict[str, dict[str, str]] = {
     "seg_title": {"ko": "제목", "en": "Title"},
     "query_label": {"ko": "쿼리", "en": "Query"},
     "nothing": {"ko": "없음", "en": "none"},
+    "err_input": {"ko": "입력값을 확인하세요.", "en": "Check the input."},
+    "n_products": {"ko": "상품 {n}종", "en": "{n} products"},
     "auc_note": {
         "ko": "재구매할 고객을 안 할 고객보다 높게 맞힌 비율 (0.5 = 동전 던지기, 1 = 완벽)",
         "en": "how often a repurchaser ranks above a non-repurchaser (0.5 = a coin toss, 1 = perfect)",

@@ -101,10 +101,12 @@ function showValue(name, v) {
   const raw = typeof v === "string" && shown === v && !/^\d{4}-\d{2}-\d{2}/.test(v);
   return raw || Array.isArray(v) ? dv(shown) : shown;
 }
+const ERROR_WORDS = { builtin_segment: "err_builtin", segment_exists: "err_exists", bad_date: "err_date", unauthorized: "err_token", not_found: "err_not_found", bad_segment: "err_segment", busy: "err_busy", conflict: "err_conflict", bad_request: "err_input", invalid_input: "err_input" };
+//: errors told in general words: the server's own message follows, as it came, for the details
+const GENERIC_ERRORS = new Set(["bad_segment", "bad_request", "invalid_input"]);
 function errorText(d) {
   // the UI's own words for the errors it knows; the server's message otherwise (in English)
-  const known = { builtin_segment: "err_builtin", segment_exists: "err_exists", bad_date: "err_date", unauthorized: "err_token", not_found: "err_not_found", bad_segment: "err_segment", busy: "err_busy", conflict: "err_conflict" };
-  if (d.code && known[d.code] && (App.lang === "ko" || d.code !== "bad_segment")) return t(known[d.code]);
+  if (d.code && ERROR_WORDS[d.code] && (App.lang === "ko" || !GENERIC_ERRORS.has(d.code))) return t(ERROR_WORDS[d.code]);
   return d.message;
 }
 
@@ -184,6 +186,7 @@ function errorBox(err) {
   const d = err.detail || { message: String(err) };
   return h("div", { class: "error", role: "alert", "data-code": d.code || "" },
     h("strong", {}, `${t("error")}: `), errorText(d),
+    App.lang === "ko" && GENERIC_ERRORS.has(d.code) && d.message ? h("span", { class: "muted small" }, " (", dv(d.message), ")") : null,
     d.position !== undefined && d.position !== null ? h("span", {}, ` (${t("err_position", { p: d.position + 1 })})`) : null,
     d.suggestion ? h("span", {}, ` — ${t("did_you_mean")} `, dv(d.suggestion), "?") : null,
     d.caret ? h("pre", { class: "caret", translate: "no" }, d.caret) : null);
@@ -605,7 +608,7 @@ function valuePicker(kind, value, onPick, attrs) {
   const load = () => api(url()).then((rows) => {
     list.replaceChildren(...rows.map((r) => {
       if (kind === "products") return h("option", { value: r.product_id }, `${r.product_name || ""} · ${r.category || ""}`);
-      if (kind === "categories") return h("option", { value: r.category }, fmtPeople(r.products).replace(/명|customers/, "") );
+      if (kind === "categories") return h("option", { value: r.category }, t("n_products", { n: fmtInt(r.products) }));
       return h("option", { value: r.value }, `${valueWords(kind.replace(/^customer_/, ""), r.value) || r.value} · ${fmtInt(r.count)}`);
     }));
     input.dataset.loaded = String(rows.length);
