@@ -604,8 +604,8 @@ function valuePicker(kind, value, onPick, attrs) {
   const placeholder = t(`pick_${kind}`);
   const input = h("input", Object.assign({ type: "search", list: id, value: value || "", placeholder, class: `picker ${kind}`, "aria-label": placeholder, autocomplete: "off" }, attrs || {}));
   let timer = null;
-  const url = () => (kind === "products" || kind === "categories" ? `/api/catalog/${kind}?q=${encodeURIComponent(input.value)}&limit=30` : `/api/values/${kind}?q=${encodeURIComponent(input.value)}&limit=50`);
-  const load = () => api(url()).then((rows) => {
+  const sourceOf = () => (kind === "products" || kind === "categories" ? `/api/catalog/${kind}?q=${encodeURIComponent(input.value)}&limit=30` : `/api/values/${kind}?q=${encodeURIComponent(input.value)}&limit=50`);
+  const load = () => api(sourceOf()).then((rows) => {
     list.replaceChildren(...rows.map((r) => {
       if (kind === "products") return h("option", { value: r.product_id }, `${r.product_name || ""} · ${r.category || ""}`);
       if (kind === "categories") return h("option", { value: r.category }, t("n_products", { n: fmtInt(r.products) }));
