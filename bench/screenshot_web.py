@@ -1,4 +1,5 @@
-"""Screenshot every page of the dashboard on a demo shop, in Korean and English.
+"""Screenshot every page of the dashboard on a demo shop, in Korean and English, at laptop
+(1366 × 900) and phone (390 × 844) sizes.
 
     python bench/screenshot_web.py              # docs/screenshots/web-*.png
     python bench/screenshot_web.py --customers 20000
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from playwright.sync_api import Route, sync_playwright
 
+from danggol.activation import campaigns
 from danggol.demo import generate_shop
 from danggol.ingest.load import ingest_tables
 from danggol.pipeline import refresh
@@ -55,20 +57,29 @@ SEGMENT = Segment(
     },
 )
 
-#: (file name, hash route, language, viewport width)
-PAGES = [
-    ("web-overview-ko", "#/", "ko", 1366),
-    ("web-overview-en", "#/", "en", 1366),
-    ("web-segments-ko", "#/segments", "ko", 1366),
-    ("web-builder-ko", "#/builder/vip_at_risk", "ko", 1366),
-    ("web-builder-en", "#/builder/vip_at_risk", "en", 1366),
-    ("web-segment-ko", "#/segment/vip_at_risk", "ko", 1366),
-    ("web-grid-members-en", "#/grid/5/5/champions", "en", 1366),
-    ("web-customer-ko", "#/customer/{customer}", "ko", 1366),
-    ("web-predictions-en", "#/predictions", "en", 1366),
-    ("web-overview-phone-ko", "#/", "ko", 390),
-    ("web-api-docs", "docs", "en", 1366),
+#: (name, hash route): every page of the dashboard
+ROUTES = [
+    ("overview", "#/"),
+    ("segments", "#/segments"),
+    ("segment", "#/segment/vip_at_risk"),
+    ("segment-params", "#/segment/cross_sell"),
+    ("builder", "#/builder/vip_at_risk"),
+    ("builder-copy", "#/builder?from=top_spenders"),
+    ("grid-members", "#/grid/5/5/champions"),
+    ("customer", "#/customer/{customer}"),
+    ("predictions", "#/predictions"),
+    ("campaigns", "#/campaigns"),
 ]
+#: viewport sizes: a laptop and a phone (390 × 844, an iPhone 12–15)
+SIZES = {"laptop": (1366, 900), "phone": (390, 844)}
+#: (file name, hash route, language, viewport): each page in both languages at both sizes,
+#: and the API reference once
+PAGES = [
+    (f"web-{name}-{size}-{lang}", route, lang, SIZES[size])
+    for name, route in ROUTES
+    for size in SIZES
+    for lang in ("ko", "en")
+] + [("web-api-docs", "docs", "en", SIZES["laptop"])]
 
 
 def build_shop(folder: Path, customers: int, seed: int, as_of: dt.date) -> str:
@@ -78,6 +89,7 @@ def build_shop(folder: Path, customers: int, seed: int, as_of: dt.date) -> str:
     Registry(folder / "segments").save(SEGMENT)
     refresh(ws, dt.date(as_of.year, as_of.month, 1) - dt.timedelta(days=1))
     refresh(ws, as_of)
+    campaigns.create_campaign(ws, "spring", "top_spenders", as_of=as_of - dt.timedelta(days=30))
     customer = ws.duck.execute(
         "SELECT customer_id FROM segment_members WHERE segment = 'vip_at_risk' ORDER BY 1 LIMIT 1"
     ).fetchall()[0][0]
@@ -107,9 +119,9 @@ def main() -> int:
                 time.sleep(0.5)
             ready.close()
             blocked: list[str] = []
-            for name, route, lang, width in PAGES:
+            for name, route, lang, (width, height) in PAGES:
                 context = browser.new_context(
-                    viewport={"width": width, "height": 900},
+                    viewport={"width": width, "height": height},
                     device_scale_factor=2 if width < 500 else 1,
                 )
                 context.add_init_script(f"localStorage.setItem('danggol.lang', '{lang}')")

@@ -26,16 +26,16 @@ from danggol.scores.rfm import DEFAULT_SEGMENT_MAP, RFM, load_segment_map
 
 GROUPS = {
     "champions": "챔피언",
-    "loyal": "충성 고객",
+    "loyal": "우수 단골",
     "potential_loyalist": "잠재 충성 고객",
-    "new": "신규 고객",
+    "new": "최근 첫 구매",
     "promising": "유망 고객",
     "need_attention": "관심 필요",
     "about_to_sleep": "휴면 직전",
     "at_risk": "이탈 위험",
     "cant_lose": "놓치면 안 될 고객",
     "hibernating": "휴면 고객",
-    "lost": "이탈 고객",
+    "lost": "떠난 구매자",
 }
 
 # --------------------------------------------------------------------------------------
@@ -276,6 +276,18 @@ segments:
 # --------------------------------------------------------------------------------------
 
 
+def test_rfm_groups_and_lifecycle_stages_have_different_names():
+    # both are shown side by side on the dashboard and in the report: a name that means an
+    # RFM group there and a lifecycle stage here misleads (issue 19: 이탈 고객, 신규 고객)
+    from danggol.scores.lifecycle import STAGE_LABELS
+
+    data = yaml.safe_load(DEFAULT_SEGMENT_MAP.read_text(encoding="utf-8"))
+    for lang in ("ko", "en"):
+        groups = {v[lang] for v in data["segments"].values()}
+        stages = {v[lang] for v in STAGE_LABELS.values()}
+        assert not groups & stages, (lang, groups & stages)
+
+
 def test_default_map_covers_all_25_cells_with_the_11_groups():
     data = yaml.safe_load(DEFAULT_SEGMENT_MAP.read_text(encoding="utf-8"))
     assert sorted(data["grid"]) == [1, 2, 3, 4, 5]
@@ -283,7 +295,7 @@ def test_default_map_covers_all_25_cells_with_the_11_groups():
     cells = [key for row in data["grid"].values() for key in row]
     assert len(cells) == 25 and set(cells) == set(GROUPS)
     assert {k: v["ko"] for k, v in data["segments"].items() if k in GROUPS} == GROUPS
-    assert data["segments"]["prospects"]["ko"] == "잠재 고객"
+    assert data["segments"]["prospects"]["ko"] == "미구매 가입자"
     assert all(isinstance(v["en"], str) and v["en"] for v in data["segments"].values())
     # the suggested partition, rows R = 5 … 1, columns FM = 5 … 1
     assert data["grid"][5] == ["champions", "champions", "loyal", "potential_loyalist", "new"]

@@ -156,12 +156,30 @@ def test_describe_in_korean_and_english(shop):
     assert describe(tree, "en") == [
         "- all of:",
         "  - number of orders is at least 1",
-        "  - last order date is before 5 months before the as-of date",
+        "  - last order date more than 5 months ago",
     ]
     assert describe(tree, "ko") == [
         "- 모두 만족:",
         "  - 주문 수 1 이상",
-        "  - 최근 구매일 기준일 5개월 전 이전",
+        "  - 최근 구매일: 5개월 전보다 이전",
+    ]
+    # a window up to the as-of date, coded values and money in words
+    tree = service.target(
+        shop,
+        "last_order_date >= -90d AND gender = 'male' AND amount_spent > 50000 AND "
+        "products_purchased(category: 'shoes', date: -3m) = true",
+    ).tree
+    assert describe(tree, "ko")[1:] == [
+        "  - 최근 구매일: 최근 90일 이내",
+        "  - 성별: 남성",
+        "  - 누적 구매금액 50,000원 초과",
+        "  - 구매함 (카테고리 'shoes', 최근 3개월)",
+    ]
+    assert describe(tree, "en")[1:] == [
+        "  - last order date within the last 90 days",
+        "  - gender is Male",
+        "  - amount spent is more than 50,000",
+        "  - bought (category 'shoes', in the last 3 months)",
     ]
 
 

@@ -95,6 +95,37 @@ def test_vocabulary_has_every_field_with_its_labels(client):
     assert {f["name"] for f in body["functions"]} >= {"products_purchased", "events"}
 
 
+def test_value_pickers_list_the_shops_own_values_like_sql(client):
+    got = client.get("/api/values/customer_regions", params={"limit": 200}).json()
+    want = sql(
+        client,
+        "SELECT region, count(*) FROM customers WHERE region IS NOT NULL AND region <> '' "
+        "GROUP BY 1 ORDER BY 2 DESC, 1",
+    )
+    assert [(r["value"], r["count"]) for r in got] == [tuple(w) for w in want]
+    tags = client.get("/api/values/customer_tags").json()
+    want_tags = sql(
+        client,
+        "SELECT t, count(*) FROM (SELECT unnest(tags) AS t FROM customers) WHERE t <> '' "
+        "GROUP BY 1 ORDER BY 2 DESC, 1",
+    )
+    assert [(r["value"], r["count"]) for r in tags] == [tuple(w) for w in want_tags][:50]
+    seoul = client.get("/api/values/customer_regions", params={"q": "서울"}).json()
+    assert seoul and all("서울" in r["value"] for r in seoul)
+    assert_error(client.get("/api/values/amount_spent"), 400, "bad_request")
+
+
+def test_words_come_in_both_languages_from_one_table(client):
+    from danggol.outputs import report_data, words
+
+    body = client.get("/api/words").json()
+    assert set(body["ko"]) == set(body["en"])
+    assert not set(words.UI) & set(report_data.LABELS)  # a key is defined once
+    assert body["ko"]["revenue"] == report_data.LABELS["revenue"]["ko"]  # the report's word
+    assert body["values"]["gender"]["male"] == {"ko": "남성", "en": "Male"}
+    assert body["values"]["event"]["cart_add"]["ko"] == "장바구니 담기"
+
+
 def test_category_picker_counts_like_sql(client):
     got = client.get("/api/catalog/categories", params={"limit": 100}).json()
     want = sql(
@@ -231,7 +262,7 @@ def test_segment_crud_from_query_and_tree(client):
     created = client.post("/api/segments", json=body)
     assert created.status_code == 201, created.text
     assert created.json()["query"] == "number_of_orders >= 3 AND NOT (refunds > 0)"
-    assert_error(client.post("/api/segments", json=body), 400, "bad_segment")  # exists already
+    assert_error(client.post("/api/segments", json=body), 409, "segment_exists")  # exists already
     want = sql(
         client,
         "SELECT count(*) FROM profile_snapshot WHERE number_of_orders >= 3 AND NOT (refunds > 0)",
@@ -251,6 +282,60 @@ def test_segment_crud_from_query_and_tree(client):
     assert_error(client.get("/api/segments/web_regulars"), 404, "not_found")
     assert_error(client.delete("/api/segments/web_regulars"), 404, "not_found")
     assert_error(client.delete("/api/segments/top_spenders"), 400, "bad_segment")  # built-in
+
+
+def test_a_built_in_is_never_replaced_but_copied_with_its_parameters(client, shop):
+    builtin = (shop / "segments" / "cross_sell.yaml").exists()
+    assert not builtin  # no shop copy to begin with
+    for method in ("post", "put"):
+        call = getattr(client, method)
+        url = "/api/segments" if method == "post" else "/api/segments/cross_sell"
+        body = {"name": "cross_sell", "query": "number_of_orders >= 2", "replace": True}
+        if method == "put":
+            body.pop("name"), body.pop("replace")
+        assert_error(call(url, json=body), 400, "builtin_segment")
+    assert not (shop / "segments" / "cross_sell.yaml").exists()
+    a, b = (
+        r[0]
+        for r in sql(
+            client,
+            "SELECT product_id FROM order_items GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 2",
+        )
+    )
+    made = client.post(
+        "/api/segments/cross_sell/copy",
+        json={"name": "xs_two", "params": {"product_a": a, "product_b": b}},
+    )
+    assert made.status_code == 201, made.text
+    assert made.json()["params"]["product_a"] == a and not made.json()["builtin"]
+    # bought a in the last 3 months and not b, by plain SQL on the raw tables
+    want = sql(
+        client,
+        """
+        WITH bought AS (
+          SELECT DISTINCT o.customer_id, i.product_id FROM orders o JOIN order_items i USING (order_id)
+          WHERE o.status IN ('paid', 'partially_refunded')
+            AND o.order_date > DATE '2025-06-30' - INTERVAL 3 MONTH AND o.order_date <= DATE '2025-06-30')
+        SELECT count(*) FROM (SELECT customer_id FROM bought WHERE product_id = ?
+                              EXCEPT SELECT customer_id FROM bought WHERE product_id = ?)
+        """,
+        [a, b],
+    )[0][0]
+    assert client.get("/api/segments/xs_two").json()["size"] == want
+    assert client.get("/api/segments/cross_sell").json()["needs"] == ["product_a", "product_b"]
+    assert_error(
+        client.post("/api/segments/cross_sell/copy", json={"name": "xs_two", "params": {}}),
+        400,
+        "bad_segment",
+    )
+    assert_error(
+        client.post(
+            "/api/segments/cross_sell/copy", json={"name": "xs_three", "params": {"product_a": a}}
+        ),
+        400,
+        "bad_segment",
+    )
+    assert client.delete("/api/segments/xs_two").status_code == 204
 
 
 def test_bad_segment_input(client):
@@ -293,9 +378,28 @@ def test_members_are_paged_sorted_and_searched_like_sql(client):
     found = client.get(
         "/api/segments/top_spenders/members", params={"search": needle, "page_size": 500}
     ).json()
-    assert sorted(r["customer_id"] for r in found["rows"]) == sorted(
-        c for c, _ in want if needle in c.lower()
+    # the id, the name, the e-mail or the phone's digits (personal data is not guarded here)
+    matching = sql(
+        client,
+        f"""SELECT p.customer_id FROM profile_snapshot p LEFT JOIN customers c USING (customer_id)
+        WHERE {TOP} AND (contains(lower(p.customer_id), ?) OR contains(lower(coalesce(c.name, '')), ?)
+          OR contains(lower(coalesce(c.email, '')), ?)
+          OR contains(regexp_replace(coalesce(c.phone, ''), '[^0-9]', '', 'g'), ?))""",
+        [needle] * 4,
     )
+    assert sorted(r["customer_id"] for r in found["rows"]) == sorted(c for (c,) in matching)
+    assert any(needle not in c.lower() for (c,) in matching)  # the phone search did find more
+    by_name = client.get(
+        "/api/segments/top_spenders/members",
+        params={"search": "김", "fields": "customer_id,name", "page_size": 500},
+    ).json()
+    named_kim = sql(
+        client,
+        f"SELECT count(*) FROM profile_snapshot p JOIN customers c USING (customer_id) "
+        f"WHERE {TOP} AND c.name LIKE '%김%'",
+    )[0][0]
+    assert by_name["total"] == named_kim > 0
+    assert all("김" in r["name"] for r in by_name["rows"])
 
 
 def test_members_bad_input(client):
@@ -322,11 +426,12 @@ def test_members_bad_input(client):
         "bad_request",
     )
     assert_error(client.get("/api/segments/nope/members"), 404, "not_found")
-    assert_error(
+    err = assert_error(
         client.get("/api/segments/top_spenders/members", params={"as_of": "June"}),
         400,
-        "bad_request",
+        "bad_date",
     )
+    assert "as_of" in err["message"] and "--" not in err["message"]  # no command-line words
 
 
 def test_export_streams_every_member_as_csv(client):
@@ -391,12 +496,12 @@ def test_customer_detail_matches_the_raw_tables(client):
         [cid, AS_OF],
     )[0][0]
     assert len(body["events"]) == min(events, 200)
-    assert body["segments"] == [
-        s
-        for (s,) in sql(
-            client, "SELECT segment FROM segment_members WHERE customer_id = ? ORDER BY 1", [cid]
-        )
-    ]
+    names = {s["name"] for s in body["segments"]}
+    assert "top_spenders" in names  # chosen by the built-in's own condition, written out again
+    # the refunded_customers built-in: refunds > 0, by SQL on the profile
+    refunds = sql(client, "SELECT refunds FROM profile_snapshot WHERE customer_id = ?", [cid])
+    assert ("refunded_customers" in names) == (refunds[0][0] > 0)
+    assert "email" not in (body["contact"] or {}) or body["contact_guarded"] is False
     assert_error(client.get("/api/customers/nobody"), 404, "not_found")
 
 
@@ -567,7 +672,7 @@ def test_refresh_runs_in_the_background_and_reports_its_state(client):
         assert trend[-1]["size"] == sizes["web_refreshed"]
     finally:
         client.delete("/api/segments/web_refreshed")
-    assert_error(client.post("/api/refresh", params={"as_of": "yesterday"}), 400, "bad_request")
+    assert_error(client.post("/api/refresh", params={"as_of": "yesterday"}), 400, "bad_date")
     client.app.state.web.job = RefreshJob("running")
     try:
         assert_error(client.post("/api/refresh"), 409, "conflict")

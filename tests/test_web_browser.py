@@ -185,7 +185,7 @@ def test_members_search_and_csv_export(page, shop):
         page.locator("#export").click()
     text = download.value.path().read_text(encoding="utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0][0] == "customer_id" and len(rows) - 1 == expected["built"]
+    assert rows[0][0] == "고객 ID" and len(rows) - 1 == expected["built"]  # headings in words
     ids = {r[0] for r in rows[1:]}
     page.locator("table.data tbody a").first.click()  # opens the customer
     page.wait_for_selector("dl.profile")

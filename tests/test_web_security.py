@@ -126,6 +126,7 @@ def _url(path: str, customer: str) -> str:
         .replace("{customer_id}", customer)
         .replace("{kind}", "products")
         .replace("{fmt}", "csv")
+        .replace("{field}", "customer_regions")
     )
 
 
@@ -205,6 +206,20 @@ def test_personal_data_needs_the_token_and_no_other_route_shows_it(shop):
         )
         assert ok.status_code == 200
         assert {"customer_id": customer, "email": email, "phone": phone} in ok.json()["rows"]
+        # the customer page: the contact only with the token, and it says why it is missing
+        page = c.get(f"/api/customers/{customer}").json()
+        assert page["contact"] is None and page["contact_guarded"] is True
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        page = c.get(f"/api/customers/{customer}", headers=auth).json()
+        assert page["contact"]["email"] == email and page["contact_guarded"] is False
+        # a search does not probe personal data without the token: a phone finds nobody
+        # (the id has no such digits), with the token it finds the customer
+        digits = "".join(ch for ch in phone if ch.isdigit())[-8:]
+        url = "/api/segments/top_spenders/members"
+        assert digits not in customer
+        assert customer not in c.get(url, params={"search": digits}).text
+        found = c.get(url, params={"search": digits}, headers=auth).json()["rows"]
+        assert customer in {r["customer_id"] for r in found}
     app.state.web.close()
 
 

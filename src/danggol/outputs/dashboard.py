@@ -84,6 +84,18 @@ def state_key(ws: Workspace) -> tuple[object, ...]:
     return (tuple(meta), refresh, batch, files)
 
 
+def share_base(ws: Workspace, as_of: dt.date) -> int:
+    """The number the dashboard divides a segment's size by for its share of customers: the
+    same total as the segment list's shares (``analytics.segment_sizes``: every row of the
+    profile), so a share in the builder and in the list agree.
+
+    TODO(segsem): one denominator everywhere (known customers) — replace this and the totals of
+    ``overview`` (summary, funnel) and ``segment_list`` with the universe-count function."""
+    from danggol.profile import profile_for
+
+    return int(profile_for(ws.ibis, as_of).count().to_pyarrow().as_py() or 0)
+
+
 def last_refresh(ws: Workspace) -> dict[str, Any] | None:
     """The refresh of the latest as-of date (the last one of that date): id, as-of date, when
     it finished, how long it took."""
@@ -169,6 +181,8 @@ def segment_info(segment: Segment) -> dict[str, Any]:
     data: dict[str, Any] = {
         "name": segment.name,
         "title": {"ko": segment.label("ko"), "en": segment.label("en")},
+        #: the languages the title was written in (the others fall back to one of them)
+        "title_langs": sorted(segment.title),
         "description": {
             k: v.format(**(segment.params or {})) if segment.params else v
             for k, v in segment.description.items()
@@ -251,6 +265,7 @@ def vocabulary(ws: Workspace) -> dict[str, Any]:
     fields = [
         {
             "name": f.name,
+            "column": f.column,
             "type": f.type,
             "ko": f.ko,
             "en": f.en,
@@ -458,3 +473,27 @@ def backtest_metrics(
     from danggol.predict.backtest import backtest
 
     return clean(backtest(ws.ibis, cutoff=cutoff, horizon_days=horizon_days, model=model).to_dict())  # type: ignore[no-any-return]
+
+
+# --------------------------------------------------------------------------------------
+# campaigns
+# --------------------------------------------------------------------------------------
+
+
+def campaign_summary(ws: Workspace, name: str, confidence: float = 0.95) -> dict[str, Any]:
+    """A campaign's report (``activation.campaigns.report``) with its verdict: whether the
+    difference on the KPI is significant at the level asked (p-value below 1 − confidence),
+    and its direction (``up``: the treated did better)."""
+    from danggol.activation import campaigns
+
+    data = clean(campaigns.report(ws, name, confidence).to_dict())
+    kpi = data["kpi"]
+    p, diff = kpi.get("p_value"), kpi.get("difference")
+    data["verdict"] = {
+        "level": confidence,
+        "alpha": round(1 - confidence, 10),
+        "known": p is not None,
+        "significant": p is not None and p < 1 - confidence,
+        "direction": None if not diff else "up" if diff > 0 else "down",
+    }
+    return data  # type: ignore[no-any-return]

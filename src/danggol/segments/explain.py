@@ -63,11 +63,82 @@ def _value_words(expr: object, lang: str) -> str:
     return str(expr)
 
 
+def _last_words(offset: n.DateOffset, lang: str) -> str:
+    """A window ending at the as-of date: "최근 90일", "the last 90 days"."""
+    amount, unit = abs(offset.amount), UNIT_WORDS[lang][offset.unit]
+    if lang == "ko":
+        return f"최근 {amount}{unit}"
+    return f"in the last {amount} {unit}{'' if amount == 1 else 's'}"
+
+
+#: how a date compared with a past offset reads: "최근 90일 이내", "90일 전보다 이전"
+RECENT_WORDS = {
+    "ko": {
+        ">=": "{l}: 최근 {n}{u} 이내",
+        ">": "{l}: 최근 {n}{u} 이내 (그날 제외)",
+        "<": "{l}: {n}{u} 전보다 이전",
+        "<=": "{l}: {n}{u} 전 또는 그 이전",
+    },
+    "en": {
+        ">=": "{l} within the last {n} {u}",
+        ">": "{l} within the last {n} {u} (not that day)",
+        "<": "{l} more than {n} {u} ago",
+        "<=": "{l} {n} {u} ago or earlier",
+    },
+}
+
+
+def _code_names(field: str) -> dict[str, dict[str, str]]:
+    """The names of a coded field's values (gender, stage, RFM group …), or none."""
+    from danggol.codes import VALUES
+    from danggol.scores.grades import TIER_LABELS
+    from danggol.scores.lifecycle import REASON_LABELS, STAGE_LABELS
+
+    spec = FIELDS.get(field)
+    column = spec.column if spec else field
+    if column == "rfm_group":
+        from danggol.scores.rfm import load_segment_map
+
+        smap = load_segment_map()
+        return {k: {"ko": smap.label(k, "ko"), "en": smap.label(k, "en")} for k in smap.keys}
+    tables = {
+        "lifecycle_stage": STAGE_LABELS,
+        "lifecycle_reason": REASON_LABELS,
+        "spend_tier": TIER_LABELS,
+        "frequency_tier": TIER_LABELS,
+    }
+    return tables.get(column) or VALUES.get(column, {})
+
+
+def _named_value(expr: object, field: str, lang: str) -> str | None:
+    """A literal on the right of a coded or money field, in words: 'male' → 남성,
+    50000 → 50,000원 (None when there is nothing to name)."""
+    spec = FIELDS.get(field)
+    if isinstance(expr, tuple):
+        named = [_named_value(e, field, lang) for e in expr]
+        if all(x is not None for x in named):
+            joiner = " ~ " if lang == "ko" and len(expr) == 2 else ", "
+            return joiner.join(str(x) for x in named)
+        return None
+    if not isinstance(expr, n.Value):
+        return None
+    v = expr.value
+    if isinstance(v, str):
+        names = _code_names(field)
+        return names[v][lang] if v in names else None
+    if spec is not None and spec.money and isinstance(v, int | float) and not isinstance(v, bool):
+        return f"{v:,}원" if lang == "ko" else f"{v:,}"
+    return None
+
+
 def _call_words(call: n.Call, lang: str) -> str:
     spec = FUNCTIONS[call.name]
     parts = []
     for name, value in call.args:
         arg = spec.arg(name)
+        if name == "date" and isinstance(value, n.DateOffset) and value.amount < 0:
+            parts.append(_last_words(value, lang))  # "최근 90일", not "이후 기간 기준일 90일 전"
+            continue
         label = (arg.ko if lang == "ko" else arg.en) if arg else name
         parts.append(f"{label} {_value_words(value, lang)}" if name else _value_words(value, lang))
     head = spec.ko if lang == "ko" else spec.en
@@ -89,8 +160,21 @@ def condition_words(cond: n.Compare, lang: str = "en") -> str:
         if lang == "ko":
             return words if yes else f"{words} 아님"
         return words if yes else f"not {words}"
-    template = OPERATORS[cond.op].words(lang, date=kind_of(left) == "date")
-    return template.format(l=_value_words(left, lang), r=_value_words(cond.right, lang))
+    date = kind_of(left) == "date"
+    right = cond.right
+    if (
+        date
+        and isinstance(right, n.DateOffset)
+        and right.amount < 0
+        and cond.op in RECENT_WORDS[lang]
+    ):
+        amount, unit = abs(right.amount), UNIT_WORDS[lang][right.unit]
+        if lang == "en" and amount != 1:
+            unit += "s"
+        return RECENT_WORDS[lang][cond.op].format(l=_value_words(left, lang), n=amount, u=unit)
+    template = OPERATORS[cond.op].words(lang, date=date)
+    named = _named_value(right, left.name, lang) if isinstance(left, n.Field) else None
+    return template.format(l=_value_words(left, lang), r=named or _value_words(right, lang))
 
 
 def describe(node: n.Node, lang: str = "en", indent: int = 0) -> list[str]:

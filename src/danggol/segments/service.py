@@ -6,6 +6,7 @@ A *target* is a saved or built-in segment name, or a query typed on the spot.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,6 +118,61 @@ def to_sql(ws: Workspace, tgt: Target, as_of: dt.date, dialect: str = "duckdb") 
 CONTACT_FIELDS = ("name", "email", "phone")
 
 
+def search_condition(table: ir.Table, search: str, contact: list[str]) -> ir.BooleanValue:
+    """Rows whose id, or one of the ``contact`` columns, contains ``search`` (any case); a
+    phone is compared on its digits only, so the dashes of 010-1234-5678 do not matter."""
+    needle = check_text(search.strip().lower(), "a search")
+    cond = table.customer_id.lower().contains(needle)
+    for column in contact:
+        value = table[column].cast("string").fill_null("")
+        cond |= value.lower().contains(needle)
+        digits = re.sub(r"\D", "", needle)
+        if column == "phone" and len(digits) >= 3:
+            cond |= value.re_replace(r"\D", "").contains(digits)
+    return cond
+
+
+def derive(
+    ws: Workspace,
+    source: str,
+    name: str,
+    params: dict[str, Any],
+    *,
+    title: dict[str, str] | None = None,
+    description: dict[str, str] | None = None,
+) -> Segment:
+    """Save a new segment made from a built-in one with its parameters filled in (a cross-sell
+    for two chosen products, a festival for one region …). The built-in stays as it is: the
+    new segment needs a name no other segment has, built-in or saved."""
+    reg = registry(ws)
+    base = reg.get(source)
+    taken = reg.all()
+    if name in taken:
+        kind = "built-in" if taken[name].builtin else "saved"
+        raise SegmentError(f"a {kind} segment is already named '{name}': choose another name")
+    unknown = sorted(set(params) - set(base.params))
+    if unknown:
+        raise SegmentError(
+            f"segment '{source}' has no parameter {', '.join(unknown)}; "
+            f"it takes {', '.join(base.params) or 'none'}"
+        )
+    segment = Segment.model_validate(
+        {
+            **base.model_dump(exclude={"file"}),
+            "name": name,
+            "builtin": False,
+            "params": {**base.params, **params},
+            "title": title or base.title,
+            "description": description or base.description,
+        }
+    )
+    missing = segment.missing_params()
+    if missing:
+        raise SegmentError(f"segment '{source}' needs a value for {', '.join(missing)}")
+    reg.save(segment)
+    return reg.get(name)
+
+
 @dataclass(frozen=True)
 class MemberPage:
     """One page of a segment's members: ``total`` matching the search, and the rows."""
@@ -168,17 +224,20 @@ def member_page(
     sort: str = "customer_id",
     descending: bool = False,
     search: str | None = None,
+    search_contact: bool = False,
     page: int = 1,
     page_size: int = 50,
 ) -> MemberPage:
     """One page of members, sorted by a chosen field (then by id) and filtered by a search on
-    the customer id (case-insensitive substring). A page past the last raises NotFoundError."""
+    the customer id (case-insensitive substring) and, with ``search_contact``, on the name,
+    e-mail and phone too (a phone matches on its digits: "0101234" finds 010-1234-5678).
+    A page past the last raises NotFoundError."""
     if page < 1 or page_size < 1:
         raise ConfigError(f"page and page_size start at 1; got page={page}, page_size={page_size}")
-    table = member_fields(ws, tgt, as_of, [*fields, sort])
+    contact = list(CONTACT_FIELDS) if search and search_contact else []
+    table = member_fields(ws, tgt, as_of, [*fields, sort, *contact])
     if search:
-        needle = check_text(search.strip().lower(), "a search")
-        table = table.filter(table.customer_id.lower().contains(needle))
+        table = table.filter(search_condition(table, search, contact))
     total = int(table.count().to_pyarrow().as_py())
     last = max(1, -(-total // page_size))
     if page > last:

@@ -55,6 +55,14 @@ def split_fields(text: str) -> list[str]:
     return [f.strip() for f in text.split(",") if f.strip()]
 
 
+def personal_ok(request: Request, state: WebState) -> bool:
+    """Whether this request may see personal data (always, unless the app guards it and the
+    request lacks the token)."""
+    if state.protect != "personal" or state.token is None:
+        return True
+    return token_ok(request, state.token)
+
+
 def check_personal(request: Request, state: WebState, fields: list[str]) -> None:
     """Name, email and phone need the token when the app guards personal data."""
     personal = sorted(set(fields) & set(CONTACT_FIELDS))

@@ -51,6 +51,17 @@ class RefreshJob:
         }
 
 
+def parse_day(text: str, name: str = "as_of") -> dt.date:
+    """A date parameter of the API (YYYY-MM-DD), parsed here at the edge: the error names the
+    parameter, not a command-line option."""
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise WebError(
+            400, "bad_date", f"'{name}' is a date as YYYY-MM-DD (like 2025-06-30); got {text!r}"
+        ) from None
+
+
 class WebState:
     """One workspace behind a lock: DuckDB's connection serves one query at a time."""
 
@@ -167,7 +178,7 @@ class WebState:
     def as_of(self, given: str | None) -> dt.date:
         """The date asked, else the last refresh's (its stored profile is fast), else the workspace's as_of or today."""
         if given:
-            return as_of_date(given, self.ws.config)
+            return parse_day(given)
         with self.lock:
             stored = dashboard.stored_as_of(self.ws)
         return stored or as_of_date(None, self.ws.config)

@@ -13,10 +13,11 @@ from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
 from danggol.activation import campaigns, exports
-from danggol.profile import as_of_date
+from danggol.outputs import dashboard
 from danggol.segments import service
 from danggol.segments.service import CONTACT_FIELDS
 from danggol.web.deps import AsOf, State, check_personal, split_fields
+from danggol.web.state import parse_day
 
 router = APIRouter(prefix="/api", tags=["activation"])
 
@@ -95,7 +96,7 @@ def list_campaigns(state: State) -> list[dict[str, Any]]:
 
 @router.post("/campaigns", status_code=201, summary="Create a campaign (the holdout is drawn now)")
 def create_campaign(state: State, body: CampaignIn) -> dict[str, Any]:
-    day = as_of_date(body.as_of, state.ws.config) if body.as_of else state.as_of(None)
+    day = parse_day(body.as_of) if body.as_of else state.as_of(None)
     campaign = state.run(
         campaigns.create_campaign,
         body.name,
@@ -115,4 +116,4 @@ def create_campaign(state: State, body: CampaignIn) -> dict[str, Any]:
 def campaign_report(
     state: State, name: str, confidence: Annotated[float, Query(gt=0, lt=1)] = 0.95
 ) -> dict[str, Any]:
-    return state.run(campaigns.report, name, confidence).to_dict()
+    return state.run(dashboard.campaign_summary, name, confidence)

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
-from danggol.outputs import dashboard
-from danggol.web.deps import AsOf, Lang, State
+from danggol.outputs import dashboard, people
+from danggol.web.deps import AsOf, Lang, State, personal_ok
 
 router = APIRouter(prefix="/api/customers", tags=["customers"])
 
 
 @router.get("/{customer_id}", summary="Profile, scores, predictions, orders, events, segments")
-def customer(state: State, customer_id: str, as_of: AsOf = None) -> dict[str, Any]:
-    return state.run(dashboard.customer_detail, customer_id, state.as_of(as_of))
+def customer(
+    request: Request, state: State, customer_id: str, as_of: AsOf = None
+) -> dict[str, Any]:
+    """Contact (name, e-mail, phone) only with the token when personal data is guarded;
+    ``segments``: every segment the customer is in on that date, computed now."""
+    personal = personal_ok(request, state)
+    return state.run(people.customer_card, customer_id, state.as_of(as_of), personal=personal)
 
 
 @router.get("/{customer_id}/explain/{segment}", summary="Why the customer is in or out")

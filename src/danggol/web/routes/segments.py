@@ -13,14 +13,23 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from danggol.errors import SegmentError
-from danggol.outputs import dashboard
+from danggol.outputs import dashboard, people
 from danggol.segments import service
 from danggol.segments.definition import Segment
 from danggol.segments.explain import describe
 from danggol.segments.forms import from_dict, to_dict
 from danggol.segments.nodes import Node
 from danggol.segments.parse import parse_query, to_query
-from danggol.web.deps import AsOf, Fields, Lang, State, check_personal, split_fields
+from danggol.web.deps import (
+    AsOf,
+    Fields,
+    Lang,
+    State,
+    check_personal,
+    personal_ok,
+    split_fields,
+)
+from danggol.web.errors import WebError
 
 router = APIRouter(prefix="/api", tags=["segments"])
 
@@ -61,8 +70,32 @@ class PreviewIn(Condition):
     page_size: int = Field(20, ge=1, le=500)
 
 
+class CopyIn(BaseModel):
+    """A new segment from a built-in one: its name, the built-in's parameters, its titles."""
+
+    name: str = Field(examples=["cross_sell_socks_shoes"])
+    params: dict[str, Any] = Field(default_factory=dict, examples=[{"product_a": "P0001"}])
+    title: dict[str, str] = Field(default_factory=dict)
+    description: dict[str, str] = Field(default_factory=dict)
+
+
 def _save(state: State, name: str, body: SegmentIn, overwrite: bool) -> dict[str, Any]:
     body.tree()  # a condition that does not parse is never saved
+    with state.lock:
+        existing = service.registry(state.ws).all().get(name)
+    if existing is not None and existing.builtin:
+        # the library allows a shop's override on disk; the dashboard never replaces a
+        # built-in with one click: it saves a copy under a new name
+        raise WebError(
+            400,
+            "builtin_segment",
+            f"'{name}' is a built-in segment and cannot be replaced here: save it under a new "
+            "name (copy and edit)",
+        )
+    if existing is not None and not overwrite:
+        raise WebError(
+            409, "segment_exists", f"a segment named '{name}' is already saved: choose another name"
+        )
     segment = Segment(
         name=name,
         title=body.title,
@@ -92,7 +125,25 @@ def get_segment(state: State, name: str, as_of: AsOf = None) -> dict[str, Any]:
     return state.cached("segment", dashboard.segment_detail, name, state.as_of(as_of))
 
 
-@router.put("/segments/{name}", summary="Update (or override a built-in with) a saved segment")
+@router.post(
+    "/segments/{name}/copy",
+    status_code=201,
+    summary="Save a new segment from a built-in one, with its parameters filled in",
+)
+def copy_segment(state: State, name: str, body: CopyIn) -> dict[str, Any]:
+    with state.lock:
+        segment = service.derive(
+            state.ws,
+            name,
+            body.name,
+            body.params,
+            title=body.title or None,
+            description=body.description or None,
+        )
+        return dashboard.segment_info(segment)
+
+
+@router.put("/segments/{name}", summary="Update a saved segment (never a built-in)")
 def update_segment(state: State, name: str, body: SegmentIn) -> dict[str, Any]:
     state.run(lambda ws: service.registry(ws).get(name))  # 404 for an unknown name
     return _save(state, name, body, True)
@@ -130,6 +181,7 @@ def segment_members(
             sort=sort,
             descending=order == "desc",
             search=search,
+            search_contact=personal_ok(request, state),
             page=page,
             page_size=page_size,
         )
@@ -161,6 +213,10 @@ def export_segment(
     name: str,
     as_of: AsOf = None,
     fields: Fields = "customer_id,amount_spent,number_of_orders,last_order_date,rfm_group",
+    labels: Annotated[
+        Literal["ko", "en"] | None,
+        Query(description="headings and coded values in words of this language"),
+    ] = None,
 ) -> StreamingResponse:
     chosen = split_fields(fields)
     check_personal(request, state, chosen)
@@ -170,6 +226,8 @@ def export_segment(
         table = (
             service.member_fields(state.ws, tgt, day, chosen).order_by("customer_id").to_pyarrow()
         )
+    if labels:
+        table = people.labelled(table, labels)
     return StreamingResponse(
         _csv_chunks(table),
         media_type="text/csv; charset=utf-8",
@@ -216,6 +274,7 @@ def preview_query(
             sort=body.sort,
             descending=body.order == "desc",
             search=body.search,
+            search_contact=personal_ok(request, state),
             page=body.page,
             page_size=body.page_size,
         )

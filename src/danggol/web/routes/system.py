@@ -8,9 +8,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from danggol import __version__
-from danggol.outputs import dashboard
+from danggol.outputs import dashboard, people, words
 from danggol.profile import as_of_date
 from danggol.web.deps import AsOf, State
+from danggol.web.state import parse_day
 
 router = APIRouter(prefix="/api", tags=["workspace"])
 
@@ -31,6 +32,8 @@ def status(state: State) -> dict[str, Any]:
         "last_refresh": refresh,
         "refresh": state.job.to_dict(),
         "predictions": [c for c in dashboard.PREDICTION_COLUMNS if c in columns],
+        # what a share of customers is of (the builder's "% of customers")
+        "customers": state.cached("share_base", dashboard.share_base, state.as_of(None)),
         "personal_data_needs_token": state.protect == "personal" and state.token is not None,
     }
 
@@ -50,11 +53,31 @@ def catalog(
     return state.cached("catalog", dashboard.catalog, kind, q, limit)
 
 
+@router.get("/words", summary="Every word of the dashboard and the names of coded values")
+def ui_words() -> dict[str, Any]:
+    """``ko`` and ``en``: the page's words (one table with the report's); ``values``: the
+    names of coded values by column (gender, channels, statuses, events, stages …)."""
+    return {
+        **words.ui_words(),
+        "values": words.value_words(),
+        "export_reasons": words.EXPORT_REASONS,
+    }
+
+
+@router.get("/values/{field}", summary="The shop's own values of a field (pickers)")
+def field_values(
+    state: State,
+    field: str,
+    q: Annotated[str, Query(max_length=100)] = "",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[dict[str, Any]]:
+    return state.cached("values", people.field_values, field, q, limit)
+
+
 @router.post("/refresh", status_code=202, summary="Start a refresh in the background")
 def start_refresh(state: State, as_of: AsOf = None) -> JSONResponse:
-    day = as_of_date(
-        as_of, state.ws.config
-    )  # default: danggol.toml's as_of, else today, as 'danggol refresh'
+    # default: danggol.toml's as_of, else today, as 'danggol refresh'
+    day = parse_day(as_of) if as_of else as_of_date(None, state.ws.config)
     return JSONResponse(state.start_refresh(day).to_dict(), status_code=202)
 
 

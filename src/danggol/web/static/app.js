@@ -10,17 +10,26 @@ const App = {
 };
 
 // ------------------------------------------------------------------------------------
-// words, numbers and dates
+// words, numbers and dates (the words come from the API: one table with the report's)
 // ------------------------------------------------------------------------------------
 
 function t(key, vars) {
-  const table = window.I18N[App.lang] || window.I18N.ko;
+  const table = (window.I18N && (window.I18N[App.lang] || window.I18N.ko)) || {};
   let text = key in table ? table[key] : key;
   for (const [k, v] of Object.entries(vars || {})) text = text.split(`{${k}}`).join(String(v));
   return text;
 }
 const locale = () => (App.lang === "ko" ? "ko-KR" : "en-US");
 const label = (item) => (item ? item[App.lang] || item.en || item.ko || "" : "");
+//: data as it came (a name, an id, a product): never translated, and marked so
+//: a line of a segment's words: what is quoted ('서울특별시', a product id) is the shop's data
+const wordsLine = (line) => line.split(/('(?:[^'\\]|\\.)*')/).map((part, i) => (i % 2 ? dv(part) : part));
+//: a segment's title: the shop's own words when it was not written in this language
+const ownTitle = (sg) => !sg.title_langs || sg.title_langs.includes(App.lang);
+const titleOf = (sg) => (ownTitle(sg) ? label(sg.title) : dv(label(sg.title)));
+const dv = (text) => h("span", { translate: "no", class: "dv" }, text === null || text === undefined ? "–" : String(text));
+//: probabilities shown as percentages
+const PROBABILITIES = new Set(["p_alive", "repurchase_probability"]);
 
 function fmtInt(n) {
   return n === null || n === undefined ? "–" : new Intl.NumberFormat(locale()).format(Math.round(n));
@@ -33,16 +42,19 @@ function fmtPct(x, digits = 1) {
   if (x === null || x === undefined || Number.isNaN(x)) return "–";
   return new Intl.NumberFormat(locale(), { style: "percent", minimumFractionDigits: digits, maximumFractionDigits: digits }).format(x);
 }
+function fmtPeople(n) { return t("people", { n: fmtInt(n) }); }
 function fmtMoney(v, compact = false) {
   if (v === null || v === undefined) return "–";
   const currency = (App.status && App.status.currency) || "KRW";
-  if (compact && App.lang === "ko" && currency === "KRW") {
+  if (App.lang === "ko" && currency === "KRW") {
+    // 원, no decimals; compact: 억원 / 만원
     const a = Math.abs(v);
-    if (a >= 1e8) return `${fmtNum(v / 1e8, 1)}억원`;
-    if (a >= 1e4) return `${fmtInt(v / 1e4)}만원`;
+    if (compact && a >= 1e8) return `${fmtNum(v / 1e8, 1)}억원`;
+    if (compact && a >= 1e4) return `${fmtInt(v / 1e4)}만원`;
     return `${fmtInt(v)}원`;
   }
   const opts = { style: "currency", currency };
+  if (currency === "KRW") opts.maximumFractionDigits = 0;
   if (compact) Object.assign(opts, { notation: "compact", maximumFractionDigits: 1 });
   return new Intl.NumberFormat(locale(), opts).format(v);
 }
@@ -51,23 +63,51 @@ function fmtDate(iso) {
   const d = new Date(iso.length === 10 ? `${iso}T00:00:00` : iso);
   if (Number.isNaN(d.getTime())) return iso;
   const opts = iso.length === 10 ? { dateStyle: "medium" } : { dateStyle: "medium", timeStyle: "short" };
-  return new Intl.DateTimeFormat(locale(), opts).format(d);
+  return new Intl.DateTimeFormat(locale(), Object.assign(opts, { timeZone: (App.status && App.status.timezone) || "Asia/Seoul" })).format(d);
 }
+function fmtShortDate(iso) {
+  if (!iso) return "–";
+  const d = new Date(`${iso.slice(0, 10)}T00:00:00`);
+  return new Intl.DateTimeFormat(locale(), { month: "short", day: "numeric" }).format(d);
+}
+function fieldSpec(name) { return App.vocab && App.vocab.fields.find((x) => x.name === name); }
 function fieldLabel(name) {
-  const f = App.vocab && App.vocab.fields.find((x) => x.name === name);
-  return f ? label(f) : name;
+  const f = fieldSpec(name);
+  if (f) return label(f);
+  const extra = { name: "contact_name", email: "contact_email", phone: "contact_phone", events_total: "events_total" };
+  return name in extra ? t(extra[name]) : t(`col_${name}`);
+}
+function valueWords(column, code) {
+  const table = App.values && App.values[column];
+  return table && table[code] ? label(table[code]) : null;
 }
 function fmtValue(name, v) {
   if (v === null || v === undefined) return "–";
-  const f = App.vocab && App.vocab.fields.find((x) => x.name === name);
+  const f = fieldSpec(name);
+  const column = f ? f.column || name : name;
   if (f && f.money) return fmtMoney(v);
-  const names = App.vocab && App.vocab.value_labels[name];
-  if (names && names[v]) return label(names[v]);
+  if (PROBABILITIES.has(name)) return fmtPct(v);
+  const words = typeof v === "string" ? valueWords(name, v) || valueWords(column, v) : null;
+  if (words) return words;
   if (typeof v === "boolean") return v ? t("yes") : t("no");
   if (typeof v === "number") return Number.isInteger(v) ? fmtInt(v) : fmtNum(v);
   if (Array.isArray(v)) return v.join(", ");
   if (typeof v === "string" && /^\d{4}-\d{2}-\d{2}/.test(v)) return fmtDate(v);
   return String(v);
+}
+// a value on the page: words, numbers and dates as text; anything else is the shop's data
+function showValue(name, v) {
+  const shown = fmtValue(name, v);
+  const raw = typeof v === "string" && shown === v && !/^\d{4}-\d{2}-\d{2}/.test(v);
+  return raw || Array.isArray(v) ? dv(shown) : shown;
+}
+const ERROR_WORDS = { builtin_segment: "err_builtin", segment_exists: "err_exists", bad_date: "err_date", unauthorized: "err_token", not_found: "err_not_found", bad_segment: "err_segment", busy: "err_busy", conflict: "err_conflict", bad_request: "err_input", invalid_input: "err_input" };
+//: errors told in general words: the server's own message follows, as it came, for the details
+const GENERIC_ERRORS = new Set(["bad_segment", "bad_request", "invalid_input"]);
+function errorText(d) {
+  // the UI's own words for the errors it knows; the server's message otherwise (in English)
+  if (d.code && ERROR_WORDS[d.code] && (App.lang === "ko" || !GENERIC_ERRORS.has(d.code))) return t(ERROR_WORDS[d.code]);
+  return d.message;
 }
 
 // ------------------------------------------------------------------------------------
@@ -144,10 +184,12 @@ async function api(path, options) {
 }
 function errorBox(err) {
   const d = err.detail || { message: String(err) };
-  return h("div", { class: "error", role: "alert" },
-    h("strong", {}, `${t("error")}: `), d.message,
-    d.suggestion ? h("span", {}, ` — ${App.lang === "ko" ? "혹시" : "did you mean"} '${d.suggestion}'?`) : null,
-    d.caret ? h("pre", { class: "caret" }, d.caret) : null);
+  return h("div", { class: "error", role: "alert", "data-code": d.code || "" },
+    h("strong", {}, `${t("error")}: `), errorText(d),
+    App.lang === "ko" && GENERIC_ERRORS.has(d.code) && d.message ? h("span", { class: "muted small" }, " (", dv(d.message), ")") : null,
+    d.position !== undefined && d.position !== null ? h("span", {}, ` (${t("err_position", { p: d.position + 1 })})`) : null,
+    d.suggestion ? h("span", {}, ` — ${t("did_you_mean")} `, dv(d.suggestion), "?") : null,
+    d.caret ? h("pre", { class: "caret", translate: "no" }, d.caret) : null);
 }
 function qs(params) {
   const u = new URLSearchParams();
@@ -160,22 +202,32 @@ function qs(params) {
 // charts
 // ------------------------------------------------------------------------------------
 
+//: the width of a chart's drawing: narrower on a phone, so that its text stays readable (≥ 11 px)
+function chartWidth(wide = 560) {
+  const room = Math.max(300, Math.min(window.innerWidth - 48, wide));
+  return window.innerWidth < 700 ? room : wide;
+}
+
 function sparkline(values, w = 110, hgt = 28) {
+  // from zero: 40 → 39 → 40 is a flat line, not a deep V
   const svg = s("svg", { width: w, height: hgt, viewBox: `0 0 ${w} ${hgt}`, class: "spark", role: "img" });
   if (!values.length) return svg;
-  const max = Math.max(...values), min = Math.min(...values), span = max - min || 1;
+  const max = Math.max(...values, 0) || 1;
   const step = values.length > 1 ? (w - 4) / (values.length - 1) : 0;
-  const pts = values.map((v, i) => `${2 + i * step},${hgt - 3 - ((v - min) / span) * (hgt - 6)}`);
-  if (values.length === 1) pts.push(`${w - 2},${pts[0].split(",")[1]}`);
+  const Y = (v) => hgt - 3 - (v / max) * (hgt - 6);
+  svg.append(s("line", { x1: 2, x2: w - 2, y1: Y(0), y2: Y(0), stroke: "#c9d1da", "stroke-width": 1, class: "baseline" }));
+  const pts = values.map((v, i) => `${2 + i * step},${Y(v)}`);
+  if (values.length === 1) pts.push(`${w - 2},${Y(values[0])}`);
   svg.append(s("polyline", { points: pts.join(" "), fill: "none", stroke: "#3d8fc6", "stroke-width": 2 }));
   return svg;
 }
 
 function lineChart(points, opts) {
-  // points: [{x: label, y: number}]
-  const w = 560, hgt = 220, left = 64, right = 12, top = 12, bottom = 36;
-  const svg = s("svg", { viewBox: `0 0 ${w} ${hgt}`, class: "chart", role: "img", "aria-label": opts.title || "" });
-  if (!points.length) { svg.append(svgText(12, 30, t("none"))); return svg; }
+  // points: [{x: ISO date, y: number}], drawn in date order (not in the order they came)
+  points = [...points].sort((a, b) => (a.x < b.x ? -1 : a.x > b.x ? 1 : 0));
+  const w = chartWidth(), hgt = 220, left = 64, right = 16, top = 12, bottom = 36;
+  const svg = s("svg", { viewBox: `0 0 ${w} ${hgt}`, class: "chart line", role: "img", "aria-label": opts.title || "" });
+  if (!points.length) { svg.append(svgText(12, 30, t("nothing"))); return svg; }
   const ys = points.map((p) => p.y), max = Math.max(...ys, 0) || 1;
   const step = points.length > 1 ? (w - left - right) / (points.length - 1) : 0;
   const X = (i) => left + i * step, Y = (v) => top + (1 - v / max) * (hgt - top - bottom);
@@ -185,32 +237,34 @@ function lineChart(points, opts) {
     svg.append(svgText(left - 6, Y(v) + 4, opts.fmt ? opts.fmt(v) : fmtInt(v), { "text-anchor": "end", class: "axis" }));
   }
   svg.append(s("polyline", { points: points.map((p, i) => `${X(i)},${Y(p.y)}`).join(" "), fill: "none", stroke: "#1d4e89", "stroke-width": 2.5 }));
+  const every = Math.ceil(points.length / Math.max(2, Math.floor((w - left) / 70)));
   points.forEach((p, i) => {
-    svg.append(s("circle", { cx: X(i), cy: Y(p.y), r: 3.5, fill: "#1d4e89" }, s("title", {}, `${p.x}: ${opts.fmt ? opts.fmt(p.y) : fmtInt(p.y)}`)));
-    if (points.length <= 12 || i % Math.ceil(points.length / 12) === 0)
-      svg.append(svgText(X(i), hgt - 14, p.x, { "text-anchor": "middle", class: "axis" }));
+    svg.append(s("circle", { cx: X(i), cy: Y(p.y), r: 3.5, fill: "#1d4e89", "data-x": p.x }, s("title", {}, `${fmtDate(p.x)}: ${opts.fmt ? opts.fmt(p.y) : fmtInt(p.y)}`)));
+    if (i % every === 0 || i === points.length - 1)
+      svg.append(svgText(X(i), hgt - 14, fmtShortDate(p.x), { "text-anchor": points.length > 1 && i === points.length - 1 ? "end" : i === 0 && points.length > 1 ? "start" : "middle", class: "axis x-label" }));
   });
   return svg;
 }
 
 function funnelChart(funnel) {
-  const w = 560, row = 38, hgt = funnel.length * row + 8, lw = 110, bw = 330;
+  const w = chartWidth(), row = 38, hgt = funnel.length * row + 8, lw = w < 500 ? 84 : 110, bw = w - lw - (w < 500 ? 118 : 120);
   const max = Math.max(...funnel.map((f) => f.customers), 1);
   const total = funnel.reduce((a, f) => a + f.customers, 0) || 1;
-  const svg = s("svg", { viewBox: `0 0 ${w} ${hgt}`, class: "chart funnel", role: "img", "aria-label": t("funnel") });
+  const svg = s("svg", { viewBox: `0 0 ${w} ${hgt}`, class: "chart funnel", role: "img", "aria-label": t("stage_funnel") });
   funnel.forEach((f, i) => {
     const y = 4 + i * row, bar = Math.max(2, (f.customers / max) * bw);
     svg.append(svgText(lw - 8, y + 22, label(f), { "text-anchor": "end" }));
     svg.append(s("rect", { x: lw + (bw - bar) / 2, y: y + 4, width: bar, height: row - 10, rx: 4, fill: f.color, "data-stage": f.stage, "data-customers": f.customers }));
-    svg.append(svgText(lw + bw + 10, y + 22, `${fmtInt(f.customers)} · ${fmtPct(f.customers / total)}`));
+    svg.append(svgText(lw + bw + 8, y + 22, `${fmtInt(f.customers)} · ${fmtPct(f.customers / total)}`));
   });
   return svg;
 }
 
 function sharesChart(data) {
   const dates = [...new Set(data.rows.map((r) => r.as_of))].sort();
-  const w = 560, hgt = 240, left = 44, top = 10, bottom = 56, bw = (w - left - 10) / Math.max(dates.length, 1);
-  const svg = s("svg", { viewBox: `0 0 ${w} ${hgt}`, class: "chart", role: "img", "aria-label": t("shares") });
+  const w = chartWidth(), perRow = Math.max(1, Math.floor((w - 44) / 100)), legendRows = Math.ceil(data.stages.length / perRow);
+  const hgt = 220 + legendRows * 18, left = 44, top = 10, bottom = 36 + legendRows * 18, bw = (w - left - 10) / Math.max(dates.length, 1);
+  const svg = s("svg", { viewBox: `0 0 ${w} ${hgt}`, class: "chart", role: "img", "aria-label": t("stage_shares") });
   const H = hgt - top - bottom;
   [0, 0.25, 0.5, 0.75, 1].forEach((v) => {
     svg.append(s("line", { x1: left, x2: w - 10, y1: top + (1 - v) * H, y2: top + (1 - v) * H, stroke: "#e3e7ec" }));
@@ -229,15 +283,15 @@ function sharesChart(data) {
     svg.append(svgText(left + i * bw + bw / 2, hgt - bottom + 16, d.slice(0, 7), { "text-anchor": "middle", class: "axis" }));
   });
   data.stages.forEach((st, i) => {
-    const x = left + (i % 5) * 100;
-    svg.append(s("rect", { x, y: hgt - 24, width: 12, height: 12, fill: st.color }));
-    svg.append(svgText(x + 16, hgt - 14, label(st), { class: "axis" }));
+    const x = left + (i % perRow) * 100, y = hgt - 6 - (legendRows - Math.floor(i / perRow)) * 18 + 18;
+    svg.append(s("rect", { x, y: y - 10, width: 12, height: 12, fill: st.color }));
+    svg.append(svgText(x + 16, y, label(st), { class: "axis" }));
   });
   return svg;
 }
 
 function lorenzChart(conc) {
-  const w = 380, hgt = 300, left = 48, top = 10, size = 240;
+  const w = chartWidth(380), left = 48, top = 10, size = Math.min(240, w - left - 24), hgt = size + 60;
   const svg = s("svg", { viewBox: `0 0 ${w} ${hgt}`, class: "chart lorenz", role: "img", "aria-label": t("concentration") });
   const X = (v) => left + v * size, Y = (v) => top + (1 - v) * size;
   [0, 0.5, 1].forEach((v) => {
@@ -258,8 +312,23 @@ function lorenzChart(conc) {
   return svg;
 }
 
+function wrapWords(text, width, size) {
+  // greedy lines that fit `width` at font `size` (a Hangul glyph ≈ 1 em, Latin ≈ 0.58 em)
+  const em = (w) => [...w].reduce((a, c) => a + (/[\u3131-\uD79D]/.test(c) ? 1 : 0.58), 0) * size;
+  const lines = [];
+  for (const word of text.split(" ")) {
+    const last = lines[lines.length - 1];
+    if (last !== undefined && em(`${last} ${word}`) <= width) lines[lines.length - 1] = `${last} ${word}`;
+    else lines.push(word);
+  }
+  return lines;
+}
+
 function rfmGrid(rfm) {
-  const n = rfm.size, cw = 112, ch = 70, left = 40, top = 30;
+  // the whole grid on a phone too: smaller cells, the same readable text
+  const n = rfm.size, phone = window.innerWidth < 700;
+  const left = phone ? 22 : 40, top = 30;
+  const cw = phone ? Math.floor((chartWidth() - left - 4) / n) : 112, ch = phone ? 64 : 70;
   const w = left + n * cw + 4, hgt = top + n * ch + 4;
   const svg = s("svg", { viewBox: `0 0 ${w} ${hgt}`, class: "chart rfm", role: "img", "aria-label": t("rfm") });
   const cells = new Map(rfm.cells.map((c) => [`${c.r}-${c.fm}`, c]));
@@ -273,12 +342,19 @@ function rfmGrid(rfm) {
     const go = () => { location.hash = `#/grid/${m.r}/${m.fm}/${encodeURIComponent(c.group)}`; };
     g.addEventListener("click", go);
     g.addEventListener("keydown", (e) => { if (e.key === "Enter") go(); });
-    g.append(s("title", {}, `R${m.r} · FM${m.fm} · ${label(rfm.groups[c.group])}: ${t("people", { n: fmtInt(c.customers) })}, ${fmtMoney(c.revenue)}`));
+    const name = label(rfm.groups[c.group]);
+    g.append(s("title", {}, `R${m.r} · FM${m.fm} · ${name}: ${fmtPeople(c.customers)}, ${fmtMoney(c.revenue)}`));
     g.append(s("rect", { x, y, width: cw, height: ch, fill, stroke: "#fff", "stroke-width": 2 }));
-    g.append(svgText(x + 5, y + 12, `R${m.r}·FM${m.fm}`, { fill: ink, "font-size": 9, opacity: 0.7 }));
-    g.append(svgText(x + cw / 2, y + 32, label(rfm.groups[c.group]), { fill: ink, "text-anchor": "middle", "font-weight": 700, "font-size": 11.5 }));
-    g.append(svgText(x + cw / 2, y + 50, t("people", { n: fmtInt(c.customers) }), { fill: ink, "text-anchor": "middle", "font-size": 12 }));
-    g.append(svgText(x + cw / 2, y + 64, fmtMoney(c.revenue, true), { fill: ink, "text-anchor": "middle", "font-size": 10, opacity: 0.85 }));
+    if (phone) {
+      const lines = wrapWords(name, cw - 4, 11).slice(0, 2);
+      lines.forEach((line, k) => g.append(svgText(x + cw / 2, y + 16 + k * 13, line, { fill: ink, "text-anchor": "middle", "font-weight": 700, "font-size": 11 })));
+      g.append(svgText(x + cw / 2, y + ch - 10, fmtInt(c.customers), { fill: ink, "text-anchor": "middle", "font-size": 11 }));
+    } else {
+      g.append(svgText(x + 5, y + 13, `R${m.r}·FM${m.fm}`, { fill: ink, "font-size": 11, opacity: 0.7 }));
+      g.append(svgText(x + cw / 2, y + 32, name, { fill: ink, "text-anchor": "middle", "font-weight": 700, "font-size": 11.5 }));
+      g.append(svgText(x + cw / 2, y + 50, fmtPeople(c.customers), { fill: ink, "text-anchor": "middle", "font-size": 12 }));
+      g.append(svgText(x + cw / 2, y + 64, fmtMoney(c.revenue, true), { fill: ink, "text-anchor": "middle", "font-size": 11, opacity: 0.85 }));
+    }
     svg.append(g);
   }
   return svg;
@@ -306,10 +382,10 @@ async function pageOverview(main) {
     kpi("top10", fmtPct(top10 ? top10.revenue_share : sm.top10_share))));
   const shares = h("div", { class: "chart-box" }, h("p", { class: "muted" }, t("loading")));
   main.append(h("div", { class: "two" },
-    card(t("funnel"), funnelChart(o.funnel)),
-    card(t("shares"), shares)));
+    card(t("stage_funnel"), funnelChart(o.funnel)),
+    card(t("stage_shares"), shares)));
   main.append(h("div", { class: "two" },
-    card(t("rfm"), h("p", { class: "muted" }, t("rfm_note")), h("div", { class: "scroll" }, rfmGrid(o.rfm)),
+    card(t("rfm"), h("p", { class: "muted" }, t("rfm_click_note")), h("div", { class: "scroll" }, rfmGrid(o.rfm)),
       h("p", { class: "muted" }, t("prospects_note", { n: fmtInt(o.rfm.prospects) }))),
     card(t("concentration"), lorenzChart(o.concentration), h("p", { class: "muted" }, `${t("gini")} ${fmtNum(o.concentration.gini, 3)}`))));
   // computed in the background on a large shop: the API answers 202 until it is ready
@@ -325,11 +401,11 @@ async function pageSegments(main) {
   const items = await api("/api/segments");
   main.append(h("div", { class: "title-row" }, h("h1", {}, t("segments_title")), h("a", { class: "button primary", href: "#/builder" }, t("new_segment"))));
   const row = (sg) => h("tr", { "data-segment": sg.name },
-    h("td", {}, h("a", { href: `#/segment/${encodeURIComponent(sg.name)}` }, label(sg.title)), h("div", { class: "muted small" }, sg.name, " · ", sg.builtin ? t("builtin") : t("saved"))),
-    h("td", { class: "num" }, sg.size === null ? h("span", { class: "muted small" }, t("needs", { p: sg.needs.join(", ") })) : fmtInt(sg.size)),
+    h("td", {}, h("a", { href: `#/segment/${encodeURIComponent(sg.name)}` }, titleOf(sg)), h("div", { class: "muted small" }, dv(sg.name), " · ", sg.builtin ? t("builtin") : t("saved"))),
+    h("td", { class: "num" }, sg.size === null ? h("a", { class: "small", href: `#/segment/${encodeURIComponent(sg.name)}` }, t("fill_params")) : fmtInt(sg.size)),
     h("td", { class: "num" }, fmtPct(sg.customer_share)),
     h("td", { class: "num" }, fmtPct(sg.revenue_share)),
-    h("td", {}, sg.trend.length ? sparkline(sg.trend.map((x) => x.size)) : h("span", { class: "muted" }, "–")));
+    h("td", {}, sg.trend.length ? sparkline(byDate(sg.trend).map((x) => x.size)) : h("span", { class: "muted" }, "–")));
   const table = (list) => h("div", { class: "scroll" }, h("table", { class: "data seglist" },
     h("thead", {}, h("tr", {}, h("th", {}, t("name")), h("th", { class: "num" }, t("size")), h("th", { class: "num" }, t("share_customers")), h("th", { class: "num" }, t("share_revenue")), h("th", {}, t("trend")))),
     h("tbody", {}, list.map(row))));
@@ -343,113 +419,271 @@ async function pageSegments(main) {
   }
   main.append(lib);
 }
+const byDate = (rows) => [...rows].sort((a, b) => (a.as_of < b.as_of ? -1 : a.as_of > b.as_of ? 1 : (a.refresh_id || 0) - (b.refresh_id || 0)));
+
+// ------------------------------------------------------------------ member lists
+const MEMBER_FIELDS = ["customer_id", "amount_spent", "number_of_orders", "last_order_date", "rfm_group", "lifecycle_stage"];
+const CONTACT = ["name", "email", "phone"];
+//: the columns a member list can show, contact first
+function choosableFields() {
+  const preds = new Set((App.status && App.status.predictions) || []);
+  const base = ["amount_spent", "number_of_orders", "aov", "first_order_date", "last_order_date", "days_since_last_order",
+    "rfm_group", "lifecycle_stage", "grade", "gender", "age", "customer_regions", "customer_cities", "signup_channel",
+    "email_subscription_status", "favourite_category"];
+  const predicted = ["predicted_clv", "p_alive", "expected_orders"].filter((f) => preds.has(f));
+  return [...CONTACT, ...base, ...predicted];
+}
 
 function membersTable(fetchPage, opts) {
-  // fetchPage({page, sort, order, search}) -> {total, page, pages, fields, rows}
-  const st = { page: 1, sort: opts.sort || "customer_id", order: opts.order || "asc", search: "" };
+  // fetchPage({page, sort, order, search, fields}) -> {total, page, pages, fields, rows}
+  const st = { page: 1, sort: opts.sort || "customer_id", order: opts.order || "asc", search: "", fields: opts.fields || MEMBER_FIELDS };
   const box = h("div", { class: "members" });
   const info = h("span", { class: "muted" });
-  const search = h("input", { type: "search", placeholder: t("search"), "aria-label": t("search"), class: "search" });
+  const search = h("input", { type: "search", placeholder: t("search_people"), "aria-label": t("search_people"), class: "search" });
   let timer = null;
   search.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => { st.search = search.value; st.page = 1; load(); }, 250); });
-  const tableBox = h("div", { class: "scroll" });
+  const tableBox = h("div", { class: "scroll table-box" });
   const prev = h("button", { onclick: () => { st.page -= 1; load(); } }, t("prev"));
   const next = h("button", { onclick: () => { st.page += 1; load(); } }, t("next"));
-  box.append(h("div", { class: "toolbar" }, search, opts.extra || null), tableBox, h("div", { class: "pager" }, prev, info, next));
+  const chooser = h("details", { class: "columns" }, h("summary", {}, t("choose_columns")),
+    h("div", { class: "column-picks" }, choosableFields().map((f) => {
+      const box = h("input", { type: "checkbox", value: f, checked: st.fields.includes(f) || null });
+      box.addEventListener("change", () => {
+        st.fields = box.checked ? [...st.fields, f] : st.fields.filter((x) => x !== f);
+        if (!st.fields.includes(st.sort)) st.sort = "customer_id";
+        st.page = 1; load(); if (opts.onFields) opts.onFields(st.fields);
+      });
+      return h("label", { class: `pick${CONTACT.includes(f) ? " contact" : ""}`, "data-field": f }, box, " ", fieldLabel(f));
+    })),
+    App.status && App.status.personal_data_needs_token ? h("p", { class: "muted small" }, t("contact_guarded")) : null);
+  box.append(h("div", { class: "toolbar" }, search, opts.extra || null), opts.choose === false ? null : chooser, tableBox, h("div", { class: "pager" }, prev, info, next));
   async function load() {
     try {
       const r = await fetchPage(st);
-      info.textContent = `${t("page", { p: fmtInt(r.page), n: fmtInt(r.pages) })} · ${t("people", { n: fmtInt(r.total) })}`;
+      info.textContent = `${t("page", { p: fmtInt(r.page), n: fmtInt(r.pages) })} · ${fmtPeople(r.total)}`;
       prev.disabled = r.page <= 1;
       next.disabled = r.page >= r.pages;
       if (!r.rows.length) { tableBox.replaceChildren(h("p", { class: "muted" }, t("no_members"))); return; }
-      const head = r.fields.map((f) => h("th", { class: typeof r.rows[0][f] === "number" ? "sortable num" : "sortable", "data-field": f, onclick: () => { st.order = st.sort === f && st.order === "asc" ? "desc" : "asc"; st.sort = f; st.page = 1; load(); } },
+      const numeric = (f) => r.rows.some((row) => typeof row[f] === "number");
+      const head = r.fields.map((f) => h("th", { class: numeric(f) ? "sortable num" : "sortable", "data-field": f, onclick: () => { st.order = st.sort === f && st.order === "asc" ? "desc" : "asc"; st.sort = f; st.page = 1; load(); } },
         fieldLabel(f), st.sort === f ? (st.order === "asc" ? " ▲" : " ▼") : ""));
       const rows = r.rows.map((row) => h("tr", {}, r.fields.map((f) => h("td", { class: typeof row[f] === "number" ? "num" : "" },
-        f === "customer_id" ? h("a", { href: `#/customer/${encodeURIComponent(row[f])}` }, row[f]) : fmtValue(f, row[f])))));
-      tableBox.replaceChildren(h("table", { class: "data", "data-total": r.total }, h("thead", {}, h("tr", {}, head)), h("tbody", {}, rows)));
+        f === "customer_id" ? h("a", { href: `#/customer/${encodeURIComponent(row[f])}`, translate: "no" }, row[f]) : showValue(f, row[f])))));
+      tableBox.replaceChildren(h("table", { class: "data", "data-total": r.total, "data-fields": r.fields.join(",") }, h("thead", {}, h("tr", {}, head)), h("tbody", {}, rows)));
     } catch (e) {
       tableBox.replaceChildren(errorBox(e));
     }
   }
   load();
+  box.state = st;
   return box;
 }
 
-const MEMBER_FIELDS = ["customer_id", "amount_spent", "number_of_orders", "last_order_date", "rfm_group", "lifecycle_stage"];
+// the destination exports: a button each, and what was left out (and why) on screen
+const DESTINATIONS = ["sms", "esp", "ads", "parquet"];
+function reasonWords(reason) {
+  return reason.split(" and ").map((part) => {
+    const w = App.exportReasons && App.exportReasons[part];
+    return w ? label(w) : part;
+  }).join(" · ");
+}
+async function download(url, filename, summaryBox) {
+  summaryBox.replaceChildren(h("p", { class: "muted" }, t("preparing")));
+  try {
+    const r = await fetch(url);
+    if (!r.ok) { let body = null; try { body = await r.json(); } catch (e) { body = null; } throw new ApiError(r.status, body); }
+    const blob = await r.blob();
+    const header = r.headers.get("X-Danggol-Export");
+    const link = h("a", { href: URL.createObjectURL(blob), download: filename });
+    document.body.append(link); link.click(); link.remove();
+    if (!header) { summaryBox.replaceChildren(h("p", { class: "ok" }, t("downloaded", { f: filename }))); return; }
+    const sm = JSON.parse(header);
+    const left = Object.entries(sm.left_out || {});
+    const total = left.reduce((a, [, n]) => a + n, 0);
+    summaryBox.replaceChildren(h("div", { class: "export-summary", "data-written": sm.written, "data-left-out": total },
+      h("p", {}, h("strong", {}, t("export_written", { w: fmtInt(sm.written), m: fmtInt(sm.members) }))),
+      total ? h("p", {}, t("export_left_out", { n: fmtInt(total) })) : h("p", { class: "muted" }, t("export_none_left")),
+      left.length ? h("ul", {}, left.map(([why, n]) => h("li", { "data-reason": why }, `${reasonWords(why)}: ${fmtPeople(n)}`))) : null));
+  } catch (e) { summaryBox.replaceChildren(errorBox(e)); }
+}
 
 async function pageSegment(main, name) {
   const sg = await api(`/api/segments/${encodeURIComponent(name)}`);
-  main.append(h("div", { class: "title-row" },
-    h("h1", {}, label(sg.title), h("small", {}, ` ${sg.name} · ${sg.builtin ? t("builtin") : t("saved")}`)),
-    h("div", {},
-      h("a", { class: "button", href: `#/builder/${encodeURIComponent(sg.name)}` }, t("edit")),
-      sg.builtin ? null : h("button", { class: "danger", onclick: async () => {
+  const enc = encodeURIComponent(sg.name);
+  const actions = h("div", { class: "actions" });
+  if (sg.builtin) {
+    if (!(sg.needs && sg.needs.length)) actions.append(h("a", { class: "button", id: "copy-edit", href: `#/builder?from=${enc}` }, t("copy_edit")));
+  } else {
+    actions.append(h("a", { class: "button", href: `#/builder/${enc}` }, t("edit")),
+      h("button", { class: "danger", onclick: async () => {
         if (!confirm(t("confirm_delete", { n: sg.name }))) return;
-        await api(`/api/segments/${encodeURIComponent(sg.name)}`, { method: "DELETE" });
+        await api(`/api/segments/${enc}`, { method: "DELETE" });
         location.hash = "#/segments";
-      } }, t("delete")))));
+      } }, t("delete")));
+  }
+  main.append(h("div", { class: "title-row" },
+    h("h1", {}, titleOf(sg), h("small", {}, " ", dv(sg.name), ` · ${sg.builtin ? t("builtin") : t("saved")}`)), actions));
   const desc = sg.description[App.lang] || sg.description.en || sg.description.ko;
   const lines = sg.words ? sg.words[App.lang] : [];
+  const share = sg.size !== null && App.status.customers ? sg.size / App.status.customers : null;
   main.append(h("div", { class: "two" },
     card(null,
       desc ? h("p", { class: "lead" }, desc) : null,
-      h("div", { class: "kpis small" }, kpi("size", fmtInt(sg.size)), kpi("goal", label(sg.goal_title))),
-      h("h3", {}, t("words")), h("pre", { class: "words" }, lines.join("\n")),
-      h("h3", {}, t("query")), h("code", { class: "query", "data-query": sg.query || "" }, sg.query || "–"),
+      h("div", { class: "kpis small" }, kpi("size", sg.size === null ? "–" : fmtPeople(sg.size), share === null ? null : t("of_customers", { p: fmtPct(share) })), kpi("goal", label(sg.goal_title))),
+      lines.length ? [h("h3", {}, t("words")), h("pre", { class: "words" }, lines.map((line, i) => [i ? "\n" : "", wordsLine(line)]))] : null,
+      sg.query ? h("details", {}, h("summary", {}, t("query_label")), h("code", { class: "query", "data-query": sg.query, translate: "no" }, sg.query)) : null,
       sg.last_change ? h("p", { class: "muted" }, t("last_change", { e: fmtInt(sg.last_change.entered), l: fmtInt(sg.last_change.left) })) : null),
-    card(t("size_over_time"), lineChart(sg.trend.map((x) => ({ x: x.as_of, y: x.size })), { title: t("size_over_time") }))));
-  if (sg.needs && sg.needs.length) { main.append(h("p", { class: "muted" }, t("needs", { p: sg.needs.join(", ") }))); return; }
-  const exportLink = h("a", { class: "button", href: `/api/segments/${encodeURIComponent(name)}/export${qs({ fields: MEMBER_FIELDS.join(",") })}`, download: `${name}.csv`, id: "export" }, t("export"));
-  const dest = h("p", { class: "small" }, t("export_for"), " ", ["sms", "esp", "ads", "parquet"].map((f) =>
-    h("a", { class: "button small", href: `/api/segments/${encodeURIComponent(name)}/export/${f}`, download: `${name}-${f}` }, f)));
-  main.append(card(t("members"), membersTable((st) => api(`/api/segments/${encodeURIComponent(name)}/members${qs({ fields: MEMBER_FIELDS.join(","), page: st.page, sort: st.sort, order: st.order, search: st.search, page_size: 25 })}`), { extra: exportLink })));
-  const sqlBox = h("pre", { class: "sql" });
+    sg.needs && sg.needs.length ? paramsCard(sg) : card(t("size_over_time"), lineChart(sg.trend.map((x) => ({ x: x.as_of, y: x.size })), { title: t("size_over_time") }))));
+  if (sg.needs && sg.needs.length) return;
+  if (sg.builtin && Object.keys(sg.params || {}).length) main.append(paramsCard(sg));
+  const exportBox = h("div", { class: "export-box" });
+  const summary = h("div", { class: "summary", id: "export-summary", "aria-live": "polite" });
+  const inWords = h("input", { type: "checkbox", id: "csv-words", checked: App.lang === "ko" || null });
+  let members = null;
+  const csvButton = h("button", { class: "button", id: "export", onclick: () => {
+    const fields = members.state.fields.join(",");
+    download(`/api/segments/${enc}/export${qs({ fields, labels: inWords.checked ? App.lang : null })}`, `${sg.name}.csv`, summary);
+  } }, t("export"));
+  exportBox.append(csvButton, h("label", { class: "inline small" }, inWords, ` ${t("csv_in_words")}`));
+  members = membersTable((st) => api(`/api/segments/${enc}/members${qs({ fields: st.fields.join(","), page: st.page, sort: st.sort, order: st.order, search: st.search, page_size: 25 })}`), { extra: exportBox });
+  main.append(card(t("members"), members, summary));
+  const dest = h("div", { class: "destinations" }, DESTINATIONS.map((f) =>
+    h("button", { class: "dest", "data-format": f, onclick: () => download(`/api/segments/${enc}/export/${f}`, `${sg.name}-${f}.${f === "parquet" ? "parquet" : "csv"}`, destSummary) },
+      h("strong", {}, t(`dest_${f}`)), h("span", { class: "muted small" }, t(`dest_${f}_note`)))));
+  const destSummary = h("div", { class: "summary", id: "dest-summary", "aria-live": "polite" });
+  main.append(card(t("destinations"), dest, destSummary));
+  const sqlBox = h("pre", { class: "sql", translate: "no" });
   const details = h("details", {}, h("summary", {}, t("sql")), sqlBox);
   details.addEventListener("toggle", async () => {
     if (details.open && !sqlBox.textContent) {
-      try { sqlBox.textContent = (await api(`/api/segments/${encodeURIComponent(name)}/sql`)).sql; } catch (e) { sqlBox.replaceChildren(errorBox(e)); }
+      try { sqlBox.textContent = (await api(`/api/segments/${enc}/sql`)).sql; } catch (e) { sqlBox.replaceChildren(errorBox(e)); }
     }
   });
-  main.append(card(null, details, dest));
+  main.append(card(null, details));
+}
+
+// a built-in's parameters: pickers from the shop's own values; saves a NEW segment
+const PARAM_PICKERS = { product: "products", product_a: "products", product_b: "products", category: "categories", region: "customer_regions" };
+function paramsCard(sg) {
+  const inputs = {};
+  const rows = Object.entries(sg.params).map(([p, v]) => {
+    const kind = PARAM_PICKERS[p];
+    let input;
+    if (kind) input = valuePicker(kind, v || "", () => {}, { id: `param-${p}` });
+    else input = h("input", { id: `param-${p}`, type: typeof v === "number" ? "number" : "text", value: v === null ? "" : v, step: "any" });
+    inputs[p] = input.input || input;
+    return h("label", { class: "param" }, h("span", {}, t(`param_${p}`)), input);
+  });
+  const nameIn = h("input", { id: "copy-name", pattern: "[a-z][a-z0-9_]{0,62}", placeholder: t("name_hint"), value: `${sg.name}_1` });
+  const titleKo = h("input", { id: "copy-title-ko", placeholder: "한국어", lang: "ko" });
+  const titleEn = h("input", { id: "copy-title-en", placeholder: "English", lang: "en" });
+  const msg = h("div", {});
+  const make = h("button", { class: "primary", id: "copy-save", onclick: async () => {
+    const params = {};
+    for (const [p, el] of Object.entries(inputs)) {
+      const raw = el.value.trim();
+      if (raw === "") continue;
+      params[p] = typeof sg.params[p] === "number" && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+    }
+    const title = {};
+    if (titleKo.value.trim()) title.ko = titleKo.value.trim();
+    if (titleEn.value.trim()) title.en = titleEn.value.trim();
+    try {
+      const r = await api(`/api/segments/${encodeURIComponent(sg.name)}/copy`, { json: { name: nameIn.value.trim(), params, title } });
+      location.hash = `#/segment/${encodeURIComponent(r.name)}`;
+    } catch (e) { msg.replaceChildren(errorBox(e)); }
+  } }, t("make_segment"));
+  return card(t("params_title"), h("p", { class: "muted" }, t("params_note")), h("div", { class: "params" }, rows),
+    h("label", {}, t("new_name"), nameIn), h("label", {}, `${t("seg_title")} (${t("in_korean")})`, titleKo), h("label", {}, `${t("seg_title")} (${t("in_english")})`, titleEn), make, msg);
+}
+
+// a text input whose suggestions are the shop's own values (products, categories, regions …)
+function valuePicker(kind, value, onPick, attrs) {
+  const id = `dl-${Math.random().toString(36).slice(2)}`;
+  const list = h("datalist", { id });
+  const placeholder = t(`pick_${kind}`);
+  const input = h("input", Object.assign({ type: "search", list: id, value: value || "", placeholder, class: `picker ${kind}`, "aria-label": placeholder, autocomplete: "off" }, attrs || {}));
+  let timer = null;
+  const sourceOf = () => (kind === "products" || kind === "categories" ? `/api/catalog/${kind}?q=${encodeURIComponent(input.value)}&limit=30` : `/api/values/${kind}?q=${encodeURIComponent(input.value)}&limit=50`);
+  const load = () => api(sourceOf()).then((rows) => {
+    list.replaceChildren(...rows.map((r) => {
+      if (kind === "products") return h("option", { value: r.product_id }, `${r.product_name || ""} · ${r.category || ""}`);
+      if (kind === "categories") return h("option", { value: r.category }, t("n_products", { n: fmtInt(r.products) }));
+      return h("option", { value: r.value }, `${valueWords(kind.replace(/^customer_/, ""), r.value) || r.value} · ${fmtInt(r.count)}`);
+    }));
+    input.dataset.loaded = String(rows.length);
+  }).catch(() => {});
+  input.addEventListener("focus", load);
+  input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(load, 200); });
+  input.addEventListener("change", () => onPick(input.value.trim()));
+  const box = h("span", { class: "picker-box" }, input, list);
+  box.input = input;
+  return box;
 }
 
 async function pageQueryMembers(main, title, query) {
   main.append(h("div", { class: "title-row" }, h("h1", {}, title), h("a", { class: "button", href: `#/builder?q=${encodeURIComponent(query)}` }, t("open_builder"))));
-  main.append(h("code", { class: "query" }, query));
-  main.append(card(t("members"), membersTable((st) => api("/api/query/preview", { json: { query, fields: MEMBER_FIELDS, page: st.page, sort: st.sort, order: st.order, search: st.search || null, page_size: 25 } }), {})));
+  main.append(card(t("members"), membersTable((st) => api("/api/query/preview", { json: { query, fields: st.fields, page: st.page, sort: st.sort, order: st.order, search: st.search || null, page_size: 25 } }), {})));
 }
 
+// ------------------------------------------------------------------ one customer
 async function pageCustomer(main, id) {
   const c = await api(`/api/customers/${encodeURIComponent(id)}`);
-  const p = c.profile;
-  main.append(h("h1", {}, `${t("customer")} ${c.customer_id}`, h("small", {}, ` ${t("as_of", { d: fmtDate(c.as_of) })}`)));
+  const p = c.profile, contact = c.contact;
+  const who = contact && contact.name ? contact.name : c.customer_id;
+  main.append(h("h1", {}, dv(who), h("small", {}, " ", dv(c.customer_id), ` · ${t("as_of", { d: fmtDate(c.as_of) })}`)));
   main.append(h("div", { class: "kpis" },
     kpi("revenue", fmtMoney(p.amount_spent)), kpi("orders", fmtInt(p.number_of_orders)),
-    kpi("stage", fmtValue("lifecycle_stage", p.lifecycle_stage)), kpi("grade", p.grade || "–"), kpi("rfm_group", fmtValue("rfm_group", p.rfm_group))));
-  const keys = Object.keys(p).filter((k) => k !== "customer_id");
-  const dl = h("dl", { class: "profile" }, keys.map((k) => [h("dt", {}, fieldLabel(k)), h("dd", {}, fmtValue(k, p[k]))]));
-  const preds = Object.keys(c.predictions);
-  const segs = h("ul", { class: "chips" }, c.segments.map((sg) => h("li", {}, h("a", { href: `#/segment/${encodeURIComponent(sg)}` }, sg))));
+    kpi("stage", fmtValue("lifecycle_stage", p.lifecycle_stage), fmtValue("lifecycle_reason", p.lifecycle_reason)),
+    kpi("grade", fmtValue("grade", p.grade)), kpi("rfm_group", fmtValue("rfm_group", p.rfm_group), p.r_score ? `R${p.r_score} · F${p.f_score} · M${p.m_score}` : null)));
+  const contactCard = card(t("contact"), contact
+    ? h("dl", { class: "profile", id: "contact" }, CONTACT.map((k) => [h("dt", {}, fieldLabel(k)), h("dd", {}, dv(contact[k] || "–"))]),
+      h("dt", {}, fieldLabel("email_subscription_status")), h("dd", {}, fmtValue("email_subscription_status", p.email_subscription_status)))
+    : h("p", { class: "muted", id: "contact-guarded" }, t("contact_guarded")));
+  const groups = [
+    ["sec_purchases", ["number_of_orders", "amount_spent", "aov", "first_order_date", "last_order_date", "days_since_last_order", "avg_days_between_orders", "refunds", "favourite_category", "distinct_products", "distinct_categories"]],
+    ["sec_person", ["gender", "age", "customer_countries", "customer_regions", "customer_cities", "signup_date", "signup_channel", "customer_tags", "known_customer"]],
+    ["sec_scores", ["amount_spent_percentile", "frequency_percentile", "spend_tier", "frequency_tier", "r_score", "f_score", "m_score", "fm_score", "grade_amount", "grade_orders"]],
+    ["sec_activity", ["first_event_date", "last_event_date", "events_total"]],
+  ];
+  const column = (f) => { const spec = fieldSpec(f); return spec && spec.column ? spec.column : f; };
+  const profileCard = card(t("profile"), groups.map(([title, fields]) => {
+    const shown = fields.filter((f) => column(f) in p);
+    return shown.length ? [h("h3", {}, t(title)), h("dl", { class: "profile" }, shown.map((f) => [h("dt", {}, fieldLabel(f)), h("dd", {}, showValue(f, p[column(f)]))]))] : null;
+  }), Object.keys(c.activity || {}).length ? [h("h3", {}, t("sec_events")), h("dl", { class: "profile", id: "activity" }, Object.entries(c.activity).map(([ev, n]) => [h("dt", {}, valueWords("event", ev) || dv(ev)), h("dd", {}, t("times", { n: fmtInt(n) }))]))] : null);
+  const segs = h("ul", { class: "chips", id: "customer-segments" }, c.segments.map((sg) => h("li", { "data-segment": sg.name }, h("a", { href: `#/segment/${encodeURIComponent(sg.name)}` }, titleOf(sg)))));
   main.append(h("div", { class: "two" },
-    card(t("profile"), dl),
+    h("div", {}, contactCard, profileCard),
     h("div", {},
-      preds.length ? card(t("predictions"), h("dl", { class: "profile", id: "predictions" }, preds.map((k) => [h("dt", {}, fieldLabel(k)), h("dd", {}, fmtValue(k, c.predictions[k]))]))) : null,
-      card(t("in_segments"), c.segments.length ? segs : h("p", { class: "muted" }, t("none"))),
-      c.grades.length ? card(t("grades"), h("ul", {}, c.grades.map((g) => h("li", {}, `${fmtDate(g.as_of)} · ${g.grade}${g.previous_grade ? ` ← ${g.previous_grade}` : ""}`)))) : null,
+      card(t("in_segments"), c.segments.length ? segs : h("p", { class: "muted", id: "customer-segments" }, t("in_no_segment")), h("p", { class: "muted small" }, t("segments_live"))),
+      predictionCard(c.predictions),
+      c.grades.length ? card(t("grades"), h("ul", {}, c.grades.map((g) => h("li", {}, `${fmtDate(g.as_of)} · ${fmtValue("grade", g.grade)}${g.previous_grade ? ` ← ${fmtValue("grade", g.previous_grade)}` : ""} (${fmtValue("change", g.change)})`)))) : null,
       explainCard(c))));
   const events = [
-    ...c.orders.map((o) => ({ at: o.ordered_at, kind: "order", text: `${t("order")} ${o.order_id} · ${fmtMoney(o.total)} · ${o.status}${o.coupon_code ? ` · ${o.coupon_code}` : ""}` })),
-    ...c.events.map((e) => ({ at: e.occurred_at, kind: "event", text: `${e.event}${e.product_id ? ` · ${e.product_id}` : ""}${e.category ? ` · ${e.category}` : ""}` })),
+    ...c.orders.map((o) => ({ at: o.ordered_at, kind: "order", parts: [t("order"), dv(o.order_id), fmtMoney(o.total), fmtValue("status", o.status), o.refunded_amount ? `${t("refunded")} ${fmtMoney(o.refunded_amount)}` : null, o.channel ? fmtValue("channel", o.channel) : null, o.coupon_code ? dv(o.coupon_code) : null] })),
+    ...c.events.map((e) => ({ at: e.occurred_at, kind: "event", parts: [valueWords("event", e.event) || dv(e.event), e.product_id ? dv(e.product_id) : null, e.category ? dv(e.category) : null] })),
   ].sort((a, b) => (a.at < b.at ? 1 : -1));
-  main.append(card(t("timeline"), h("ol", { class: "timeline" }, events.map((e) => h("li", { class: e.kind }, h("time", {}, fmtDate(e.at)), " ", e.text)))));
+  const sep = (parts) => parts.filter((x) => x !== null && x !== undefined).flatMap((x, i) => (i ? [" · ", x] : [x]));
+  main.append(card(t("timeline"), h("ol", { class: "timeline" }, events.map((e) => h("li", { class: e.kind }, h("time", {}, fmtDate(e.at)), " ", sep(e.parts))))));
+}
+
+function predictionCard(pred) {
+  const keys = Object.keys(pred || {}).filter((k) => !/_(low|high)$/.test(k));
+  if (!keys.length || keys.every((k) => pred[k] === null)) return null;
+  const shown = (k) => {
+    const v = fmtValue(k, pred[k]);
+    const lo = pred[`${k}_low`], hi = pred[`${k}_high`];
+    return lo !== undefined && hi !== undefined && lo !== null ? `${v} (${fmtValue(k, lo)} – ${fmtValue(k, hi)})` : v;
+  };
+  return card(t("predictions"), h("dl", { class: "profile", id: "predictions" }, keys.map((k) => [h("dt", {}, fieldLabel(k)), h("dd", {}, shown(k))])),
+    h("p", { class: "muted small" }, t("predictions_note")));
 }
 
 function explainCard(c) {
   const box = h("div", { class: "explain" });
   const select = h("select", { class: "explain-pick", "aria-label": t("choose_segment") }, h("option", { value: "" }, t("choose_segment")));
   api("/api/segments").then((items) => {
-    for (const sg of items.filter((x) => !x.needs.length)) select.append(h("option", { value: sg.name }, `${label(sg.title)} (${sg.name})`));
+    for (const sg of items.filter((x) => !x.needs.length)) select.append(h("option", { value: sg.name, translate: ownTitle(sg) ? null : "no" }, label(sg.title)));
   });
   select.addEventListener("change", async () => {
     if (!select.value) { box.replaceChildren(); return; }
@@ -463,10 +697,12 @@ function explainCard(c) {
 function explainTree(node) {
   const mark = h("span", { class: node.held ? "ok" : "no" }, node.held ? "✓ " : "✗ ");
   if (node.children) return h("div", { class: "xgroup" }, h("div", {}, mark, t(node.group)), node.children.map(explainTree));
-  const val = node.value === null || node.value === undefined ? t("none") : String(node.value);
-  return h("div", { class: "xcond" }, mark, node.words, h("span", { class: "muted small" }, ` (${t("value_was", { v: val })})`));
+  const field = /^([a-z_][a-z0-9_]*)\s/.exec(node.condition || "");
+  const val = node.value === null || node.value === undefined ? t("nothing") : field ? showValue(field[1], node.value) : dv(node.value);
+  return h("div", { class: "xcond" }, mark, wordsLine(node.words), h("span", { class: "muted small" }, " (", t("value_was", { v: "" }), val, ")"));
 }
 
+// ------------------------------------------------------------------ predictions
 async function pagePredictions(main) {
   main.append(h("h1", {}, t("predictions_title")));
   const metrics = h("div", {}, h("p", { class: "muted" }, t("loading")));
@@ -475,44 +711,73 @@ async function pagePredictions(main) {
   try {
     const b = await api("/api/predictions/backtest");
     metrics.replaceChildren(
-      h("p", { class: "muted" }, t("backtest_note", { c: fmtDate(b.cutoff), h: b.horizon_days, m: b.model })),
+      h("p", { class: "muted" }, t("backtest_note", { c: fmtDate(b.cutoff), h: b.horizon_days, m: t(`model_${b.model}`) })),
+      h("p", { class: "lead", id: "backtest-sentence" }, t("backtest_sentence", { auc: fmtPct(b.auc, 0), mae: fmtNum(b.mae, 2), a: fmtInt(b.actual_total), p: fmtInt(b.predicted_total), h: b.horizon_days })),
       h("div", { class: "kpis small", id: "backtest" },
-        kpi("auc", fmtNum(b.auc, 3)), kpi("mae", fmtNum(b.mae, 3)), kpi("rmse", fmtNum(b.rmse, 3)),
-        kpi("correlation", fmtNum(b.correlation, 3)), kpi("actual_total", fmtInt(b.actual_total)), kpi("predicted_total", fmtInt(b.predicted_total))),
+        kpi("auc", fmtNum(b.auc, 3), t("auc_note")), kpi("mae", fmtNum(b.mae, 3), t("mae_note")), kpi("rmse", fmtNum(b.rmse, 3), t("rmse_note")),
+        kpi("correlation", fmtNum(b.correlation, 3), t("correlation_note")), kpi("actual_total", fmtInt(b.actual_total)), kpi("predicted_total", fmtInt(b.predicted_total))),
       h("h3", {}, t("calibration")), calibrationChart(b.calibration || []));
   } catch (e) { metrics.replaceChildren(errorBox(e)); }
 }
+function predictionsCard(p) {
+  if (!p.columns.length) return card(t("predictions"), h("p", { class: "muted", id: "no-predictions" }, t("no_predictions")));
+  const fields = ["customer_id", ...p.columns.filter((c) => c !== "customer_id" && !/_(low|high)$/.test(c))];
+  return card(t("top_predicted"),
+    h("div", { class: "kpis small" }, Object.entries(p.averages).filter(([k]) => !/_(low|high)$/.test(k)).map(([k, v]) => h("div", { class: "kpi" }, h("div", { class: "kpi-label" }, `${t("average")} ${fieldLabel(k)}`), h("div", { class: "kpi-value" }, fmtValue(k, v))))),
+    h("div", { class: "scroll" }, h("table", { class: "data" }, h("thead", {}, h("tr", {}, fields.map((f) => h("th", {}, fieldLabel(f))))),
+      h("tbody", {}, p.rows.map((r) => h("tr", {}, fields.map((f) => h("td", { class: typeof r[f] === "number" ? "num" : "" }, f === "customer_id" ? h("a", { href: `#/customer/${encodeURIComponent(r[f])}`, translate: "no" }, r[f]) : showValue(f, r[f])))))))));
+}
+
+// ------------------------------------------------------------------ campaigns
+const KPIS = ["conversion_rate", "revenue_per_customer", "aov", "orders"];
 async function pageCampaigns(main) {
   main.append(h("h1", {}, t("campaigns_title")));
   const list = await api("/api/campaigns");
-  if (!list.length) { main.append(card(null, h("p", { class: "muted", id: "no-campaigns" }, t("no_campaigns")))); return; }
+  if (!list.length) main.append(card(null, h("p", { class: "muted", id: "no-campaigns" }, t("no_campaigns"))));
   for (const c of list) {
     const r = await api(`/api/campaigns/${encodeURIComponent(c.name)}/report`);
-    const k = r.kpi;
-    const money = c.kpi !== "conversion_rate";
-    const show = (v) => (money ? fmtMoney(v) : fmtPct(v));
-    main.append(card(`${t("campaign")}: ${c.name}`,
-      h("p", { class: "muted" }, `${c.segment} · ${t("kpi_name")} ${c.kpi} · ${t("window")} ${fmtDate(c.window_start)} – ${fmtDate(c.window_end)}`,
+    const k = r.kpi, v = r.verdict;
+    const money = c.kpi === "revenue_per_customer" || c.kpi === "aov";
+    const show = (x) => (money ? fmtMoney(x) : c.kpi === "orders" ? fmtNum(x, 3) : fmtPct(x));
+    const level = fmtPct(v.level, 0);
+    const verdict = !v.known ? t("verdict_unknown")
+      : v.significant ? t(v.direction === "down" ? "verdict_worse" : "verdict_better", { l: level })
+      : t("verdict_none", { l: level });
+    main.append(card(h("span", {}, `${t("campaign")}: `, dv(c.name)),
+      h("p", { class: `verdict ${v.significant ? (v.direction === "down" ? "out" : "in") : ""}`, "data-significant": String(v.significant) }, verdict),
+      h("p", { class: "muted" }, `${t("segment")}: `, dv(c.segment), ` · ${t("kpi_name")} ${t(`kpi_${c.kpi}`)} · ${t("window")} ${fmtDate(c.window_start)} – ${fmtDate(c.window_end)}`,
         r.complete ? "" : ` · ${t("window_open", { d: fmtDate(r.data_through) })}`),
       h("div", { class: "kpis small", "data-campaign": c.name },
         kpi("treated", `${show(k.treated)} (${fmtInt(r.treated.customers)})`),
         kpi("holdout", `${show(k.holdout)} (${fmtInt(r.holdout.customers)})`),
         kpi("difference", show(k.difference)),
         kpi("relative_uplift", fmtPct(k.relative_uplift)),
-        kpi("interval", `${show(k.ci_low)} … ${show(k.ci_high)}`),
+        kpi("interval", `${show(k.ci_low)} … ${show(k.ci_high)}`, t("interval_note", { l: level })),
         kpi("p_value", fmtNum(k.p_value, 3)),
         kpi("incremental_revenue", fmtMoney(r.incremental_revenue)))));
   }
+  main.append(await campaignForm());
+}
+async function campaignForm() {
+  const items = (await api("/api/segments")).filter((x) => !x.needs.length);
+  const name = h("input", { id: "cmp-name", pattern: "[a-z0-9][a-z0-9_\\-]*", placeholder: t("campaign_name_hint") });
+  const seg = h("select", { id: "cmp-segment" }, items.map((sg) => h("option", { value: sg.name, translate: ownTitle(sg) ? null : "no" }, `${label(sg.title)} (${fmtPeople(sg.size)})`)));
+  const goal = h("select", { id: "cmp-goal" }, h("option", { value: "" }, t("goal_of_segment")), App.vocab.goals.map((g) => h("option", { value: g.goal }, label(g))));
+  const kpiSel = h("select", { id: "cmp-kpi" }, KPIS.map((k) => h("option", { value: k }, t(`kpi_${k}`))));
+  const share = h("input", { id: "cmp-holdout", type: "number", min: 1, max: 50, value: 10, step: 1 });
+  const windowDays = h("input", { id: "cmp-window", type: "number", min: 1, max: 730, value: 30 });
+  const msg = h("div", {});
+  const save = h("button", { class: "primary", id: "cmp-save", onclick: async () => {
+    try {
+      await api("/api/campaigns", { json: { name: name.value.trim(), segment: seg.value, goal: goal.value || null, kpi: kpiSel.value, holdout_share: Number(share.value) / 100, window_days: Number(windowDays.value) } });
+      route();
+    } catch (e) { msg.replaceChildren(errorBox(e)); }
+  } }, t("campaign_create"));
+  return card(t("campaign_new"), h("p", { class: "muted" }, t("campaign_new_note")), h("div", { class: "form-grid" },
+    h("label", {}, t("name"), name), h("label", {}, t("segment"), seg), h("label", {}, t("goal"), goal), h("label", {}, t("kpi_name"), kpiSel),
+    h("label", {}, t("holdout_share"), share), h("label", {}, t("window_days"), windowDays)), save, msg);
 }
 
-function predictionsCard(p) {
-  if (!p.columns.length) return card(t("predictions"), h("p", { class: "muted", id: "no-predictions" }, t("no_predictions")));
-  const fields = ["customer_id", ...p.columns.filter((c) => c !== "customer_id")];
-  return card(t("top_predicted"),
-    h("div", { class: "kpis small" }, Object.entries(p.averages).map(([k, v]) => h("div", { class: "kpi" }, h("div", { class: "kpi-label" }, `${t("average")} ${fieldLabel(k)}`), h("div", { class: "kpi-value" }, fmtValue(k, v))))),
-    h("div", { class: "scroll" }, h("table", { class: "data" }, h("thead", {}, h("tr", {}, fields.map((f) => h("th", {}, fieldLabel(f))))),
-      h("tbody", {}, p.rows.map((r) => h("tr", {}, fields.map((f) => h("td", {}, f === "customer_id" ? h("a", { href: `#/customer/${encodeURIComponent(r[f])}` }, r[f]) : fmtValue(f, r[f])))))))));
-}
 function calibrationChart(rows) {
   const w = 420, hgt = 200, left = 40, bottom = 30, top = 10;
   const svg = s("svg", { viewBox: `0 0 ${w} ${hgt}`, class: "chart", role: "img", "aria-label": t("calibration") });
@@ -536,16 +801,18 @@ function calibrationChart(rows) {
 function renderHeader() {
   document.documentElement.lang = App.lang;
   document.title = `${t("brand")} · danggol`;
+  document.querySelector(".brand").replaceChildren(t("brand"), App.lang === "ko" ? h("span", { translate: "no" }, " danggol") : "");
   const nav = document.getElementById("nav");
   const here = location.hash || "#/";
   const link = (href, key) => h("a", { href, class: here === href || (href !== "#/" && here.startsWith(href)) ? "active" : "" }, t(key));
   nav.replaceChildren(link("#/", "nav_overview"), link("#/segments", "nav_segments"), link("#/builder", "nav_builder"), link("#/predictions", "nav_predictions"), link("#/campaigns", "nav_campaigns"));
   const lang = document.getElementById("lang");
   lang.textContent = t("lang_switch");
+  lang.setAttribute("lang", App.lang === "ko" ? "en" : "ko");
   const info = document.getElementById("refresh-info");
   const st = App.status;
   info.replaceChildren(
-    h("span", { class: "muted small" }, st.last_refresh ? t("last_refresh", { d: fmtDate(st.last_refresh.as_of) }) : t("no_refresh")),
+    h("span", { class: "muted small refresh-date" }, st.last_refresh ? t("last_refresh", { d: fmtDate(st.last_refresh.as_of) }) : t("no_refresh")),
     h("button", { class: "small", id: "refresh", onclick: startRefresh }, t("refresh")));
 }
 
@@ -565,7 +832,7 @@ async function startRefresh() {
   } catch (e) {
     btn.disabled = false;
     btn.textContent = t("refresh");
-    alert(e.message);
+    alert(errorText(e.detail || { message: String(e) }));
   }
 }
 
@@ -582,7 +849,7 @@ async function route() {
     if (!parts.length) await pageOverview(page);
     else if (parts[0] === "segments") await pageSegments(page);
     else if (parts[0] === "segment") await pageSegment(page, parts.slice(1).join("/"));
-    else if (parts[0] === "builder") await window.Builder.page(page, parts[1] || null, params.get("q"));
+    else if (parts[0] === "builder") await window.Builder.page(page, parts[1] || null, params.get("q"), params.get("from"));
     else if (parts[0] === "customer") await pageCustomer(page, parts.slice(1).join("/"));
     else if (parts[0] === "predictions") await pagePredictions(page);
     else if (parts[0] === "campaigns") await pageCampaigns(page);
@@ -597,8 +864,12 @@ async function route() {
 }
 
 async function start() {
-  App.status = await api("/api/status");
-  App.vocab = await api("/api/vocabulary");
+  const [status, vocab, words] = await Promise.all([api("/api/status"), api("/api/vocabulary"), api("/api/words")]);
+  App.status = status;
+  App.vocab = vocab;
+  window.I18N = { ko: words.ko, en: words.en };
+  App.values = words.values;
+  App.exportReasons = words.export_reasons;
   App.lang = localStorage.getItem("danggol.lang") || App.status.lang || "ko";
   document.getElementById("lang").addEventListener("click", () => {
     App.lang = App.lang === "ko" ? "en" : "ko";
@@ -611,5 +882,5 @@ async function start() {
 }
 
 window.App = App;
-window.Dash = { t, h, s, api, card, label, fmtInt, fmtPct, fmtMoney, fmtDate, errorBox, kpi, membersTable, fieldLabel, MEMBER_FIELDS };
+window.Dash = { t, h, s, api, card, label, dv, ownTitle, titleOf, fmtInt, fmtPct, fmtMoney, fmtDate, fmtPeople, fmtValue, showValue, valueWords, errorBox, kpi, membersTable, fieldLabel, valuePicker, MEMBER_FIELDS };
 document.addEventListener("DOMContentLoaded", () => { start().catch((e) => document.getElementById("main").replaceChildren(errorBox(e))); });

@@ -2,7 +2,7 @@
 // sync both ways (the server parses and formats: one grammar), and a live count.
 "use strict";
 (function () {
-  const { t, h, api, card, label, errorBox, fmtInt } = window.Dash;
+  const { t, h, api, card, label, ownTitle, errorBox, fmtInt, fmtPct, fmtPeople, dv, showValue, valueWords, fieldLabel, valuePicker } = window.Dash;
 
   const OPS = {
     number: ["=", "!=", ">", ">=", "<", "<=", "BETWEEN", "NOT BETWEEN", "IS NULL", "IS NOT NULL"],
@@ -16,6 +16,10 @@
   const NO_VALUE = new Set(["IS NULL", "IS NOT NULL"]);
   const UNITS = ["d", "w", "m", "y"];
   const UNIT_WORDS = { d: "days", w: "weeks", m: "months", y: "years" };
+  const OP_SLUG = { "=": "eq", "!=": "ne", ">": "gt", ">=": "ge", "<": "lt", "<=": "le", BETWEEN: "between", "NOT BETWEEN": "not_between", IN: "in", "NOT IN": "not_in", CONTAINS: "contains", "NOT CONTAINS": "not_contains", "IS NULL": "null", "IS NOT NULL": "not_null" };
+  const opWords = (op, type) => t(type === "date" && ["=", ">", ">=", "<", "<="].includes(op) ? `op_date_${OP_SLUG[op]}` : `op_${OP_SLUG[op]}`);
+  //: text fields whose values a picker offers from the shop's own data
+  const PICKED = { customer_regions: "customer_regions", customer_cities: "customer_cities", customer_countries: "customer_countries", customer_tags: "customer_tags", signup_channel: "signup_channel" };
 
   // ---------------------------------------------------------------- model <-> text
   const quote = (v) => `'${String(v).replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
@@ -126,20 +130,21 @@
     return { kind: "group", op, negate: false, children: w[op].map(fromWhere) };
   }
   function valueName(field, v) {
-    const names = App.vocab.value_labels[field];
-    return names && names[v] ? `${label(names[v])} (${v})` : v;
+    return valueWords(field, v) || v;
   }
   const newGroup = (op) => ({ kind: "group", op, negate: false, children: [] });
   const newCond = () => ({ kind: "cond", field: "number_of_orders", op: ">=", value: "2", value2: "" });
 
   // ---------------------------------------------------------------- the page
-  async function page(main, name, query) {
+  async function page(main, name, query, from) {
     const st = { root: newGroup("all"), seq: 0, textFocused: false };
     const treeBox = h("div", { class: "tree" });
     const qtext = h("textarea", { id: "query-text", rows: 3, spellcheck: "false", "aria-label": t("query_text") });
     const qerr = h("div", { class: "qerr" });
     const count = h("span", { id: "live-count", class: "live-count", "data-count": "" }, "–");
     const countNote = h("span", { class: "muted small" });
+    const share = h("span", { id: "live-share", class: "live-share" });
+    const preview = h("div", { id: "preview", class: "preview scroll" });
     let countTimer = null, textTimer = null;
 
     function changed() {
@@ -158,6 +163,20 @@
       count.textContent = n === null ? "–" : fmtInt(n);
       count.dataset.count = n === null ? "" : String(n);
       countNote.textContent = "";
+      const base = App.status.customers;
+      share.textContent = n === null || !base ? "" : t("of_customers", { p: fmtPct(n / base) });
+      if (n === null) preview.replaceChildren();
+    }
+    const PREVIEW = ["customer_id", "amount_spent", "number_of_orders", "last_order_date", "lifecycle_stage"];
+    function showPreview(body, seq) {
+      api("/api/query/preview", { json: Object.assign({}, body, { fields: PREVIEW, page_size: 5 }) }).then((r) => {
+        if (seq !== st.seq) return;
+        if (!r.rows.length) { preview.replaceChildren(h("p", { class: "muted small" }, t("no_members"))); return; }
+        preview.replaceChildren(h("table", { class: "data compact" },
+          h("thead", {}, h("tr", {}, r.fields.map((f) => h("th", {}, fieldLabel(f))))),
+          h("tbody", {}, r.rows.map((row) => h("tr", {}, r.fields.map((f) => h("td", { class: typeof row[f] === "number" ? "num" : "" },
+            f === "customer_id" ? h("a", { href: `#/customer/${encodeURIComponent(row[f])}`, translate: "no" }, row[f]) : showValue(f, row[f]))))))));
+      }).catch(() => preview.replaceChildren());
     }
     function scheduleCount(body, seq) {
       clearTimeout(countTimer);
@@ -166,7 +185,7 @@
       countTimer = setTimeout(async () => {
         try {
           const r = await api("/api/query/count", { json: body });
-          if (seq === st.seq) { setCount(r.count); count.dataset.query = r.query; }
+          if (seq === st.seq) { setCount(r.count); count.dataset.query = r.query; showPreview(body, seq); }
         } catch (e) { if (seq === st.seq) { qerr.replaceChildren(errorBox(e)); setCount(null); } }
         count.classList.remove("pending");
       }, 250);
@@ -190,11 +209,11 @@
     function renderTree() { treeBox.replaceChildren(groupView(st.root, null)); }
 
     function negateBox(n) {
-      return h("label", { class: "neg" }, h("input", { type: "checkbox", checked: n.negate || null, onchange: (e) => { n.negate = e.target.checked; changed(); } }), " NOT");
+      return h("label", { class: "neg" }, h("input", { type: "checkbox", checked: n.negate || null, onchange: (e) => { n.negate = e.target.checked; changed(); } }), ` ${t("negate")}`);
     }
     function groupView(g, parent) {
       const box = h("div", { class: `group ${g.op}${g.negate ? " negated" : ""}`, "data-kind": "group" });
-      const opSel = h("select", { class: "group-op", "aria-label": "AND / OR", onchange: (e) => { g.op = e.target.value; changed(); } },
+      const opSel = h("select", { class: "group-op", "aria-label": t("group_op"), onchange: (e) => { g.op = e.target.value; changed(); } },
         h("option", { value: "all", selected: g.op === "all" || null }, t("all")),
         h("option", { value: "any", selected: g.op === "any" || null }, t("any")));
       box.append(h("div", { class: "group-head" }, negateBox(g), opSel,
@@ -210,9 +229,9 @@
     function fieldPicker(n) {
       const sel = h("select", { class: "field-pick", "aria-label": t("field") });
       const fields = h("optgroup", { label: t("field") });
-      for (const f of App.vocab.fields) fields.append(h("option", { value: f.name, selected: !n.fn && n.field === f.name || null }, `${label(f)} · ${f.name} (${f.type})`));
-      const fns = h("optgroup", { label: "f(…)" });
-      for (const f of App.vocab.functions) fns.append(h("option", { value: `fn:${f.name}`, selected: n.fn === f.name || null }, `${label(f)} · ${f.name}(…) (${f.returns})`));
+      for (const f of App.vocab.fields) fields.append(h("option", { value: f.name, selected: !n.fn && n.field === f.name || null }, `${label(f)} (${t(`type_${f.type}`)})`));
+      const fns = h("optgroup", { label: t("behaviour") });
+      for (const f of App.vocab.functions) fns.append(h("option", { value: `fn:${f.name}`, selected: n.fn === f.name || null }, `${label(f)} (${t("in_period")})`));
       sel.append(fields, fns);
       sel.addEventListener("change", () => {
         const v = sel.value;
@@ -231,18 +250,21 @@
       return sel;
     }
 
-    function dateInput(get, set) {
-      // an offset from the as-of date (-90d) or an exact date
+    function dateInput(get, set, op) {
+      // an offset from the as-of date (-90d) or an exact date, in words that follow the
+      // operator: "최근 [90][일] 이내" (>=), "[90][일] 전보다 이전" (<)
       const v = get() || "";
       const exact = /^\d{4}-\d{2}-\d{2}$/.test(v);
       const m = /^-?(\d+)([dwmy])$/.exec(v);
-      const mode = h("select", { class: "date-mode" }, h("option", { value: "ago", selected: !exact || null }, t("ago")), h("option", { value: "date", selected: exact || null }, t("date_exact")));
+      const mode = h("select", { class: "date-mode", "aria-label": t("date_mode") }, h("option", { value: "ago", selected: !exact || null }, t("date_relative")), h("option", { value: "date", selected: exact || null }, t("date_exact")));
       const amount = h("input", { type: "number", min: 0, class: "amount", value: m ? m[1] : "90", "aria-label": t("value") });
-      const unit = h("select", { class: "unit" }, UNITS.map((u) => h("option", { value: u, selected: (m ? m[2] : "d") === u || null }, t(UNIT_WORDS[u]))));
+      const unit = h("select", { class: "unit", "aria-label": t("unit") }, UNITS.map((u) => h("option", { value: u, selected: (m ? m[2] : "d") === u || null }, t(UNIT_WORDS[u]))));
       const day = h("input", { type: "date", value: exact ? v : "" });
       const box = h("span", { class: "date-input" });
+      const slug = OP_SLUG[op] || "ge";
+      const before = t(`ago_before_${slug}`), after = t(`ago_after_${slug}`);
       const sync = () => { set(mode.value === "ago" ? `-${amount.value || 0}${unit.value}` : day.value); changed(); };
-      const show = () => box.replaceChildren(mode, ...(mode.value === "ago" ? [amount, unit, h("span", { class: "muted small" }, t("ago"))] : [day]));
+      const show = () => box.replaceChildren(mode, ...(mode.value === "ago" ? [before ? h("span", { class: "muted small" }, before) : null, amount, unit, h("span", { class: "muted small date-words" }, after)].filter(Boolean) : [day]));
       mode.addEventListener("change", () => { show(); sync(); });
       for (const el of [amount, unit, day]) el.addEventListener("change", sync);
       if (!v) set(`-90d`);
@@ -250,19 +272,10 @@
       return box;
     }
 
-    function pickerInput(kind, get, set, placeholder) {
-      // a text input whose suggestions come from the shop's products or categories
-      const id = `dl-${Math.random().toString(36).slice(2)}`;
-      const list = h("datalist", { id });
-      const input = h("input", { type: "search", list: id, value: get() || "", placeholder, class: `picker ${kind}`, "aria-label": placeholder });
-      let timer = null;
-      const load = () => api(`/api/catalog/${kind}?q=${encodeURIComponent(input.value)}&limit=20`).then((rows) => {
-        list.replaceChildren(...rows.map((r) => h("option", { value: kind === "products" ? r.product_id : r.category }, kind === "products" ? `${r.product_name || ""} · ${r.category || ""}` : `${r.products}`)));
-      }).catch(() => {});
-      input.addEventListener("focus", load);
-      input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(load, 200); });
-      input.addEventListener("change", () => { set(input.value.trim()); changed(); });
-      return h("span", {}, input, list);
+    function pickerInput(kind, get, set) {
+      // suggestions from the shop's own values: products, categories, regions, tags …
+      const box = valuePicker(kind, get() || "", (v) => { set(v); changed(); });
+      return box;
     }
 
     function valueInput(n) {
@@ -272,7 +285,7 @@
       const f = App.vocab.fields.find((x) => x.name === n.field);
       const one = (key) => {
         const get = () => n[key], set = (v) => { n[key] = v; };
-        if (type === "date") return dateInput(get, set);
+        if (type === "date") return dateInput(get, set, n.op);
         if (type === "boolean") {
           const sel = h("select", { class: "value" }, h("option", { value: "true", selected: n[key] !== "false" || null }, t("yes")), h("option", { value: "false", selected: n[key] === "false" || null }, t("no")));
           sel.addEventListener("change", () => { set(sel.value); changed(); });
@@ -283,10 +296,11 @@
           sel.addEventListener("change", () => { set(sel.value); changed(); });
           return sel;
         }
-        if (n.field === "favourite_category") return pickerInput("categories", get, set, t("pick_category"));
+        if (n.field === "favourite_category") return pickerInput("categories", get, set);
+        if (PICKED[n.field] && !n.op.endsWith("IN")) return pickerInput(PICKED[n.field], get, set);
         const numeric = type === "number" || type === "integer";
         const pct = /percentile/.test(n.field);
-        const input = h("input", { class: "value", type: numeric && !n.op.endsWith("IN") ? "number" : "text", value: n[key] || "", placeholder: pct ? t("percentile_hint") : n.op.endsWith("IN") ? "a, b, c" : "", min: pct ? 0 : null, max: pct ? 100 : null, step: "any", "aria-label": t("value") });
+        const input = h("input", { class: "value", type: numeric && !n.op.endsWith("IN") ? "number" : "text", value: n[key] || "", placeholder: pct ? t("percentile_hint") : n.op.endsWith("IN") ? t("list_hint") : "", min: pct ? 0 : null, max: pct ? 100 : null, step: "any", "aria-label": t("value") });
         input.addEventListener("input", () => { set(input.value); clearTimeout(input._t); input._t = setTimeout(changed, 300); });
         return input;
       };
@@ -299,26 +313,31 @@
       const arg = (k) => ({ get: () => n.args[k], set: (v) => { if (v) n.args[k] = v; else delete n.args[k]; } });
       if (n.fn === "in_segment") {
         const sel = h("select", { class: "value" }, h("option", { value: "" }, t("choose_segment")));
-        api("/api/segments").then((items) => { for (const sg of items.filter((x) => !x.needs.length)) sel.append(h("option", { value: sg.name, selected: n.args.segment === sg.name || null }, `${label(sg.title)} (${sg.name})`)); });
+        api("/api/segments").then((items) => { for (const sg of items.filter((x) => !x.needs.length)) sel.append(h("option", { value: sg.name, selected: n.args.segment === sg.name || null, translate: ownTitle(sg) ? null : "no" }, label(sg.title))); });
         sel.addEventListener("change", () => { n.args.segment = sel.value; changed(); });
         parts.push(sel, yesNo(n));
         return h("span", { class: "fn-args" }, parts);
       }
       if (n.fn === "products_purchased") {
-        parts.push(pickerInput("products", arg("id").get, arg("id").set, t("pick_product")));
-        parts.push(pickerInput("categories", arg("category").get, arg("category").set, t("pick_category")));
+        parts.push(pickerInput("products", arg("id").get, arg("id").set));
+        parts.push(pickerInput("categories", arg("category").get, arg("category").set));
       }
       if (n.fn === "events") {
-        const input = h("input", { class: "value", value: n.args.name || "", placeholder: "cart_add", "aria-label": "event" });
-        input.addEventListener("change", () => { n.args.name = input.value.trim(); changed(); });
-        parts.push(input);
+        const sel = h("select", { class: "value event-pick", "aria-label": t("event") }, h("option", { value: "" }, t("choose_event")));
+        api("/api/values/event?limit=100").then((rows) => {
+          const names = new Set(rows.map((r) => r.value));
+          if (n.args.name) names.add(n.args.name);
+          for (const ev of names) sel.append(h("option", { value: ev, selected: n.args.name === ev || null }, valueWords("event", ev) || ev));
+        });
+        sel.addEventListener("change", () => { n.args.name = sel.value; changed(); });
+        parts.push(sel);
       }
       const since = h("label", { class: "since" }, h("input", { type: "checkbox", checked: n.args.date ? true : null, onchange: (e) => { if (e.target.checked) n.args.date = "-90d"; else delete n.args.date; changed(); } }), ` ${t("since")} `);
       parts.push(since);
-      if (n.args.date) parts.push(dateInput(arg("date").get, arg("date").set));
+      if (n.args.date) parts.push(dateInput(arg("date").get, arg("date").set, ">="));
       if (n.fn === "products_purchased") parts.push(yesNo(n));
       else {
-        const op = h("select", { class: "op" }, OPS.number.slice(0, 6).map((o) => h("option", { value: o, selected: n.op === o || null }, o)));
+        const op = h("select", { class: "op" }, OPS.number.slice(0, 6).map((o) => h("option", { value: o, selected: n.op === o || null }, opWords(o, "number"))));
         op.addEventListener("change", () => { n.op = op.value; changed(); });
         const v = h("input", { type: "number", class: "value", value: n.value || "", "aria-label": t("value") });
         v.addEventListener("input", () => { n.value = v.value; clearTimeout(v._t); v._t = setTimeout(changed, 300); });
@@ -342,7 +361,7 @@
       const parts = [negateBox(n), fieldPicker(n)];
       if (!n.fn) {
         const type = fieldType(n.field);
-        const op = h("select", { class: "op", "aria-label": t("operator") }, OPS[type].map((o) => h("option", { value: o, selected: n.op === o || null }, o)));
+        const op = h("select", { class: "op", "aria-label": t("operator") }, OPS[type].map((o) => h("option", { value: o, selected: n.op === o || null }, opWords(o, type))));
         op.addEventListener("change", () => { n.op = op.value; changed(); });
         parts.push(op);
       }
@@ -351,42 +370,55 @@
     }
 
     // ------------------------------------------------------------ save form
-    const nameIn = h("input", { id: "seg-name", required: true, pattern: "[a-z][a-z0-9_]{0,62}", placeholder: t("name_hint") });
+    // a built-in is never overwritten here: "copy and edit" starts a new segment from it
+    let editing = null;
+    if (name) {
+      const sg = await api(`/api/segments/${encodeURIComponent(name)}`);
+      if (sg.builtin) from = name; else editing = sg;
+    }
+    const source = from ? await api(`/api/segments/${encodeURIComponent(from)}`) : null;
+    const nameIn = h("input", { id: "seg-name", required: true, pattern: "[a-z][a-z0-9_]{0,62}", placeholder: t("name_hint"), readonly: editing ? true : null });
     const goalSel = h("select", { id: "seg-goal" }, App.vocab.goals.map((g) => h("option", { value: g.goal }, label(g))));
-    const titleKo = h("input", { id: "seg-title-ko", placeholder: "한국어" });
-    const titleEn = h("input", { id: "seg-title-en", placeholder: "English" });
+    const titleKo = h("input", { id: "seg-title-ko", placeholder: "한국어", lang: "ko" });
+    const titleEn = h("input", { id: "seg-title-en", placeholder: "English", lang: "en" });
     const descIn = h("textarea", { id: "seg-desc", rows: 2 });
-    const replace = h("input", { type: "checkbox", id: "seg-replace" });
     const saveMsg = h("div", {});
     const save = h("button", { class: "primary", id: "save", onclick: async () => {
       const query = qtext.value.trim();
       const title = {}; if (titleKo.value.trim()) title.ko = titleKo.value.trim(); if (titleEn.value.trim()) title.en = titleEn.value.trim();
       const desc = descIn.value.trim();
+      const body = { query, title, goal: goalSel.value, description: desc ? { [App.lang]: desc } : {} };
       try {
-        const r = await api("/api/segments", { json: { name: nameIn.value.trim(), query, title, goal: goalSel.value, description: desc ? { ko: desc, en: desc } : {}, replace: replace.checked } });
+        const r = editing
+          ? await api(`/api/segments/${encodeURIComponent(editing.name)}`, { method: "PUT", json: body })
+          : await api("/api/segments", { json: Object.assign({ name: nameIn.value.trim() }, body) });
         saveMsg.replaceChildren(h("p", { class: "ok" }, t("saved_ok", { n: r.name })));
         location.hash = `#/segment/${encodeURIComponent(r.name)}`;
       } catch (e) { saveMsg.replaceChildren(errorBox(e)); }
-    } }, t("save_segment"));
+    } }, editing ? t("save_changes") : t("save_segment"));
 
-    if (name) {
-      const sg = await api(`/api/segments/${encodeURIComponent(name)}`);
-      query = sg.query;
-      nameIn.value = sg.name; goalSel.value = sg.goal;
-      titleKo.value = sg.title.ko || ""; titleEn.value = sg.title.en || "";
-      descIn.value = sg.description[App.lang] || "";
-      replace.checked = true;
+    if (editing) {
+      query = editing.query;
+      nameIn.value = editing.name; goalSel.value = editing.goal;
+      titleKo.value = editing.title.ko || ""; titleEn.value = editing.title.en || "";
+      descIn.value = editing.description[App.lang] || "";
+    } else if (source) {
+      query = source.query;
+      goalSel.value = source.goal;
+      titleKo.value = source.title.ko ? `${source.title.ko} (사본)` : "";
+      titleEn.value = source.title.en ? `${source.title.en} (copy)` : "";
     }
-    main.append(h("h1", {}, t("builder_title")));
+    main.append(h("h1", {}, editing ? t("builder_edit", { n: label(editing.title) }) : source ? t("builder_copy", { n: label(source.title) }) : t("builder_title")));
+    if (source) main.append(h("p", { class: "muted", id: "copy-note" }, t("copy_note")));
     main.append(h("div", { class: "builder" },
       card(null, treeBox),
       h("div", { class: "side" },
-        card(t("live_count"), h("div", { class: "count-row" }, count, countNote)),
+        h("section", { class: "card count-card" }, h("h2", {}, t("live_count")), h("div", { class: "count-row" }, count, share, countNote), preview),
         card(t("query_text"), qtext, qerr),
         card(t("save_segment"),
           h("label", {}, t("name"), nameIn), h("label", {}, t("goal"), goalSel),
-          h("label", {}, `${t("title")} (ko)`, titleKo), h("label", {}, `${t("title")} (en)`, titleEn),
-          h("label", {}, t("description"), descIn), h("label", { class: "inline" }, replace, ` ${t("replace")}`),
+          h("label", {}, `${t("seg_title")} (${t("in_korean")})`, titleKo), h("label", {}, `${t("seg_title")} (${t("in_english")})`, titleEn),
+          h("label", {}, t("description"), descIn),
           save, saveMsg))));
     if (query) { qtext.value = query; await applyText(); } else { st.root.children.push(newCond()); changed(); }
   }
