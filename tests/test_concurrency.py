@@ -18,7 +18,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 
 from danggol.demo import generate_shop
 from danggol.ingest.load import ingest_files, ingest_tables
@@ -28,6 +27,7 @@ from danggol.segments.service import registry
 from danggol.store.workspace import Workspace
 from danggol.web import create_app
 from danggol.web import state as web_state
+from web_client import api_client
 from web_server import running_app
 
 SRC = Path(__file__).parent.parent / "src"
@@ -72,7 +72,7 @@ def test_reads_during_a_refresh_see_one_complete_snapshot(shop, tmp_path):
     path = _copy(shop, tmp_path)
     seen: list[dict[str, list[tuple[int, int]]]] = []
     stop = threading.Event()
-    with TestClient(create_app(path), raise_server_exceptions=False) as client:
+    with api_client(create_app(path), raise_server_exceptions=False) as client:
 
         def read() -> None:
             while not stop.is_set():
@@ -195,7 +195,7 @@ def test_a_second_refresh_through_the_api_is_refused_while_one_runs(shop, tmp_pa
         return real(ws, as_of)
 
     monkeypatch.setattr(web_state.history, "refresh", held)
-    with TestClient(create_app(path), raise_server_exceptions=False) as client:
+    with api_client(create_app(path), raise_server_exceptions=False) as client:
         assert client.post("/api/refresh", params={"as_of": AS_OF.isoformat()}).status_code == 202
         second = client.post("/api/refresh", params={"as_of": AS_OF.isoformat()})
         assert second.status_code == 409

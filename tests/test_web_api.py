@@ -14,7 +14,6 @@ import re
 import time
 
 import pytest
-from fastapi.testclient import TestClient
 
 from danggol import analytics
 from danggol.demo import generate_shop
@@ -24,6 +23,7 @@ from danggol.segments.history import refresh
 from danggol.store.workspace import Workspace
 from danggol.web import create_app
 from danggol.web.state import RefreshJob
+from web_client import api_client
 
 AS_OF = dt.date(2025, 6, 30)
 TOP = "amount_spent_percentile >= 80"  # the built-in top_spenders, written out again
@@ -41,7 +41,7 @@ def shop(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def client(shop):
-    with TestClient(create_app(shop), raise_server_exceptions=False) as c:
+    with api_client(create_app(shop), raise_server_exceptions=False) as c:
         yield c
 
 
@@ -589,7 +589,7 @@ def test_unexpected_errors_have_the_shape_and_no_stack_trace(client, monkeypatch
 
 
 def test_token_guards_every_page_and_route(shop):
-    with TestClient(create_app(shop, token="s3cret")) as c:
+    with api_client(create_app(shop, token="s3cret")) as c:
         for url in ("/", "/api/status", "/api/segments", "/openapi.json", "/static/app.js"):
             assert_error(c.get(url), 401, "unauthorized")
         assert_error(
@@ -603,7 +603,7 @@ def test_token_guards_every_page_and_route(shop):
 
 
 def test_personal_data_needs_the_token_even_locally(shop):
-    with TestClient(create_app(shop, token="s3cret", protect="personal")) as c:
+    with api_client(create_app(shop, token="s3cret", protect="personal")) as c:
         assert c.get("/api/status").status_code == 200  # open on 127.0.0.1
         url = "/api/segments/top_spenders/export"
         assert c.get(url, params={"fields": "customer_id,amount_spent"}).status_code == 200
@@ -631,7 +631,7 @@ def test_personal_data_needs_the_token_even_locally(shop):
 
 
 def test_prewarm_computes_the_first_pages_in_the_background(shop):
-    with TestClient(create_app(shop, prewarm=True)) as c:
+    with api_client(create_app(shop, prewarm=True)) as c:
         state = c.app.state.web
         for thread in list(state.warming.values()):
             thread.join(120)

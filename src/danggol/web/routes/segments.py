@@ -204,7 +204,7 @@ def count_query(state: State, body: Condition, as_of: AsOf = None) -> dict[str, 
 def preview_query(
     request: Request, state: State, body: PreviewIn, as_of: AsOf = None
 ) -> dict[str, Any]:
-    check_personal(request, state, body.fields)
+    check_personal(request, state, [*body.fields, body.sort])
     tree = body.tree()
     day = state.as_of(as_of)
     with state.lock:
