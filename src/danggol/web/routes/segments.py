@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from danggol.errors import SegmentError
 from danggol.outputs import dashboard
+from danggol.outputs.files import neutralise_formulas
 from danggol.segments import service
 from danggol.segments.definition import Segment
 from danggol.segments.explain import describe
@@ -171,7 +172,7 @@ def export_segment(
             service.member_fields(state.ws, tgt, day, chosen).order_by("customer_id").to_pyarrow()
         )
     return StreamingResponse(
-        _csv_chunks(table),
+        _csv_chunks(neutralise_formulas(table)),  # cells like =HYPERLINK(…) get a leading '
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}-{day}.csv"'},
     )
