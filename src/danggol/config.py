@@ -173,16 +173,29 @@ class WorkspaceConfig(BaseModel):
         return dt.datetime.now(self.zone).date()
 
     def to_toml(self) -> str:
-        lines = ["# danggol workspace settings", "[workspace]"]
-        for name, value in self.model_dump(exclude={"predictions"}).items():
-            escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
-            lines.append(f'{name} = "{escaped}"')
-        lines += ["", "# per-customer predictions made at every refresh (docs/predictions.md)"]
-        lines.append("[predictions]")
-        for name, value in self.predictions.model_dump().items():
-            text = str(value).lower() if isinstance(value, bool) else repr(value)
-            lines.append(f"{name} = {text}".replace("'", '"'))
-        return "\n".join(lines) + "\n"
+        """The settings as ``danggol.toml`` text, written by tomlkit (any text — quotes, line
+        breaks, backslashes, 한글 — comes back the same through :func:`read_config`).
+
+        >>> import tomllib
+        >>> text = WorkspaceConfig(shop_name='a\\nb "c"').to_toml()
+        >>> tomllib.loads(text)["workspace"]["shop_name"]
+        'a\\nb "c"'
+        """
+        import tomlkit
+
+        workspace = tomlkit.table()
+        workspace.update(self.model_dump(exclude={"predictions"}))
+        predictions = tomlkit.table()
+        predictions.update(self.predictions.model_dump())
+        doc = tomlkit.document()
+        doc.add(tomlkit.comment("danggol workspace settings"))
+        doc.add("workspace", workspace)
+        doc.add(tomlkit.nl())
+        doc.add(
+            tomlkit.comment("per-customer predictions made at every refresh (docs/predictions.md)")
+        )
+        doc.add("predictions", predictions)
+        return tomlkit.dumps(doc)
 
 
 def read_config(path: Path) -> WorkspaceConfig:
