@@ -530,3 +530,80 @@ def test_a_large_body_is_refused_and_errors_never_echo_a_huge_input(client):
     r = client.get(f"/api/segments/{name}")
     _clean(r, 404, 400, 414)
     assert len(r.content) < 5000, len(r.content)
+
+
+def test_a_real_danggol_serve_refuses_rebinding_csrf_and_big_bodies(shop, tmp_path):
+    """The same rules on the real server: ``danggol serve`` in its own process (uvicorn),
+    spoken to over 127.0.0.1 with httpx."""
+    import shutil
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import httpx
+
+    from web_server import free_port
+
+    path = tmp_path / "shop"
+    shutil.copytree(shop, path)
+    port = free_port()
+    src = str(Path(__file__).parents[1] / "src")
+    log = (tmp_path / "serve.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from danggol.cli.main import run; run()",
+            "-w",
+            str(path),
+            "serve",
+            "--port",
+            str(port),
+            "--allowed-host",
+            "crm.lan",
+        ],
+        env={**os.environ, "PYTHONPATH": src, "DANGGOL_TOKEN": ""},
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(base + "/api/status", timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            alive = proc.poll() is None and time.monotonic() < deadline
+            assert alive, (tmp_path / "serve.log").read_text()
+            time.sleep(0.2)
+        with httpx.Client(base_url=base, timeout=60) as http:
+            r = http.get("/api/segments", headers={"Host": "evil.example"})
+            assert r.status_code == 400 and r.json()["error"]["code"] == "bad_host"
+            assert http.get("/api/status", headers={"Host": f"crm.lan:{port}"}).status_code == 200
+            r = http.post(
+                "/api/refresh?as_of=2020-01-01",
+                headers={
+                    "Origin": "http://evil.example",
+                    "Content-Type": "application/x-www-form-urlencoded",
+                },
+                content=b"a=1",
+            )
+            assert r.status_code == 403, r.text
+            assert http.get("/api/refresh").json()["state"] == "idle"
+            r = http.post(
+                "/api/query/count",
+                content=b"x" * (2 << 20),
+                headers={"Content-Type": "application/json"},
+            )
+            assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"
+            r = http.post(
+                "/api/query/count", json={"query": "refunds >= 0"}, headers={"Origin": base}
+            )
+            assert r.status_code == 200, r.text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()

@@ -33,16 +33,18 @@ def serve_workspace(
     import uvicorn
 
     from danggol.web import create_app
+    from danggol.web.guards import WILDCARDS
 
     config = read_web_config(path / CONFIG_FILE)
     token, protect = web_access(host, config, os.environ.get(TOKEN_ENV_VAR))
+    extra = [*config.allowed_hosts, *(allowed_hosts or [])]
     web = create_app(
         path,
         token,
         protect=protect,  # type: ignore[arg-type]
         prewarm=True,
         host=host,
-        extra_hosts=[*config.allowed_hosts, *(allowed_hosts or [])],
+        extra_hosts=extra,
         max_body_bytes=config.max_body_bytes,
     )
     where = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
@@ -53,6 +55,11 @@ def serve_workspace(
         )
     elif token:
         err.print("personal data (name, email, phone) and every change need the access token")
+    if host in WILDCARDS and not extra:
+        err.print(
+            f"on {host} the server answers only to 127.0.0.1, localhost and [::1]: name the "
+            "host others use with --allowed-host NAME (or allowed_hosts in [web] of danggol.toml)"
+        )
     uvicorn.run(web, host=host, port=port, log_level="warning")
 
 
