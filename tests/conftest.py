@@ -11,6 +11,13 @@ import pytest
 from danggol.store.workspace import Workspace
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``last`` run after every other (whatever reordered them before): the
+    route-coverage check reads what the session's other tests did."""
+    items.sort(key=lambda item: item.get_closest_marker("last") is not None)
+
+
 @pytest.fixture
 def ws(tmp_path: Path) -> Iterator[Workspace]:
     """An empty workspace in Asia/Seoul / KRW."""

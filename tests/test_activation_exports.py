@@ -236,3 +236,119 @@ def test_an_empty_segment_writes_a_header(shop, tmp_path):
     result = export_segment(shop, "number_of_orders >= 99", "sms", out, as_of=DAY)
     assert result.written == 0
     assert out.read_bytes() == BOM + b'"customer_id","phone","name"\n'
+
+
+# -- issue 14 item 5: formula injection ----------------------------------------------------------
+#: the cells of the report (OWASP "CSV Injection"), each as a customer's name and tag
+FORMULAS = [
+    '=HYPERLINK("http://evil.example","click")',
+    "+SUM(1+1)",
+    "-2+3+cmd|' /C calc'!A0",
+    "@SUM(1,1)",
+    "\t=1+1",
+    "\r=1+1",
+]
+
+
+@pytest.fixture
+def hostile(ws, write_csv):
+    rows = [
+        [f"h{i}", name, f"h{i}@example.com", f"010-1234-{5670 + i}", "true", name]
+        for i, name in enumerate(FORMULAS)
+    ]
+    rows.append(["h9", "김-민지", "h9@example.com", "010-9999-0000", "true", "VIP"])
+    customers = write_csv(
+        "customers.csv", ["customer_id", "name", "email", "phone", "marketing_opt_in", "tags"], rows
+    )
+    orders = write_csv(
+        "orders.csv",
+        ["order_id", "customer_id", "ordered_at", "total"],
+        [[f"o{i}", f"h{i}", "2025-06-01", 10_000] for i in [*range(len(FORMULAS)), 9]],
+    )
+    ingest_files(ws, "customers", [customers])
+    ingest_files(ws, "orders", [orders])
+    return ws
+
+
+def _by_id(path) -> dict[str, dict[str, str]]:
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        return {r["customer_id"]: r for r in csv.DictReader(f)}
+
+
+def test_formula_cells_get_a_leading_quote_in_csv_esp_and_sms(hostile, tmp_path):
+    """Names and tags such as ``=HYPERLINK(…)`` were written unchanged: Excel runs them. Each
+    text cell that starts with = + - @ tab or CR now starts with ``'`` (OWASP); numbers,
+    phones (``010-…``) and a dash inside a name are left alone."""
+    want = {f"h{i}": "'" + name for i, name in enumerate(FORMULAS)}  # by hand: a quote in front
+    want["h9"] = "김-민지"
+    written = {}
+    for fmt, fields in (
+        ("csv", ["customer_id", "name", "tags", "amount_spent"]),
+        ("esp", None),
+        ("sms", None),
+    ):
+        out = tmp_path / f"{fmt}.csv"
+        export_segment(hostile, BUYERS, fmt, out, as_of=DAY, fields=fields)
+        written[fmt] = rows = _by_id(out)
+        assert {k: r["name"] for k, r in rows.items()} == want, fmt
+    csv_rows = written["csv"]
+    # tags are stored lower-case, split at commas (ingest): each cell starts with the quote
+    for i, name in enumerate(FORMULAS):
+        assert csv_rows[f"h{i}"]["tags"][:2] == "'" + name[0], csv_rows[f"h{i}"]
+    assert csv_rows["h9"]["tags"] == "vip"
+    assert {r["amount_spent"] for r in csv_rows.values()} == {"10000"}
+    assert written["sms"]["h1"]["phone"] == "010-1234-5671"
+    # asked for: the cells as they came
+    out = tmp_path / "raw.csv"
+    export_segment(
+        hostile, BUYERS, "csv", out, as_of=DAY, fields=["customer_id", "name"], keep_formulas=True
+    )
+    assert {k: r["name"] for k, r in _by_id(out).items() if k != "h9"} == {
+        f"h{i}": name for i, name in enumerate(FORMULAS)
+    }
+
+
+def test_a_negative_number_is_not_a_formula(tmp_path):
+    import pyarrow as pa
+
+    from danggol.outputs.files import write_table
+
+    table = pa.table({"label": ["-5", "ok"], "amount": [-5000, 3], "ratio": [-0.5, 1.0]})
+    out = tmp_path / "n.csv"
+    write_table(table, "csv", out)
+    with open(out, newline="") as f:
+        assert list(csv.reader(f)) == [
+            ["label", "amount", "ratio"],
+            ["'-5", "-5000", "-0.5"],
+            ["ok", "3", "1"],
+        ]
+
+
+def test_the_api_exports_neutralise_formulas_too(hostile, tmp_path):
+    import io
+
+    from danggol.segments import service
+    from danggol.segments.definition import Segment
+    from danggol.web import create_app
+    from web_client import api_client
+
+    service.registry(hostile).save(Segment(name="buyers", query=BUYERS))
+    path = hostile.path
+    hostile.close()
+    app = create_app(path)
+    with api_client(app) as c:
+        for url, params in (
+            ("/api/segments/buyers/export/csv", {"fields": "customer_id,name"}),
+            ("/api/segments/buyers/export/esp", {"include_opted_out": "true"}),
+            ("/api/segments/buyers/export", {"fields": "customer_id,name"}),
+        ):
+            r = c.get(url, params={"as_of": DAY.isoformat(), **params})
+            assert r.status_code == 200, r.text
+            rows = {
+                row["customer_id"]: row
+                for row in csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"), newline=""))
+            }
+            assert rows and all(
+                rows[k]["name"] == "'" + FORMULAS[int(k[1])] for k in rows if k != "h9"
+            ), url
+    app.state.web.close()

@@ -105,6 +105,8 @@ def test_a_failed_refresh_keeps_the_last_good_snapshot_and_says_why(ws, inbox, m
 
 
 def test_webhooks_follow_the_refresh_without_waiting(ws, inbox):
+    with (ws.path / "danggol.toml").open("a") as f:  # 127.0.0.1 is refused unless allowed
+        f.write("\n[webhooks]\nallow_private_urls = true\n")
     webhooks.add_endpoint(ws, "nowhere", "http://127.0.0.1:9/hook", secret="s")
     result = schedule.run(ws, D1, inbox=inbox, webhook_options={"base_delay": 60})
     assert result.webhooks["enqueued"] == 1

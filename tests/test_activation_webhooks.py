@@ -37,6 +37,9 @@ class Receiver:
     delay: dict[str, float] = field(default_factory=dict)
     requests: list[dict[str, object]] = field(default_factory=list)
     applied: dict[str, dict[str, object]] = field(default_factory=dict)
+    #: per path: answer 302 with this Location
+    redirect: dict[str, str] = field(default_factory=dict)
+    gets: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -63,7 +66,18 @@ def receiver() -> Iterator[Receiver]:
                 if not failing and key not in state.applied:  # apply each key once
                     state.applied[key] = json.loads(body)
             time.sleep(state.delay.get(self.path, 0.0))
-            self.send_response(500 if failing else 200)
+            if self.path in state.redirect:
+                self.send_response(302)
+                self.send_header("Location", state.redirect[self.path])
+            else:
+                self.send_response(500 if failing else 200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def do_GET(self) -> None:  # what a client following a 302 sends: no body, no batch
+            with state.lock:
+                state.gets.append(self.path)
+            self.send_response(200)
             self.send_header("Content-Length", "0")
             self.end_headers()
 
@@ -78,6 +92,16 @@ def receiver() -> Iterator[Receiver]:
     server.shutdown()
     server.server_close()
     thread.join()
+
+
+def allow_private_urls(ws, allowed: bool = True) -> None:
+    """The receivers here listen on 127.0.0.1, a loopback address webhooks refuse unless
+    danggol.toml allows it (issue 14 item 9)."""
+    config = ws.path / "danggol.toml"
+    text = config.read_text(encoding="utf-8").split("\n[webhooks]\n", 1)[0]
+    config.write_text(
+        f"{text}\n[webhooks]\nallow_private_urls = {str(allowed).lower()}\n", encoding="utf-8"
+    )
 
 
 @pytest.fixture
@@ -96,6 +120,7 @@ def shop(ws, write_csv):
     reg = service.registry(ws)
     reg.save(Segment(name="recent", query="last_order_date >= -10d"))
     reg.save(Segment(name="big", query="amount_spent >= 50000"))
+    allow_private_urls(ws)
     return ws
 
 
@@ -299,3 +324,95 @@ def test_delivery_killed_at_random_moments_loses_and_doubles_nothing(shop, recei
     for req in receiver.requests:
         assert sent.setdefault(str(req["key"]), req["body"]) == req["body"]
     assert kills >= 1
+
+
+# -- issue 14: redirects and non-public addresses --------------------------------------------------
+
+
+def test_a_redirect_is_a_failure_never_a_delivery(shop, receiver):
+    """Item 4: a receiver answering 302 got a body-less GET at the new URL (urllib follows
+    redirects) and the batch was marked delivered — lost. A 3xx is now a failure, retried,
+    then a dead letter naming the redirect; nothing is sent to the Location."""
+    receiver.redirect["/moved"] = receiver.url + "/new-place"
+    webhooks.add_endpoint(shop, "moved", receiver.url + "/moved", secret=SECRET)
+    pipeline.refresh(shop, D1)
+    assert webhooks.enqueue(shop) == 2
+    result = webhooks.send(shop, max_attempts=2, base_delay=0.01)
+    assert (result.delivered, result.failed) == (0, 2)
+    assert receiver.gets == []  # the redirect was not followed
+    assert [r["path"] for r in receiver.requests] == ["/moved"] * 4  # 2 attempts × 2 batches
+    assert {s for _, s, _ in outbox(shop)} == {"failed"}
+    for dead in webhooks.status(shop)["dead_letters"]:
+        assert dead["last_error"].startswith(
+            "HTTP 302: a redirect to " + receiver.url + "/new-place"
+        )
+    # pointed at the place that answers the POST, the same batches are delivered
+    shop.duck.execute("UPDATE webhook_endpoints SET url = ? WHERE name = 'moved'", [receiver.url])
+    assert webhooks.retry_failed(shop) == 2
+    assert webhooks.send(shop).delivered == 2 and len(receiver.applied) == 2
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",  # a cloud's metadata service (link-local)
+        "http://127.0.0.1:9/hook",
+        "http://localhost/hook",  # a name: its resolved address is checked
+        "http://10.1.2.3/hook",
+        "http://192.168.0.10/hook",
+        "http://172.16.5.4/hook",
+        "http://100.64.0.1/hook",  # shared address space (carrier-grade NAT)
+        "http://0.0.0.0/hook",
+        "http://[::1]/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://[fe80::1]/hook",
+        "http://[fd00::1]/hook",
+        "http://2130706433/hook",  # 127.0.0.1 written as one number
+    ],
+)
+def test_webhooks_to_non_public_addresses_are_refused_unless_allowed(shop, url):
+    """Item 9: webhook URLs could point at link-local / private / loopback addresses."""
+    allow_private_urls(shop, False)
+    with pytest.raises(webhooks.PrivateAddressError, match="allow_private_urls"):
+        webhooks.add_endpoint(shop, "inside", url)
+    assert webhooks.endpoints(shop) == []
+    allow_private_urls(shop, True)
+    assert webhooks.add_endpoint(shop, "inside", url).url == url
+
+
+def test_a_private_address_is_checked_again_at_each_send(shop, receiver, monkeypatch):
+    """An endpoint added while allowed (or a name that resolved to a public address then and to
+    127.0.0.1 now: DNS rebinding) is refused when sending: a failure with the reason, nothing
+    reaches the receiver."""
+    webhooks.add_endpoint(shop, "crm", receiver.url, secret=SECRET)
+    pipeline.refresh(shop, D1)
+    webhooks.enqueue(shop)
+    allow_private_urls(shop, False)
+    result = webhooks.send(shop, max_attempts=1)
+    assert (result.delivered, result.failed) == (0, 2)
+    assert receiver.requests == []
+    errors = {d["last_error"] for d in webhooks.status(shop)["dead_letters"]}
+    assert len(errors) == 1 and "PrivateAddressError" in errors.pop()
+    # the check before the connection says public (a rebinding name), the connection reaches
+    # 127.0.0.1: the connected peer is checked, and refused before anything is sent
+    real = webhooks.socket.getaddrinfo
+    calls = []
+
+    def rebinding(host, port, *args, **kwargs):
+        calls.append(host)
+        if len(calls) == 1:
+            return [
+                (
+                    webhooks.socket.AF_INET,
+                    webhooks.socket.SOCK_STREAM,
+                    6,
+                    "",
+                    ("93.184.215.14", port),
+                )
+            ]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(webhooks.socket, "getaddrinfo", rebinding)
+    assert webhooks.retry_failed(shop) == 2
+    result = webhooks.send(shop, max_attempts=1)
+    assert result.failed == 2 and receiver.requests == [] and len(calls) >= 2

@@ -78,8 +78,49 @@ def test_export_sms_summary(shop, tmp_path):
         "phone is not a Korean mobile number": 1,
     }
     assert out.read_text(encoding="utf-8-sig").splitlines()[1] == '"c1","010-1234-5678","김민지"'
-    text = run(shop, "export", BUYERS, "--format", "sms", "--out", str(out), "--include-opted-out")
+    # the file exists: replacing it is asked for (issue 14 item 3: never overwritten silently)
+    args = ("export", BUYERS, "--format", "sms", "--out", str(out), "--include-opted-out")
+    assert "--overwrite" in fails(shop, *args)
+    text = run(shop, *args, "--overwrite")
     assert "2 of 3 members written" in text
+
+
+def test_export_never_writes_over_the_workspace_or_a_folder(shop, tmp_path):
+    """Issue 14 item 3: ``export SEG --out WS/store.duckdb`` replaced the store with CSV ("7 of
+    7 members written"); item 18: ``--out FOLDER`` ended in an IsADirectoryError traceback."""
+    from pathlib import Path
+
+    ws = Path(shop)
+    (ws / "exports").mkdir()
+    run(shop, "segment", "save", "buyers", "--query", BUYERS)
+    before = {p.name: p.read_bytes() for p in (ws / "store.duckdb", ws / "danggol.toml")}
+    saved = (ws / "segments" / "buyers.yaml").read_bytes()
+    (tmp_path / "link.duckdb").symlink_to(ws / "store.duckdb")
+    for target in (
+        ws / "store.duckdb",
+        ws / "store.duckdb.wal",
+        ws / "danggol.toml",
+        ws / "segments" / "buyers.yaml",
+        ws / "segments" / "new.yaml",
+        tmp_path / "link.duckdb",  # a link to the store is the store
+    ):
+        for extra in ((), ("--overwrite",)):  # not even when asked
+            message = fails(shop, "export", BUYERS, "--out", str(target), *extra)
+            assert "own files" in message, target
+    for folder in (tmp_path, ws / "segments", ws):
+        assert "is a folder" in fails(shop, "export", BUYERS, "--out", str(folder))
+    assert {p.name: p.read_bytes() for p in (ws / "store.duckdb", ws / "danggol.toml")} == before
+    assert (ws / "segments" / "buyers.yaml").read_bytes() == saved
+    assert sorted(p.name for p in (ws / "segments").iterdir()) == ["buyers.yaml"]
+    assert not (ws / "store.duckdb.wal").exists()
+    # a folder of the user's own inside the workspace is fine
+    assert "3 of 3 members written" in run(
+        shop, "export", BUYERS, "--out", str(ws / "exports" / "b.csv")
+    )
+    # the store still opens and holds the shop
+    run(shop, "export", "buyers", "--out", str(ws / "exports" / "c.csv"), "--as-of", "2025-06-30")
+    lines = (ws / "exports" / "c.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert [line.split(",")[0] for line in lines] == ['"customer_id"', '"c1"', '"c2"', '"c3"']
 
 
 def test_export_unknown_format_is_an_error(shop, tmp_path):
@@ -126,6 +167,9 @@ def test_campaign_create_list_export_report(shop, tmp_path):
 
 
 def test_webhooks_add_list_status_remove(shop):
+    # a loopback URL is refused unless danggol.toml allows non-public addresses (issue 14)
+    assert "allow_private_urls" in fails(shop, "webhooks", "add", "crm", "http://127.0.0.1:9/x")
+    allow_private_urls(shop)
     added = json.loads(run(shop, "webhooks", "add", "crm", "http://127.0.0.1:9/x", "--json"))
     assert len(added["secret"]) == 64
     listed = json.loads(run(shop, "webhooks", "list", "--json"))
@@ -148,7 +192,13 @@ def test_schedule_run_failure_exits_1_and_is_listed(shop, tmp_path):
     assert ok["status"] == "ok" and ok["refresh"]["customers"] == 3
 
 
+def allow_private_urls(shop: str) -> None:
+    with open(f"{shop}/danggol.toml", "a", encoding="utf-8") as f:
+        f.write("\n[webhooks]\nallow_private_urls = true\n")
+
+
 def test_refresh_queues_the_changes_for_the_webhooks(shop):
+    allow_private_urls(shop)  # the endpoint is on 127.0.0.1
     run(shop, "webhooks", "add", "crm", "http://127.0.0.1:9/x", "--json")
     run(shop, "segment", "save", "big", "--query", "amount_spent >= 20000")
     out = run(shop, "refresh", "--as-of", "2025-06-30")

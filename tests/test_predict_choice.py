@@ -25,7 +25,7 @@ from danggol.ingest.load import ingest_tables
 from danggol.predict import choice as choice_module
 from danggol.predict.choice import backtest_candidates
 from danggol.predict.customers import customer_predictions, last_run
-from danggol.segments.history import refresh
+from danggol.pipeline import refresh
 from danggol.store.workspace import Workspace
 
 sys.path.insert(0, str(Path(__file__).parent))

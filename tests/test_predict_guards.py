@@ -23,7 +23,7 @@ from danggol.ingest.load import ingest_tables
 from danggol.predict.btyd import BGNBD, GammaGamma
 from danggol.predict.customers import last_run
 from danggol.predict.summary import rfm_summary
-from danggol.segments.history import refresh
+from danggol.pipeline import refresh
 from danggol.store.workspace import Workspace
 
 START = dt.date(2024, 1, 1)

@@ -14,7 +14,6 @@ import re
 import time
 
 import pytest
-from fastapi.testclient import TestClient
 
 from danggol import analytics
 from danggol.demo import generate_shop
@@ -24,6 +23,7 @@ from danggol.segments.fields import FIELDS
 from danggol.store.workspace import Workspace
 from danggol.web import create_app
 from danggol.web.state import RefreshJob
+from web_client import api_client
 
 AS_OF = dt.date(2025, 6, 30)
 TOP = "amount_spent_percentile >= 80"  # the built-in top_spenders, written out again
@@ -41,7 +41,7 @@ def shop(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def client(shop):
-    with TestClient(create_app(shop), raise_server_exceptions=False) as c:
+    with api_client(create_app(shop), raise_server_exceptions=False) as c:
         yield c
 
 
@@ -694,7 +694,7 @@ def test_unexpected_errors_have_the_shape_and_no_stack_trace(client, monkeypatch
 
 
 def test_token_guards_every_page_and_route(shop):
-    with TestClient(create_app(shop, token="s3cret")) as c:
+    with api_client(create_app(shop, token="s3cret")) as c:
         for url in ("/", "/api/status", "/api/segments", "/openapi.json", "/static/app.js"):
             assert_error(c.get(url), 401, "unauthorized")
         assert_error(
@@ -708,7 +708,7 @@ def test_token_guards_every_page_and_route(shop):
 
 
 def test_personal_data_needs_the_token_even_locally(shop):
-    with TestClient(create_app(shop, token="s3cret", protect="personal")) as c:
+    with api_client(create_app(shop, token="s3cret", protect="personal")) as c:
         assert c.get("/api/status").status_code == 200  # open on 127.0.0.1
         url = "/api/segments/top_spenders/export"
         assert c.get(url, params={"fields": "customer_id,amount_spent"}).status_code == 200
@@ -736,7 +736,7 @@ def test_personal_data_needs_the_token_even_locally(shop):
 
 
 def test_prewarm_computes_the_first_pages_in_the_background(shop):
-    with TestClient(create_app(shop, prewarm=True)) as c:
+    with api_client(create_app(shop, prewarm=True)) as c:
         state = c.app.state.web
         for thread in list(state.warming.values()):
             thread.join(120)
@@ -786,20 +786,38 @@ def test_the_page_and_its_assets_ship_inside_the_package(client):
         assert "@import" not in r.text and "url(" not in r.text, asset
 
 
-def test_every_api_route_is_called_by_this_file():
-    from pathlib import Path
+@pytest.mark.last
+def test_every_api_route_is_called(request, shop):
+    """Every (method, route) of the app was reached by a request of this session's API tests
+    — recorded by the route the app's router matched (tests/web_client.py), not by the test
+    files' text. conftest.py runs this test last; it needs every test of this file to have run."""
+    from web_client import CALLED, api_operations
 
-    from danggol.web.routes import activation, customers, segments, system
-    from danggol.web.routes import analytics as a
+    ran = {i.originalname for i in request.session.items if i.path == request.node.path}
+    if not _tests_here(request) <= ran:
+        pytest.skip("only part of test_web_api.py ran: the routes it calls were not all called")
+    app = create_app(shop)
+    try:
+        missing = sorted(api_operations(app) - CALLED)
+    finally:
+        app.state.web.close()
+    assert len(api_operations(app)) >= 29
+    assert not missing, f"routes no test reached: {missing}"
 
-    source = Path(__file__).read_text(encoding="utf-8")
-    untested = []
-    for module in (a, activation, customers, segments, system):
-        for route in module.router.routes:
-            pattern = re.sub(r"\\\{[a-z_]+\\\}", r'[^/"?]+', re.escape(route.path))
-            if not re.search(pattern + r'["?]', source):
-                untested.append(route.path)
-    assert not untested, f"routes without a test: {untested}"
+
+def _tests_here(request) -> set[str]:
+    """The test functions this file defines, but those of the slow tier when it is not run."""
+    import inspect
+
+    module = request.module
+    slow_excluded = "not slow" in (request.config.option.markexpr or "")
+    return {
+        name
+        for name, fn in inspect.getmembers(module, inspect.isfunction)
+        if name.startswith("test_")
+        and fn.__module__ == module.__name__
+        and not (slow_excluded and any(m.name == "slow" for m in getattr(fn, "pytestmark", [])))
+    }
 
 
 # --------------------------------------------------------------------------------------

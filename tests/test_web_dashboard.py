@@ -27,7 +27,7 @@ from danggol.cli.main import app as cli
 from danggol.demo import generate_shop
 from danggol.ingest.load import ingest_tables
 from danggol.segments.definition import Segment
-from danggol.segments.history import refresh
+from danggol.pipeline import refresh
 from danggol.segments.registry import Registry, builtin_segments
 from danggol.store.workspace import Workspace
 from web_server import CHROMIUM, CHROMIUM_ARGS, running_app

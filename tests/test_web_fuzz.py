@@ -35,7 +35,8 @@ def app(tmp_path):
     ingest_tables(ws, generate_shop(200, seed=2, end=AS_OF))
     refresh(ws, AS_OF)
     ws.close()
-    application = create_app(path)
+    # schemathesis' ASGI client sends Host: testserver (schemathesis/python/asgi.py)
+    application = create_app(path, extra_hosts=["testserver"])
     yield application
     application.state.web.close()
 

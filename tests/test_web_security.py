@@ -12,7 +12,6 @@ import re
 from urllib.parse import quote
 
 import pytest
-from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +22,7 @@ from danggol.segments.nodes import Compare, Field, Value
 from danggol.segments.parse import to_query
 from danggol.store.workspace import Workspace
 from danggol.web import create_app
+from web_client import api_client
 
 AS_OF = dt.date(2025, 6, 30)
 TOKEN = "s3cret-token"
@@ -67,7 +67,7 @@ def shop(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def client(shop):
-    with TestClient(create_app(shop), raise_server_exceptions=False) as c:
+    with api_client(create_app(shop), raise_server_exceptions=False) as c:
         yield c
 
 
@@ -157,7 +157,7 @@ def test_the_token_guards_every_route_and_every_method(shop):
     assert len(operations) >= 29
     customer = _first_customer(app)
     body = {"query": "number_of_orders >= 1", "name": "x_token_probe"}
-    with TestClient(app, raise_server_exceptions=False) as c:
+    with api_client(app, raise_server_exceptions=False) as c:
         for method, path in operations:
             for headers in ({}, {"Authorization": "Bearer wrong"}, {"X-Danggol-Token": "s3cret"}):
                 r = c.request(method, _url(path, customer), headers=headers, json=body)
@@ -180,7 +180,7 @@ def _store_of(app) -> dict[str, object]:
 
 def test_personal_data_needs_the_token_and_no_other_route_shows_it(shop):
     app = create_app(shop, token=TOKEN, protect="personal")
-    with TestClient(app, raise_server_exceptions=False) as c:
+    with api_client(app, raise_server_exceptions=False) as c:
         customer, email, phone = app.state.web.ws.duck.execute(
             "SELECT customer_id, email, phone FROM customers WHERE email IS NOT NULL "
             "AND phone IS NOT NULL AND customer_id IN (SELECT customer_id FROM "
@@ -360,3 +360,265 @@ def test_static_files_and_exports_cannot_reach_outside_their_folder(client):
     r = client.get("/api/segments/top_spenders/export", params={"as_of": "2025-06-30"})
     assert r.headers["content-disposition"] == 'attachment; filename="top_spenders-2025-06-30.csv"'
     _clean(client.get("/api/segments/..%2F..%2Fetc%2Fpasswd/export"), 404)
+
+
+# -- issue 14: cross-site writes, DNS rebinding, the token on writes, body size --------------------
+EVIL = "http://evil.example"
+
+
+def _write_calls(app, customer: str) -> list[tuple[str, str]]:
+    """Every state-changing (METHOD, URL) the app serves, with the names filled in."""
+    return [
+        (method, _url(path, customer))
+        for method, path in _operations(app)
+        if method in ("POST", "PUT", "PATCH", "DELETE")
+    ]
+
+
+def test_a_cross_site_form_post_cannot_refresh_or_change_anything(client):
+    """Issue 14 item 6: a form of another site POSTed to /api/refresh started a refresh (202)
+    that moved the stored state to 2020. Every write from another origin is now 403, and a
+    write body that is not JSON 415 — nothing changes."""
+    before = _store(client)
+    state = client.app.state.web
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    r = client.post(
+        "/api/refresh?as_of=2020-01-01", headers={**form, "Origin": EVIL}, content=b"x=1"
+    )
+    _clean(r, 403)
+    assert (
+        r.json()["error"]["code"] == "forbidden" and "another site" in r.json()["error"]["message"]
+    )
+    assert state.job.state == "idle"
+    customer = _first_customer(client.app)
+    body = {"query": "number_of_orders >= 1", "name": "csrf_probe"}
+    writes = _write_calls(client.app, customer)
+    assert {m for m, _ in writes} == {"POST", "PUT", "DELETE"} and len(writes) >= 8
+    for method, url in writes:
+        for headers in (
+            {"Origin": EVIL},
+            {"Origin": "null"},
+            {"Origin": "http://127.0.0.1.evil.example"},
+            {"Origin": "http://127.0.0.1:9999"},  # another port is another origin
+            {"Sec-Fetch-Site": "cross-site"},
+            {"Sec-Fetch-Site": "same-site", "Origin": "http://127.0.0.1"},
+        ):
+            r = client.request(method, url, headers=headers, json=body)
+            _clean(r, 403)
+            assert r.json()["error"]["code"] == "forbidden", (method, url, headers)
+        # a simple form or text body (what an HTML form of another site can send): refused
+        for kind in ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain"):
+            r = client.request(method, url, headers={"Content-Type": kind}, content=b"{}")
+            _clean(r, 415)
+            assert r.json()["error"]["code"] == "unsupported_media_type"
+    assert state.job.state == "idle"
+    assert _store(client) == before
+    # the page's own calls (same origin, JSON) and clients without an Origin still work
+    for headers in ({"Origin": "http://127.0.0.1", "Sec-Fetch-Site": "same-origin"}, {}):
+        r = client.post("/api/query/count", json={"query": "refunds >= 0"}, headers=headers)
+        _clean(r, 200)
+
+
+def test_other_host_headers_are_refused(shop):
+    """Issue 14 item 7: ``Host: evil.example`` was answered with the data (DNS rebinding)."""
+    app = create_app(shop)
+    with api_client(app, raise_server_exceptions=False) as c:
+        for host in ("evil.example", "evil.example:8765", "127.0.0.1.evil.example", "", "[::2]"):
+            for url in ("/api/status", "/", "/api/segments/top_spenders/members", "/static/app.js"):
+                r = c.get(url, headers={"Host": host})
+                _clean(r, 400)
+                assert r.json()["error"]["code"] == "bad_host", (host, url)
+                assert "allowed_hosts" in r.json()["error"]["message"]
+        for host in ("127.0.0.1:8765", "localhost", "LOCALHOST:80", "[::1]:8765"):
+            _clean(c.get("/api/status", headers={"Host": host}), 200)
+    app.state.web.close()
+    named = create_app(shop, extra_hosts=["shop.lan"])
+    with api_client(named, raise_server_exceptions=False) as c:
+        _clean(c.get("/api/status", headers={"Host": "shop.lan:8765"}), 200)
+    named.state.web.close()
+    bound = create_app(shop, host="192.168.0.5")
+    with api_client(bound, raise_server_exceptions=False) as c:
+        _clean(c.get("/api/status", headers={"Host": "192.168.0.5:8765"}), 200)
+        _clean(c.get("/api/status", headers={"Host": "shop.lan"}), 400)
+    bound.state.web.close()
+    anything = create_app(shop, extra_hosts=["*"])  # behind a proxy that checks it
+    with api_client(anything, raise_server_exceptions=False) as c:
+        _clean(c.get("/api/status", headers={"Host": "shop.example.com"}), 200)
+    anything.state.web.close()
+
+
+def test_serve_takes_its_allowed_hosts_from_the_toml_and_the_option(tmp_path, monkeypatch):
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from danggol.cli.main import app as cli
+
+    ws = Workspace.init(tmp_path / "shop")
+    ws.close()
+    with (tmp_path / "shop" / "danggol.toml").open("a") as f:
+        f.write('\n[web]\nallowed_hosts = ["shop.lan"]\nmax_body_bytes = 2048\n')
+    served = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.append(app))
+    result = CliRunner().invoke(
+        cli, ["-w", str(tmp_path / "shop"), "serve", "--allowed-host", "crm.lan"]
+    )
+    assert result.exit_code == 0, result.output
+    with api_client(served[0], raise_server_exceptions=False) as c:
+        for host in ("shop.lan", "crm.lan:8765", "127.0.0.1"):
+            assert c.get("/api/vocabulary", headers={"Host": host}).status_code == 200, host
+        _clean(c.get("/api/vocabulary", headers={"Host": "evil.example"}), 400)
+        _clean(c.post("/api/query/parse", json={"query": "x" * 3000}), 413)
+    served[0].state.web.close()
+
+
+def test_with_a_token_every_write_and_a_personal_sort_need_it(shop, tmp_path):
+    """Issue 14 item 8: with a token on 127.0.0.1 (personal data guarded), saving, deleting
+    and refreshing needed none, and ``sort=email`` ordered the members by their addresses."""
+    import shutil
+
+    path = tmp_path / "shop"
+    shutil.copytree(shop, path)
+    app = create_app(path, token=TOKEN, protect="personal")
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    with api_client(app, raise_server_exceptions=False) as c:
+        customer = _first_customer(app)
+        body = {"query": "number_of_orders >= 1", "name": "token_probe"}
+        writes = _write_calls(app, customer)
+        guarded = [(m, u) for m, u in writes if not u.startswith("/api/query/")]
+        assert {u for _, u in guarded} >= {
+            "/api/refresh",
+            "/api/segments",
+            "/api/segments/top_spenders",
+            "/api/campaigns",
+        }
+        for method, url in guarded:
+            for headers in ({}, {"Authorization": "Bearer wrong"}):
+                r = c.request(method, url, json=body, headers=headers)
+                _clean(r, 401)
+                assert "needs the access token" in r.json()["error"]["message"], (method, url)
+        assert app.state.web.job.state == "idle"
+        assert _store_of(app)["segments"] == []
+        # reads stay open on 127.0.0.1, the query routes (POST, read-only) too
+        _clean(c.get("/api/status"), 200)
+        _clean(c.post("/api/query/count", json={"query": "refunds >= 0"}), 200)
+        members = "/api/segments/top_spenders/members"
+        for sort in ("email", "phone", "name"):
+            _clean(c.get(members, params={"sort": sort}), 401)
+            preview = {"query": "refunds >= 0", "sort": sort}
+            _clean(c.post("/api/query/preview", json=preview), 401)
+            _clean(c.get(members, params={"sort": sort}, headers=auth), 200)
+        _clean(c.get(members, params={"sort": "amount_spent"}), 200)
+        # with the token, the writes work
+        _clean(c.post("/api/segments", json=body, headers=auth), 201)
+        r = c.delete("/api/segments/token_probe", headers=auth)
+        assert r.status_code == 204, r.text
+        # the first visit's ?token= sets the cookie the page's own calls then carry
+        first = c.get("/", params={"token": TOKEN})
+        assert first.status_code == 200 and "danggol_token" in first.headers["set-cookie"]
+        _clean(c.post("/api/segments", json=body), 201)
+        assert _store_of(app)["segments"] == ["token_probe.yaml"]
+    app.state.web.close()
+
+
+def test_a_large_body_is_refused_and_errors_never_echo_a_huge_input(client):
+    """Issue 14 item 10: 100 MB bodies were read, and a 10 MB bad query came back in a 30 MB
+    error. Bodies past 1 MiB are 413 (announced or streamed); a message shows a clipped query."""
+    big = b'{"query": "' + b"a" * (2 << 20) + b'"}'
+    json_type = {"Content-Type": "application/json"}
+    r = client.post("/api/query/count", content=big, headers=json_type)
+    _clean(r, 413)
+    assert r.json()["error"]["code"] == "too_large" and len(r.content) < 2000
+
+    def streamed():  # no Content-Length: the limit counts what arrives
+        for _ in range(40):
+            yield b"a" * 65536
+
+    r = client.post("/api/query/count", content=streamed(), headers=json_type)
+    _clean(r, 413)
+    # under the limit, a bad query of 900 kB: a clean 400 whose answer stays small
+    bad = "number_of_orders >= 1 AND " * 30_000 + " ??"
+    assert len(bad) > 700_000
+    r = client.post("/api/query/count", json={"query": bad})
+    _clean(r, 400)
+    assert len(r.content) < 5000, len(r.content)
+    name = "x" * 20_000
+    r = client.get(f"/api/segments/{name}")
+    _clean(r, 404, 400, 414)
+    assert len(r.content) < 5000, len(r.content)
+
+
+def test_a_real_danggol_serve_refuses_rebinding_csrf_and_big_bodies(shop, tmp_path):
+    """The same rules on the real server: ``danggol serve`` in its own process (uvicorn),
+    spoken to over 127.0.0.1 with httpx."""
+    import shutil
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import httpx
+
+    from web_server import free_port
+
+    path = tmp_path / "shop"
+    shutil.copytree(shop, path)
+    port = free_port()
+    src = str(Path(__file__).parents[1] / "src")
+    log = (tmp_path / "serve.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from danggol.cli.main import run; run()",
+            "-w",
+            str(path),
+            "serve",
+            "--port",
+            str(port),
+            "--allowed-host",
+            "crm.lan",
+        ],
+        env={**os.environ, "PYTHONPATH": src, "DANGGOL_TOKEN": ""},
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(base + "/api/status", timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            alive = proc.poll() is None and time.monotonic() < deadline
+            assert alive, (tmp_path / "serve.log").read_text()
+            time.sleep(0.2)
+        with httpx.Client(base_url=base, timeout=60) as http:
+            r = http.get("/api/segments", headers={"Host": "evil.example"})
+            assert r.status_code == 400 and r.json()["error"]["code"] == "bad_host"
+            assert http.get("/api/status", headers={"Host": f"crm.lan:{port}"}).status_code == 200
+            r = http.post(
+                "/api/refresh?as_of=2020-01-01",
+                headers={
+                    "Origin": "http://evil.example",
+                    "Content-Type": "application/x-www-form-urlencoded",
+                },
+                content=b"a=1",
+            )
+            assert r.status_code == 403, r.text
+            assert http.get("/api/refresh").json()["state"] == "idle"
+            r = http.post(
+                "/api/query/count",
+                content=b"x" * (2 << 20),
+                headers={"Content-Type": "application/json"},
+            )
+            assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"
+            r = http.post(
+                "/api/query/count", json={"query": "refunds >= 0"}, headers={"Origin": base}
+            )
+            assert r.status_code == 200, r.text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()

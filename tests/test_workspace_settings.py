@@ -71,3 +71,25 @@ def test_as_of_in_danggol_toml_is_the_default_day(tmp_path):
     toml.write_text(text.replace('as_of = ""', 'as_of = "2024-02-30"'), encoding="utf-8")
     with pytest.raises(ConfigError, match=r"as_of is a date such as '2025-06-30'.*'2024-02-30'"):
         Workspace.open(ws.path)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "a\nb",
+        'say "hi"',
+        "back\\slash",
+        "tab\there",
+        "단골 상점 '1호'",
+        "cr\rlf\r\n",
+        "\x01\x7f",
+        "#not a comment",
+        "][",
+    ],
+)
+def test_any_shop_name_is_written_as_valid_toml_and_read_back(tmp_path, name):
+    """Issue 20 item 9: the hand-written TOML writer wrote shop_name="a\\nb" as a raw line break
+    inside a basic string — invalid TOML, so the workspace could not be opened again."""
+    Workspace.init(tmp_path / "shop", shop_name=name).close()
+    with Workspace.open(tmp_path / "shop") as ws:
+        assert ws.config.shop_name == name

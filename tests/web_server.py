@@ -5,9 +5,10 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -24,11 +25,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_app(workspace: Path, **kwargs: object) -> Iterator[str]:
-    """The app of ``workspace`` served on 127.0.0.1; yields its base URL."""
+def running_app(
+    workspace: Path, wrap: Callable[[Any], Any] | None = None, **kwargs: object
+) -> Iterator[str]:
+    """The app of ``workspace`` served on 127.0.0.1 (inside ``wrap``, an ASGI middleware, when
+    given); yields its base URL."""
     port = free_port()
+    app = create_app(workspace, **kwargs)  # type: ignore[arg-type]
     config = uvicorn.Config(
-        create_app(workspace, **kwargs),  # type: ignore[arg-type]
+        app if wrap is None else wrap(app),
         host="127.0.0.1",
         port=port,
         log_level="warning",

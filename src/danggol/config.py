@@ -7,7 +7,7 @@ import re
 import tomllib
 import warnings
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -209,19 +209,32 @@ class WorkspaceConfig(BaseModel):
         return earliest, today.replace(year=today.year + 1, day=min(today.day, 28))
 
     def to_toml(self) -> str:
-        lines = ["# danggol workspace settings", "[workspace]"]
+        """The settings as ``danggol.toml`` text, written by tomlkit (any text — quotes, line
+        breaks, backslashes, 한글 — comes back the same through :func:`read_config`).
+
+        >>> import tomllib
+        >>> text = WorkspaceConfig(shop_name='a\\nb "c"').to_toml()
+        >>> tomllib.loads(text)["workspace"]["shop_name"]
+        'a\\nb "c"'
+        """
+        import tomlkit
+
+        workspace = tomlkit.table()
         # settings left at their default are not written, so that an older danggol still
         # reads the file (the ingest checks' settings came later)
         later = {"guests", "earliest_date", "latest_date"} - self.model_fields_set
-        for name, value in self.model_dump(exclude={"predictions", *later}).items():
-            escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
-            lines.append(f'{name} = "{escaped}"')
-        lines += ["", "# per-customer predictions made at every refresh (docs/predictions.md)"]
-        lines.append("[predictions]")
-        for name, value in self.predictions.model_dump().items():
-            text = str(value).lower() if isinstance(value, bool) else repr(value)
-            lines.append(f"{name} = {text}".replace("'", '"'))
-        return "\n".join(lines) + "\n"
+        workspace.update(self.model_dump(exclude={"predictions", *later}))
+        predictions = tomlkit.table()
+        predictions.update(self.predictions.model_dump())
+        doc = tomlkit.document()
+        doc.add(tomlkit.comment("danggol workspace settings"))
+        doc.add("workspace", workspace)
+        doc.add(tomlkit.nl())
+        doc.add(
+            tomlkit.comment("per-customer predictions made at every refresh (docs/predictions.md)")
+        )
+        doc.add("predictions", predictions)
+        return tomlkit.dumps(doc)
 
 
 def read_config(path: Path) -> WorkspaceConfig:
@@ -256,25 +269,59 @@ class WebConfig(BaseModel):
     token: str = Field("", description="access token of the API and the pages (or $DANGGOL_TOKEN)")
     personal_data_token: bool = Field(
         True,
-        description="exports of personal data (name, email, phone) need the token even on "
-        "127.0.0.1, when a token is set",
+        description="exports of personal data (name, email, phone), sorting by them and every "
+        "change (saving, deleting, refresh) need the token even on 127.0.0.1, when a token is set",
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="host names the server answers to beside 127.0.0.1, localhost, [::1] and "
+        "the address it is bound to (a request with another Host header gets 400); "
+        "['*'] turns the check off (behind a reverse proxy that checks it)",
+    )
+    max_body_bytes: int = Field(
+        1 << 20, ge=1024, description="largest request body the server reads (else 413)"
     )
 
 
-def read_web_config(path: Path) -> WebConfig:
-    """The ``[web]`` section of ``danggol.toml`` (defaults when the file or section is absent)."""
+class WebhookConfig(BaseModel):
+    """The ``[webhooks]`` section of ``danggol.toml``.
+
+    >>> WebhookConfig().allow_private_urls
+    False
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    allow_private_urls: bool = Field(
+        False,
+        description="let webhooks go to loopback, private (10/8, 192.168/16 …), link-local "
+        "(169.254/16, the cloud metadata address) and other non-public addresses",
+    )
+
+
+_Section = TypeVar("_Section", bound=BaseModel)
+
+
+def read_section(path: Path, name: str, model: type[_Section]) -> _Section:
+    """The ``[name]`` section of ``danggol.toml`` as ``model`` (its defaults when the file or
+    the section is absent); a bad value raises ConfigError naming the file and the setting."""
     if not path.is_file():
-        return WebConfig()
+        return model()
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-        return WebConfig(**data.get("web", {}))
+        return model(**data.get(name, {}))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
     except ValidationError as exc:
         problems = "; ".join(
-            f"web.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
+            f"{name}.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
         )
         raise ConfigError(f"{path}: {problems}") from exc
+
+
+def read_web_config(path: Path) -> WebConfig:
+    """The ``[web]`` section of ``danggol.toml`` (defaults when the file or section is absent)."""
+    return read_section(path, "web", WebConfig)
 
 
 def web_access(host: str, web: WebConfig, env_token: str | None) -> tuple[str | None, str]:

@@ -17,6 +17,12 @@ ads        ad-platform customer list (Google Customer Match or Meta): SHA-256 of
 are *marketing* lists: customers who have not opted in (``customers.marketing_opt_in``) are
 left out unless ``include_opted_out``, and so are customers without a usable address for
 the channel. Every export returns how many members were left out and why.
+
+An export never replaces a file unless asked (``overwrite=True``, ``--overwrite``), never
+writes onto a folder or a workspace's own files (its settings, store or saved segments), and
+writes the text cells of its CSV files that start like a formula (``=``, ``+``, ``-``, ``@``,
+tab, carriage return) with a leading ``'`` unless ``keep_formulas=True``
+(:mod:`danggol.outputs.files`).
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ import pyarrow as pa
 from danggol.activation import contacts
 from danggol.analytics.affinity import affinity
 from danggol.errors import ConfigError
-from danggol.outputs.files import write_table
+from danggol.outputs.files import check_destination, write_table
 from danggol.profile import purchases
 from danggol.segments import service
 from danggol.segments.fields import FIELDS
@@ -80,8 +86,11 @@ def export_segment(
     include_opted_out: bool = False,
     params: dict[str, Any] | None = None,
     platform: str = "google",
+    overwrite: bool = False,
+    keep_formulas: bool = False,
 ) -> ExportResult:
     """Export the members of a segment (a saved or built-in name, or a query) as ``fmt``."""
+    _check(fmt, out, fields, platform, overwrite)
     tgt = service.target(ws, target, params)
     members = service.members(ws, tgt, as_of)
     result = ExportResult(tgt.name, tgt.query, fmt, None, as_of, 0, 0)
@@ -94,6 +103,8 @@ def export_segment(
         fields=fields,
         include_opted_out=include_opted_out,
         platform=platform,
+        overwrite=overwrite,
+        keep_formulas=keep_formulas,
     )
 
 
@@ -107,9 +118,11 @@ def export_members(
     fields: list[str] | None = None,
     include_opted_out: bool = False,
     platform: str = "google",
+    overwrite: bool = False,
+    keep_formulas: bool = False,
 ) -> ExportResult:
     """Write ``members`` (profile rows) as ``fmt``; fill and return ``result``."""
-    _check(fmt, out, fields, platform)
+    _check(fmt, out, fields, platform, overwrite)
     profile_cols = _profile_columns(members, fields)
     if fmt == "esp":
         profile_cols = list(dict.fromkeys([*profile_cols, "favourite_category"]))
@@ -129,14 +142,27 @@ def export_members(
         columns = _chosen(fields) or list(DEFAULT_FIELDS)
         arrow, left_out = fetched.select(columns), Counter()
     file_fmt = "parquet" if fmt == "parquet" else "csv"
-    result.written = write_table(arrow, file_fmt, out, excel=fmt not in ("ads", "parquet"))
+    result.written = write_table(
+        arrow,
+        file_fmt,
+        out,
+        excel=fmt not in ("ads", "parquet"),
+        overwrite=overwrite,
+        keep_formulas=keep_formulas,
+    )
     result.out = None if out is None else str(out)
     result.left_out = dict(sorted(left_out.items()))
     result.columns = columns
     return result
 
 
-def _check(fmt: str, out: object, fields: list[str] | None, platform: str) -> None:
+def _check(
+    fmt: str,
+    out: str | os.PathLike[str] | None,
+    fields: list[str] | None,
+    platform: str,
+    overwrite: bool,
+) -> None:
     if fmt not in FORMATS:
         raise ConfigError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if platform not in PLATFORMS:
@@ -148,6 +174,8 @@ def _check(fmt: str, out: object, fields: list[str] | None, platform: str) -> No
         )
     if fmt == "parquet" and out is None:
         raise ConfigError("parquet is a binary format: give a file with --out FILE.parquet")
+    if out is not None:
+        check_destination(out, overwrite=overwrite)  # before the members are computed
 
 
 def _chosen(fields: list[str] | None) -> list[str]:

@@ -104,8 +104,11 @@ def run(
     jobs: list[ExportJob] | None = None,
     send_webhooks: bool = True,
     webhook_options: dict[str, float] | None = None,
+    overwrite: bool = False,
 ) -> RunResult:
-    """ingest → refresh → exports → webhooks. A failure stops the run and is recorded."""
+    """ingest → refresh → exports → webhooks. A failure stops the run and is recorded.
+    An export job does not replace an existing file (a second run for the same day) unless
+    ``overwrite``."""
     ensure_tables(ws)
     run_id = int(
         ws.duck.execute("SELECT COALESCE(max(run_id), 0) + 1 FROM schedule_runs").fetchall()[0][0]
@@ -126,7 +129,9 @@ def run(
         result.refresh = refreshed.to_dict()
         for job in jobs or []:
             out = job.path.replace("{date}", as_of.isoformat())
-            done = exports.export_segment(ws, job.segment, job.format, out, as_of=as_of)
+            done = exports.export_segment(
+                ws, job.segment, job.format, out, as_of=as_of, overwrite=overwrite
+            )
             result.exports.append(done.to_dict())
         if send_webhooks:
             queued = webhooks.enqueue(ws)

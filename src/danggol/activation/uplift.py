@@ -8,7 +8,8 @@ examples and simulations.
   proportion ``p = (x₁+x₀)/(n₁+n₀)``, ``z = d / √(p(1−p)(1/n₁ + 1/n₀))``, two-sided.
 * **A mean** (revenue per customer, orders per customer, AOV): difference of means with
   Welch's t-test (unequal variances) and its interval ``d ± t(df)·√(s₁²/n₁ + s₀²/n₀)``,
-  df by Welch–Satterthwaite.
+  df by Welch–Satterthwaite — SciPy's ``stats.ttest_ind(equal_var=False)`` and its
+  ``confidence_interval``.
 
 Relative uplift = difference / holdout value (None when the holdout value is 0).
 """
@@ -83,21 +84,18 @@ def means(
     diff = m1 - m0
     if len(a) < 2 or len(b) < 2:
         return Comparison(m1, m0, diff, _relative(diff, m0), None, None, None, confidence, test)
-    v1, v0 = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-    se = math.sqrt(v1 + v0)
-    if se == 0:
+    if a.var() == 0 and b.var() == 0:  # no spread: no test (SciPy would warn and give nan)
         return Comparison(m1, m0, diff, _relative(diff, m0), diff, diff, None, confidence, test)
-    df = (v1 + v0) ** 2 / (v1**2 / (len(a) - 1) + v0**2 / (len(b) - 1))
-    t_crit = stats.t.ppf(0.5 + confidence / 2, df)
-    p_value = float(2 * stats.t.sf(abs(diff) / se, df))
+    result = stats.ttest_ind(a, b, equal_var=False)
+    interval = result.confidence_interval(confidence_level=confidence)
     return Comparison(
         m1,
         m0,
         diff,
         _relative(diff, m0),
-        diff - t_crit * se,
-        diff + t_crit * se,
-        p_value,
+        float(interval.low),
+        float(interval.high),
+        float(result.pvalue),
         confidence,
         test,
     )

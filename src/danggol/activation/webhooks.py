@@ -18,6 +18,17 @@ A 2xx answer marks the delivery *delivered*; anything else (another status, a re
 connection, a timeout) is retried after ``base_delay × 2^(attempts−1)`` seconds; after
 ``max_attempts`` the delivery is *failed* and a row goes to ``webhook_dead_letters`` with the
 last error. Nothing is deleted: ``retry_failed`` puts dead letters back in the queue.
+
+A redirect (3xx) is *not* followed — a client that follows a 302 sends a body-less GET to the
+new place and would take its 200 for a delivery — it is a failure whose error names the
+``Location``. A URL whose host is (or resolves to) a loopback, private, link-local (such as
+169.254.169.254, a cloud's metadata service) or other non-public address is refused, when
+the endpoint is added and again at each connection (the address actually connected to is
+checked, so a name that later resolves elsewhere is caught too), unless ``danggol.toml``
+allows it::
+
+    [webhooks]
+    allow_private_urls = true
 """
 
 from __future__ import annotations
@@ -25,16 +36,21 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import http.client
+import ipaddress
 import json
 import re
 import secrets
+import socket
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
+from danggol.config import CONFIG_FILE, WebhookConfig, read_section
 from danggol.errors import ConfigError
 from danggol.segments.history import ensure_tables as ensure_history
 from danggol.serial import ToDict
@@ -126,6 +142,7 @@ def add_endpoint(
         raise ConfigError(f"an endpoint name is lower-case letters, digits, _ and -; got {name!r}")
     if not url.startswith(("http://", "https://")):
         raise ConfigError(f"a webhook URL starts with http:// or https://; got {url!r}")
+    check_url(url, allow_private(ws))
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ConfigError(f"batch_size is a whole number ≥ 1; got {batch_size!r}")
     ensure_tables(ws)
@@ -164,6 +181,65 @@ def remove_endpoint(ws: Workspace, name: str) -> None:
     if not gone:
         known = ", ".join(e.name for e in endpoints(ws)) or "none"
         raise ConfigError(f"no webhook named {name!r}; the webhooks are: {known}")
+
+
+# -- where a webhook may go ----------------------------------------------------------------------
+
+
+class PrivateAddressError(ConfigError):
+    """A webhook URL that leads to a loopback, private, link-local or other non-public
+    address, which ``[webhooks] allow_private_urls`` does not allow."""
+
+
+def allow_private(ws: Workspace) -> bool:
+    """``[webhooks] allow_private_urls`` of the workspace's ``danggol.toml``."""
+    return read_section(ws.path / CONFIG_FILE, "webhooks", WebhookConfig).allow_private_urls
+
+
+def public_address(text: str) -> bool:
+    """Whether an IP address is a public one (not loopback, private, link-local, shared,
+    multicast, reserved or unspecified; an IPv4-mapped IPv6 address counts as its IPv4).
+
+    >>> [public_address(a) for a in ("93.184.215.14", "169.254.169.254", "10.0.0.1", "::1")]
+    [True, False, False, False]
+    >>> public_address("::ffff:127.0.0.1")
+    False
+    """
+    ip = ipaddress.ip_address(text.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def check_url(url: str, allowed: bool) -> None:
+    """Refuse (PrivateAddressError) a URL whose host is, or resolves to, a non-public
+    address, unless ``allowed``; every address the name resolves to is checked."""
+    if allowed:
+        return
+    parts = urlsplit(url)
+    host = parts.hostname
+    if not host:
+        raise ConfigError(f"a webhook URL names a host (http://host/path); got {url!r}")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, ValueError) as exc:
+        raise ConfigError(
+            f"the webhook host {host!r} cannot be resolved ({exc}); check the URL"
+        ) from exc
+    for info in infos:
+        address = str(info[4][0])
+        if not public_address(address):
+            raise PrivateAddressError(_private_message(host, address))
+
+
+def _private_message(host: str, address: str) -> str:
+    shown = host if host == address else f"{host} ({address})"
+    return (
+        f"the webhook host {shown} is a loopback, private, link-local or other non-public "
+        "address; danggol sends webhooks only to public addresses unless the [webhooks] "
+        "section of danggol.toml says allow_private_urls = true"
+    )
 
 
 # -- outbox ------------------------------------------------------------------------------------
@@ -240,15 +316,70 @@ class SendResult(ToDict):
     pending: int = 0
 
 
-def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
-    """POST and return the HTTP status (an error status is returned, not raised)."""
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A 3xx is the answer, not a place to go: urllib then raises it as an HTTPError."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def _checked(base: type[http.client.HTTPConnection]) -> type[http.client.HTTPConnection]:
+    """A connection class that, once connected, refuses a non-public peer address before
+    anything is sent (the address actually connected to, whatever the name resolved to)."""
+
+    class Checked(base):  # type: ignore[valid-type,misc]
+        def connect(self) -> None:
+            super().connect()
+            address = str(self.sock.getpeername()[0])
+            if not public_address(address):
+                self.close()
+                raise PrivateAddressError(_private_message(str(self.host), address))
+
+    return Checked
+
+
+class _CheckedHTTP(urllib.request.HTTPHandler):
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_checked(http.client.HTTPConnection), req)
+
+
+class _CheckedHTTPS(urllib.request.HTTPSHandler):
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_checked(http.client.HTTPSConnection), req)
+
+
+@dataclass
+class Reply:
+    status: int
+    location: str | None = None
+
+
+def post(
+    url: str, body: bytes, headers: dict[str, str], timeout: float, allow_private: bool = False
+) -> Reply:
+    """POST without following redirects and return the HTTP status (an error status is
+    returned, not raised) and, for a redirect, where it pointed. Unless ``allow_private``,
+    the URL's addresses are checked first and the connected peer again (PrivateAddressError)."""
+    check_url(url, allow_private)
+    handlers: list[urllib.request.BaseHandler] = [_NoRedirect()]
+    proxied = urlsplit(url).scheme in urllib.request.getproxies() and not (
+        urllib.request.proxy_bypass(urlsplit(url).hostname or "")
+    )
+    if not allow_private and not proxied:  # through a proxy, the peer is the proxy
+        handlers += [_CheckedHTTP(), _CheckedHTTPS()]
+    opener = urllib.request.build_opener(*handlers)
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return int(response.status)
+        with opener.open(request, timeout=timeout) as response:
+            return Reply(int(response.status))
     except urllib.error.HTTPError as exc:
+        location = exc.headers.get("Location") if exc.headers else None
         exc.close()
-        return int(exc.code)
+        return Reply(int(exc.code), location)
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, PrivateAddressError):
+            raise exc.reason from None
+        raise
 
 
 def send(
@@ -266,10 +397,11 @@ def send(
         raise ConfigError("max_attempts is ≥ 1 and base_delay ≥ 0 seconds")
     ensure_tables(ws)
     result = SendResult()
+    private = allow_private(ws)
     while True:
         due = _due(ws)
         for row in due:
-            _attempt(ws, row, result, max_attempts, base_delay, timeout)
+            _attempt(ws, row, result, max_attempts, base_delay, timeout, private)
         waiting = ws.duck.execute(
             "SELECT min(next_attempt_at), count(*) FROM webhook_outbox o "
             "JOIN webhook_endpoints e ON e.name = o.endpoint WHERE o.status = 'pending'"
@@ -298,6 +430,7 @@ def _attempt(
     max_attempts: int,
     base_delay: float,
     timeout: float,
+    private: bool = False,
 ) -> None:
     key, body, attempts, url, secret, endpoint = row
     data = body.encode("utf-8")
@@ -308,9 +441,16 @@ def _attempt(
         SIGNATURE_HEADER: sign(secret, data, int(time.time())),
     }
     try:
-        status = post(url, data, headers, timeout)
-        error = None if 200 <= status < 300 else f"HTTP {status}"
-    except (OSError, ValueError) as exc:  # refused, unreachable, timed out, bad URL
+        reply = post(url, data, headers, timeout, private)
+        error = None if 200 <= reply.status < 300 else f"HTTP {reply.status}"
+        if 300 <= reply.status < 400:
+            error += (
+                f": a redirect to {reply.location or 'nowhere'} (not followed: a client "
+                "following it would send a GET without the batch); register the URL that "
+                "answers the POST itself"
+            )
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        # refused, unreachable, timed out, bad URL, a non-public address, a broken answer
         error = f"{type(exc).__name__}: {exc}"
     if error is None:
         _record_delivered(ws, key)

@@ -33,6 +33,17 @@ OptedOutOpt = Annotated[
     typer.Option("--include-opted-out", help="keep customers who did not opt in to marketing"),
 ]
 PlatformOpt = Annotated[str, typer.Option("--platform", help="ads list for: google | meta")]
+OverwriteOpt = Annotated[
+    bool, typer.Option("--overwrite", help="replace the --out file if it exists (else refused)")
+]
+KeepFormulasOpt = Annotated[
+    bool,
+    typer.Option(
+        "--keep-formulas",
+        help="write text cells starting with = + - @ as they are (else a leading ' keeps "
+        "Excel from running them as formulas)",
+    ),
+]
 
 
 def _fields(text: str | None) -> list[str] | None:
@@ -61,6 +72,8 @@ def export_cmd(
     platform: PlatformOpt = "google",
     as_of: AsOfOpt = None,
     param: ParamOpt = None,
+    overwrite: OverwriteOpt = False,
+    keep_formulas: KeepFormulasOpt = False,
     json_: JsonOpt = False,
 ) -> None:
     """Export a segment as a data file (csv, parquet) or a marketing list (esp, sms, ads)."""
@@ -78,6 +91,8 @@ def export_cmd(
             include_opted_out=include_opted_out,
             params=parse_params(param),
             platform=platform,
+            overwrite=overwrite,
+            keep_formulas=keep_formulas,
         )
     _print_export(result, json_)
 
@@ -269,6 +284,8 @@ def campaign_export(
     out_file: OutOpt = None,
     include_opted_out: OptedOutOpt = False,
     platform: PlatformOpt = "google",
+    overwrite: OverwriteOpt = False,
+    keep_formulas: KeepFormulasOpt = False,
     json_: JsonOpt = False,
 ) -> None:
     """Export a campaign's treated members (the holdout is left out)."""
@@ -283,6 +300,8 @@ def campaign_export(
             fields=_fields(fields),
             include_opted_out=include_opted_out,
             platform=platform,
+            overwrite=overwrite,
+            keep_formulas=keep_formulas,
         )
     _print_export(result, json_)
 
@@ -354,6 +373,9 @@ def schedule_run(
     send_webhooks: Annotated[
         bool, typer.Option("--webhooks/--no-webhooks", help="queue and send webhooks")
     ] = True,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="let the --export jobs replace existing files")
+    ] = False,
     as_of: AsOfOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -362,7 +384,13 @@ def schedule_run(
     with open_workspace() as ws:
         day = as_of_date(as_of, ws.config)
         result = schedule.run(
-            ws, day, inbox=inbox, preset=preset, jobs=jobs, send_webhooks=send_webhooks
+            ws,
+            day,
+            inbox=inbox,
+            preset=preset,
+            jobs=jobs,
+            send_webhooks=send_webhooks,
+            overwrite=overwrite,
         )
     if json_:
         print_json(result.to_dict())

@@ -83,25 +83,14 @@ def repurchase_probability(
 
 
 def auc_score(labels: np.ndarray, scores: np.ndarray) -> float:
-    """ROC AUC by the Mann–Whitney U statistic (average ranks for ties)."""
+    """ROC AUC (scikit-learn's ``roc_auc_score``; ties count a half); NaN when every label is
+    the same (no pair to rank)."""
+    from sklearn.metrics import roc_auc_score  # scikit-learn loads only when a backtest runs
+
     labels = np.asarray(labels, dtype=bool)
-    n_pos, n_neg = int(labels.sum()), int((~labels).sum())
-    if n_pos == 0 or n_neg == 0:
+    if labels.all() or not labels.any():
         return math.nan
-    order = np.argsort(scores, kind="mergesort")
-    s = np.asarray(scores, dtype=float)[order]
-    ranks = np.empty(s.size)
-    i = 0
-    while i < s.size:  # average rank over each run of ties
-        j = i
-        while j + 1 < s.size and s[j + 1] == s[i]:
-            j += 1
-        ranks[i : j + 1] = (i + j) / 2 + 1
-        i = j + 1
-    rank_of = np.empty(s.size)
-    rank_of[order] = ranks
-    u = rank_of[labels].sum() - n_pos * (n_pos + 1) / 2
-    return float(u / (n_pos * n_neg))
+    return float(roc_auc_score(labels, np.asarray(scores, dtype=float)))
 
 
 def calibration_table(prob: np.ndarray, observed: np.ndarray, bins: int = 10) -> list[dict]:

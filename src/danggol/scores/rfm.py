@@ -49,7 +49,6 @@ a score ``s`` is placed on the map's scale by the rounded linear rescaling that 
 ends, ``1 + round_half_up((s − 1)(g − 1) / (bins − 1))`` (tertiles 1, 2, 3 → rows 1, 3, 5).
 
 >>> import ibis
-import pyarrow as pa
 >>> profile = ibis.memtable({
 ...     "customer_id": ["a", "b", "c", "d"],
 ...     "number_of_orders": [0, 1, 1, 6],

@@ -8,7 +8,7 @@ all shipped inside the package — nothing is fetched from the internet.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Literal
@@ -20,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from danggol import __version__
 from danggol.web import errors
 from danggol.web.deps import TOKEN_COOKIE, presented_token, token_ok
+from danggol.web.guards import MAX_BODY_BYTES, Guard, allowed_hosts
 from danggol.web.routes import activation, analytics, customers, segments, system
 from danggol.web.state import WebState
 
@@ -32,6 +33,9 @@ def create_app(
     *,
     protect: Literal["all", "personal"] = "all",
     prewarm: bool = False,
+    host: str = "127.0.0.1",
+    extra_hosts: Iterable[str] = (),
+    max_body_bytes: int = MAX_BODY_BYTES,
 ) -> FastAPI:
     """The app serving one workspace.
 
@@ -40,6 +44,12 @@ def create_app(
     uses on 127.0.0.1 when a token is set). ``config.web_access`` decides for a host.
     ``prewarm`` computes the first pages' slow answers in the background at the start and after
     each refresh (``danggol serve`` does).
+
+    Every request passes :class:`danggol.web.guards.Guard` first: its ``Host`` is one of
+    127.0.0.1, localhost, [::1], ``host`` (the address the server is bound to) and
+    ``extra_hosts`` (else 400); a write (POST/PUT/PATCH/DELETE) comes from this origin with a
+    JSON body (else 403/415) and, when a token is set, carries it; a body is at most
+    ``max_body_bytes`` (else 413).
     """
     state = WebState(Path(workspace_path), token, protect, prewarm)
 
@@ -85,15 +95,38 @@ def create_app(
                 "Authorization: Bearer TOKEN",
             )
             return JSONResponse(body, status_code=status, headers={"WWW-Authenticate": "Bearer"})
+        return await call_next(request)
+
+    @app.middleware("http")
+    async def remember_token(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        # the first visit's ?token= becomes a cookie the page's own calls then carry (also when
+        # only personal data and writes need it)
         response = await call_next(request)
-        if request.query_params.get("token") and presented_token(
-            request
-        ) == request.query_params.get("token"):
+        given = request.query_params.get("token")
+        if (
+            state.token is not None
+            and given
+            and token_ok(request, state.token)
+            and presented_token(request) == given
+        ):
             response.set_cookie(TOKEN_COOKIE, state.token, httponly=True, samesite="strict")
         return response
 
+    app.add_middleware(
+        Guard,  # type: ignore[arg-type]
+        hosts=allowed_hosts(host, extra_hosts),
+        token_ok=None
+        if state.token is None
+        else (lambda scope: token_ok(Request(scope), state.token or "")),
+        max_body_bytes=max_body_bytes,
+    )
+
     for module in (system, segments, customers, analytics, activation):
-        app.include_router(module.router)
+        # a streamed body past the limit is 413 as it arrives (FastAPI's own limit, per route,
+        # inside the Guard, which refuses an announced one before reading it)
+        app.include_router(module.router, max_body_size=max_body_bytes)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)

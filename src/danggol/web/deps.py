@@ -64,8 +64,11 @@ def personal_ok(request: Request, state: WebState) -> bool:
 
 
 def check_personal(request: Request, state: WebState, fields: list[str]) -> None:
-    """Name, email and phone need the token when the app guards personal data."""
-    personal = sorted(set(fields) & set(CONTACT_FIELDS))
+    """Name, email and phone — shown, or used as the sort key (?sort=email orders the members
+    by their addresses, which pages of answers reveal) — need the token when the app guards
+    personal data."""
+    sort = request.query_params.get("sort")
+    personal = sorted(set(fields) & set(CONTACT_FIELDS) | ({sort} & set(CONTACT_FIELDS)))
     if not personal or state.protect != "personal" or state.token is None:
         return
     if not token_ok(request, state.token):

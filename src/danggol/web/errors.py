@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 
 from danggol.errors import (
     ConfigError,
@@ -34,6 +35,8 @@ STATUS_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
     422: "invalid_input",
     500: "internal_error",
     503: "busy",
@@ -50,14 +53,47 @@ class WebError(DanggolError):
         self.message = message
 
 
+#: the most characters of a message (or of the query around an error) an answer carries: a
+#: huge input is never echoed back in full
+MESSAGE_LIMIT = 500
+#: characters of the query shown on each side of an error's position
+CARET_WINDOW = 60
+
+
+def clip(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """``text``, cut to ``limit`` characters with a note of how many were left out.
+
+    >>> clip("x" * 10, 4)
+    'xxxx… (6 more characters)'
+    """
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit:,} more characters)"
+
+
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {
         "error": {
             "code": code,
-            "message": message,
-            **{k: v for k, v in extra.items() if v is not None},
+            "message": clip(message),
+            **{k: clip(v) if isinstance(v, str) else v for k, v in extra.items() if v is not None},
         }
     }
+
+
+def caret_line(query: str, position: int) -> str:
+    """The query around ``position`` (at most :data:`CARET_WINDOW` characters each side) and a
+    caret under the position.
+
+    >>> print(caret_line("a >= 1 AND b ??", 13))
+    a >= 1 AND b ??
+                 ^
+    """
+    start = max(0, position - CARET_WINDOW)
+    end = position + CARET_WINDOW
+    before = ("…" if start else "") + query[start:position]
+    shown = before + query[position:end] + ("…" if end < len(query) else "")
+    return f"{shown}\n{' ' * len(before)}^"
 
 
 def danggol_error(exc: DanggolError) -> tuple[int, dict[str, Any]]:
@@ -68,7 +104,7 @@ def danggol_error(exc: DanggolError) -> tuple[int, dict[str, Any]]:
         status = 404 if isinstance(exc, LookupError) else 400
         caret = None
         if exc.query is not None and exc.position is not None and "\n" not in exc.query:
-            caret = f"{exc.query}\n{' ' * exc.position}^"
+            caret = caret_line(exc.query, exc.position)
         return status, error_body(
             "not_found" if status == 404 else "bad_segment",
             exc.message,
@@ -119,6 +155,12 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = STATUS_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code
+        if exc.status_code == 413:
+            message = (
+                f"the request body is larger than {request.scope.get(MAX_BODY_SIZE_SCOPE_KEY)} "
+                "bytes, the most this server reads (max_body_bytes in the [web] section of "
+                "danggol.toml)"
+            )
         return JSONResponse(
             error_body(code, message), status_code=exc.status_code, headers=exc.headers
         )

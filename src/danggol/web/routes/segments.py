@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from danggol.errors import SegmentError
 from danggol.outputs import dashboard, people
+from danggol.outputs.files import neutralise_formulas
 from danggol.segments import service
 from danggol.segments.definition import Segment
 from danggol.segments.explain import describe
@@ -229,7 +230,7 @@ def export_segment(
     if labels:
         table = people.labelled(table, labels)
     return StreamingResponse(
-        _csv_chunks(table),
+        _csv_chunks(neutralise_formulas(table)),  # cells like =HYPERLINK(…) get a leading '
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}-{day}.csv"'},
     )
@@ -262,7 +263,7 @@ def count_query(state: State, body: Condition, as_of: AsOf = None) -> dict[str, 
 def preview_query(
     request: Request, state: State, body: PreviewIn, as_of: AsOf = None
 ) -> dict[str, Any]:
-    check_personal(request, state, body.fields)
+    check_personal(request, state, [*body.fields, body.sort])
     tree = body.tree()
     day = state.as_of(as_of)
     with state.lock:
