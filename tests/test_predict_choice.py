@@ -22,10 +22,10 @@ import pytest
 
 from danggol.config import PredictionSettings
 from danggol.ingest.load import ingest_tables
+from danggol.pipeline import refresh
 from danggol.predict import choice as choice_module
 from danggol.predict.choice import backtest_candidates
 from danggol.predict.customers import customer_predictions, last_run
-from danggol.pipeline import refresh
 from danggol.store.workspace import Workspace
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -20,10 +20,10 @@ from typer.testing import CliRunner
 from danggol.cli.main import app
 from danggol.config import PredictionSettings
 from danggol.ingest.load import ingest_tables
+from danggol.pipeline import refresh
 from danggol.predict.btyd import BGNBD, GammaGamma
 from danggol.predict.customers import last_run
 from danggol.predict.summary import rfm_summary
-from danggol.pipeline import refresh
 from danggol.store.workspace import Workspace
 
 START = dt.date(2024, 1, 1)

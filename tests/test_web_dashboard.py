@@ -26,8 +26,8 @@ from danggol.activation import campaigns
 from danggol.cli.main import app as cli
 from danggol.demo import generate_shop
 from danggol.ingest.load import ingest_tables
-from danggol.segments.definition import Segment
 from danggol.pipeline import refresh
+from danggol.segments.definition import Segment
 from danggol.segments.registry import Registry, builtin_segments
 from danggol.store.workspace import Workspace
 from web_server import CHROMIUM, CHROMIUM_ARGS, running_app
