@@ -19,11 +19,11 @@ from danggol import pipeline
 from danggol.activation import webhooks
 from danggol.errors import SegmentError
 from danggol.ingest.load import ingest_files
-from danggol.outputs import dashboard
 from danggol.predict.customers import last_run
 from danggol.segments import history, service
 from danggol.segments.definition import Segment
 from danggol.store.workspace import Workspace
+from danggol.web import dashboard
 
 D1, D2, D3 = dt.date(2025, 6, 1), dt.date(2025, 6, 30), dt.date(2025, 7, 31)
 ORDERS = [

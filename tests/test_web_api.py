@@ -116,7 +116,8 @@ def test_value_pickers_list_the_shops_own_values_like_sql(client):
 
 
 def test_words_come_in_both_languages_from_one_table(client):
-    from danggol.outputs import report_data, words
+    from danggol.outputs import report_data
+    from danggol.web import words
 
     body = client.get("/api/words").json()
     assert set(body["ko"]) == set(body["en"])
@@ -681,7 +682,7 @@ def test_refresh_runs_in_the_background_and_reports_its_state(client):
 
 
 def test_unexpected_errors_have_the_shape_and_no_stack_trace(client, monkeypatch):
-    from danggol.outputs import dashboard
+    from danggol.web import dashboard
 
     def boom(*args, **kwargs):
         raise RuntimeError("secret internals")

@@ -93,7 +93,7 @@ def shop(tmp_path_factory):
     ingest_tables(ws, generate_shop(1500, seed=5, end=AS_OF))
     Registry(path / "segments").save(SAVED)
     # refreshes out of date order (a re-run for an earlier month): charts must follow dates
-    for day in (AS_OF, dt.date(2025, 4, 30), AS_OF):
+    for day in (AS_OF, dt.date(2025, 4, 30), dt.date(2025, 5, 31)):
         refresh(ws, day)
     campaigns.create_campaign(ws, "spring", "top_spenders", as_of=dt.date(2025, 5, 31))
     con = ws.duck

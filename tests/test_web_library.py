@@ -10,10 +10,10 @@ import pytest
 from danggol.config import WebConfig, read_web_config, web_access
 from danggol.errors import ConfigError, NotFoundError
 from danggol.ingest.load import ingest_tables
-from danggol.outputs.dashboard import clean
 from danggol.segments import service
 from danggol.segments.parse import parse_query
 from danggol.store.workspace import Workspace
+from danggol.web.dashboard import clean
 
 
 def test_web_access_by_host_and_settings():

@@ -2,7 +2,7 @@
 subscription, grade changes — in Korean and English, by the column they are found in.
 
 A base module (like ``schema``): the segment wording (``segments.explain``) and the dashboard
-(``outputs.words``) both read it, so a code has one name everywhere. A code not listed is
+(``web.words``) both read it, so a code has one name everywhere. A code not listed is
 shown as it came (a shop's own channel or event name).
 
 >>> VALUES["status"]["refunded"]["ko"], name_of("gender", "female", "en"), name_of("gender", "x", "ko")

@@ -17,9 +17,9 @@ import ibis
 
 from danggol import pipeline
 from danggol.errors import DanggolError
-from danggol.outputs import dashboard
 from danggol.profile import as_of_date
 from danggol.store.workspace import Workspace
+from danggol.web import dashboard
 from danggol.web.errors import WebError, danggol_error, log
 
 T = TypeVar("T")

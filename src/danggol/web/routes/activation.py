@@ -13,9 +13,9 @@ from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
 from danggol.activation import campaigns, exports
-from danggol.outputs import dashboard
 from danggol.segments import service
 from danggol.segments.service import CONTACT_FIELDS
+from danggol.web import dashboard
 from danggol.web.deps import AsOf, State, check_personal, split_fields
 from danggol.web.state import parse_day
 

@@ -11,8 +11,8 @@ from fastapi.responses import JSONResponse
 
 from danggol import analytics
 from danggol.dates import shift
-from danggol.outputs import dashboard
 from danggol.predict.backtest import MODELS
+from danggol.web import dashboard
 from danggol.web.deps import AsOf, State
 from danggol.web.state import parse_day
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from danggol.outputs import dashboard, people
+from danggol.web import dashboard, people
 from danggol.web.deps import AsOf, Lang, State, personal_ok
 
 router = APIRouter(prefix="/api/customers", tags=["customers"])

@@ -13,7 +13,6 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from danggol.errors import SegmentError
-from danggol.outputs import dashboard, people
 from danggol.outputs.files import neutralise_formulas
 from danggol.segments import service
 from danggol.segments.definition import Segment
@@ -21,6 +20,7 @@ from danggol.segments.explain import describe
 from danggol.segments.forms import from_dict, to_dict
 from danggol.segments.nodes import Node
 from danggol.segments.parse import parse_query, to_query
+from danggol.web import dashboard, people
 from danggol.web.deps import (
     AsOf,
     Fields,

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from danggol import __version__
-from danggol.outputs import dashboard, people, words
 from danggol.profile import as_of_date
+from danggol.web import dashboard, people, words
 from danggol.web.deps import AsOf, State
 from danggol.web.state import parse_day
 

@@ -16,12 +16,12 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from danggol.errors import ConfigError
-from danggol.outputs import dashboard
-from danggol.outputs.words import value_words
 from danggol.segments import service
 from danggol.segments.fields import FIELDS
 from danggol.segments.parse import check_text
 from danggol.store.workspace import Workspace
+from danggol.web import dashboard
+from danggol.web.words import value_words
 
 #: the columns a picker can list the shop's values of, by query field: (table, column)
 PICKABLE = {

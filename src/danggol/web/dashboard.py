@@ -469,8 +469,15 @@ def backtest_metrics(
     ws: Workspace, cutoff: dt.date, horizon_days: int, model: str = "mbgnbd"
 ) -> dict[str, Any]:
     """The backtest of a purchase model (``predict.backtest``) as JSON-safe data: a metric
-    the model cannot compute (NaN) is null."""
-    from danggol.predict.backtest import backtest
+    the model cannot compute (NaN) is null. ``auto`` backtests the model the latest refresh
+    chose (BG/NBD before the first one)."""
+    from danggol.predict.backtest import MODELS, backtest
+
+    if model not in MODELS:  # "auto": what the shop's own backtest picked at the last refresh
+        from danggol.predict.customers import last_run
+
+        run = last_run(ws.duck)
+        model = run.model if run is not None and run.model in MODELS else "bgnbd"
 
     return clean(backtest(ws.ibis, cutoff=cutoff, horizon_days=horizon_days, model=model).to_dict())  # type: ignore[no-any-return]
 
