@@ -53,6 +53,8 @@ def make_shop(tmp_path: Path, write_csv) -> Iterator[Callable[[str], Workspace]]
         reg = service.registry(ws)
         reg.save(Segment(name="recent", query="last_order_date >= -10d"))
         reg.save(Segment(name="big", query="amount_spent >= 50000"))
+        with (ws.path / "danggol.toml").open("a", encoding="utf-8") as f:
+            f.write("\n[webhooks]\nallow_private_urls = true\n")  # the endpoint is on loopback
         webhooks.add_endpoint(ws, "crm", "http://127.0.0.1:9/crm", secret="s", batch_size=1)
         return ws
 
