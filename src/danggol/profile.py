@@ -69,17 +69,22 @@ def event_column(name: str) -> str:
     return "events_" + re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
 
 
-def as_of_date(value: dt.date | str | None, config: WorkspaceConfig) -> dt.date:
-    """The as-of date: given, else the workspace's ``as_of``, else today in its time zone."""
+def as_of_date(value: dt.date | None, config: WorkspaceConfig) -> dt.date:
+    """The as-of date: given, else the workspace's ``as_of``, else today in its time zone.
+
+    Text is parsed at the edges (the CLI's ``parse_date``, the API's ``parse_day``), each in its
+    own words; here a date comes in.
+
+    >>> from danggol.config import WorkspaceConfig
+    >>> as_of_date(dt.date(2025, 6, 30), WorkspaceConfig())
+    datetime.date(2025, 6, 30)
+    >>> as_of_date(None, WorkspaceConfig(as_of="2025-05-31"))
+    datetime.date(2025, 5, 31)
+    """
     if value is None:
         return config.today()
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            raise ConfigError(
-                f"--as-of takes a date as YYYY-MM-DD (like 2025-06-30); got {value!r}"
-            ) from None
+    if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+        raise ConfigError(f"as_of must be a date like date(2025, 6, 30); got {value!r}")
     return value
 
 

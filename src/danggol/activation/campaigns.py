@@ -39,18 +39,13 @@ import pyarrow as pa
 from danggol.activation import uplift
 from danggol.activation.exports import ExportResult, export_members
 from danggol.analytics._common import ToDict, window_purchases
+from danggol.choices import KPIS
 from danggol.errors import ConfigError, UnknownCampaignError
 from danggol.predict.customers import profile_with_predictions
 from danggol.segments import service
 from danggol.segments.definition import GOALS
 from danggol.store.workspace import Workspace
 
-KPIS = {
-    "conversion_rate": "members who bought in the window / members",
-    "revenue_per_customer": "revenue in the window / members",
-    "aov": "revenue / purchases in the window",
-    "orders": "purchases in the window / members",
-}
 TABLES = {
     "campaigns": "name VARCHAR PRIMARY KEY, segment VARCHAR, query VARCHAR, goal VARCHAR, "
     "kpi VARCHAR, as_of DATE, window_start DATE, window_end DATE, holdout_share DOUBLE, "

@@ -35,6 +35,7 @@ import pyarrow as pa
 from danggol.activation import contacts
 from danggol.analytics._common import ToDict
 from danggol.analytics.affinity import affinity
+from danggol.choices import EXPORT_FORMATS
 from danggol.errors import ConfigError
 from danggol.outputs.files import write_table
 from danggol.profile import purchases
@@ -42,7 +43,7 @@ from danggol.segments import service
 from danggol.segments.fields import FIELDS
 from danggol.store.workspace import Workspace
 
-FORMATS = ("csv", "parquet", "esp", "sms", "ads")
+FORMATS = EXPORT_FORMATS
 MARKETING = ("esp", "sms", "ads")
 PLATFORMS = ("google", "meta")
 #: contact columns of ``customers`` an export may name beside the profile fields

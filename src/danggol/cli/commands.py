@@ -2,31 +2,33 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 
-from danggol.cli.main import (
+from danggol.cli.options import (
     AsOfOpt,
     JsonOpt,
-    app,
+    as_of_day,
+    cli_context,
     err,
     open_workspace,
     out,
+    parse_date,
     print_json,
     rich_table,
-    state,
+    workspace_path,
 )
 from danggol.errors import ConfigError
-from danggol.ingest.load import IngestResult, ingest_files
-from danggol.outputs.files import FORMATS, write_table
-from danggol.schema import TABLES
-from danggol.store import backup as backup_mod
-from danggol.store.workspace import Workspace, resolve_path
+
+if TYPE_CHECKING:
+    from danggol.ingest.load import IngestResult
+from rich.markup import escape
+
+#: top-level commands, merged into the root app by cli/main.py
+app = typer.Typer()
 
 
 @app.command()
@@ -44,6 +46,8 @@ def init(
     ] = "duckdb",
 ) -> None:
     """Create a workspace: danggol.toml and an empty store (or a link to another engine)."""
+    from danggol.store.workspace import Workspace
+
     ws = Workspace.init(
         directory, timezone=timezone, currency=currency, shop_name=shop_name, backend=backend
     )
@@ -58,6 +62,7 @@ def init(
 
 @app.command()
 def ingest(
+    ctx: typer.Context,
     table: Annotated[str, typer.Argument(help="customers | orders | order_items | events")],
     files: Annotated[list[Path], typer.Argument(help="CSV, Parquet or JSON Lines files")],
     preset: Annotated[str | None, typer.Option(help="shopify | korean")] = None,
@@ -70,9 +75,12 @@ def ingest(
     json_: JsonOpt = False,
 ) -> None:
     """Load files into the store. Bad rows go to the quarantine with a reason."""
+    from danggol.ingest.load import ingest_files
+    from danggol.schema import TABLES
+
     if table not in TABLES:
         raise ConfigError(f"unknown table {table!r}; expected one of {', '.join(TABLES)}")
-    with open_workspace() as ws:
+    with open_workspace(ctx) as ws:
         result = ingest_files(ws, table, files, preset=preset, mapping=mapping, encoding=encoding)
     if json_:
         print_json(result.to_dict())
@@ -98,11 +106,12 @@ def show_ingest(result: IngestResult) -> None:
 
 @app.command()
 def quarantine(
+    ctx: typer.Context,
     limit: Annotated[int, typer.Option(help="rows to show")] = 20,
     json_: JsonOpt = False,
 ) -> None:
     """Show quarantined rows with their file, line and reason."""
-    with open_workspace() as ws:
+    with open_workspace(ctx) as ws:
         rows = ws.duck.execute(
             "SELECT table_name, source_file, source_line, reason, record FROM quarantine "
             "ORDER BY batch_id DESC, source_file, source_line LIMIT ?",
@@ -122,6 +131,7 @@ def quarantine(
 
 @app.command()
 def profile(
+    ctx: typer.Context,
     as_of: AsOfOpt = None,
     format: Annotated[str, typer.Option("--format", help="csv | parquet | json")] = "csv",
     out_file: Annotated[
@@ -129,12 +139,13 @@ def profile(
     ] = None,
 ) -> None:
     """Write the customer profile: one row per customer as of a date."""
-    from danggol.profile import as_of_date, customer_profile
+    from danggol.outputs.files import FORMATS, write_table
+    from danggol.profile import customer_profile
 
     if format not in FORMATS:
         raise ConfigError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
-    with open_workspace() as ws:
-        day = as_of_date(as_of, ws.config)
+    with open_workspace(ctx) as ws:
+        day = as_of_day(as_of, ws.config)
         rows = write_table(customer_profile(ws.ibis, day), format, out_file)
     if out_file is not None:
         err.print(f"{rows} customers as of {day} written to {out_file}")
@@ -142,6 +153,7 @@ def profile(
 
 @app.command()
 def demo(
+    ctx: typer.Context,
     directory: Annotated[Path, typer.Argument(help="folder for the demo workspace")] = Path(
         "danggol-demo"
     ),
@@ -158,12 +170,13 @@ def demo(
     """Generate a realistic Korean online shop, load it, and summarise it."""
     from danggol.demo import generate_shop
     from danggol.ingest.load import ingest_tables
+    from danggol.store.workspace import Workspace
     from danggol.summary import shop_summary
 
     if not 100 <= customers <= 5_000_000:
         raise ConfigError(f"--customers must be between 100 and 5,000,000; got {customers}")
-    last_day = dt.date.fromisoformat(end)
-    directory = Path(state.workspace or directory) if state.workspace else directory
+    last_day = parse_date(end, "--end")
+    directory = cli_context(ctx).workspace or directory
     ws = Workspace.init(
         directory,
         timezone="Asia/Seoul",
@@ -237,12 +250,15 @@ def show_summary(
 
 @app.command()
 def backup(
+    ctx: typer.Context,
     dest: Annotated[Path, typer.Argument(help="new folder for the backup")],
     json_: JsonOpt = False,
 ) -> None:
     """Copy the workspace (store, danggol.toml, saved segments) into a new folder, with a
     manifest of row counts and checksums."""
-    info = backup_mod.backup(state.workspace or resolve_path(None), dest)
+    from danggol.store import backup as backup_mod
+
+    info = backup_mod.backup(workspace_path(ctx), dest)
     if json_:
         print_json(info.to_dict())
         return
@@ -254,6 +270,7 @@ def backup(
 
 @app.command()
 def restore(
+    ctx: typer.Context,
     source: Annotated[Path, typer.Argument(help="a folder written by 'danggol backup'")],
     replace: Annotated[
         bool, typer.Option("--replace", help="replace the existing workspace at -w")
@@ -261,7 +278,9 @@ def restore(
     json_: JsonOpt = False,
 ) -> None:
     """Restore a backup as the workspace given with -w (a new folder unless --replace)."""
-    target = state.workspace or resolve_path(None)
+    from danggol.store import backup as backup_mod
+
+    target = workspace_path(ctx)
     info = backup_mod.restore(source, target, replace=replace)
     if json_:
         print_json(info.to_dict())

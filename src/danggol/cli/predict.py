@@ -8,22 +8,22 @@ from typing import Annotated
 
 import typer
 
-from danggol.cli.main import JsonOpt, app, open_workspace, out, parse_date, print_json, rich_table
+from danggol.choices import BACKTEST_MODELS, FIT_MODELS, SUPERVISED_METHODS
+from danggol.cli.options import (
+    JsonOpt,
+    as_of_day,
+    open_workspace,
+    out,
+    parse_date,
+    print_json,
+    rich_table,
+)
 from danggol.errors import ConfigError
-from danggol.predict.backtest import MODELS as BACKTEST_MODELS
-from danggol.predict.backtest import backtest
-from danggol.predict.btyd import BGNBD, MBGNBD, GammaGamma, ParetoNBD
-from danggol.predict.customers import overview as prediction_overview
-from danggol.predict.summary import UNITS, rfm_summary
-from danggol.predict.supervised import METHODS, supervised_backtest
-from danggol.profile import as_of_date
 
 predict_app = typer.Typer(
     help="Fit purchase-prediction models and backtest them.", no_args_is_help=True
 )
-app.add_typer(predict_app, name="predict")
 
-FIT_MODELS = {"bgnbd": BGNBD, "mbgnbd": MBGNBD, "pareto_nbd": ParetoNBD, "gamma_gamma": GammaGamma}
 #: days per horizon unit (a month = 30 days)
 HORIZON_UNITS = {"d": 1, "w": 7, "m": 30}
 
@@ -41,7 +41,9 @@ def parse_horizon(text: str) -> int:
     return int(match.group(1)) * HORIZON_UNITS[match.group(2)]
 
 
-def _check(model: str, allowed: dict, time_unit: str) -> None:
+def _check(model: str, allowed: tuple[str, ...], time_unit: str) -> None:
+    from danggol.predict.summary import UNITS
+
     if model not in allowed:
         raise ConfigError(f"unknown model {model!r}; choose one of {', '.join(allowed)}")
     if time_unit not in UNITS:
@@ -50,6 +52,7 @@ def _check(model: str, allowed: dict, time_unit: str) -> None:
 
 @predict_app.command("fit")
 def fit_cmd(
+    ctx: typer.Context,
     model: ModelOpt = "bgnbd",
     as_of: Annotated[
         str | None,
@@ -59,13 +62,17 @@ def fit_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Fit a model on the purchases up to --as-of; print its parameters."""
+    from danggol.predict.btyd import BGNBD, MBGNBD, GammaGamma, ParetoNBD
+    from danggol.predict.summary import rfm_summary
+
     _check(model, FIT_MODELS, time_unit)
-    with open_workspace() as ws:
-        day = as_of_date(as_of, ws.config)
+    with open_workspace(ctx) as ws:
+        day = as_of_day(as_of, ws.config)
         summary = rfm_summary(ws.ibis, day, time_unit=time_unit)
     if summary.num_rows == 0:
         raise ConfigError(f"no customer bought before {day}: nothing to fit")
-    fitted = FIT_MODELS[model]().fit(summary)
+    models = {"bgnbd": BGNBD, "mbgnbd": MBGNBD, "pareto_nbd": ParetoNBD, "gamma_gamma": GammaGamma}
+    fitted = models[model]().fit(summary)
     result = {
         "model": model,
         "as_of": day.isoformat(),
@@ -85,6 +92,7 @@ def fit_cmd(
 
 @predict_app.command("backtest")
 def backtest_cmd(
+    ctx: typer.Context,
     cutoff: Annotated[str, typer.Option("--cutoff", help="fit up to this day (YYYY-MM-DD)")],
     horizon: Annotated[str, typer.Option("--horizon", help="like 39w, 90d, 6m")],
     model: Annotated[
@@ -92,18 +100,23 @@ def backtest_cmd(
     ] = "bgnbd",
     time_unit: TimeUnitOpt = "week",
     method: Annotated[
-        str, typer.Option("--method", help=" | ".join(METHODS) + " (with --model supervised)")
+        str,
+        typer.Option(
+            "--method", help=" | ".join(SUPERVISED_METHODS) + " (with --model supervised)"
+        ),
     ] = "gradient_boosting",
     json_: JsonOpt = False,
 ) -> None:
     """Fit up to --cutoff, predict the next --horizon, and compare with what happened."""
+    from danggol.predict.backtest import backtest
+
     if model == "supervised":
-        _supervised(parse_date(cutoff, "--cutoff"), parse_horizon(horizon), method, json_)
+        _supervised(ctx, parse_date(cutoff, "--cutoff"), parse_horizon(horizon), method, json_)
         return
     _check(model, BACKTEST_MODELS, time_unit)
     days = parse_horizon(horizon)
     day = parse_date(cutoff, "--cutoff")
-    with open_workspace() as ws:
+    with open_workspace(ctx) as ws:
         result = backtest(ws.ibis, cutoff=day, horizon_days=days, model=model, time_unit=time_unit)
     data = result.to_dict()
     if json_:
@@ -134,9 +147,11 @@ def backtest_cmd(
 
 
 @predict_app.command("show")
-def show_cmd(json_: JsonOpt = False) -> None:
+def show_cmd(ctx: typer.Context, json_: JsonOpt = False) -> None:
     """The predictions the last refresh made: model, parameters, settings, and the fields' spread."""
-    with open_workspace() as ws:
+    from danggol.predict.customers import overview as prediction_overview
+
+    with open_workspace(ctx) as ws:
         data = prediction_overview(ws.ibis)
     if data is None:
         raise ConfigError("no predictions yet: run 'danggol refresh' first")
@@ -182,10 +197,12 @@ def show_cmd(json_: JsonOpt = False) -> None:
     out.print(rich_table("predictions (last refresh)", rows, ("", "value")))
 
 
-def _supervised(day: dt.date, days: int, method: str, json_: bool) -> None:
-    if method not in METHODS:
-        raise ConfigError(f"--method is one of {', '.join(METHODS)}; got {method!r}")
-    with open_workspace() as ws:
+def _supervised(ctx: typer.Context, day: dt.date, days: int, method: str, json_: bool) -> None:
+    from danggol.predict.supervised import supervised_backtest
+
+    if method not in SUPERVISED_METHODS:
+        raise ConfigError(f"--method is one of {', '.join(SUPERVISED_METHODS)}; got {method!r}")
+    with open_workspace(ctx) as ws:
         data = supervised_backtest(ws.ibis, cutoff=day, horizon_days=days, method=method).to_dict()
     if json_:
         print_json(data)

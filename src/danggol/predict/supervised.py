@@ -52,6 +52,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
 
+from danggol.choices import SUPERVISED_METHODS
 from danggol.errors import ConfigError
 from danggol.predict.backtest import (
     MIN_CUSTOMERS,
@@ -82,7 +83,7 @@ PROFILE_FEATURES = (
     "distinct_categories",
     "events_total",
 )
-METHODS = ("gradient_boosting", "logistic")
+METHODS = SUPERVISED_METHODS
 CALIBRATIONS = ("sigmoid", "isotonic")
 
 

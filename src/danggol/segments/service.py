@@ -13,6 +13,7 @@ import ibis
 import ibis.expr.types as ir
 import sqlglot
 
+from danggol.choices import DIALECTS
 from danggol.errors import ConfigError, NotFoundError, SegmentError
 from danggol.predict.customers import field_specs as prediction_fields
 from danggol.predict.customers import profile_with_predictions
@@ -26,7 +27,6 @@ from danggol.segments.parse import check_text, parse_query, to_query
 from danggol.segments.registry import Registry
 from danggol.store.workspace import Workspace
 
-DIALECTS = ("duckdb", "postgres", "bigquery", "snowflake", "spark", "databricks", "trino", "mysql")
 #: dialects whose Ibis compiler needs the engine's package (pyspark): translated by sqlglot
 TRANSPILED = ("spark", "databricks")
 PREDICTION_FIELDS = {spec.name for spec in prediction_fields()}

@@ -27,6 +27,16 @@ T = TypeVar("T")
 CACHE_SIZE = 128
 
 
+def parse_day(text: str, name: str) -> dt.date:
+    """The API's one date parser: a YYYY-MM-DD parameter, or a 400 naming it in the API's words."""
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise WebError(
+            400, "bad_request", f"{name} takes a date as YYYY-MM-DD (like 2025-06-30); got {text!r}"
+        ) from None
+
+
 @dataclass
 class RefreshJob:
     """The state of the background refresh: idle, running, done or failed."""
@@ -164,10 +174,10 @@ class WebState:
             thread.start()
             return None
 
-    def as_of(self, given: str | None) -> dt.date:
+    def as_of(self, given: str | None, name: str = "as_of") -> dt.date:
         """The date asked, else the last refresh's (its stored profile is fast), else the workspace's as_of or today."""
         if given:
-            return as_of_date(given, self.ws.config)
+            return parse_day(given, name)
         with self.lock:
             stored = dashboard.stored_as_of(self.ws)
         return stored or as_of_date(None, self.ws.config)

@@ -13,7 +13,6 @@ from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
 from danggol.activation import campaigns, exports
-from danggol.profile import as_of_date
 from danggol.segments import service
 from danggol.segments.service import CONTACT_FIELDS
 from danggol.web.deps import AsOf, State, check_personal, split_fields
@@ -95,7 +94,7 @@ def list_campaigns(state: State) -> list[dict[str, Any]]:
 
 @router.post("/campaigns", status_code=201, summary="Create a campaign (the holdout is drawn now)")
 def create_campaign(state: State, body: CampaignIn) -> dict[str, Any]:
-    day = as_of_date(body.as_of, state.ws.config) if body.as_of else state.as_of(None)
+    day = state.as_of(body.as_of)
     campaign = state.run(
         campaigns.create_campaign,
         body.name,

@@ -13,8 +13,8 @@ from danggol import analytics
 from danggol.dates import shift
 from danggol.outputs import dashboard
 from danggol.predict.backtest import MODELS
-from danggol.profile import as_of_date
 from danggol.web.deps import AsOf, State
+from danggol.web.state import parse_day
 
 router = APIRouter(prefix="/api", tags=["analytics"])
 
@@ -58,8 +58,8 @@ def migration(
     date_to: Annotated[str | None, Query(alias="to")] = None,
     by: Literal["rfm_group", "lifecycle_stage", "grade"] = "rfm_group",
 ) -> dict[str, Any]:
-    end = state.as_of(date_to)
-    start = as_of_date(date_from, state.ws.config) if date_from else shift(end, -1, "m")
+    end = state.as_of(date_to, "to")
+    start = parse_day(date_from, "from") if date_from else shift(end, -1, "m")
     return state.cached(
         "migration",
         lambda ws, a, b, c: analytics.migration(ws.ibis, a, b, by=c).to_dict(),
@@ -134,5 +134,5 @@ def predictions_backtest(
     """The model the refresh predicts with ([predictions] model) unless another is asked for."""
     model = model or state.ws.config.predictions.model
     end = state.as_of(as_of)
-    cut = as_of_date(cutoff, state.ws.config) if cutoff else end - dt.timedelta(days=horizon_days)
+    cut = parse_day(cutoff, "cutoff") if cutoff else end - dt.timedelta(days=horizon_days)
     return state.cached("backtest", dashboard.backtest_metrics, cut, horizon_days, model)

@@ -11,6 +11,7 @@ from danggol import __version__
 from danggol.outputs import dashboard
 from danggol.profile import as_of_date
 from danggol.web.deps import AsOf, State
+from danggol.web.state import parse_day
 
 router = APIRouter(prefix="/api", tags=["workspace"])
 
@@ -53,7 +54,7 @@ def catalog(
 @router.post("/refresh", status_code=202, summary="Start a refresh in the background")
 def start_refresh(state: State, as_of: AsOf = None) -> JSONResponse:
     day = as_of_date(
-        as_of, state.ws.config
+        parse_day(as_of, "as_of") if as_of else None, state.ws.config
     )  # default: danggol.toml's as_of, else today, as 'danggol refresh'
     return JSONResponse(state.start_refresh(day).to_dict(), status_code=202)
 

@@ -1,0 +1,162 @@
+"""What every ``danggol`` command shares: options, the consoles, the edge's parsers and printers.
+
+Light on purpose: this module and every command module import only the standard library, Typer,
+Rich and ``danggol.errors`` at start. A command imports the library (Ibis, DuckDB, SciPy …) inside
+its body, so ``danggol --help`` and the start of every command stay fast (docs/benchmarks.md,
+tests/test_cli_start.py).
+
+The workspace chosen with ``-w`` lives on Typer's context (``ctx.obj``, set by the root callback
+in ``cli/main.py``), not in a global: each command takes ``ctx: typer.Context`` and hands it to
+:func:`open_workspace` or :func:`workspace_path`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from danggol.errors import ConfigError
+
+if TYPE_CHECKING:
+    from danggol.config import WorkspaceConfig
+    from danggol.store.workspace import Workspace
+
+#: the environment variable naming the workspace folder (read by ``Workspace.open`` too)
+ENV_VAR = "DANGGOL_WORKSPACE"
+
+out = Console()
+err = Console(stderr=True)
+
+WorkspaceOpt = Annotated[
+    Path | None,
+    typer.Option("-w", "--workspace", envvar=ENV_VAR, help="workspace folder (default: current)"),
+]
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="up to the end of this day (YYYY-MM-DD) in the shop's time zone; default: as_of in danggol.toml, else today",
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print machine-readable JSON")]
+LangOpt = Annotated[str, typer.Option("--lang", help="labels in ko (한국어) or en")]
+TargetArg = Annotated[
+    str, typer.Argument(help="a saved or built-in segment name, or a query in quotes")
+]
+ParamOpt = Annotated[
+    list[str] | None,
+    typer.Option("--param", help="NAME=VALUE for a segment's parameter (repeatable)"),
+]
+
+
+@dataclass
+class CliContext:
+    """What the root callback learned, kept on Typer's context for the command."""
+
+    workspace: Path | None = None
+
+
+def cli_context(ctx: typer.Context) -> CliContext:
+    """The :class:`CliContext` the root callback put on Typer's context."""
+    obj = ctx.find_root().obj
+    return obj if isinstance(obj, CliContext) else CliContext()
+
+
+def workspace_path(ctx: typer.Context) -> Path:
+    """The workspace folder: ``-w``, else $DANGGOL_WORKSPACE, else the current folder."""
+    from danggol.store.workspace import resolve_path
+
+    return resolve_path(cli_context(ctx).workspace)
+
+
+def open_workspace(ctx: typer.Context) -> Workspace:
+    """The workspace of ``-w`` (or $DANGGOL_WORKSPACE, or the current folder), opened."""
+    from danggol.store.workspace import Workspace
+
+    return Workspace.open(cli_context(ctx).workspace)
+
+
+def parse_date(text: str, option: str) -> dt.date:
+    """A YYYY-MM-DD option value, or a ConfigError naming the option: the CLI's one date parser."""
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise ConfigError(
+            f"{option} takes a date as YYYY-MM-DD (like 2025-06-30); got {text!r}"
+        ) from None
+
+
+def as_of_day(text: str | None, config: WorkspaceConfig) -> dt.date:
+    """``--as-of``: the given day, else the workspace's ``as_of``, else today in its time zone."""
+    from danggol.profile import as_of_date
+
+    return as_of_date(parse_date(text, "--as-of") if text is not None else None, config)
+
+
+def check_lang(value: str) -> str:
+    if value not in ("ko", "en"):
+        raise ConfigError(f"--lang is ko or en; got {value!r}")
+    return value
+
+
+def split_list(text: str, option: str, *, exactly: int | None = None) -> list[str]:
+    """``a,b,c`` → ['a', 'b', 'c'] (blanks dropped), optionally exactly ``exactly`` items."""
+    items = [part.strip() for part in text.split(",") if part.strip()]
+    if not items or (exactly is not None and len(items) != exactly):
+        want = f"exactly {exactly} comma-separated values" if exactly else "comma-separated values"
+        raise ConfigError(f"{option} takes {want}; got {text!r}")
+    return items
+
+
+def parse_params(values: list[str] | None) -> dict[str, Any]:
+    """``--param NAME=VALUE`` (repeatable) → {name: int, float or text}."""
+    params: dict[str, Any] = {}
+    for item in values or []:
+        if "=" not in item:
+            raise ConfigError(f"--param takes NAME=VALUE, got {item!r}")
+        key, raw = item.split("=", 1)
+        params[key.strip()] = _number_or_text(raw.strip())
+    return params
+
+
+def _number_or_text(raw: str) -> Any:
+    for cast in (int, float):
+        try:
+            return cast(raw)
+        except ValueError:
+            pass
+    return raw
+
+
+def number(value: float | int | None) -> str:
+    """1,234 for whole numbers, 1,234.56 otherwise, '—' for None."""
+    if value is None:
+        return "—"
+    if float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:,.2f}"
+
+
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1%}"
+
+
+def print_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
+
+
+def rich_table(title: str, rows: list[tuple[object, ...]], headers: tuple[str, ...]) -> RichTable:
+    table = RichTable(title=title, title_justify="left")
+    for i, h in enumerate(headers):
+        table.add_column(h, justify="right" if i else "left")
+    for row in rows:
+        table.add_row(*(str(v) for v in row))
+    return table
