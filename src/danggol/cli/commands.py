@@ -19,6 +19,7 @@ from danggol.cli.options import (
     parse_date,
     print_json,
     rich_table,
+    show_progress,
     workspace_path,
 )
 from danggol.errors import ConfigError
@@ -80,7 +81,7 @@ def ingest(
 
     if table not in TABLES:
         raise ConfigError(f"unknown table {table!r}; expected one of {', '.join(TABLES)}")
-    with open_workspace(ctx) as ws:
+    with open_workspace(ctx) as ws, show_progress(json_):
         result = ingest_files(ws, table, files, preset=preset, mapping=mapping, encoding=encoding)
     if json_:
         print_json(result.to_dict())
@@ -170,6 +171,7 @@ def demo(
     """Generate a realistic Korean online shop, load it, and summarise it."""
     from danggol.demo import generate_shop
     from danggol.ingest.load import ingest_tables
+    from danggol.progress import step
     from danggol.store.workspace import Workspace
     from danggol.summary import shop_summary
 
@@ -202,11 +204,14 @@ def demo(
             )
         )
     started = time.perf_counter()
-    shop = generate_shop(customers, seed=seed, end=last_day)
-    generated = time.perf_counter()
-    result = ingest_tables(ws, shop, source="demo")
-    loaded = time.perf_counter()
-    summary = shop_summary(ws, last_day)
+    with show_progress(json_):
+        with step(f"generate {customers:,} customers"):
+            shop = generate_shop(customers, seed=seed, end=last_day)
+        generated = time.perf_counter()
+        result = ingest_tables(ws, shop, source="demo")
+        loaded = time.perf_counter()
+        with step("summary"):
+            summary = shop_summary(ws, last_day)
     ws.close()
     timings = {
         "generate_s": round(generated - started, 2),
@@ -219,9 +224,10 @@ def demo(
         show_summary(directory, summary, result, timings)
     if serve:
         from danggol.cli.serve import serve_workspace
+        from danggol.progress import step
         from danggol.segments.history import refresh
 
-        with Workspace.open(directory) as opened:
+        with Workspace.open(directory) as opened, show_progress(), step("refresh", total=5):
             refresh(opened, last_day)  # the dashboard reads the stored profile
         serve_workspace(Path(directory), "127.0.0.1", port)
 

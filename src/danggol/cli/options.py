@@ -15,6 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -147,6 +149,46 @@ def number(value: float | int | None) -> str:
 
 def percent(value: float | None) -> str:
     return "—" if value is None else f"{value:.1%}"
+
+
+class _BarReporter:
+    """Steps of the library (``danggol.progress``) as tasks of one Rich progress display."""
+
+    def __init__(self, bar: Any) -> None:
+        self.bar = bar
+
+    def start(self, label: str, total: float | None) -> Any:
+        return self.bar.add_task(label, total=total)
+
+    def advance(self, task: Any, amount: float) -> None:
+        self.bar.advance(task, amount)
+
+    def describe(self, task: Any, text: str) -> None:
+        self.bar.update(task, description=text)
+
+    def finish(self, task: Any) -> None:
+        self.bar.update(task, visible=False)
+
+
+def progress_wanted(json_: bool = False, console: Console | None = None) -> bool:
+    """A progress bar only for a person: stderr is a terminal and no --json."""
+    return not json_ and (console or err).is_terminal
+
+
+@contextmanager
+def show_progress(json_: bool = False) -> Iterator[None]:
+    """Show the library's long steps as a progress bar on stderr while the block runs —
+    none when stderr is not a terminal (a pipe, cron, a test) or with --json."""
+    if not progress_wanted(json_):
+        yield
+        return
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from danggol.progress import reporting
+
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as bar, reporting(_BarReporter(bar)):
+        yield
 
 
 def print_json(data: object) -> None:

@@ -17,6 +17,7 @@ from danggol.cli.options import (
     parse_date,
     print_json,
     rich_table,
+    show_progress,
 )
 from danggol.errors import ConfigError
 
@@ -109,6 +110,7 @@ def backtest_cmd(
 ) -> None:
     """Fit up to --cutoff, predict the next --horizon, and compare with what happened."""
     from danggol.predict.backtest import backtest
+    from danggol.progress import step
 
     if model == "supervised":
         _supervised(ctx, parse_date(cutoff, "--cutoff"), parse_horizon(horizon), method, json_)
@@ -116,7 +118,7 @@ def backtest_cmd(
     _check(model, BACKTEST_MODELS, time_unit)
     days = parse_horizon(horizon)
     day = parse_date(cutoff, "--cutoff")
-    with open_workspace(ctx) as ws:
+    with open_workspace(ctx) as ws, show_progress(json_), step(f"backtest {model}"):
         result = backtest(ws.ibis, cutoff=day, horizon_days=days, model=model, time_unit=time_unit)
     data = result.to_dict()
     if json_:
@@ -199,11 +201,14 @@ def show_cmd(ctx: typer.Context, json_: JsonOpt = False) -> None:
 
 def _supervised(ctx: typer.Context, day: dt.date, days: int, method: str, json_: bool) -> None:
     from danggol.predict.supervised import supervised_backtest
+    from danggol.progress import step
 
     if method not in SUPERVISED_METHODS:
         raise ConfigError(f"--method is one of {', '.join(SUPERVISED_METHODS)}; got {method!r}")
     with open_workspace(ctx) as ws:
-        data = supervised_backtest(ws.ibis, cutoff=day, horizon_days=days, method=method).to_dict()
+        with show_progress(json_), step(f"backtest supervised ({method})"):
+            run = supervised_backtest(ws.ibis, cutoff=day, horizon_days=days, method=method)
+        data = run.to_dict()
     if json_:
         print_json(data)
         return

@@ -23,6 +23,7 @@ from danggol.cli.options import (
     parse_params,
     print_json,
     rich_table,
+    show_progress,
 )
 from danggol.errors import ConfigError
 
@@ -75,8 +76,8 @@ def members_cmd(
     with open_workspace(ctx) as ws:
         day = as_of_day(as_of, ws.config)
         tgt = service.target(ws, target, parse_params(param))
-        table = service.members(ws, tgt, day)
         wanted = [f.strip() for f in fields.split(",") if f.strip()]
+        table = service.members(ws, tgt, day, fields=wanted)
         columns = [FIELDS[f].column if f in FIELDS else f for f in wanted]
         unknown = [f for f, c in zip(wanted, columns, strict=True) if c not in table.columns]
         if unknown:
@@ -256,7 +257,7 @@ def explain_cmd(
     with open_workspace(ctx) as ws:
         day = as_of_day(as_of, ws.config)
         tgt = service.target(ws, target, parse_params(param))
-        result = explain(service.compiler(ws, day), tgt.tree, customer, lang=lang)
+        result = explain(service.explain_compiler(ws, tgt, day), tgt.tree, customer, lang=lang)
     if json_:
         print_json(result)
         return
@@ -323,11 +324,13 @@ def refresh_cmd(
 ) -> None:
     """Materialise the profile and snapshot every saved segment (atomically)."""
     from danggol.activation import webhooks
+    from danggol.progress import step
     from danggol.segments import history
 
     with open_workspace(ctx) as ws:
         day = as_of_day(as_of, ws.config)
-        result = history.refresh(ws, day, full=full)
+        with show_progress(json_), step("refresh", total=5):
+            result = history.refresh(ws, day, full=full)
         # the entered/left changes go to the webhook outbox at once ('webhooks send' delivers)
         queued = webhooks.enqueue(ws) if webhooks.endpoints(ws) else 0
     if json_:

@@ -29,6 +29,7 @@ from danggol.profile import (
     profile_of,
     with_percentiles,
 )
+from danggol.progress import stage
 from danggol.scores import add_scores
 from danggol.scores.grades import Grades, record_grade_history
 from danggol.segments.compile import Compiler
@@ -95,7 +96,9 @@ def refresh(
     with ws.transaction():
         ensure_tables(ws.duck)  # inside: a refresh in another thread may be creating them too
         recomputed = materialise_profile(ws, as_of, full=full)
+        stage("grades")
         record_grades(ws, as_of)
+        stage("segments")
         result = snapshot_segments(ws, as_of, chosen)
         result.recomputed = recomputed
         ws.duck.execute(
@@ -164,6 +167,7 @@ def materialise_profile(ws: Workspace, as_of: dt.date, *, full: bool = False) ->
     the same table a full refresh builds. Returns the number of customers recomputed, or None
     after a full rebuild."""
     con = ws.duck
+    stage("profile")
     since = None if full else incremental_plan(ws, as_of)
     recomputed = None
     if since is None:
@@ -182,8 +186,10 @@ def materialise_profile(ws: Workspace, as_of: dt.date, *, full: bool = False) ->
         con.execute(f"CREATE OR REPLACE TEMP TABLE _profile_base AS {sql}")
         recomputed = int(con.execute("SELECT count(*) FROM _touched").fetchone()[0])
         con.execute("DROP TABLE _touched")
+    stage("scores")
     scored = add_scores(ws.ibis, ws.ibis.table("_profile_base"), as_of)
     con.execute(f"CREATE OR REPLACE TEMP TABLE _scored AS {ibis.to_sql(scored, dialect='duckdb')}")
+    stage("predictions")
     full_table, run = predict_profile(
         ws.ibis, ws.ibis.table("_scored"), as_of, ws.config.predictions
     )

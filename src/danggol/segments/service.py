@@ -5,7 +5,9 @@ A *target* is a saved or built-in segment name, or a query typed on the spot.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,12 +19,12 @@ from danggol.choices import DIALECTS
 from danggol.errors import ConfigError, NotFoundError, SegmentError
 from danggol.predict.customers import field_specs as prediction_fields
 from danggol.predict.customers import profile_with_predictions
-from danggol.profile import customer_profile
-from danggol.scores import add_scores
+from danggol.profile import BASE_FIELDS, SNAPSHOT_TABLE, customer_profile, snapshot_is_current
+from danggol.scores import add_scores, scored_profile
 from danggol.segments.compile import Compiler
 from danggol.segments.definition import NAME_RE, Segment
 from danggol.segments.fields import FIELDS
-from danggol.segments.nodes import Node, field_names
+from danggol.segments.nodes import Node, calls, field_names
 from danggol.segments.parse import check_text, parse_query, to_query
 from danggol.segments.registry import Registry
 from danggol.store.workspace import Workspace
@@ -30,6 +32,9 @@ from danggol.store.workspace import Workspace
 #: dialects whose Ibis compiler needs the engine's package (pyspark): translated by sqlglot
 TRANSPILED = ("spark", "databricks")
 PREDICTION_FIELDS = {spec.name for spec in prediction_fields()}
+PREDICTION_COLUMNS = {FIELDS[name].column for name in PREDICTION_FIELDS if name in FIELDS}
+#: the columns :func:`customer_profile` computes (besides one ``events_*`` per event name)
+PROFILE_COLUMNS = frozenset(BASE_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -70,21 +75,82 @@ def named(ws: Workspace, name: str) -> Target:
     return Target(segment.tree(), segment)
 
 
-def compiler(ws: Workspace, as_of: dt.date) -> Compiler:
+def compiler(ws: Workspace, as_of: dt.date, *, fields: Collection[str] | None = None) -> Compiler:
+    """The compiler over the profile segments run on. ``fields`` (field names or profile
+    columns) prunes it: only those columns are computed (:func:`profile_base`)."""
     return Compiler(
         ws.ibis,
         as_of,
-        base=lambda: profile_with_predictions(ws.ibis, as_of, ws.config.predictions),
+        base=lambda: profile_base(ws, as_of, None if fields is None else columns_of(fields)),
         resolver=registry(ws).tree,
     )
 
 
-def members(ws: Workspace, tgt: Target, as_of: dt.date) -> ir.Table:
-    return compiler(ws, as_of).members(tgt.tree)
+def referenced_fields(ws: Workspace, tree: Node) -> list[str]:
+    """Every field ``tree`` tests, with those of the segments it names (``in_segment``)."""
+    reg = registry(ws)
+    seen: dict[str, None] = {}
+    visited: set[str] = set()
+
+    def walk(node: Node) -> None:
+        seen.update(dict.fromkeys(field_names(node)))
+        for call in calls(node):
+            arg = call.arg("") if call.name == "in_segment" else None
+            name = None if arg is None else str(getattr(arg, "value", ""))
+            if name and name not in visited:
+                visited.add(name)
+                # an unknown segment: the compiler reports it, with its position
+                with contextlib.suppress(SegmentError):
+                    walk(reg.tree(name))
+
+    walk(tree)
+    return list(seen)
+
+
+def columns_of(fields: Collection[str]) -> set[str]:
+    """The profile columns behind field names (a column name stands for itself)."""
+    return {"customer_id", *(FIELDS[f].column if f in FIELDS else f for f in fields)}
+
+
+def profile_base(ws: Workspace, as_of: dt.date, columns: set[str] | None = None) -> ir.Table:
+    """The table a segment runs on, paying only for ``columns`` (None: every column).
+
+    The profile a refresh stored, when it is current for this date and data, has everything.
+    Otherwise only what is asked is computed: prediction columns fit the models
+    (:func:`profile_with_predictions`), score columns fit the scores on a materialised profile
+    (:func:`scored_profile`), and profile columns alone are one pruned expression over the
+    fact tables (:func:`customer_profile` with ``columns``): no materialisation, no fit."""
+    con = ws.ibis
+    if snapshot_is_current(con, as_of):
+        return con.table(SNAPSHOT_TABLE)
+    if columns is None or columns & PREDICTION_COLUMNS:
+        return profile_with_predictions(con, as_of, ws.config.predictions)
+    if any(c not in PROFILE_COLUMNS and not c.startswith("events_") for c in columns):
+        return scored_profile(con, as_of)
+    return customer_profile(con, as_of, columns=columns)
+
+
+def members(
+    ws: Workspace, tgt: Target, as_of: dt.date, *, fields: Collection[str] | None = None
+) -> ir.Table:
+    """The members with every profile column, score and prediction; with ``fields``, only
+    those (and ``customer_id``) are sure to be there, and only what they and the segment's
+    conditions need is computed."""
+    if fields is None:
+        return compiler(ws, as_of).members(tgt.tree)
+    needed = [*referenced_fields(ws, tgt.tree), *fields]
+    return compiler(ws, as_of, fields=needed).members(tgt.tree)
+
+
+def explain_compiler(ws: Workspace, tgt: Target, as_of: dt.date) -> Compiler:
+    """The compiler to explain ``tgt`` with: only the columns it tests."""
+    return compiler(ws, as_of, fields=referenced_fields(ws, tgt.tree))
 
 
 def count(ws: Workspace, tgt: Target, as_of: dt.date) -> int:
-    expr = members(ws, tgt, as_of)
+    """How many customers are in the segment, computing only the columns it tests."""
+    fields = referenced_fields(ws, tgt.tree)
+    expr = compiler(ws, as_of, fields=fields).members(tgt.tree)
     return int(expr.count().to_pyarrow().as_py())
 
 
@@ -136,8 +202,10 @@ def member_fields(ws: Workspace, tgt: Target, as_of: dt.date, fields: list[str])
     """The members with the chosen fields: query names (``customer_countries``), profile
     columns, or contact columns (:data:`CONTACT_FIELDS`, joined from ``customers``).
     ``customer_id`` always comes first."""
-    table = members(ws, tgt, as_of)
     wanted = ["customer_id", *[f for f in dict.fromkeys(fields) if f != "customer_id"]]
+    shown = [f for f in wanted if f not in CONTACT_FIELDS]
+    comp = compiler(ws, as_of, fields=[*referenced_fields(ws, tgt.tree), *shown])
+    table = comp.members(tgt.tree)
     contact = [f for f in wanted if f in CONTACT_FIELDS and f not in table.columns]
     columns = {}
     unknown = []

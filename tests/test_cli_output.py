@@ -1,0 +1,111 @@
+"""Output a person can read: a progress bar on stderr only for a terminal (never in a pipe or
+with --json); tables that never cut an identifier; listings in table, CSV or JSON.
+
+Real processes: the CLI runs as a subprocess, its stderr a pipe or a pseudo-terminal (pty).
+"""
+
+from __future__ import annotations
+
+import os
+import pty
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+CLI = [sys.executable, "-c", "from danggol.cli.main import run; run()"]
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "DANGGOL_WORKSPACE"}
+    env.update(PYTHONPATH=SRC, TERM="xterm-256color", **extra)
+    env.pop("NO_COLOR", None)
+    return env
+
+
+def run_with_tty_stderr(args: list[str], cwd: Path) -> tuple[int, str, str]:
+    """Run the CLI with stderr on a pseudo-terminal (as a person's shell) and stdout a pipe."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [*CLI, *args], stdout=subprocess.PIPE, stderr=slave, env=_env(COLUMNS="100"), cwd=cwd
+    )
+    os.close(slave)
+    chunks: list[bytes] = []
+
+    def drain() -> None:
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:  # the other end closed
+                return
+            if not data:
+                return
+            chunks.append(data)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    stdout, _ = proc.communicate(timeout=600)
+    reader.join(timeout=10)
+    os.close(master)
+    return proc.returncode, stdout.decode(), b"".join(chunks).decode(errors="replace")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """A small demo shop made by the CLI with stderr a pipe: no progress may show there."""
+    root = tmp_path_factory.mktemp("out")
+    done = subprocess.run(
+        [*CLI, "demo", str(root / "shop"), "--customers", "300", "--seed", "3"],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        cwd=root,
+    )
+    assert done.returncode == 0, done.stderr
+    return root / "shop", done
+
+
+def test_no_progress_when_stderr_is_a_pipe(demo):
+    _, done = demo
+    assert "generate" not in done.stderr and "load" not in done.stderr
+    assert "\x1b[?25l" not in done.stderr  # Rich hides the cursor while a live display runs
+    refreshed = subprocess.run(
+        [*CLI, "-w", str(demo[0]), "refresh", "--as-of", "2025-06-30"],
+        capture_output=True,
+        text=True,
+        env=_env(),
+    )
+    assert refreshed.returncode == 0, refreshed.stderr
+    assert refreshed.stderr == ""
+
+
+def test_progress_on_a_terminal_and_none_with_json(demo, tmp_path):
+    code, stdout, stderr = run_with_tty_stderr(
+        ["-w", str(demo[0]), "refresh", "--as-of", "2025-06-30"], tmp_path
+    )
+    assert code == 0, stderr
+    assert "refresh" in stderr and "\x1b[?25l" in stderr  # a live display ran on the terminal
+    assert "segments" in stderr  # the refresh's stages are named as they go
+    assert "\x1b" not in stdout  # the result on stdout stays clean
+    code, stdout, stderr = run_with_tty_stderr(
+        ["-w", str(demo[0]), "refresh", "--as-of", "2025-06-30", "--json"], tmp_path
+    )
+    assert code == 0, stderr
+    assert stderr.strip() == ""
+    assert stdout.lstrip().startswith("{")
+
+
+def test_each_file_of_a_load_shows_on_a_terminal(demo, tmp_path):
+    orders = tmp_path / "new_orders.csv"
+    orders.write_text(
+        "order_id,customer_id,ordered_at,total,status\nX1,C-NEW,2025-06-01,10000,paid\n",
+        encoding="utf-8",
+    )
+    code, _, stderr = run_with_tty_stderr(
+        ["-w", str(demo[0]), "ingest", "orders", str(orders)], tmp_path
+    )
+    assert code == 0, stderr
+    assert "new_orders.csv" in stderr
