@@ -6,8 +6,12 @@ Real processes: the CLI runs as a subprocess, its stderr a pipe or a pseudo-term
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import os
 import pty
+import re
 import subprocess
 import sys
 import threading
@@ -109,3 +113,72 @@ def test_each_file_of_a_load_shows_on_a_terminal(demo, tmp_path):
     )
     assert code == 0, stderr
     assert "new_orders.csv" in stderr
+
+
+@pytest.fixture(scope="module")
+def empty(tmp_path_factory):
+    """A new workspace: the built-in segments are listed without any data."""
+    path = tmp_path_factory.mktemp("list") / "shop"
+    done = subprocess.run([*CLI, "init", str(path)], capture_output=True, text=True, env=_env())
+    assert done.returncode == 0, done.stderr
+    return path
+
+
+def _cli(*args: str, columns: int = 100) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [*CLI, *args], capture_output=True, text=True, env=_env(COLUMNS=str(columns))
+    )
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+@pytest.mark.parametrize("columns", [40, 160])
+def test_segment_names_are_never_cut(empty, columns):
+    names = [
+        s["name"] for s in json.loads(_cli("-w", str(empty), "segment", "list", "--json").stdout)
+    ]
+    assert len(names) > 20 and max(map(len, names)) > 20
+    shown = _cli("-w", str(empty), "segment", "list", columns=columns).stdout
+    words = set(re.findall(r"[a-z0-9_]+", shown))
+    assert set(names) <= words, sorted(set(names) - words)
+    assert all(len(line) <= columns for line in shown.splitlines())
+
+
+def test_listing_as_csv_parses_and_matches_json(empty):
+    as_json = json.loads(_cli("-w", str(empty), "segment", "list", "--format", "json").stdout)
+    as_csv = list(
+        csv.DictReader(
+            io.StringIO(_cli("-w", str(empty), "segment", "list", "--format", "csv").stdout)
+        )
+    )
+    assert [r["name"] for r in as_csv] == [r["name"] for r in as_json]
+    assert [r["goal"] for r in as_csv] == [r["goal"] for r in as_json]
+    by_name = {r["name"]: r for r in as_csv}
+    assert by_name["cross_sell"]["needs"] == "product_a; product_b"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["quarantine"],
+        ["campaign", "list"],
+        ["webhooks", "list"],
+        ["schedule", "runs"],
+        ["grades", "history"],
+    ],
+)
+def test_every_listing_takes_format(empty, args):
+    items = json.loads(_cli("-w", str(empty), *args, "--format", "json").stdout)
+    items = items["rows"] if isinstance(items, dict) else items
+    got = list(csv.reader(io.StringIO(_cli("-w", str(empty), *args, "--format", "csv").stdout)))
+    assert len(got) == 1 + len(items)  # a header line, then one line per item
+
+
+def test_an_unknown_format_is_a_clear_error(empty):
+    bad = subprocess.run(
+        [*CLI, "-w", str(empty), "segment", "list", "--format", "xml"],
+        capture_output=True,
+        text=True,
+        env=_env(),
+    )
+    assert bad.returncode == 2 and "--format is one of table, csv, json" in bad.stderr

@@ -12,18 +12,25 @@ import pytest
 
 from danggol.demo import generate_shop
 from danggol.ingest.load import ingest_tables
-from danggol.profile import customer_profile
+from danggol.profile import customer_profile, snapshot_is_current
+from danggol.segments import service
+from danggol.segments.parse import parse_query
 from danggol.store.workspace import Workspace
 
 AS_OF = dt.date(2025, 6, 30)
 
 
 @pytest.fixture(scope="module")
-def con(tmp_path_factory):
+def ws(tmp_path_factory):
     ws = Workspace.init(tmp_path_factory.mktemp("prune") / "shop")
     ingest_tables(ws, generate_shop(600, seed=11, end=AS_OF))
-    yield ws.ibis
+    yield ws
     ws.close()
+
+
+@pytest.fixture(scope="module")
+def con(ws):
+    return ws.ibis
 
 
 def rows(table, columns):
@@ -62,3 +69,40 @@ def test_pruned_profile_joins_only_what_it_needs(con):
 def test_names_that_are_not_profile_columns_are_ignored(con):
     pruned = customer_profile(con, AS_OF, columns=["rfm_group", "p_alive", "aov"])
     assert pruned.columns == ("customer_id", "aov")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "events(name: 'cart_add', date: -7d) >= 1 AND number_of_orders(date: -7d) = 0",
+        "events(name: 'product_view', date: -30d) > 2 AND customer_regions IN ('서울특별시', '경기도')",
+        "number_of_orders(date: -3m) >= 2",
+        "products_purchased(date: -6m) = true AND amount_spent_percentile >= 50",
+        "number_of_orders(date: -7d) = 0",  # the default holds: no restriction, everyone
+        "events(name: 'visit', date: -90d) < 1 OR number_of_orders >= 3",
+        "number_of_orders >= 1 AND last_order_date < -5m",
+        "amount_spent_percentile >= 80",
+        "rfm_group = 'champions' AND events(name: 'visit', date: -30d) >= 1",
+        "NOT (customer_tags CONTAINS 'wholesale')",
+    ],
+)
+def test_pruned_count_equals_the_count_over_the_whole_profile(ws, query):
+    """The count computes only what the query tests (and, after a behavioural condition every
+    member must meet, only those customers' rows); the members over the whole profile —
+    every column, score and prediction — give the same number."""
+    assert not snapshot_is_current(ws.ibis, AS_OF)  # not refreshed: computed on the spot
+    tgt = service.target(ws, query)
+    everyone = service.members(ws, tgt, AS_OF).count().to_pyarrow().as_py()
+    assert service.count(ws, tgt, AS_OF) == everyone
+
+
+def test_restricting_call_only_when_its_default_fails():
+    def call(query):
+        found = service.restricting_call(parse_query(query))
+        return None if found is None else found.name
+
+    assert call("events(name: 'visit', date: -7d) >= 1 AND age > 30") == "events"
+    assert call("products_purchased(date: -3m) = true") == "products_purchased"
+    assert call("number_of_orders(date: -7d) = 0") is None  # no purchase also counts
+    assert call("events(name: 'visit') < 2") is None
+    assert call("events(name: 'visit') >= 1 OR age > 30") is None  # OR: anyone may be in

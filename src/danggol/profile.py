@@ -211,6 +211,7 @@ def customer_profile(
     *,
     events: list[str] | None = None,
     columns: Collection[str] | None = None,
+    ids: ir.Table | None = None,
 ) -> ir.Table:
     """One row per customer as of ``as_of`` (see the module docstring for every field).
 
@@ -218,6 +219,8 @@ def customer_profile(
     ``columns`` keeps only these columns (and ``customer_id``), in the profile's order, and joins
     only the tables they come from: what a segment count that tests two fields pays for. Names
     that are not profile columns (scores, predictions) are ignored. The rows are the same.
+    ``ids`` (a table of distinct ``customer_id``, all of them customers as of ``as_of``) limits
+    the rows to those customers, every value as in the full profile.
     """
     wanted = None if columns is None else {"customer_id", *columns}
 
@@ -238,12 +241,13 @@ def customer_profile(
     )
     o = con.table("orders")
     e = con.table("events")
-    ids = ibis.union(
-        c.select("customer_id"),
-        o.filter(o.order_date <= as_of).select("customer_id"),
-        e.filter(e.event_date <= as_of).select("customer_id"),
-        distinct=True,
-    )
+    if ids is None:
+        ids = ibis.union(
+            c.select("customer_id"),
+            o.filter(o.order_date <= as_of).select("customer_id"),
+            e.filter(e.event_date <= as_of).select("customer_id"),
+            distinct=True,
+        )
 
     stats = _order_stats(con, as_of)
     parts: list[ir.Table] = []

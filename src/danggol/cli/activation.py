@@ -11,14 +11,17 @@ from danggol.choices import EXPORT_FORMATS, KPIS
 from danggol.cli.options import (
     AsOfOpt,
     JsonOpt,
+    ListFormatOpt,
     ParamOpt,
     TargetArg,
     as_of_day,
     err,
+    listing_format,
     open_workspace,
     out,
     parse_date,
     parse_params,
+    print_items,
     print_json,
     rich_table,
 )
@@ -128,7 +131,9 @@ def webhooks_add(
 
 
 @webhooks_app.command("list")
-def webhooks_list(ctx: typer.Context, json_: JsonOpt = False) -> None:
+def webhooks_list(
+    ctx: typer.Context, json_: JsonOpt = False, format: ListFormatOpt = "table"
+) -> None:
     """The registered endpoints (secrets not shown)."""
     from danggol.activation import webhooks
 
@@ -136,8 +141,8 @@ def webhooks_list(ctx: typer.Context, json_: JsonOpt = False) -> None:
         items = [
             {k: v for k, v in e.to_dict().items() if k != "secret"} for e in webhooks.endpoints(ws)
         ]
-    if json_:
-        print_json(items)
+    if (fmt := listing_format(format, json_)) != "table":
+        print_items(items, fmt)
         return
     rows = [
         (
@@ -263,14 +268,16 @@ def campaign_create(
 
 
 @campaign_app.command("list")
-def campaign_list(ctx: typer.Context, json_: JsonOpt = False) -> None:
+def campaign_list(
+    ctx: typer.Context, json_: JsonOpt = False, format: ListFormatOpt = "table"
+) -> None:
     """Every campaign with its segment, KPI, window and group sizes."""
     from danggol.activation import campaigns
 
     with open_workspace(ctx) as ws:
         items = [c.to_dict() for c in campaigns.campaigns(ws)]
-    if json_:
-        print_json(items)
+    if (fmt := listing_format(format, json_)) != "table":
+        print_items(items, fmt)
         return
     rows = [
         (
@@ -417,14 +424,16 @@ def schedule_run(
 
 
 @schedule_app.command("runs")
-def schedule_runs(ctx: typer.Context, json_: JsonOpt = False) -> None:
+def schedule_runs(
+    ctx: typer.Context, json_: JsonOpt = False, format: ListFormatOpt = "table"
+) -> None:
     """The latest scheduled runs with their status and error."""
     from danggol.activation import schedule
 
     with open_workspace(ctx) as ws:
         items = schedule.runs(ws)
-    if json_:
-        print_json(items)
+    if (fmt := listing_format(format, json_)) != "table":
+        print_items(items, fmt)
         return
     rows = [
         (r["run_id"], r["as_of"], r["status"], r["files"], r["refresh_id"], r["error"] or "")

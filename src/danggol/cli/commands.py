@@ -11,12 +11,15 @@ import typer
 from danggol.cli.options import (
     AsOfOpt,
     JsonOpt,
+    ListFormatOpt,
     as_of_day,
     cli_context,
     err,
+    listing_format,
     open_workspace,
     out,
     parse_date,
+    print_items,
     print_json,
     rich_table,
     show_progress,
@@ -110,6 +113,7 @@ def quarantine(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option(help="rows to show")] = 20,
     json_: JsonOpt = False,
+    format: ListFormatOpt = "table",
 ) -> None:
     """Show quarantined rows with their file, line and reason."""
     with open_workspace(ctx) as ws:
@@ -119,9 +123,13 @@ def quarantine(
             [limit],
         ).fetchall()
         total = ws.count("quarantine")
-    if json_:
-        keys = ("table", "file", "line", "reason", "record")
+    keys = ("table", "file", "line", "reason", "record")
+    fmt = listing_format(format, json_)
+    if fmt == "json":
         print_json({"total": total, "rows": [dict(zip(keys, r, strict=True)) for r in rows]})
+        return
+    if fmt == "csv":
+        print_items([dict(zip(keys, r, strict=True)) for r in rows], fmt)
         return
     out.print(
         rich_table(

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.table import Table as RichTable
 
 from danggol.errors import ConfigError
@@ -49,6 +49,10 @@ AsOfOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print machine-readable JSON")]
+ListFormatOpt = Annotated[
+    str, typer.Option("--format", help="table | csv | json (--json is --format json)")
+]
+LIST_FORMATS = ("table", "csv", "json")
 LangOpt = Annotated[str, typer.Option("--lang", help="labels in ko (한국어) or en")]
 TargetArg = Annotated[
     str, typer.Argument(help="a saved or built-in segment name, or a query in quotes")
@@ -191,14 +195,75 @@ def show_progress(json_: bool = False) -> Iterator[None]:
         yield
 
 
+def listing_format(format: str, json_: bool = False) -> str:
+    """The format of a listing: ``--format`` (table, csv or json), ``--json`` meaning json."""
+    if format not in LIST_FORMATS:
+        raise ConfigError(f"--format is one of {', '.join(LIST_FORMATS)}; got {format!r}")
+    return "json" if json_ else format
+
+
+def print_items(items: list[dict[str, Any]], format: str) -> None:
+    """A listing's rows as JSON (a list of objects) or CSV (a header, then one line per row;
+    a list in a cell as "a; b")."""
+    if format == "json":
+        print_json(items)
+        return
+    import csv
+
+    keys = list(dict.fromkeys(k for item in items for k in item))
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(keys)
+    for item in items:
+        writer.writerow([_cell(item.get(k)) for k in keys])
+
+
+def _cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return "; ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return value
+
+
 def print_json(data: object) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
 
 
-def rich_table(title: str, rows: list[tuple[object, ...]], headers: tuple[str, ...]) -> RichTable:
+def rich_table(
+    title: str,
+    rows: list[tuple[object, ...]],
+    headers: tuple[str, ...],
+    *,
+    ids: tuple[int, ...] = (0,),
+    console: Console | None = None,
+) -> RenderableType:
+    """A table whose identifier columns (``ids``: names, customer ids, paths a user types) are
+    never cut: they do not wrap and keep their full width; the other columns wrap. When the
+    terminal is too narrow for that, each row becomes a short list (``header: value``)."""
+    from rich.cells import cell_len
+    from rich.text import Text
+
+    cells = [tuple(str(v) for v in row) for row in rows]
+    width = (console or out).width
+    need = {i: max([cell_len(headers[i]), *(cell_len(r[i]) for r in cells)]) for i in ids}
+    # borders and padding: 3 cells a column and one more; at least 4 cells for other columns
+    least = sum(need.values()) + 4 * (len(headers) - len(need)) + 3 * len(headers) + 1
+    if cells and least > width:
+        lines = Text(title + "\n", style="bold")
+        for row in cells:
+            lines.append(" · ".join(row[i] for i in ids) + "\n", style="bold")
+            for i, (header, value) in enumerate(zip(headers, row, strict=True)):
+                if i not in ids and value:
+                    lines.append(f"  {header or '-'}: {value}\n")
+        return lines
     table = RichTable(title=title, title_justify="left")
     for i, h in enumerate(headers):
-        table.add_column(h, justify="right" if i else "left")
-    for row in rows:
-        table.add_row(*(str(v) for v in row))
+        if i in need:
+            table.add_column(h, no_wrap=True, min_width=need[i], overflow="ignore")
+        else:
+            table.add_column(h, justify="right" if i else "left", overflow="fold")
+    for row in cells:
+        table.add_row(*row)
     return table

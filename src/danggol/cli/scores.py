@@ -18,14 +18,17 @@ from danggol.cli.options import (
     AsOfOpt,
     JsonOpt,
     LangOpt,
+    ListFormatOpt,
     as_of_day,
     check_lang,
     err,
+    listing_format,
     number,
     open_workspace,
     out,
     parse_date,
     percent,
+    print_items,
     print_json,
     rich_table,
     split_list,
@@ -486,6 +489,7 @@ def grades_history_cmd(
     customer: Annotated[str | None, typer.Option(help="one customer id")] = None,
     limit: Annotated[int, typer.Option(help="rows shown in the table (--json gives all)")] = 50,
     json_: JsonOpt = False,
+    format: ListFormatOpt = "table",
 ) -> None:
     """The recorded grade snapshots: grade, previous grade and upgrade/downgrade per date."""
     from danggol.scores import grade_history
@@ -494,8 +498,8 @@ def grades_history_cmd(
         raise ConfigError(f"--limit must be at least 1; got {limit}")
     with open_workspace(ctx) as ws:
         rows = grade_history(ws, customer_id=customer).to_pylist()
-    if json_:
-        print_json(rows)
+    if (fmt := listing_format(format, json_)) != "table":
+        print_items(rows, fmt)
         return
     keys = ("customer_id", "as_of", "grade", "previous_grade", "change")
     shown = [tuple("" if r[k] is None else r[k] for k in keys) for r in rows[:limit]]

@@ -12,15 +12,18 @@ from danggol.cli.options import (
     AsOfOpt,
     JsonOpt,
     LangOpt,
+    ListFormatOpt,
     ParamOpt,
     TargetArg,
     as_of_day,
     check_lang,
     err,
+    listing_format,
     open_workspace,
     out,
     parse_date,
     parse_params,
+    print_items,
     print_json,
     rich_table,
     show_progress,
@@ -131,7 +134,12 @@ def save_cmd(
 
 
 @segment_app.command("list")
-def list_cmd(ctx: typer.Context, json_: JsonOpt = False, lang: LangOpt = "ko") -> None:
+def list_cmd(
+    ctx: typer.Context,
+    json_: JsonOpt = False,
+    format: ListFormatOpt = "table",
+    lang: LangOpt = "ko",
+) -> None:
     """Built-in and saved segments, grouped by goal, with the last refresh's size."""
     from danggol.segments import history, service
 
@@ -152,8 +160,8 @@ def list_cmd(ctx: typer.Context, json_: JsonOpt = False, lang: LangOpt = "ko") -
         }
         for s in sorted(segments.values(), key=lambda s: (list(GOALS).index(s.goal), s.name))
     ]
-    if json_:
-        print_json(items)
+    if (fmt := listing_format(format, json_)) != "table":
+        print_items(items, fmt)
         return
     rows = [
         (

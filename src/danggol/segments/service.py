@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Collection
+import operator
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,10 +24,11 @@ from danggol.profile import BASE_FIELDS, SNAPSHOT_TABLE, customer_profile, snaps
 from danggol.scores import add_scores, scored_profile
 from danggol.segments.compile import Compiler
 from danggol.segments.definition import NAME_RE, Segment
-from danggol.segments.fields import FIELDS
-from danggol.segments.nodes import Node, calls, field_names
+from danggol.segments.fields import FIELDS, FUNCTIONS
+from danggol.segments.nodes import All, Call, Compare, Node, Value, calls, field_names
 from danggol.segments.parse import check_text, parse_query, to_query
 from danggol.segments.registry import Registry
+from danggol.store.backends import capabilities
 from danggol.store.workspace import Workspace
 
 #: dialects whose Ibis compiler needs the engine's package (pyspark): translated by sqlglot
@@ -112,7 +114,46 @@ def columns_of(fields: Collection[str]) -> set[str]:
     return {"customer_id", *(FIELDS[f].column if f in FIELDS else f for f in fields)}
 
 
-def profile_base(ws: Workspace, as_of: dt.date, columns: set[str] | None = None) -> ir.Table:
+#: comparisons whose truth for a customer without any matching row (a call's default: 0 or
+#: false) can be told in Python
+_PY_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
+def restricting_call(tree: Node) -> Call | None:
+    """A call the whole condition needs a matching row for: a top-level (ANDed) comparison of
+    a behavioural call that its default (0 or false, no matching row) fails, such as
+    ``events(name: 'cart_add', date: -7d) >= 1``. The members are among the customers of
+    that call's rows, so a count need not build the profile of everyone."""
+    children = tree.children if isinstance(tree, All) else (tree,)
+    for child in children:
+        if not (isinstance(child, Compare) and isinstance(child.left, Call)):
+            continue
+        spec = FUNCTIONS.get(child.left.name)
+        check = _PY_OPS.get(child.op)
+        if spec is None or check is None or child.left.name == "in_segment":
+            continue
+        if not isinstance(child.right, Value) or child.right.value is None:
+            continue
+        default = False if spec.returns == "boolean" else 0
+        try:
+            holds = check(default, child.right.value)
+        except TypeError:
+            continue
+        if not holds:
+            return child.left
+    return None
+
+
+def profile_base(
+    ws: Workspace, as_of: dt.date, columns: set[str] | None = None, ids: ir.Table | None = None
+) -> ir.Table:
     """The table a segment runs on, paying only for ``columns`` (None: every column).
 
     The profile a refresh stored, when it is current for this date and data, has everything.
@@ -127,7 +168,7 @@ def profile_base(ws: Workspace, as_of: dt.date, columns: set[str] | None = None)
         return profile_with_predictions(con, as_of, ws.config.predictions)
     if any(c not in PROFILE_COLUMNS and not c.startswith("events_") for c in columns):
         return scored_profile(con, as_of)
-    return customer_profile(con, as_of, columns=columns)
+    return customer_profile(con, as_of, columns=columns, ids=ids)
 
 
 def members(
@@ -149,9 +190,30 @@ def explain_compiler(ws: Workspace, tgt: Target, as_of: dt.date) -> Compiler:
 
 def count(ws: Workspace, tgt: Target, as_of: dt.date) -> int:
     """How many customers are in the segment, computing only the columns it tests."""
-    fields = referenced_fields(ws, tgt.tree)
-    expr = compiler(ws, as_of, fields=fields).members(tgt.tree)
-    return int(expr.count().to_pyarrow().as_py())
+    columns = columns_of(referenced_fields(ws, tgt.tree))
+    ids = None
+    call = restricting_call(tgt.tree)
+    if call is not None:  # only that call's customers can be in: they are the rows
+        probe = Compiler(ws.ibis, as_of, resolver=registry(ws).tree)
+        probe.check(tgt.tree)
+        ids = getattr(probe, f"call_{call.name}")(call).select("customer_id").distinct()
+    comp = Compiler(
+        ws.ibis,
+        as_of,
+        base=lambda: profile_base(ws, as_of, columns, ids),
+        resolver=registry(ws).tree,
+    )
+    return int(scalar(ws.ibis, comp.members(tgt.tree).count()))
+
+
+def scalar(con: ibis.BaseBackend, expr: ir.Scalar) -> Any:
+    """One value of an expression. On the embedded DuckDB store the expression's SQL runs on
+    the DuckDB connection directly: Ibis' ``to_pyarrow`` there loads pandas for its type
+    converters, which costs a command more than a count on 200k customers does."""
+    if capabilities(con).embedded_store:
+        row = con.con.execute(ibis.to_sql(expr, dialect="duckdb")).fetchone()
+        return None if row is None else row[0]
+    return expr.to_pyarrow().as_py()
 
 
 def to_sql(ws: Workspace, tgt: Target, as_of: dt.date, dialect: str = "duckdb") -> str:
