@@ -182,3 +182,27 @@ def test_an_unknown_format_is_a_clear_error(empty):
         env=_env(),
     )
     assert bad.returncode == 2 and "--format is one of table, csv, json" in bad.stderr
+
+
+def test_money_in_the_shops_currency():
+    from danggol.cli.options import money
+
+    assert money(1234567.8) == "₩1,234,568"  # KRW: no decimals, separators
+    assert money(12_345_678_901.0, "KRW") == "₩12,345,678,901"  # never 1.23e+10
+    assert money(-0.4, "KRW") == "₩0" and money(-1500, "KRW") == "-₩1,500"
+    assert money(1234.5, "USD") == "$1,234.50"
+    assert money(99.999, "CHF") == "100.00 CHF"
+    assert money(500, "JPY") == "¥500"
+
+
+def test_prediction_and_campaign_values_read_as_money_and_percent():
+    from danggol.cli.activation import _kpi
+    from danggol.cli.predict import _field_value
+
+    assert _field_value("predicted_clv", 3.2e9, "KRW") == "₩3,200,000,000"
+    assert _field_value("mean_p_alive", 0.4567, "KRW") == "45.7%"
+    assert _field_value("expected_orders", 123456.789, "KRW") == "123,456.79"
+    assert _field_value("future_vips", 1200, "KRW") == "1,200"
+    assert _kpi(0.0312, "conversion_rate", "KRW") == "3.12%"
+    assert _kpi(45210.6, "aov", "KRW") == "₩45,211"
+    assert _kpi(1.25, "orders", "KRW") == "1.25"

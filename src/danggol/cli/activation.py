@@ -17,6 +17,8 @@ from danggol.cli.options import (
     as_of_day,
     err,
     listing_format,
+    money,
+    number,
     open_workspace,
     out,
     parse_date,
@@ -324,10 +326,15 @@ def campaign_export(
     _print_export(result, json_)
 
 
-def _fmt(value: Any, pct: bool = False) -> str:
+def _kpi(value: Any, kpi: str, currency: str) -> str:
+    """A KPI value as a person reads it: a rate in %, money in the shop's currency."""
     if value is None:
         return "–"
-    return f"{value:.2%}" if pct else f"{value:,.2f}"
+    if kpi == "conversion_rate":
+        return f"{value:.2%}"
+    if kpi in ("revenue_per_customer", "aov"):
+        return money(value, currency)
+    return number(value)
 
 
 @campaign_app.command("report")
@@ -346,13 +353,24 @@ def campaign_report(
         print_json(rep.to_dict())
         return
     c, k = rep.campaign, rep.kpi
-    rate = c.kpi == "conversion_rate"
+    cur = ws.config.currency
+
+    def kpi(value: Any) -> str:
+        return _kpi(value, c.kpi, cur)
+
     out.print(
         f"[bold]{c.name}[/] — {c.kpi}, window {c.window_start} – {c.window_end}"
         + ("" if rep.complete else f" [yellow](still open: orders up to {rep.data_through})[/]")
     )
     rows = [
-        (g, grp.customers, grp.buyers, grp.orders, _fmt(grp.revenue), _fmt(val, rate))
+        (
+            g,
+            f"{grp.customers:,}",
+            f"{grp.buyers:,}",
+            f"{grp.orders:,}",
+            money(grp.revenue, cur),
+            kpi(val),
+        )
         for g, grp, val in (
             ("treated", rep.treated, k.treated),
             ("holdout", rep.holdout, k.holdout),
@@ -362,14 +380,16 @@ def campaign_report(
         rich_table("groups", rows, ("group", "customers", "buyers", "orders", "revenue", c.kpi))
     )
     level = f"{k.confidence:.0%}"
+    uplift = "–" if k.relative_uplift is None else f"{k.relative_uplift:.2%}"
     out.print(
-        f"difference {_fmt(k.difference, rate)} ({level} CI {_fmt(k.ci_low, rate)} to "
-        f"{_fmt(k.ci_high, rate)}), relative uplift {_fmt(k.relative_uplift, True)}, "
+        f"difference {kpi(k.difference)} ({level} CI {kpi(k.ci_low)} to "
+        f"{kpi(k.ci_high)}), relative uplift {uplift}, "
         f"p = {'–' if k.p_value is None else f'{k.p_value:.4f}'} ({k.test})"
     )
     low, high = rep.incremental_revenue_ci
     out.print(
-        f"incremental revenue {_fmt(rep.incremental_revenue)} ({level} CI {_fmt(low)} to {_fmt(high)})"
+        f"incremental revenue {money(rep.incremental_revenue, cur)} "
+        f"({level} CI {money(low, cur)} to {money(high, cur)})"
     )
 
 

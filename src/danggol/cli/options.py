@@ -151,6 +151,47 @@ def number(value: float | int | None) -> str:
     return f"{value:,.2f}"
 
 
+#: ISO 4217 currencies without minor units (amounts are whole: ₩12,000, not ₩12,000.00)
+ZERO_DECIMAL_CURRENCIES = frozenset(
+    [
+        "BIF",
+        "CLP",
+        "DJF",
+        "GNF",
+        "ISK",
+        "JPY",
+        "KMF",
+        "KRW",
+        "PYG",
+        "RWF",
+        "UGX",
+        "UYI",
+        "VND",
+        "VUV",
+        "XAF",
+        "XOF",
+        "XPF",
+    ]
+)
+CURRENCY_SIGNS = {"KRW": "₩", "JPY": "¥", "USD": "$", "EUR": "€", "GBP": "£"}
+
+
+def money(value: float | int | None, currency: str = "KRW") -> str:
+    """An amount in the shop's currency: separators always, no decimals where the currency has
+    none (KRW), never scientific notation.
+
+    >>> money(1234567.8), money(-500, "KRW"), money(1234.5, "USD"), money(None)
+    ('₩1,234,568', '-₩500', '$1,234.50', '—')
+    """
+    if value is None:
+        return "—"
+    digits = 0 if currency in ZERO_DECIMAL_CURRENCIES else 2
+    sign = CURRENCY_SIGNS.get(currency)
+    text = f"{abs(value):,.{digits}f}"
+    text = f"{sign}{text}" if sign else f"{text} {currency}"
+    return f"-{text}" if round(value, digits) < 0 else text
+
+
 def percent(value: float | None) -> str:
     return "—" if value is None else f"{value:.1%}"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -12,9 +12,12 @@ from danggol.choices import BACKTEST_MODELS, FIT_MODELS, SUPERVISED_METHODS
 from danggol.cli.options import (
     JsonOpt,
     as_of_day,
+    money,
+    number,
     open_workspace,
     out,
     parse_date,
+    percent,
     print_json,
     rich_table,
     show_progress,
@@ -155,6 +158,7 @@ def show_cmd(ctx: typer.Context, json_: JsonOpt = False) -> None:
 
     with open_workspace(ctx) as ws:
         data = prediction_overview(ws.ibis)
+        currency = ws.config.currency
     if data is None:
         raise ConfigError("no predictions yet: run 'danggol refresh' first")
     if json_:
@@ -175,7 +179,7 @@ def show_cmd(ctx: typer.Context, json_: JsonOpt = False) -> None:
         rows.append(
             (
                 f"future VIP: predicted_clv ≥ ({run['vip_grade']})",
-                f"{run['vip_clv_threshold']:,.0f}",
+                money(run["vip_clv_threshold"], currency),
             )
         )
     rows += [
@@ -183,20 +187,30 @@ def show_cmd(ctx: typer.Context, json_: JsonOpt = False) -> None:
         ("repeat buyers", f"{run['repeat_buyers']:,}"),
     ]
     for c in run["vip_clusters"]:
-        centre = ", ".join(f"{k} {v:,.3g}" for k, v in c["centroid"].items())
+        centre = ", ".join(f"{k} {number(round(v, 2))}" for k, v in c["centroid"].items())
         rows.append((f"vip_cluster {c['key']} ({c['name_ko']})", f"{c['size']:,}: {centre}"))
     if run["vip_cluster_reason"]:
         rows.append(("vip_cluster", run["vip_cluster_reason"]))
     for key, value in data["fields"].items():
-        rows.append(
-            (
-                key,
-                "-"
-                if value is None
-                else (f"{value:,}" if isinstance(value, int) else f"{value:,.4g}"),
-            )
-        )
+        rows.append((key, _field_value(key, value, currency)))
     out.print(rich_table("predictions (last refresh)", rows, ("", "value")))
+
+
+#: fields of ``predict show`` that are amounts of money, and those that are probabilities
+MONEY_FIELDS = ("predicted_clv", "median_predicted_clv")
+PROBABILITY_FIELDS = ("mean_p_alive", "mean_repurchase_probability")
+
+
+def _field_value(key: str, value: Any, currency: str) -> str:
+    """A prediction field's value for a table: money in the shop's currency, probabilities as
+    percentages, counts with separators — never scientific notation."""
+    if value is None:
+        return "-"
+    if key in MONEY_FIELDS:
+        return money(value, currency)
+    if key in PROBABILITY_FIELDS:
+        return percent(value)
+    return number(round(value, 2) if isinstance(value, float) else value)
 
 
 def _supervised(ctx: typer.Context, day: dt.date, days: int, method: str, json_: bool) -> None:
