@@ -133,7 +133,10 @@ def quarantine(
         return
     out.print(
         rich_table(
-            f"quarantine ({total} rows)", [r[:4] for r in rows], ("table", "file", "line", "reason")
+            f"quarantine ({total} rows)",
+            [r[:4] for r in rows],
+            ("table", "file", "line", "reason"),
+            ids=(1,),  # the file's path: whole, to open it
         )
     )
 
