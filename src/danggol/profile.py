@@ -30,6 +30,7 @@ import ibis.expr.types as ir
 
 from danggol.errors import ConfigError
 from danggol.schema import PURCHASE_STATUSES, REFUND_STATUSES
+from danggol.store.backends import to_rows
 
 if TYPE_CHECKING:
     from danggol.config import WorkspaceConfig
@@ -374,7 +375,7 @@ SNAPSHOT_META = "profile_snapshot_meta"
 def _data_version(con: ibis.BaseBackend) -> int:
     """The latest ingest batch: a materialised profile is current while it is unchanged."""
     log = con.table("ingest_log")
-    value = log.aggregate(v=log.batch_id.max()).to_pyarrow()["v"][0].as_py()
+    value = to_rows(con, log.aggregate(v=log.batch_id.max()))[0][0]
     return int(value or 0)
 
 
@@ -382,8 +383,9 @@ def snapshot_is_current(con: ibis.BaseBackend, as_of: dt.date) -> bool:
     """Whether the profile a refresh stored is for ``as_of`` and no load came since."""
     if SNAPSHOT_META not in con.list_tables():
         return False
-    row = con.table(SNAPSHOT_META).to_pyarrow().to_pylist()
-    return bool(row) and row[0]["as_of"] == as_of and row[0]["data_version"] == _data_version(con)
+    meta = con.table(SNAPSHOT_META)
+    row = to_rows(con, meta.select("as_of", "data_version"))
+    return bool(row) and row[0][0] == as_of and row[0][1] == _data_version(con)
 
 
 def profile_for(con: ibis.BaseBackend, as_of: dt.date) -> ir.Table:

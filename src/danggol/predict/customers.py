@@ -32,20 +32,16 @@ import datetime as dt
 import json
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from scipy.stats import rankdata
 
 from danggol.config import PredictionSettings
 from danggol.errors import ConfigError
-from danggol.predict.backtest import MIN_CUSTOMERS, MIN_REPEAT_BUYERS, repurchase_probability
-from danggol.predict.btyd import BGNBD, MBGNBD, GammaGamma, ParetoNBD
-from danggol.predict.clusters import VIPClusters, vip_features
 from danggol.predict.summary import UNITS, rfm_summary
 from danggol.profile import SNAPSHOT_TABLE, snapshot_is_current
 from danggol.schema import FieldSpec
@@ -53,11 +49,9 @@ from danggol.scores import scored_profile
 from danggol.scores.grades import load_grade_rules
 from danggol.store.backends import capabilities, temp_table
 
-MODELS: dict[str, type[BGNBD] | type[ParetoNBD]] = {
-    "bgnbd": BGNBD,
-    "mbgnbd": MBGNBD,
-    "pareto_nbd": ParetoNBD,
-}
+if TYPE_CHECKING:  # the models (SciPy, scikit-learn) load only when predictions are made
+    from danggol.predict.btyd import BGNBD, ParetoNBD
+
 #: the table a refresh stores the last prediction run in (``predict show`` reads it)
 RUNS_TABLE = "prediction_runs"
 
@@ -154,6 +148,8 @@ def next_purchase_days(
     """Days from the as-of date to the first whole day by which P(repurchase) ≥ 0.5; NaN when it
     stays below 0.5 within ``max_days`` (bisection on the model's own repurchase probability,
     which rises with the horizon)."""
+    from danggol.predict.backtest import repurchase_probability
+
     lo = np.zeros(len(x))
     hi = np.full(len(x), float(max_days))
     reach, _ = repurchase_probability(model, max_days / unit_days, x, tx, T)
@@ -178,6 +174,16 @@ def customer_predictions(
     """One row per customer with a purchase by ``as_of`` (see the module docstring), and the run
     record. ``grades`` (customer_id, grade) and ``vip_grade`` (the top grade's key) give
     ``future_vip``; without them it is empty."""
+    from scipy.stats import rankdata
+
+    from danggol.predict.backtest import (
+        MIN_CUSTOMERS,
+        MIN_REPEAT_BUYERS,
+        MODELS,
+        repurchase_probability,
+    )
+    from danggol.predict.btyd import GammaGamma
+
     settings = settings or PredictionSettings()
     run = PredictionRun(as_of=as_of.isoformat(), settings=settings.model_dump(), status="disabled")
     if not settings.enabled:
@@ -299,6 +305,8 @@ def vip_clusters(
     """customer_id → vip_cluster for the top-grade buyers of ``profile`` (a stored profile as of
     ``as_of`` with ``grade``); empty, with the reason in ``run``, when they cannot be clustered."""
     vips = profile.filter((profile.grade == vip_grade) & (profile.number_of_orders > 0))
+    from danggol.predict.clusters import VIPClusters, vip_features
+
     features = vip_features(con, as_of, profile=vips).to_pyarrow()
     try:
         model = VIPClusters().fit(features)

@@ -28,7 +28,7 @@ from danggol.segments.fields import FIELDS, FUNCTIONS
 from danggol.segments.nodes import All, Call, Compare, Node, Value, calls, field_names
 from danggol.segments.parse import check_text, parse_query, to_query
 from danggol.segments.registry import Registry
-from danggol.store.backends import capabilities
+from danggol.store.backends import to_rows
 from danggol.store.workspace import Workspace
 
 #: dialects whose Ibis compiler needs the engine's package (pyspark): translated by sqlglot
@@ -203,17 +203,7 @@ def count(ws: Workspace, tgt: Target, as_of: dt.date) -> int:
         base=lambda: profile_base(ws, as_of, columns, ids),
         resolver=registry(ws).tree,
     )
-    return int(scalar(ws.ibis, comp.members(tgt.tree).count()))
-
-
-def scalar(con: ibis.BaseBackend, expr: ir.Scalar) -> Any:
-    """One value of an expression. On the embedded DuckDB store the expression's SQL runs on
-    the DuckDB connection directly: Ibis' ``to_pyarrow`` there loads pandas for its type
-    converters, which costs a command more than a count on 200k customers does."""
-    if capabilities(con).embedded_store:
-        row = con.con.execute(ibis.to_sql(expr, dialect="duckdb")).fetchone()
-        return None if row is None else row[0]
-    return expr.to_pyarrow().as_py()
+    return int(to_rows(ws.ibis, comp.members(tgt.tree).count())[0][0])
 
 
 def to_sql(ws: Workspace, tgt: Target, as_of: dt.date, dialect: str = "duckdb") -> str:
