@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -25,8 +26,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# the in-process columns measure this tree's code, not an installed danggol
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from common import machine, md_table
+from common import machine
 from danggol.profile import snapshot_is_current
 from danggol.segments import service
 from danggol.segments.compile import shift_date
@@ -68,18 +71,27 @@ def queries(day: dt.date) -> list[tuple[str, str]]:
     ]
 
 
-def run_process(argv: list[str], env: dict[str, str]) -> tuple[float, str]:
+def run_process(argv: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Wall seconds, CPU seconds (user + system of the process and its threads; a busy shared
+    machine stretches wall time far more than CPU time) and stdout."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(argv, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"{argv} failed:\n{done.stderr}")
-    return seconds, done.stdout.strip()
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return seconds, cpu, done.stdout.strip()
 
 
-def median_process(argv: list[str], env: dict[str, str], repeat: int) -> tuple[float, str]:
+def median_process(argv: list[str], env: dict[str, str], repeat: int) -> tuple[float, float, str]:
     runs = [run_process(argv, env) for _ in range(repeat)]
-    return statistics.median(s for s, _ in runs), runs[-1][1]
+    return (
+        statistics.median(w for w, _, _ in runs),
+        statistics.median(c for _, c, _ in runs),
+        runs[-1][2],
+    )
 
 
 def store_file(ws: Path) -> Path:
@@ -123,10 +135,17 @@ def main() -> None:
     ]
 
     def measure(label: str) -> None:
-        rows = []
+        headers = ["query", "count", "SQL process: wall / CPU"]
+        for src in srcs:
+            name = "this branch" if src == srcs[0] else str(src)
+            headers += [f"danggol CLI ({name}): wall / CPU", "× SQL (wall / CPU)"]
+        headers += ["count in-process: wall / CPU", "SQL in-process", "× (wall / CPU)"]
+        print(f"\n#### {label}\n", flush=True)
+        print("| " + " | ".join(headers) + " |")
+        print("|" + "---|" * len(headers), flush=True)
         for query, sql in queries(day):
-            sql_s, sql_n = median_process([*sql_code, sql], base_env, args.repeat)
-            row = [f"`{query}`", f"{int(sql_n):,}", f"{sql_s:.2f} s"]
+            sql_w, sql_c, sql_n = median_process([*sql_code, sql], base_env, args.repeat)
+            row = [f"`{query}`", f"{int(sql_n):,}", f"{sql_w:.2f} s / {sql_c:.2f} s"]
             for src in srcs:
                 env = {**base_env, "PYTHONPATH": str(src)}
                 argv = [
@@ -143,39 +162,40 @@ def main() -> None:
                     "--json",
                 ]
                 repeat = args.repeat if src == srcs[0] else 1
-                cli_s, out = median_process(argv, env, repeat)
+                cli_w, cli_c, out = median_process(argv, env, repeat)
                 n = int(out.splitlines()[-1].split('"count": ')[1].split(",")[0])
                 if n != int(sql_n):
                     raise SystemExit(f"{src}: {query!r} counted {n}, the SQL {sql_n}")
-                row += [f"{cli_s:.2f} s", f"{cli_s / sql_s:.1f}×"]
+                row += [
+                    f"{cli_w:.2f} s / {cli_c:.2f} s",
+                    f"{cli_w / sql_w:.2f}× / {cli_c / sql_c:.2f}×",
+                ]
             # inside one process: imports done, the workspace open, the count alone
             with Workspace.open(ws) as opened:
                 tgt = service.target(opened, query)
-                service.count(opened, tgt, day)  # warm: the first call compiles and caches
-                times = []
+                service.count(opened, tgt, day)  # warm: the first call loads what it needs
+                walls, cpus = [], []
                 for _ in range(args.repeat):
-                    t0 = time.perf_counter()
+                    t0, c0 = time.perf_counter(), time.process_time()
                     n = service.count(opened, tgt, day)
-                    times.append(time.perf_counter() - t0)
-                t0 = time.perf_counter()
+                    walls.append(time.perf_counter() - t0)
+                    cpus.append(time.process_time() - c0)
+                t0, c0 = time.perf_counter(), time.process_time()
                 opened.duck.execute(sql).fetchone()
-                sql_in = time.perf_counter() - t0
-            in_s = statistics.median(times)
-            row += [f"{in_s * 1000:.0f} ms", f"{sql_in * 1000:.0f} ms", f"{in_s / sql_in:.1f}×"]
-            rows.append(row)
-        headers = ["query", "count", "SQL process"]
-        for src in srcs:
-            name = "this branch" if src == srcs[0] else str(src)
-            headers += [f"danggol CLI ({name})", "× SQL"]
-        headers += ["count in-process", "SQL in-process", "×"]
-        print(f"\n#### {label}\n")
-        print(md_table(headers, rows))
+                sql_in, sql_in_c = time.perf_counter() - t0, time.process_time() - c0
+            in_w, in_c = statistics.median(walls), statistics.median(cpus)
+            row += [
+                f"{in_w * 1000:.0f} ms / {in_c * 1000:.0f} ms",
+                f"{sql_in * 1000:.0f} ms / {sql_in_c * 1000:.0f} ms",
+                f"{in_w / sql_in:.1f}× / {in_c / max(sql_in_c, 1e-3):.1f}×",
+            ]
+            print("| " + " | ".join(row) + " |", flush=True)
 
     measure("not refreshed for the date" if not refreshed else "refreshed for the date")
     if args.refresh and not refreshed:
         env = {**base_env, "PYTHONPATH": str(srcs[0])}
         t0 = time.perf_counter()
-        run_process(
+        _ = run_process(
             [
                 sys.executable,
                 "-c",

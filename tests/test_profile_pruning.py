@@ -84,6 +84,10 @@ def test_names_that_are_not_profile_columns_are_ignored(con):
         "amount_spent_percentile >= 80",
         "rfm_group = 'champions' AND events(name: 'visit', date: -30d) >= 1",
         "NOT (customer_tags CONTAINS 'wholesale')",
+        "aov > 30000 AND refunds >= 1",
+        "number_of_orders = 0",  # no order also counts: everyone
+        "last_order_date IS NULL AND events(name: 'visit', date: -90d) >= 1",
+        "first_order_date BETWEEN -12m AND -6m",
     ],
 )
 def test_pruned_count_equals_the_count_over_the_whole_profile(ws, query):
@@ -106,3 +110,16 @@ def test_restricting_call_only_when_its_default_fails():
     assert call("number_of_orders(date: -7d) = 0") is None  # no purchase also counts
     assert call("events(name: 'visit') < 2") is None
     assert call("events(name: 'visit') >= 1 OR age > 30") is None  # OR: anyone may be in
+
+
+def test_needs_an_order_only_when_no_order_fails():
+    def needs(query):
+        return service.needs_an_order(parse_query(query))
+
+    assert needs("number_of_orders >= 1 AND age > 30")
+    assert needs("last_order_date < -5m") and needs("amount_spent_percentile >= 80")
+    assert needs("first_order_date BETWEEN -12m AND -6m")
+    assert not needs("number_of_orders = 0")  # a customer without orders has 0
+    assert not needs("last_order_date IS NULL")
+    assert not needs("number_of_orders >= 1 OR age > 30")  # OR: anyone may be in
+    assert not needs("age > 30")

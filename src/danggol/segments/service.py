@@ -25,7 +25,7 @@ from danggol.scores import add_scores, scored_profile
 from danggol.segments.compile import Compiler
 from danggol.segments.definition import NAME_RE, Segment
 from danggol.segments.fields import FIELDS, FUNCTIONS
-from danggol.segments.nodes import All, Call, Compare, Node, Value, calls, field_names
+from danggol.segments.nodes import All, Call, Compare, Field, Node, Value, calls, field_names
 from danggol.segments.parse import check_text, parse_query, to_query
 from danggol.segments.registry import Registry
 from danggol.store.backends import to_rows
@@ -151,6 +151,49 @@ def restricting_call(tree: Node) -> Call | None:
     return None
 
 
+#: what the order columns are for a customer without any order (no row in ``orders``); None is
+#: null, which no comparison holds for
+NO_ORDER_VALUES: dict[str, object] = {
+    "number_of_orders": 0,
+    "amount_spent": 0,
+    "refunds": 0,
+    "aov": None,
+    "first_order_date": None,
+    "last_order_date": None,
+    "days_since_last_order": None,
+    "avg_days_between_orders": None,
+    "amount_spent_percentile": None,
+}
+
+
+def needs_an_order(tree: Node) -> bool:
+    """Whether only customers with an order can match: a top-level (ANDed) comparison of an
+    order column that fails for a customer without orders (``number_of_orders >= 1``,
+    ``last_order_date < -5m``, ``amount_spent_percentile >= 80``). Then the rows are the
+    customers in ``orders``, not every id of customers, orders and events."""
+    children = tree.children if isinstance(tree, All) else (tree,)
+    for child in children:
+        if not (isinstance(child, Compare) and isinstance(child.left, Field)):
+            continue
+        column = FIELDS[child.left.name].column if child.left.name in FIELDS else None
+        if column not in NO_ORDER_VALUES or child.op in ("IS NULL", "IS NOT NULL"):
+            continue
+        default = NO_ORDER_VALUES[column]
+        if default is None:
+            if child.op in _PY_OPS or child.op in ("BETWEEN", "IN"):
+                return True  # null compared: never true
+            continue
+        check = _PY_OPS.get(child.op)
+        if check is None or not isinstance(child.right, Value) or child.right.value is None:
+            continue
+        try:
+            if not check(default, child.right.value):
+                return True
+        except TypeError:
+            continue
+    return False
+
+
 def profile_base(
     ws: Workspace, as_of: dt.date, columns: set[str] | None = None, ids: ir.Table | None = None
 ) -> ir.Table:
@@ -197,6 +240,9 @@ def count(ws: Workspace, tgt: Target, as_of: dt.date) -> int:
         probe = Compiler(ws.ibis, as_of, resolver=registry(ws).tree)
         probe.check(tgt.tree)
         ids = getattr(probe, f"call_{call.name}")(call).select("customer_id").distinct()
+    elif needs_an_order(tgt.tree):  # only customers with an order by the date can be in
+        orders = ws.ibis.table("orders")
+        ids = orders.filter(orders.order_date <= as_of).select("customer_id").distinct()
     comp = Compiler(
         ws.ibis,
         as_of,
