@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import doctest
+import re
+import tomllib
+from importlib.metadata import version
+from pathlib import Path
 
 import danggol
 
@@ -27,3 +31,23 @@ def test_every_public_name_is_listed():
 def test_package_docstring_runs():
     failures, tried = doctest.testmod(danggol)
     assert tried > 0 and failures == 0
+
+
+def test_every_public_name_loads_lazily():
+    """`import danggol` loads no submodule: each public name is imported on first use (PEP 562),
+    and the lazy table names exactly the public API."""
+    assert set(danggol._LAZY) == set(danggol.__all__)
+    assert "__version__" not in danggol.__all__ and danggol.__version__ == version("danggol")
+
+
+def test_version_has_one_source():
+    """The version lives in pyproject.toml only; the package and `danggol --version` read it."""
+    root = Path(__file__).resolve().parents[1]
+    declared = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    hits = [
+        p
+        for p in (root / "src").rglob("*.py")
+        if re.search(r"^__version__\s*=\s*['\"]", p.read_text(encoding="utf-8"), re.M)
+    ]
+    assert hits == [], hits
+    assert danggol.__version__ == declared["project"]["version"]

@@ -35,6 +35,7 @@ from danggol.profile import (
     profile_of,
     with_percentiles,
 )
+from danggol.progress import stage
 from danggol.scores import add_scores
 from danggol.scores.grades import Grades, record_grade_history
 from danggol.segments import history
@@ -80,7 +81,9 @@ def refresh(
         latest = stored_as_of(ws)
         profile = PAST_PROFILE if latest is not None and as_of < latest else SNAPSHOT_TABLE
         recomputed = materialise_profile(ws, as_of, full=full, table=profile)
+        stage("grades")
         record_grades(ws, as_of, profile=profile)
+        stage("segments")
         result = history.snapshot_segments(ws, as_of, chosen, profile=profile)
         result.recomputed = recomputed
         if profile == PAST_PROFILE:
@@ -171,6 +174,7 @@ def materialise_profile(
     that temporary table and the stored profile and its meta are left alone."""
     con = ws.duck
     stored = table == SNAPSHOT_TABLE
+    stage("profile")
     since = None if full or not stored else incremental_plan(ws, as_of)
     recomputed = None
     if since is None:
@@ -189,8 +193,10 @@ def materialise_profile(
         con.execute(f"CREATE OR REPLACE TEMP TABLE _profile_base AS {sql}")
         recomputed = int(con.execute("SELECT count(*) FROM _touched").fetchone()[0])
         con.execute("DROP TABLE _touched")
+    stage("scores")
     scored = add_scores(ws.ibis, ws.ibis.table("_profile_base"), as_of)
     con.execute(f"CREATE OR REPLACE TEMP TABLE _scored AS {ibis.to_sql(scored, dialect='duckdb')}")
+    stage("predictions")
     full_table, run = predict_profile(
         ws.ibis, ws.ibis.table("_scored"), as_of, ws.config.predictions
     )

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 import ibis
@@ -29,6 +30,7 @@ import ibis.expr.types as ir
 
 from danggol.errors import ConfigError
 from danggol.schema import PURCHASE_STATUSES, REFUND_STATUSES
+from danggol.store.backends import to_rows
 
 if TYPE_CHECKING:
     from danggol.config import WorkspaceConfig
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
 BASE_FIELDS = (
     "customer_id",
     "known_customer",
+    "guest",
     "number_of_orders",
     "amount_spent",
     "aov",
@@ -69,17 +72,22 @@ def event_column(name: str) -> str:
     return "events_" + re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
 
 
-def as_of_date(value: dt.date | str | None, config: WorkspaceConfig) -> dt.date:
-    """The as-of date: given, else the workspace's ``as_of``, else today in its time zone."""
+def as_of_date(value: dt.date | None, config: WorkspaceConfig) -> dt.date:
+    """The as-of date: given, else the workspace's ``as_of``, else today in its time zone.
+
+    Text is parsed at the edges (the CLI's ``parse_date``, the API's ``parse_day``), each in its
+    own words; here a date comes in.
+
+    >>> from danggol.config import WorkspaceConfig
+    >>> as_of_date(dt.date(2025, 6, 30), WorkspaceConfig())
+    datetime.date(2025, 6, 30)
+    >>> as_of_date(None, WorkspaceConfig(as_of="2025-05-31"))
+    datetime.date(2025, 5, 31)
+    """
     if value is None:
         return config.today()
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            raise ConfigError(
-                f"--as-of takes a date as YYYY-MM-DD (like 2025-06-30); got {value!r}"
-            ) from None
+    if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+        raise ConfigError(f"as_of must be a date like date(2025, 6, 30); got {value!r}")
     return value
 
 
@@ -168,78 +176,158 @@ def _age(birth: ir.DateValue, as_of: dt.date) -> ir.IntegerValue:
     return (as_of.year - birth.year()) - before_birthday.ifelse(1, 0)
 
 
+#: profile columns by the table they come from: a pruned profile joins only the parts it needs
+CUSTOMER_COLUMNS = frozenset(
+    {
+        "known_customer",
+        "country",
+        "region",
+        "city",
+        "gender",
+        "age",
+        "signup_date",
+        "signup_channel",
+        "email_subscription_status",
+        "tags",
+    }
+)
+ORDER_COLUMNS = frozenset(
+    {
+        "number_of_orders",
+        "amount_spent",
+        "aov",
+        "first_order_date",
+        "last_order_date",
+        "days_since_last_order",
+        "avg_days_between_orders",
+        "refunds",
+    }
+)
+ITEM_COLUMNS = frozenset({"favourite_category", "distinct_products", "distinct_categories"})
+EVENT_COLUMNS = frozenset({"first_event_date", "last_event_date", "events_total"})
+
+
 def customer_profile(
-    con: ibis.BaseBackend, as_of: dt.date, *, events: list[str] | None = None
+    con: ibis.BaseBackend,
+    as_of: dt.date,
+    *,
+    events: list[str] | None = None,
+    columns: Collection[str] | None = None,
+    ids: ir.Table | None = None,
 ) -> ir.Table:
     """One row per customer as of ``as_of`` (see the module docstring for every field).
 
     ``events`` names the event counts to include (default: every event name in the store).
+    ``columns`` keeps only these columns (and ``customer_id``), in the profile's order, and joins
+    only the tables they come from: what a segment count that tests two fields pays for. Names
+    that are not profile columns (scores, predictions) are ignored. The rows are the same.
+    ``ids`` (a table of distinct ``customer_id``, all of them customers as of ``as_of``) limits
+    the rows to those customers, every value as in the full profile.
     """
-    names = event_names(con) if events is None else events
+    wanted = None if columns is None else {"customer_id", *columns}
+
+    def needs(group: frozenset[str]) -> bool:
+        return wanted is None or not wanted.isdisjoint(group)
+
+    if wanted is None or any(c.startswith("events_") and c != "events_total" for c in wanted):
+        names = event_names(con) if events is None else events
+    else:
+        names = []
+    event_cols = list(dict.fromkeys(map(event_column, names)))
+    if wanted is not None:
+        event_cols = [col for col in event_cols if col in wanted]
+        names = [name for name in names if event_column(name) in event_cols]
     c = con.table("customers")
     c = c.filter(c.signup_date.isnull() | (c.signup_date <= as_of)).mutate(
         known_customer=ibis.literal(True)
     )
     o = con.table("orders")
     e = con.table("events")
-    ids = ibis.union(
-        c.select("customer_id"),
-        o.filter(o.order_date <= as_of).select("customer_id"),
-        e.filter(e.event_date <= as_of).select("customer_id"),
-        distinct=True,
-    )
+    if ids is None:
+        ids = ibis.union(
+            c.select("customer_id"),
+            o.filter(o.order_date <= as_of).select("customer_id"),
+            e.filter(e.event_date <= as_of).select("customer_id"),
+            distinct=True,
+        )
 
     stats = _order_stats(con, as_of)
-    profile = (
-        ids.left_join(c, "customer_id")
-        .drop("customer_id_right")
-        .left_join(stats, "customer_id")
-        .drop("customer_id_right")
-        .left_join(_percentiles(stats), "customer_id")
-        .drop("customer_id_right")
-        .left_join(_item_stats(con, as_of), "customer_id")
-        .drop("customer_id_right")
-        .left_join(_event_stats(con, as_of, names), "customer_id")
-        .drop("customer_id_right")
-    )
-    n = profile.number_of_orders.fill_null(0)
-    spent = profile.amount_spent.fill_null(0.0)
-    event_cols = {col: profile[col].fill_null(0) for col in dict.fromkeys(map(event_column, names))}
-    return profile.select(
-        customer_id=profile.customer_id,
-        known_customer=profile.known_customer.fill_null(False),
+    parts: list[ir.Table] = []
+    if needs(CUSTOMER_COLUMNS):
+        parts.append(c)
+    if needs(ORDER_COLUMNS):
+        parts.append(stats)
+    if needs(frozenset({"amount_spent_percentile"})):
+        parts.append(_percentiles(stats))
+    if needs(ITEM_COLUMNS):
+        parts.append(_item_stats(con, as_of))
+    if needs(EVENT_COLUMNS) or event_cols:
+        parts.append(_event_stats(con, as_of, names))
+    profile = ids
+    for part in parts:
+        profile = profile.left_join(part, "customer_id").drop("customer_id_right")
+
+    def order_columns(p: ir.Table) -> dict[str, ir.Value]:
+        n = p.number_of_orders.fill_null(0)
+        spent = p.amount_spent.fill_null(0.0)
+        return {
+            "number_of_orders": n,
+            "amount_spent": spent,
+            "aov": (n > 0).ifelse(spent / n, ibis.null("float64")),
+            "first_order_date": p.first_order_date,
+            "last_order_date": p.last_order_date,
+            "days_since_last_order": ibis.date(as_of).delta(p.last_order_date, unit="day"),
+            "avg_days_between_orders": (n > 1).ifelse(
+                p.last_order_date.delta(p.first_order_date, unit="day") / (n - 1),
+                ibis.null("float64"),
+            ),
+            "refunds": p.refunds.fill_null(0),
+        }
+
+    def customer_columns(p: ir.Table) -> dict[str, ir.Value]:
+        return {
+            "known_customer": p.known_customer.fill_null(False),
+            "country": p.country,
+            "region": p.region,
+            "city": p.city,
+            "gender": p.gender,
+            "age": _age(p.birth_date, as_of),
+            "signup_date": p.signup_date,
+            "signup_channel": p.signup_channel,
+            "email_subscription_status": p.marketing_opt_in.fill_null(False).ifelse(
+                "subscribed", "not_subscribed"
+            ),
+            "tags": p.tags,
+        }
+
+    def event_columns(p: ir.Table) -> dict[str, ir.Value]:
+        return {
+            "first_event_date": p.first_event_date,
+            "last_event_date": p.last_event_date,
+            "events_total": p.events_total.fill_null(0),
+        }
+
+    built: dict[str, ir.Value] = {
+        "customer_id": profile.customer_id,
         # an order without a member id loads under a 'guest:' id (ingest, docs/ingest.md)
-        guest=profile.customer_id.startswith("guest:"),
-        number_of_orders=n,
-        amount_spent=spent,
-        aov=(n > 0).ifelse(spent / n, ibis.null("float64")),
-        first_order_date=profile.first_order_date,
-        last_order_date=profile.last_order_date,
-        days_since_last_order=ibis.date(as_of).delta(profile.last_order_date, unit="day"),
-        avg_days_between_orders=(n > 1).ifelse(
-            profile.last_order_date.delta(profile.first_order_date, unit="day") / (n - 1),
-            ibis.null("float64"),
-        ),
-        refunds=profile.refunds.fill_null(0),
-        amount_spent_percentile=profile.amount_spent_percentile,
-        favourite_category=profile.favourite_category,
-        distinct_products=profile.distinct_products.fill_null(0),
-        distinct_categories=profile.distinct_categories.fill_null(0),
-        country=profile.country,
-        region=profile.region,
-        city=profile.city,
-        gender=profile.gender,
-        age=_age(profile.birth_date, as_of),
-        signup_date=profile.signup_date,
-        signup_channel=profile.signup_channel,
-        email_subscription_status=profile.marketing_opt_in.fill_null(False).ifelse(
-            "subscribed", "not_subscribed"
-        ),
-        tags=profile.tags,
-        first_event_date=profile.first_event_date,
-        last_event_date=profile.last_event_date,
-        events_total=profile.events_total.fill_null(0),
-        **event_cols,
+        "guest": profile.customer_id.startswith("guest:"),
+    }
+    if needs(CUSTOMER_COLUMNS):
+        built.update(customer_columns(profile))
+    if needs(ORDER_COLUMNS):
+        built.update(order_columns(profile))
+    if needs(frozenset({"amount_spent_percentile"})):
+        built["amount_spent_percentile"] = profile.amount_spent_percentile
+    if needs(ITEM_COLUMNS):
+        built["favourite_category"] = profile.favourite_category
+        built["distinct_products"] = profile.distinct_products.fill_null(0)
+        built["distinct_categories"] = profile.distinct_categories.fill_null(0)
+    if needs(EVENT_COLUMNS) or event_cols:
+        built.update(event_columns(profile))
+    keep = [col for col in BASE_FIELDS if col in built and (wanted is None or col in wanted)]
+    return profile.select(
+        **{col: built[col] for col in keep},
+        **{col: profile[col].fill_null(0) for col in event_cols},
     )
 
 
@@ -292,7 +380,7 @@ SNAPSHOT_META = "profile_snapshot_meta"
 def data_version(con: ibis.BaseBackend) -> int:
     """The latest ingest batch: a materialised profile is current while it is unchanged."""
     log = con.table("ingest_log")
-    value = log.aggregate(v=log.batch_id.max()).to_pyarrow()["v"][0].as_py()
+    value = to_rows(con, log.aggregate(v=log.batch_id.max()))[0][0]
     return int(value or 0)
 
 
@@ -304,8 +392,9 @@ def snapshot_is_current(con: ibis.BaseBackend, as_of: dt.date) -> bool:
     """Whether the profile a refresh stored is for ``as_of`` and no load came since."""
     if SNAPSHOT_META not in con.list_tables():
         return False
-    row = con.table(SNAPSHOT_META).to_pyarrow().to_pylist()
-    return bool(row) and row[0]["as_of"] == as_of and row[0]["data_version"] == data_version(con)
+    meta = con.table(SNAPSHOT_META)
+    row = to_rows(con, meta.select("as_of", "data_version"))
+    return bool(row) and row[0][0] == as_of and row[0][1] == data_version(con)
 
 
 def profile_for(con: ibis.BaseBackend, as_of: dt.date) -> ir.Table:

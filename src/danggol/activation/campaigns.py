@@ -39,6 +39,7 @@ import pyarrow as pa
 from danggol.activation import uplift
 from danggol.activation.exports import ExportResult, export_members
 from danggol.analytics import window_purchases
+from danggol.choices import KPIS
 from danggol.errors import ConfigError, UnknownCampaignError
 from danggol.predict.customers import profile_with_predictions
 from danggol.segments import service
@@ -46,12 +47,6 @@ from danggol.segments.definition import GOALS
 from danggol.serial import ToDict
 from danggol.store.workspace import Workspace
 
-KPIS = {
-    "conversion_rate": "members who bought in the window / members",
-    "revenue_per_customer": "revenue in the window / members",
-    "aov": "revenue / purchases in the window",
-    "orders": "purchases in the window / members",
-}
 TABLES = {
     "campaigns": "name VARCHAR PRIMARY KEY, segment VARCHAR, query VARCHAR, goal VARCHAR, "
     "kpi VARCHAR, as_of DATE, window_start DATE, window_end DATE, holdout_share DOUBLE, "

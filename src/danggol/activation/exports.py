@@ -40,6 +40,7 @@ import pyarrow as pa
 
 from danggol.activation import contacts
 from danggol.analytics.affinity import affinity
+from danggol.choices import EXPORT_FORMATS
 from danggol.errors import ConfigError
 from danggol.outputs.files import check_destination, write_table
 from danggol.profile import purchases
@@ -48,7 +49,7 @@ from danggol.segments.fields import FIELDS
 from danggol.serial import ToDict
 from danggol.store.workspace import Workspace
 
-FORMATS = ("csv", "parquet", "esp", "sms", "ads")
+FORMATS = EXPORT_FORMATS
 MARKETING = ("esp", "sms", "ads")
 PLATFORMS = ("google", "meta")
 #: contact columns of ``customers`` an export may name beside the profile fields

@@ -3,27 +3,39 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from danggol.activation import campaigns, exports, schedule, webhooks
-from danggol.cli.main import (
+from danggol.choices import EXPORT_FORMATS, KPIS
+from danggol.cli.options import (
     AsOfOpt,
     JsonOpt,
-    app,
+    ListFormatOpt,
+    ParamOpt,
+    TargetArg,
+    as_of_day,
     err,
+    listing_format,
+    money,
+    number,
     open_workspace,
     out,
     parse_date,
+    parse_params,
+    print_items,
     print_json,
     rich_table,
 )
-from danggol.cli.segments import ParamOpt, TargetArg, parse_params
 from danggol.errors import ConfigError
-from danggol.profile import as_of_date
 
-FormatOpt = Annotated[str, typer.Option("--format", help=" | ".join(exports.FORMATS))]
+if TYPE_CHECKING:
+    from danggol.activation import exports
+
+#: top-level commands, merged into the root app by cli/main.py
+app = typer.Typer()
+
+FormatOpt = Annotated[str, typer.Option("--format", help=" | ".join(EXPORT_FORMATS))]
 FieldsOpt = Annotated[
     str | None, typer.Option("--fields", help="comma-separated profile or contact fields")
 ]
@@ -64,6 +76,7 @@ def _print_export(result: exports.ExportResult, json_: bool) -> None:
 
 @app.command("export")
 def export_cmd(
+    ctx: typer.Context,
     target: TargetArg,
     format: FormatOpt = "csv",
     fields: FieldsOpt = None,
@@ -77,10 +90,12 @@ def export_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Export a segment as a data file (csv, parquet) or a marketing list (esp, sms, ads)."""
+    from danggol.activation import exports
+
     if json_ and out_file is None:
         raise ConfigError("--json prints the summary: give the file with --out FILE")
-    with open_workspace() as ws:
-        day = as_of_date(as_of, ws.config)
+    with open_workspace(ctx) as ws:
+        day = as_of_day(as_of, ws.config)
         result = exports.export_segment(
             ws,
             target,
@@ -102,11 +117,11 @@ def export_cmd(
 webhooks_app = typer.Typer(
     help="Send who entered or left a segment to your URLs.", no_args_is_help=True
 )
-app.add_typer(webhooks_app, name="webhooks")
 
 
 @webhooks_app.command("add")
 def webhooks_add(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="a name for the endpoint")],
     url: Annotated[str, typer.Argument(help="http(s) URL that receives the POSTs")],
     secret: Annotated[
@@ -119,7 +134,9 @@ def webhooks_add(
     json_: JsonOpt = False,
 ) -> None:
     """Register a URL for segment changes from the next refresh on."""
-    with open_workspace() as ws:
+    from danggol.activation import webhooks
+
+    with open_workspace(ctx) as ws:
         ep = webhooks.add_endpoint(
             ws, name, url, secret=secret, segments=segment, batch_size=batch_size
         )
@@ -131,14 +148,18 @@ def webhooks_add(
 
 
 @webhooks_app.command("list")
-def webhooks_list(json_: JsonOpt = False) -> None:
+def webhooks_list(
+    ctx: typer.Context, json_: JsonOpt = False, format: ListFormatOpt = "table"
+) -> None:
     """The registered endpoints (secrets not shown)."""
-    with open_workspace() as ws:
+    from danggol.activation import webhooks
+
+    with open_workspace(ctx) as ws:
         items = [
             {k: v for k, v in e.to_dict().items() if k != "secret"} for e in webhooks.endpoints(ws)
         ]
-    if json_:
-        print_json(items)
+    if (fmt := listing_format(format, json_)) != "table":
+        print_items(items, fmt)
         return
     rows = [
         (
@@ -154,15 +175,20 @@ def webhooks_list(json_: JsonOpt = False) -> None:
 
 
 @webhooks_app.command("remove")
-def webhooks_remove(name: Annotated[str, typer.Argument(help="an endpoint name")]) -> None:
+def webhooks_remove(
+    ctx: typer.Context, name: Annotated[str, typer.Argument(help="an endpoint name")]
+) -> None:
     """Remove an endpoint (its delivery history stays)."""
-    with open_workspace() as ws:
+    from danggol.activation import webhooks
+
+    with open_workspace(ctx) as ws:
         webhooks.remove_endpoint(ws, name)
     out.print(f"removed {name}")
 
 
 @webhooks_app.command("send")
 def webhooks_send(
+    ctx: typer.Context,
     wait: Annotated[
         bool, typer.Option(help="wait for retries until every delivery ends (else one pass)")
     ] = True,
@@ -174,7 +200,9 @@ def webhooks_send(
     json_: JsonOpt = False,
 ) -> None:
     """Queue the changes of new refreshes and deliver what is pending."""
-    with open_workspace() as ws:
+    from danggol.activation import webhooks
+
+    with open_workspace(ctx) as ws:
         requeued = webhooks.retry_failed(ws) if retry_failed else 0
         queued = webhooks.enqueue(ws)
         result = webhooks.send(ws, max_attempts=max_attempts, base_delay=base_delay, wait=wait)
@@ -186,9 +214,11 @@ def webhooks_send(
 
 
 @webhooks_app.command("status")
-def webhooks_status(json_: JsonOpt = False) -> None:
+def webhooks_status(ctx: typer.Context, json_: JsonOpt = False) -> None:
     """Pending, delivered and failed deliveries per endpoint, and the dead letters."""
-    with open_workspace() as ws:
+    from danggol.activation import webhooks
+
+    with open_workspace(ctx) as ws:
         data = webhooks.status(ws)
     if json_:
         print_json(data)
@@ -208,14 +238,14 @@ def webhooks_status(json_: JsonOpt = False) -> None:
 campaign_app = typer.Typer(
     help="Campaigns with a holdout, and their measured uplift.", no_args_is_help=True
 )
-app.add_typer(campaign_app, name="campaign")
 
 
 @campaign_app.command("create")
 def campaign_create(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="campaign name")],
     target: TargetArg,
-    kpi: Annotated[str, typer.Option(help=" | ".join(campaigns.KPIS))] = "conversion_rate",
+    kpi: Annotated[str, typer.Option(help=" | ".join(KPIS))] = "conversion_rate",
     goal: Annotated[str | None, typer.Option(help="default: the segment's goal")] = None,
     holdout: Annotated[float, typer.Option(help="share held out, e.g. 0.1")] = 0.1,
     seed: Annotated[int, typer.Option(help="seed of the holdout split")] = 0,
@@ -228,8 +258,10 @@ def campaign_create(
     json_: JsonOpt = False,
 ) -> None:
     """Snapshot a segment for a campaign and keep a reproducible holdout out of its export."""
-    with open_workspace() as ws:
-        day = as_of_date(as_of, ws.config)
+    from danggol.activation import campaigns
+
+    with open_workspace(ctx) as ws:
+        day = as_of_day(as_of, ws.config)
         made = campaigns.create_campaign(
             ws,
             name,
@@ -253,12 +285,16 @@ def campaign_create(
 
 
 @campaign_app.command("list")
-def campaign_list(json_: JsonOpt = False) -> None:
+def campaign_list(
+    ctx: typer.Context, json_: JsonOpt = False, format: ListFormatOpt = "table"
+) -> None:
     """Every campaign with its segment, KPI, window and group sizes."""
-    with open_workspace() as ws:
+    from danggol.activation import campaigns
+
+    with open_workspace(ctx) as ws:
         items = [c.to_dict() for c in campaigns.campaigns(ws)]
-    if json_:
-        print_json(items)
+    if (fmt := listing_format(format, json_)) != "table":
+        print_items(items, fmt)
         return
     rows = [
         (
@@ -278,6 +314,7 @@ def campaign_list(json_: JsonOpt = False) -> None:
 
 @campaign_app.command("export")
 def campaign_export(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="campaign name")],
     format: FormatOpt = "csv",
     fields: FieldsOpt = None,
@@ -289,9 +326,11 @@ def campaign_export(
     json_: JsonOpt = False,
 ) -> None:
     """Export a campaign's treated members (the holdout is left out)."""
+    from danggol.activation import campaigns
+
     if json_ and out_file is None:
         raise ConfigError("--json prints the summary: give the file with --out FILE")
-    with open_workspace() as ws:
+    with open_workspace(ctx) as ws:
         result = campaigns.export_campaign(
             ws,
             name,
@@ -306,32 +345,51 @@ def campaign_export(
     _print_export(result, json_)
 
 
-def _fmt(value: Any, pct: bool = False) -> str:
+def _kpi(value: Any, kpi: str, currency: str) -> str:
+    """A KPI value as a person reads it: a rate in %, money in the shop's currency."""
     if value is None:
         return "–"
-    return f"{value:.2%}" if pct else f"{value:,.2f}"
+    if kpi == "conversion_rate":
+        return f"{value:.2%}"
+    if kpi in ("revenue_per_customer", "aov"):
+        return money(value, currency)
+    return number(value)
 
 
 @campaign_app.command("report")
 def campaign_report(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="campaign name")],
     confidence: Annotated[float, typer.Option(help="confidence level of the interval")] = 0.95,
     json_: JsonOpt = False,
 ) -> None:
     """Treated against holdout on the KPI: difference, uplift, interval, p-value, revenue."""
-    with open_workspace() as ws:
+    from danggol.activation import campaigns
+
+    with open_workspace(ctx) as ws:
         rep = campaigns.report(ws, name, confidence)
     if json_:
         print_json(rep.to_dict())
         return
     c, k = rep.campaign, rep.kpi
-    rate = c.kpi == "conversion_rate"
+    cur = ws.config.currency
+
+    def kpi(value: Any) -> str:
+        return _kpi(value, c.kpi, cur)
+
     out.print(
         f"[bold]{c.name}[/] — {c.kpi}, window {c.window_start} – {c.window_end}"
         + ("" if rep.complete else f" [yellow](still open: orders up to {rep.data_through})[/]")
     )
     rows = [
-        (g, grp.customers, grp.buyers, grp.orders, _fmt(grp.revenue), _fmt(val, rate))
+        (
+            g,
+            f"{grp.customers:,}",
+            f"{grp.buyers:,}",
+            f"{grp.orders:,}",
+            money(grp.revenue, cur),
+            kpi(val),
+        )
         for g, grp, val in (
             ("treated", rep.treated, k.treated),
             ("holdout", rep.holdout, k.holdout),
@@ -341,14 +399,16 @@ def campaign_report(
         rich_table("groups", rows, ("group", "customers", "buyers", "orders", "revenue", c.kpi))
     )
     level = f"{k.confidence:.0%}"
+    uplift = "–" if k.relative_uplift is None else f"{k.relative_uplift:.2%}"
     out.print(
-        f"difference {_fmt(k.difference, rate)} ({level} CI {_fmt(k.ci_low, rate)} to "
-        f"{_fmt(k.ci_high, rate)}), relative uplift {_fmt(k.relative_uplift, True)}, "
+        f"difference {kpi(k.difference)} ({level} CI {kpi(k.ci_low)} to "
+        f"{kpi(k.ci_high)}), relative uplift {uplift}, "
         f"p = {'–' if k.p_value is None else f'{k.p_value:.4f}'} ({k.test})"
     )
     low, high = rep.incremental_revenue_ci
     out.print(
-        f"incremental revenue {_fmt(rep.incremental_revenue)} ({level} CI {_fmt(low)} to {_fmt(high)})"
+        f"incremental revenue {money(rep.incremental_revenue, cur)} "
+        f"({level} CI {money(low, cur)} to {money(high, cur)})"
     )
 
 
@@ -357,11 +417,11 @@ def campaign_report(
 schedule_app = typer.Typer(
     help="One scheduled run: ingest new files, refresh, exports, webhooks.", no_args_is_help=True
 )
-app.add_typer(schedule_app, name="schedule")
 
 
 @schedule_app.command("run")
 def schedule_run(
+    ctx: typer.Context,
     inbox: Annotated[
         Path | None, typer.Option(help="folder with customers/ orders/ order_items/ events/")
     ] = None,
@@ -380,9 +440,11 @@ def schedule_run(
     json_: JsonOpt = False,
 ) -> None:
     """ingest → refresh → exports → webhooks; a failed refresh keeps the last snapshot."""
+    from danggol.activation import schedule
+
     jobs = [schedule.ExportJob.parse(j) for j in export or []]
-    with open_workspace() as ws:
-        day = as_of_date(as_of, ws.config)
+    with open_workspace(ctx) as ws:
+        day = as_of_day(as_of, ws.config)
         result = schedule.run(
             ws,
             day,
@@ -410,12 +472,16 @@ def schedule_run(
 
 
 @schedule_app.command("runs")
-def schedule_runs(json_: JsonOpt = False) -> None:
+def schedule_runs(
+    ctx: typer.Context, json_: JsonOpt = False, format: ListFormatOpt = "table"
+) -> None:
     """The latest scheduled runs with their status and error."""
-    with open_workspace() as ws:
+    from danggol.activation import schedule
+
+    with open_workspace(ctx) as ws:
         items = schedule.runs(ws)
-    if json_:
-        print_json(items)
+    if (fmt := listing_format(format, json_)) != "table":
+        print_items(items, fmt)
         return
     rows = [
         (r["run_id"], r["as_of"], r["status"], r["files"], r["refresh_id"], r["error"] or "")

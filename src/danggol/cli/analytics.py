@@ -8,59 +8,36 @@ written in the module docstrings of ``src/danggol/analytics/``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from danggol.analytics import (
-    Affinity,
-    Cohorts,
-    Migration,
-    Overlap,
-    WhatIf,
-    affinity,
-    cohorts,
-    concentration,
-    cross_sell_query,
-    migration,
-    movers,
-    overlap,
-    whatif,
-)
-from danggol.analytics.migration import NONE
-from danggol.cli.main import (
+from danggol.cli.options import (
     AsOfOpt,
     JsonOpt,
-    app,
+    LangOpt,
+    as_of_day,
+    check_lang,
     err,
+    number,
     open_workspace,
     out,
     parse_date,
+    percent,
     print_json,
     rich_table,
-)
-from danggol.cli.scores import (
-    LangOpt,
-    check_lang,
-    number,
-    percent,
     split_list,
 )
 from danggol.errors import ConfigError
-from danggol.outputs.files import FORMATS, write_table
-from danggol.profile import as_of_date
-from danggol.scores.grades import TIER_LABELS, load_grade_rules
-from danggol.scores.lifecycle import STAGE_LABELS
-from danggol.scores.rfm import load_segment_map
-from danggol.segments import service
-from danggol.segments.definition import NAME_RE, Segment
+
+if TYPE_CHECKING:
+    from danggol.analytics import Affinity, Cohorts, Migration, Overlap, WhatIf
 
 analytics_app = typer.Typer(
     help="Shop analyses: revenue concentration, cohorts, product affinity, migration, "
     "what-if and segment overlap.",
     no_args_is_help=True,
 )
-app.add_typer(analytics_app, name="analytics")
 
 
 # --------------------------------------------------------------------------------------
@@ -70,6 +47,7 @@ app.add_typer(analytics_app, name="analytics")
 
 @analytics_app.command("concentration")
 def concentration_cmd(
+    ctx: typer.Context,
     as_of: AsOfOpt = None,
     top: Annotated[
         str, typer.Option(help="top shares of buying customers, comma-separated")
@@ -78,9 +56,11 @@ def concentration_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """How much of the revenue the top 1/10/20% of buyers bring, and the Gini coefficient."""
+    from danggol.analytics import concentration
+
     tops = tuple(_fraction(t, "--top") for t in split_list(top, "--top"))
-    with open_workspace() as ws:
-        result = concentration(ws.ibis, as_of_date(as_of, ws.config), tops=tops, points=points)
+    with open_workspace(ctx) as ws:
+        result = concentration(ws.ibis, as_of_day(as_of, ws.config), tops=tops, points=points)
     if json_:
         print_json(result.to_dict())
         return
@@ -125,6 +105,7 @@ METRICS = ("retention", "customers", "orders", "revenue")
 
 @analytics_app.command("cohorts")
 def cohorts_cmd(
+    ctx: typer.Context,
     as_of: AsOfOpt = None,
     period: Annotated[str, typer.Option(help="month | quarter | year")] = "month",
     format: Annotated[
@@ -143,6 +124,9 @@ def cohorts_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """First-purchase cohorts: retention, customers, orders and revenue by period offset."""
+    from danggol.analytics import cohorts
+    from danggol.outputs.files import FORMATS, write_table
+
     if format not in ("table", *FORMATS):
         raise ConfigError(f"unknown format {format!r}; choose one of table, {', '.join(FORMATS)}")
     if format == "table" and out_file is not None:
@@ -151,8 +135,8 @@ def cohorts_cmd(
         raise ConfigError(f"--metric is one of {', '.join(METRICS)}; got {metric!r}")
     if offsets < 1:
         raise ConfigError(f"--offsets must be at least 1; got {offsets}")
-    with open_workspace() as ws:
-        result = cohorts(ws.ibis, as_of_date(as_of, ws.config), period)  # type: ignore[arg-type]
+    with open_workspace(ctx) as ws:
+        result = cohorts(ws.ibis, as_of_day(as_of, ws.config), period)  # type: ignore[arg-type]
     if json_:
         print_json(result.to_dict())
         return
@@ -199,6 +183,7 @@ def show_cohorts(result: Cohorts, metric: str, offsets: int) -> None:
 
 @analytics_app.command("affinity")
 def affinity_cmd(
+    ctx: typer.Context,
     as_of: AsOfOpt = None,
     min_support: Annotated[
         float, typer.Option(help="keep rules with at least this support (a fraction)")
@@ -220,17 +205,19 @@ def affinity_cmd(
 ) -> None:
     """Products bought together and bought later (support, confidence, lift); or, with
     --save-segment NAME --rule A,B, save 'bought A lately but not B' as a segment."""
+    from danggol.analytics import affinity
+
     if (save_segment is None) != (rule is None):
         raise ConfigError(
             "--save-segment NAME and --rule A,B go together: "
             "danggol analytics affinity --save-segment NAME --rule A,B"
         )
     if save_segment is not None and rule is not None:
-        save_cross_sell(save_segment, rule, window, replace=replace, json_=json_)
+        save_cross_sell(ctx, save_segment, rule, window, replace=replace, json_=json_)
         return
-    with open_workspace() as ws:
+    with open_workspace(ctx) as ws:
         result = affinity(
-            ws.ibis, as_of_date(as_of, ws.config), min_support=min_support, top=top, months=months
+            ws.ibis, as_of_day(as_of, ws.config), min_support=min_support, top=top, months=months
         )
     if json_:
         print_json(result.to_dict())
@@ -238,7 +225,13 @@ def affinity_cmd(
     show_affinity(result)
 
 
-def save_cross_sell(name: str, rule: str, window: int, *, replace: bool, json_: bool) -> None:
+def save_cross_sell(
+    ctx: typer.Context, name: str, rule: str, window: int, *, replace: bool, json_: bool
+) -> None:
+    from danggol.analytics import cross_sell_query
+    from danggol.segments import service
+    from danggol.segments.definition import NAME_RE, Segment
+
     a, b = split_list(rule, "--rule", exactly=2)
     if not NAME_RE.fullmatch(name):
         raise ConfigError(
@@ -255,7 +248,7 @@ def save_cross_sell(name: str, rule: str, window: int, *, replace: bool, json_: 
             "en": f"Bought {a} but not {b} (last {window} months)",
         },
     )
-    with open_workspace() as ws:
+    with open_workspace(ctx) as ws:
         path = service.registry(ws).save(segment, overwrite=replace)
     if json_:
         print_json({"segment": name, "query": query, "goal": "cross_sell", "file": str(path)})
@@ -304,6 +297,7 @@ def show_affinity(result: Affinity) -> None:
 
 @analytics_app.command("migration")
 def migration_cmd(
+    ctx: typer.Context,
     from_: Annotated[str, typer.Option("--from", help="first as-of date, YYYY-MM-DD")],
     to: Annotated[str, typer.Option("--to", help="second as-of date, YYYY-MM-DD")],
     by: Annotated[
@@ -316,11 +310,13 @@ def migration_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Who moved from one label to another between two dates (e.g. loyal → at_risk)."""
+    from danggol.analytics import migration, movers
+
     lang = check_lang(lang)
     first, second = parse_date(from_, "--from"), parse_date(to, "--to")
     if movers_ is not None:
         a, b = split_list(movers_, "--movers", exactly=2)
-        with open_workspace() as ws:
+        with open_workspace(ctx) as ws:
             ids = movers(ws.ibis, first, second, a, b, by=by)["customer_id"].to_pylist()
         if json_:
             print_json(
@@ -339,7 +335,7 @@ def migration_cmd(
         for cid in ids:
             typer.echo(cid)
         return
-    with open_workspace() as ws:
+    with open_workspace(ctx) as ws:
         result = migration(ws.ibis, first, second, by=by)
     if json_:
         print_json({**result.to_dict(), "by": by, "stayed": result.stayed, "moved": result.moved})
@@ -349,6 +345,11 @@ def migration_cmd(
 
 def label_names(by: str, lang: str) -> dict[str, str]:
     """The Korean or English names of the labels, where the scores define them."""
+    from danggol.analytics.migration import NONE
+    from danggol.scores.grades import TIER_LABELS, load_grade_rules
+    from danggol.scores.lifecycle import STAGE_LABELS
+    from danggol.scores.rfm import load_segment_map
+
     names: dict[str, str] = {NONE: "없음" if lang == "ko" else "none"}
     if by == "rfm_group":
         smap = load_segment_map()
@@ -364,6 +365,8 @@ def label_names(by: str, lang: str) -> dict[str, str]:
 
 
 def show_migration(result: Migration, by: str, lang: str) -> None:
+    from danggol.analytics.migration import NONE
+
     names = label_names(by, lang)
     grid = result.matrix()
 
@@ -396,6 +399,7 @@ def show_migration(result: Migration, by: str, lang: str) -> None:
 
 @analytics_app.command("whatif")
 def whatif_cmd(
+    ctx: typer.Context,
     repeat: Annotated[int, typer.Option(help="N one-time buyers who become repeat buyers")] = 0,
     vip: Annotated[int, typer.Option(help="M one-time buyers who become VIPs")] = 0,
     vip_top: Annotated[float, typer.Option(help="VIPs are this top share of buyers by value")] = (
@@ -406,10 +410,12 @@ def whatif_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Revenue change if N one-time buyers bought like repeat buyers and M like VIPs."""
-    with open_workspace() as ws:
+    from danggol.analytics import whatif
+
+    with open_workspace(ctx) as ws:
         result = whatif(
             ws.ibis,
-            as_of_date(as_of, ws.config),
+            as_of_day(as_of, ws.config),
             repeat_conversions=repeat,
             vip_conversions=vip,
             vip_rule=vip_top,
@@ -454,6 +460,7 @@ def show_whatif(r: WhatIf) -> None:
 
 @analytics_app.command("overlap")
 def overlap_cmd(
+    ctx: typer.Context,
     segments: Annotated[
         list[str], typer.Argument(help="saved or built-in segment names (or queries in quotes)")
     ],
@@ -461,8 +468,11 @@ def overlap_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Sizes, revenue shares and pairwise overlap (count, Jaccard) of segments."""
-    with open_workspace() as ws:
-        day = as_of_date(as_of, ws.config)
+    from danggol.analytics import overlap
+    from danggol.segments import service
+
+    with open_workspace(ctx) as ws:
+        day = as_of_day(as_of, ws.config)
         tables = {name: service.members(ws, service.target(ws, name), day) for name in segments}
         result = overlap(ws.ibis, day, tables)
     if json_:

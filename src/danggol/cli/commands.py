@@ -2,31 +2,36 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 
-from danggol.cli.main import (
+from danggol.cli.options import (
     AsOfOpt,
     JsonOpt,
-    app,
+    ListFormatOpt,
+    as_of_day,
+    cli_context,
     err,
+    listing_format,
     open_workspace,
     out,
+    parse_date,
+    print_items,
     print_json,
     rich_table,
-    state,
+    show_progress,
+    workspace_path,
 )
 from danggol.errors import ConfigError
-from danggol.ingest.load import IngestResult, ingest_files
-from danggol.ingest.quarantine import quarantine_table, quarantined
-from danggol.outputs.files import FORMATS, write_table
-from danggol.schema import TABLES
-from danggol.store import backup as backup_mod
-from danggol.store.workspace import Workspace, resolve_path
+
+if TYPE_CHECKING:
+    from danggol.ingest.load import IngestResult
+from rich.markup import escape
+
+#: top-level commands, merged into the root app by cli/main.py
+app = typer.Typer()
 
 
 @app.command()
@@ -44,6 +49,8 @@ def init(
     ] = "duckdb",
 ) -> None:
     """Create a workspace: danggol.toml and an empty store (or a link to another engine)."""
+    from danggol.store.workspace import Workspace
+
     ws = Workspace.init(
         directory, timezone=timezone, currency=currency, shop_name=shop_name, backend=backend
     )
@@ -58,6 +65,7 @@ def init(
 
 @app.command()
 def ingest(
+    ctx: typer.Context,
     table: Annotated[str, typer.Argument(help="customers | orders | order_items | events")],
     files: Annotated[
         list[Path], typer.Argument(help="CSV, Excel (.xlsx/.xls), Parquet or JSON Lines files")
@@ -82,9 +90,12 @@ def ingest(
     json_: JsonOpt = False,
 ) -> None:
     """Load files into the store. Bad rows go to the quarantine with a reason."""
+    from danggol.ingest.load import ingest_files
+    from danggol.schema import TABLES
+
     if table not in TABLES:
         raise ConfigError(f"unknown table {table!r}; expected one of {', '.join(TABLES)}")
-    with open_workspace() as ws:
+    with open_workspace(ctx) as ws, show_progress(json_):
         result = ingest_files(
             ws,
             table,
@@ -126,22 +137,31 @@ def show_ingest(result: IngestResult) -> None:
 
 @app.command()
 def quarantine(
+    ctx: typer.Context,
     limit: Annotated[int, typer.Option(help="rows to show")] = 20,
     out_file: Annotated[
         Path | None,
         typer.Option("--out", help="write every quarantined row to this CSV (with a BOM)"),
     ] = None,
     json_: JsonOpt = False,
+    format: ListFormatOpt = "table",
 ) -> None:
     """Show quarantined rows with their file, line and reason."""
-    with open_workspace() as ws:
+    from danggol.ingest.quarantine import quarantine_table, quarantined
+    from danggol.outputs.files import write_table
+
+    with open_workspace(ctx) as ws:
         if out_file is not None:
             written = write_table(quarantine_table(ws), "csv", out_file, excel=True)
             err.print(f"{written} quarantined row(s) written to {out_file}")
             return
         found = quarantined(ws, limit)
-    if json_:
+    fmt = listing_format(format, json_)
+    if fmt == "json":
         print_json(found.to_dict())
+        return
+    if fmt == "csv":
+        print_items(found.rows, fmt)
         return
     keys = ("table", "file", "line", "reason")
     out.print(
@@ -149,12 +169,14 @@ def quarantine(
             f"quarantine ({found.total} rows)",
             [tuple(r[k] for k in keys) for r in found.rows],
             keys,
+            ids=(1,),  # the file's path: whole, to open it
         )
     )
 
 
 @app.command()
 def profile(
+    ctx: typer.Context,
     as_of: AsOfOpt = None,
     format: Annotated[str, typer.Option("--format", help="csv | parquet | json")] = "csv",
     out_file: Annotated[
@@ -162,12 +184,13 @@ def profile(
     ] = None,
 ) -> None:
     """Write the customer profile: one row per customer as of a date."""
-    from danggol.profile import as_of_date, customer_profile
+    from danggol.outputs.files import FORMATS, write_table
+    from danggol.profile import customer_profile
 
     if format not in FORMATS:
         raise ConfigError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
-    with open_workspace() as ws:
-        day = as_of_date(as_of, ws.config)
+    with open_workspace(ctx) as ws:
+        day = as_of_day(as_of, ws.config)
         # a CSV file gets a BOM, so that Excel (Korean Windows) shows 한글 right
         rows = write_table(
             customer_profile(ws.ibis, day), format, out_file, excel=out_file is not None
@@ -178,6 +201,7 @@ def profile(
 
 @app.command()
 def demo(
+    ctx: typer.Context,
     directory: Annotated[Path, typer.Argument(help="folder for the demo workspace")] = Path(
         "danggol-demo"
     ),
@@ -196,13 +220,14 @@ def demo(
 
     if not 100 <= customers <= 5_000_000:
         raise ConfigError(f"--customers must be between 100 and 5,000,000; got {customers}")
-    last_day = dt.date.fromisoformat(end)
-    directory = Path(state.workspace or directory) if state.workspace else directory
+    last_day = parse_date(end, "--end")
+    directory = cli_context(ctx).workspace or directory
     ws, note = open_demo_workspace(directory, last_day, replace=replace)
     if note:
         err.print(escape(note))
     try:
-        made = load_demo(ws, directory, customers, seed=seed, end=last_day)
+        with show_progress(json_):
+            made = load_demo(ws, directory, customers, seed=seed, end=last_day)
     finally:
         ws.close()
     if json_:
@@ -212,8 +237,10 @@ def demo(
     if serve:
         from danggol.cli.serve import serve_workspace
         from danggol.pipeline import refresh
+        from danggol.progress import step
+        from danggol.store.workspace import Workspace
 
-        with Workspace.open(directory) as opened:
+        with Workspace.open(directory) as opened, show_progress(), step("refresh", total=5):
             refresh(opened, last_day)  # the dashboard reads the stored profile
         serve_workspace(Path(directory), "127.0.0.1", port)
 
@@ -242,12 +269,15 @@ def show_summary(
 
 @app.command()
 def backup(
+    ctx: typer.Context,
     dest: Annotated[Path, typer.Argument(help="new folder for the backup")],
     json_: JsonOpt = False,
 ) -> None:
     """Copy the workspace (store, danggol.toml, saved segments) into a new folder, with a
     manifest of row counts and checksums."""
-    info = backup_mod.backup(state.workspace or resolve_path(None), dest)
+    from danggol.store import backup as backup_mod
+
+    info = backup_mod.backup(workspace_path(ctx), dest)
     if json_:
         print_json(info.to_dict())
         return
@@ -259,6 +289,7 @@ def backup(
 
 @app.command()
 def restore(
+    ctx: typer.Context,
     source: Annotated[Path, typer.Argument(help="a folder written by 'danggol backup'")],
     replace: Annotated[
         bool, typer.Option("--replace", help="replace the existing workspace at -w")
@@ -266,7 +297,9 @@ def restore(
     json_: JsonOpt = False,
 ) -> None:
     """Restore a backup as the workspace given with -w (a new folder unless --replace)."""
-    target = state.workspace or resolve_path(None)
+    from danggol.store import backup as backup_mod
+
+    target = workspace_path(ctx)
     info = backup_mod.restore(source, target, replace=replace)
     if json_:
         print_json(info.to_dict())

@@ -1,20 +1,21 @@
-"""The ``danggol`` command. Thin: parse, call one library function, format the result."""
+"""The ``danggol`` command. Thin: parse, call one library function, format the result.
+
+The root app is composed here from the command modules (``add_typer``); a command module imports
+only ``cli/options.py`` (never this module), so the imports run one way: main → commands →
+options. Every command imports the library inside its body: ``danggol --help`` and the start of
+every command load no engine (tests/test_cli_start.py, bench/bench_start.py).
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import sys
 from pathlib import Path
-from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.table import Table as RichTable
 
-from danggol.errors import ConfigError, DanggolError
-from danggol.store.workspace import ENV_VAR, Workspace
+from danggol.cli import activation, analytics, commands, predict, report, scores, segments, serve
+from danggol.cli.options import CliContext, WorkspaceOpt, err, out
+from danggol.errors import DanggolError
 
 app = typer.Typer(
     name="danggol",
@@ -23,42 +24,42 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-out = Console()
-err = Console(stderr=True)
 
-WorkspaceOpt = Annotated[
-    Path | None,
-    typer.Option("-w", "--workspace", envvar=ENV_VAR, help="workspace folder (default: current)"),
-]
-AsOfOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--as-of",
-        help="up to the end of this day (YYYY-MM-DD) in the shop's time zone; default: as_of in danggol.toml, else today",
-    ),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="print machine-readable JSON")]
-
-
-class State:
-    workspace: Path | None = None
+# the order of the help's list: the foundation, segments, scores, analyses, outputs, activation
+app.add_typer(commands.app)
+app.add_typer(segments.segment_app, name="segment")
+app.add_typer(segments.app)
+app.add_typer(scores.app)
+app.add_typer(scores.lifecycle_app, name="lifecycle")
+app.add_typer(scores.grades_app, name="grades")
+app.add_typer(analytics.analytics_app, name="analytics")
+app.add_typer(report.app)
+app.add_typer(predict.predict_app, name="predict")
+app.add_typer(serve.app)
+app.add_typer(activation.app)
+app.add_typer(activation.webhooks_app, name="webhooks")
+app.add_typer(activation.campaign_app, name="campaign")
+app.add_typer(activation.schedule_app, name="schedule")
 
 
-state = State()
+def _show_version(value: bool) -> None:
+    if value:
+        from danggol import __version__
+
+        out.print(f"danggol {__version__}", highlight=False)
+        raise typer.Exit()
 
 
 @app.callback()
-def main(workspace: WorkspaceOpt = None) -> None:
+def main(
+    ctx: typer.Context,
+    workspace: WorkspaceOpt = None,
+    version: bool = typer.Option(
+        False, "--version", callback=_show_version, is_eager=True, help="print the version and exit"
+    ),
+) -> None:
     """danggol (단골): customer segmentation for online shops."""
-    state.workspace = workspace
-
-
-def open_workspace() -> Workspace:
-    return Workspace.open(state.workspace)
-
-
-def print_json(data: object) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
+    ctx.obj = CliContext(workspace=Path(workspace) if workspace is not None else None)
 
 
 def run() -> None:
@@ -71,22 +72,5 @@ def run() -> None:
         raise SystemExit(2) from None
 
 
-def parse_date(text: str, option: str) -> dt.date:
-    """A YYYY-MM-DD option value, or a ConfigError naming the option."""
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise ConfigError(f"{option} takes a date as YYYY-MM-DD; got {text!r}") from None
-
-
-def rich_table(title: str, rows: list[tuple[object, ...]], headers: tuple[str, ...]) -> RichTable:
-    table = RichTable(title=title, title_justify="left")
-    for i, h in enumerate(headers):
-        table.add_column(h, justify="right" if i else "left")
-    for row in rows:
-        table.add_row(*(str(v) for v in row))
-    return table
-
-
-# Commands register themselves on ``app`` when their modules are imported.
-from danggol.cli import commands, segments, scores, analytics, report, predict, serve, activation  # noqa: E402, F401, I001
+if __name__ == "__main__":
+    run()

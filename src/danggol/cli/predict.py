@@ -4,27 +4,30 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from danggol.cli.main import JsonOpt, app, open_workspace, out, parse_date, print_json, rich_table
+from danggol.choices import BACKTEST_MODELS, FIT_MODELS, SUPERVISED_METHODS
+from danggol.cli.options import (
+    JsonOpt,
+    as_of_day,
+    money,
+    number,
+    open_workspace,
+    out,
+    parse_date,
+    percent,
+    print_json,
+    rich_table,
+    show_progress,
+)
 from danggol.errors import ConfigError
-from danggol.predict.backtest import MODELS as BACKTEST_MODELS
-from danggol.predict.backtest import backtest
-from danggol.predict.btyd import BGNBD, MBGNBD, GammaGamma, ParetoNBD
-from danggol.predict.customers import fit_report
-from danggol.predict.customers import overview as prediction_overview
-from danggol.predict.summary import UNITS, rfm_summary
-from danggol.predict.supervised import METHODS, supervised_backtest
-from danggol.profile import as_of_date
 
 predict_app = typer.Typer(
     help="Fit purchase-prediction models and backtest them.", no_args_is_help=True
 )
-app.add_typer(predict_app, name="predict")
 
-FIT_MODELS = {"bgnbd": BGNBD, "mbgnbd": MBGNBD, "pareto_nbd": ParetoNBD, "gamma_gamma": GammaGamma}
 #: days per horizon unit (a month = 30 days)
 HORIZON_UNITS = {"d": 1, "w": 7, "m": 30}
 
@@ -42,7 +45,9 @@ def parse_horizon(text: str) -> int:
     return int(match.group(1)) * HORIZON_UNITS[match.group(2)]
 
 
-def _check(model: str, allowed: dict, time_unit: str) -> None:
+def _check(model: str, allowed: tuple[str, ...], time_unit: str) -> None:
+    from danggol.predict.summary import UNITS
+
     if model not in allowed:
         raise ConfigError(f"unknown model {model!r}; choose one of {', '.join(allowed)}")
     if time_unit not in UNITS:
@@ -51,6 +56,7 @@ def _check(model: str, allowed: dict, time_unit: str) -> None:
 
 @predict_app.command("fit")
 def fit_cmd(
+    ctx: typer.Context,
     model: ModelOpt = "bgnbd",
     as_of: Annotated[
         str | None,
@@ -60,9 +66,12 @@ def fit_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Fit a model on the purchases up to --as-of; print its parameters."""
+    from danggol.predict.customers import fit_report
+    from danggol.predict.summary import rfm_summary
+
     _check(model, FIT_MODELS, time_unit)
-    with open_workspace() as ws:
-        day = as_of_date(as_of, ws.config)
+    with open_workspace(ctx) as ws:
+        day = as_of_day(as_of, ws.config)
         summary = rfm_summary(ws.ibis, day, time_unit=time_unit)
     result = fit_report(summary, model, day, time_unit)
     if json_:
@@ -84,6 +93,7 @@ def fit_cmd(
 
 @predict_app.command("backtest")
 def backtest_cmd(
+    ctx: typer.Context,
     cutoff: Annotated[str, typer.Option("--cutoff", help="fit up to this day (YYYY-MM-DD)")],
     horizon: Annotated[str, typer.Option("--horizon", help="like 39w, 90d, 6m")],
     model: Annotated[
@@ -91,18 +101,24 @@ def backtest_cmd(
     ] = "bgnbd",
     time_unit: TimeUnitOpt = "week",
     method: Annotated[
-        str, typer.Option("--method", help=" | ".join(METHODS) + " (with --model supervised)")
+        str,
+        typer.Option(
+            "--method", help=" | ".join(SUPERVISED_METHODS) + " (with --model supervised)"
+        ),
     ] = "gradient_boosting",
     json_: JsonOpt = False,
 ) -> None:
     """Fit up to --cutoff, predict the next --horizon, and compare with what happened."""
+    from danggol.predict.backtest import backtest
+    from danggol.progress import step
+
     if model == "supervised":
-        _supervised(parse_date(cutoff, "--cutoff"), parse_horizon(horizon), method, json_)
+        _supervised(ctx, parse_date(cutoff, "--cutoff"), parse_horizon(horizon), method, json_)
         return
     _check(model, BACKTEST_MODELS, time_unit)
     days = parse_horizon(horizon)
     day = parse_date(cutoff, "--cutoff")
-    with open_workspace() as ws:
+    with open_workspace(ctx) as ws, show_progress(json_), step(f"backtest {model}"):
         result = backtest(ws.ibis, cutoff=day, horizon_days=days, model=model, time_unit=time_unit)
     data = result.to_dict()
     if json_:
@@ -133,10 +149,13 @@ def backtest_cmd(
 
 
 @predict_app.command("show")
-def show_cmd(json_: JsonOpt = False) -> None:
+def show_cmd(ctx: typer.Context, json_: JsonOpt = False) -> None:
     """The predictions the last refresh made: model, parameters, settings, and the fields' spread."""
-    with open_workspace() as ws:
+    from danggol.predict.customers import overview as prediction_overview
+
+    with open_workspace(ctx) as ws:
         data = prediction_overview(ws.ibis)
+        currency = ws.config.currency
     if data is None:
         raise ConfigError("no predictions yet: run 'danggol refresh' first")
     if json_:
@@ -188,7 +207,7 @@ def show_cmd(json_: JsonOpt = False) -> None:
         rows.append(
             (
                 f"future VIP: predicted_clv ≥ ({run['vip_grade']})",
-                f"{run['vip_clv_threshold']:,.0f}",
+                money(run["vip_clv_threshold"], currency),
             )
         )
     rows += [
@@ -196,27 +215,42 @@ def show_cmd(json_: JsonOpt = False) -> None:
         ("repeat buyers", f"{run['repeat_buyers']:,}"),
     ]
     for c in run["vip_clusters"]:
-        centre = ", ".join(f"{k} {v:,.3g}" for k, v in c["centroid"].items())
+        centre = ", ".join(f"{k} {number(round(v, 2))}" for k, v in c["centroid"].items())
         rows.append((f"vip_cluster {c['key']} ({c['name_ko']})", f"{c['size']:,}: {centre}"))
     if run["vip_cluster_reason"]:
         rows.append(("vip_cluster", run["vip_cluster_reason"]))
     for key, value in data["fields"].items():
-        rows.append(
-            (
-                key,
-                "-"
-                if value is None
-                else (f"{value:,}" if isinstance(value, int) else f"{value:,.4g}"),
-            )
-        )
+        rows.append((key, _field_value(key, value, currency)))
     out.print(rich_table("predictions (last refresh)", rows, ("", "value")))
 
 
-def _supervised(day: dt.date, days: int, method: str, json_: bool) -> None:
-    if method not in METHODS:
-        raise ConfigError(f"--method is one of {', '.join(METHODS)}; got {method!r}")
-    with open_workspace() as ws:
-        data = supervised_backtest(ws.ibis, cutoff=day, horizon_days=days, method=method).to_dict()
+#: fields of ``predict show`` that are amounts of money, and those that are probabilities
+MONEY_FIELDS = ("predicted_clv", "median_predicted_clv")
+PROBABILITY_FIELDS = ("mean_p_alive", "mean_repurchase_probability")
+
+
+def _field_value(key: str, value: Any, currency: str) -> str:
+    """A prediction field's value for a table: money in the shop's currency, probabilities as
+    percentages, counts with separators — never scientific notation."""
+    if value is None:
+        return "-"
+    if key in MONEY_FIELDS:
+        return money(value, currency)
+    if key in PROBABILITY_FIELDS:
+        return percent(value)
+    return number(round(value, 2) if isinstance(value, float) else value)
+
+
+def _supervised(ctx: typer.Context, day: dt.date, days: int, method: str, json_: bool) -> None:
+    from danggol.predict.supervised import supervised_backtest
+    from danggol.progress import step
+
+    if method not in SUPERVISED_METHODS:
+        raise ConfigError(f"--method is one of {', '.join(SUPERVISED_METHODS)}; got {method!r}")
+    with open_workspace(ctx) as ws:
+        with show_progress(json_), step(f"backtest supervised ({method})"):
+            run = supervised_backtest(ws.ibis, cutoff=day, horizon_days=days, method=method)
+        data = run.to_dict()
     if json_:
         print_json(data)
         return

@@ -8,13 +8,15 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from danggol.cli.main import AsOfOpt, app, open_workspace, out, parse_date
-from danggol.outputs.report import check_lang, check_out_path, collect_report, save_report
-from danggol.profile import as_of_date
+from danggol.cli.options import AsOfOpt, as_of_day, open_workspace, out, parse_date, show_progress
+
+#: top-level commands, merged into the root app by cli/main.py
+app = typer.Typer()
 
 
 @app.command()
 def report(
+    ctx: typer.Context,
     out_file: Annotated[Path, typer.Option("--out", help="the HTML file to write")],
     as_of: AsOfOpt = None,
     compare_to: Annotated[
@@ -36,16 +38,21 @@ def report(
 ) -> None:
     """Write one self-contained HTML report: RFM grid, lifecycle, concentration, migration,
     cohorts and product affinity."""
+    from danggol.outputs.report import check_lang, check_out_path, collect_report, save_report
+    from danggol.progress import step
+
     check_lang(lang)
     check_out_path(out_file)
-    with open_workspace() as ws:
-        day = as_of_date(as_of, ws.config)
-        data = collect_report(
-            ws,
-            day,
-            compare_to=parse_date(compare_to, "--compare-to") if compare_to else None,
-            months=months,
-        )
-    written = save_report(data, out_file, lang=lang, png=png)
+    with open_workspace(ctx) as ws:
+        day = as_of_day(as_of, ws.config)
+        with show_progress(), step("report: figures"):
+            data = collect_report(
+                ws,
+                day,
+                compare_to=parse_date(compare_to, "--compare-to") if compare_to else None,
+                months=months,
+            )
+    with show_progress(), step("report: write"):
+        written = save_report(data, out_file, lang=lang, png=png)
     for path in written:
         out.print(f"wrote [bold]{escape(str(path))}[/]")

@@ -9,31 +9,37 @@ live in the module docstrings of ``scores/rfm.py``, ``scores/lifecycle.py`` and
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from danggol.cli.main import (
+from danggol.cli.options import (
     AsOfOpt,
     JsonOpt,
-    app,
+    LangOpt,
+    ListFormatOpt,
+    as_of_day,
+    check_lang,
     err,
+    listing_format,
+    number,
     open_workspace,
     out,
     parse_date,
+    percent,
+    print_items,
     print_json,
     rich_table,
+    split_list,
 )
 from danggol.errors import ConfigError
-from danggol.outputs.files import FORMATS, write_table
-from danggol.profile import as_of_date
-from danggol.scores import RFM, Lifecycle, evaluate_grades, grade_history, scored_profile
-from danggol.scores.grades import CHANGES, GradeRule, load_grade_rules
-from danggol.scores.lifecycle import STAGE_LABELS, STAGES, stage_shares
-from danggol.scores.rfm import DIMENSIONS
-from danggol.scores.summaries import lifecycle_summary, rfm_group_summary
 
-LangOpt = Annotated[str, typer.Option("--lang", help="labels in ko (한국어) or en")]
+if TYPE_CHECKING:
+    from danggol.scores.grades import GradeRule
+
+#: top-level commands, merged into the root app by cli/main.py
+app = typer.Typer()
+
 
 #: the per-customer columns ``danggol rfm --format csv|json|parquet`` writes
 RFM_COLUMNS = ("customer_id", "r_score", "f_score", "m_score", "rfm_group")
@@ -46,45 +52,13 @@ DIMENSION_WORDS: dict[str, tuple[str, str, str]] = {
 
 
 # --------------------------------------------------------------------------------------
-# option parsing shared with ``cli/analytics.py``
-# --------------------------------------------------------------------------------------
-
-
-def split_list(text: str, option: str, *, exactly: int | None = None) -> list[str]:
-    """``a,b,c`` → ['a', 'b', 'c'] (blanks dropped), optionally exactly ``exactly`` items."""
-    items = [part.strip() for part in text.split(",") if part.strip()]
-    if not items or (exactly is not None and len(items) != exactly):
-        want = f"exactly {exactly} comma-separated values" if exactly else "comma-separated values"
-        raise ConfigError(f"{option} takes {want}; got {text!r}")
-    return items
-
-
-def check_lang(value: str) -> str:
-    if value not in ("ko", "en"):
-        raise ConfigError(f"--lang is ko or en; got {value!r}")
-    return value
-
-
-def number(value: float | int | None) -> str:
-    """1,234 for whole numbers, 1,234.56 otherwise, '—' for None."""
-    if value is None:
-        return "—"
-    if float(value).is_integer():
-        return f"{value:,.0f}"
-    return f"{value:,.2f}"
-
-
-def percent(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1%}"
-
-
-# --------------------------------------------------------------------------------------
 # danggol rfm
 # --------------------------------------------------------------------------------------
 
 
 @app.command("rfm")
 def rfm_cmd(
+    ctx: typer.Context,
     as_of: AsOfOpt = None,
     bins: Annotated[
         int, typer.Option(help="scores per dimension: 5 = quintiles, 3 = tertiles")
@@ -100,13 +74,17 @@ def rfm_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """RFM scores: customers and revenue per RFM group, and every threshold learned."""
+    from danggol.outputs.files import FORMATS, write_table
+    from danggol.scores import RFM, scored_profile
+    from danggol.scores.summaries import rfm_group_summary
+
     lang = check_lang(lang)
     if format not in ("table", *FORMATS):
         raise ConfigError(f"unknown format {format!r}; choose one of table, {', '.join(FORMATS)}")
     if format == "table" and out_file is not None:
         raise ConfigError("--out writes customer rows: give --format csv, json or parquet too")
-    with open_workspace() as ws:
-        day = as_of_date(as_of, ws.config)
+    with open_workspace(ctx) as ws:
+        day = as_of_day(as_of, ws.config)
         profile = scored_profile(ws.ibis, day)
         rfm = RFM(bins).fit(profile)
         scored = rfm.transform(profile)
@@ -135,6 +113,8 @@ def _bin_text(b: dict[str, Any]) -> str:
 
 
 def show_rfm(s: dict[str, Any], lang: str) -> None:
+    from danggol.scores.rfm import DIMENSIONS
+
     rows = [
         (
             g["rfm_group"],
@@ -190,19 +170,24 @@ def show_rfm(s: dict[str, Any], lang: str) -> None:
 lifecycle_app = typer.Typer(
     help="Lifecycle stages (잠재 · 신규 · 활동 · 충성 · 이탈) with their reasons, and their shares over time."
 )
-app.add_typer(lifecycle_app, name="lifecycle")
 
 
 @lifecycle_app.callback(invoke_without_command=True)
 def lifecycle_cmd(
-    ctx: typer.Context, as_of: AsOfOpt = None, lang: LangOpt = "ko", json_: JsonOpt = False
+    ctx: typer.Context,
+    as_of: AsOfOpt = None,
+    lang: LangOpt = "ko",
+    json_: JsonOpt = False,
 ) -> None:
     """Customers and share per lifecycle stage, each split by reason, and the churn window."""
+    from danggol.scores import Lifecycle, scored_profile
+    from danggol.scores.summaries import lifecycle_summary
+
     if ctx.invoked_subcommand is not None:
         return
     lang = check_lang(lang)
-    with open_workspace() as ws:
-        day = as_of_date(as_of, ws.config)
+    with open_workspace(ctx) as ws:
+        day = as_of_day(as_of, ws.config)
         profile = scored_profile(ws.ibis, day)
         model = Lifecycle().fit(profile)
         staged = model.transform(profile)
@@ -258,14 +243,17 @@ def show_lifecycle(s: dict[str, Any], lang: str) -> None:
 
 @lifecycle_app.command("shares")
 def shares_cmd(
+    ctx: typer.Context,
     dates: Annotated[str, typer.Option(help="as-of dates, comma-separated: 2025-03-31,2025-06-30")],
     lang: LangOpt = "ko",
     json_: JsonOpt = False,
 ) -> None:
     """The share of each lifecycle stage at several dates (the churn window learned per date)."""
+    from danggol.scores.lifecycle import STAGE_LABELS, STAGES, stage_shares
+
     lang = check_lang(lang)
     days = [parse_date(d, "--dates") for d in split_list(dates, "--dates")]
-    with open_workspace() as ws:
+    with open_workspace(ctx) as ws:
         table = stage_shares(ws.ibis, days)
     rows = table.to_pylist()
     if json_:
@@ -297,7 +285,6 @@ grades_app = typer.Typer(
     help="Membership grades (회원 등급): the rules, evaluation and upgrade/downgrade history.",
     no_args_is_help=True,
 )
-app.add_typer(grades_app, name="grades")
 
 
 def rule_text(rule: GradeRule, months: int, lang: str) -> str:
@@ -324,6 +311,8 @@ def rule_text(rule: GradeRule, months: int, lang: str) -> str:
 @grades_app.command("show")
 def grades_show_cmd(lang: LangOpt = "ko", json_: JsonOpt = False) -> None:
     """The grade rules, highest first, with every threshold."""
+    from danggol.scores.grades import load_grade_rules
+
     lang = check_lang(lang)
     rules = load_grade_rules()
     data = {
@@ -362,12 +351,15 @@ def grades_show_cmd(lang: LangOpt = "ko", json_: JsonOpt = False) -> None:
 
 @grades_app.command("evaluate")
 def grades_evaluate_cmd(
-    as_of: AsOfOpt = None, lang: LangOpt = "ko", json_: JsonOpt = False
+    ctx: typer.Context, as_of: AsOfOpt = None, lang: LangOpt = "ko", json_: JsonOpt = False
 ) -> None:
     """Grade every customer as of a date and record it in the grade history."""
+    from danggol.scores import evaluate_grades
+    from danggol.scores.grades import CHANGES, load_grade_rules
+
     lang = check_lang(lang)
-    with open_workspace() as ws:
-        day = as_of_date(as_of, ws.config)
+    with open_workspace(ctx) as ws:
+        day = as_of_day(as_of, ws.config)
         result = evaluate_grades(ws, day)
     if json_:
         print_json(result.to_dict())
@@ -393,17 +385,21 @@ def grades_evaluate_cmd(
 
 @grades_app.command("history")
 def grades_history_cmd(
+    ctx: typer.Context,
     customer: Annotated[str | None, typer.Option(help="one customer id")] = None,
     limit: Annotated[int, typer.Option(help="rows shown in the table (--json gives all)")] = 50,
     json_: JsonOpt = False,
+    format: ListFormatOpt = "table",
 ) -> None:
     """The recorded grade snapshots: grade, previous grade and upgrade/downgrade per date."""
+    from danggol.scores import grade_history
+
     if limit < 1:
         raise ConfigError(f"--limit must be at least 1; got {limit}")
-    with open_workspace() as ws:
+    with open_workspace(ctx) as ws:
         rows = grade_history(ws, customer_id=customer).to_pylist()
-    if json_:
-        print_json(rows)
+    if (fmt := listing_format(format, json_)) != "table":
+        print_items(rows, fmt)
         return
     keys = ("customer_id", "as_of", "grade", "previous_grade", "change")
     shown = [tuple("" if r[k] is None else r[k] for k in keys) for r in rows[:limit]]

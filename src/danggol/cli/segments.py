@@ -7,74 +7,50 @@ from typing import Annotated, Any
 
 import typer
 
-from danggol import pipeline
-from danggol.activation import webhooks
-from danggol.cli.main import (
+from danggol.choices import DIALECTS, GOALS
+from danggol.cli.options import (
     AsOfOpt,
     JsonOpt,
-    app,
+    LangOpt,
+    ListFormatOpt,
+    ParamOpt,
+    TargetArg,
+    as_of_day,
+    check_lang,
     err,
+    listing_format,
     open_workspace,
     out,
     parse_date,
+    parse_params,
+    print_items,
     print_json,
     rich_table,
+    show_progress,
 )
 from danggol.errors import ConfigError
-from danggol.outputs.files import FORMATS, write_table
-from danggol.profile import as_of_date
-from danggol.segments import history, service
-from danggol.segments.definition import GOALS, Segment
-from danggol.segments.explain import describe, explain
-from danggol.segments.fields import FIELDS
+
+#: top-level commands, merged into the root app by cli/main.py
+app = typer.Typer()
 
 segment_app = typer.Typer(
     help="Count, list, save, explain and diff segments.", no_args_is_help=True
 )
-app.add_typer(segment_app, name="segment")
-
-TargetArg = Annotated[
-    str, typer.Argument(help="a saved or built-in segment name, or a query in quotes")
-]
-ParamOpt = Annotated[
-    list[str] | None,
-    typer.Option("--param", help="NAME=VALUE for a segment's parameter (repeatable)"),
-]
-LangOpt = Annotated[str, typer.Option("--lang", help="ko | en")]
-
-
-def parse_params(values: list[str] | None) -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    for item in values or []:
-        if "=" not in item:
-            raise ConfigError(f"--param takes NAME=VALUE, got {item!r}")
-        key, raw = item.split("=", 1)
-        params[key.strip()] = _number_or_text(raw.strip())
-    return params
-
-
-def _number_or_text(raw: str) -> Any:
-    for cast in (int, float):
-        try:
-            return cast(raw)
-        except ValueError:
-            pass
-    return raw
-
-
-def _lang(value: str) -> str:
-    if value not in ("ko", "en"):
-        raise ConfigError(f"--lang is ko or en; got {value!r}")
-    return value
 
 
 @segment_app.command("count")
 def count_cmd(
-    target: TargetArg, as_of: AsOfOpt = None, param: ParamOpt = None, json_: JsonOpt = False
+    ctx: typer.Context,
+    target: TargetArg,
+    as_of: AsOfOpt = None,
+    param: ParamOpt = None,
+    json_: JsonOpt = False,
 ) -> None:
     """How many customers are in a segment."""
-    with open_workspace() as ws:
-        day = as_of_date(as_of, ws.config)
+    from danggol.segments import service
+
+    with open_workspace(ctx) as ws:
+        day = as_of_day(as_of, ws.config)
         tgt = service.target(ws, target, parse_params(param))
         n = service.count(ws, tgt, day)
     if json_:
@@ -85,6 +61,7 @@ def count_cmd(
 
 @segment_app.command("members")
 def members_cmd(
+    ctx: typer.Context,
     target: TargetArg,
     as_of: AsOfOpt = None,
     param: ParamOpt = None,
@@ -93,13 +70,17 @@ def members_cmd(
     out_file: Annotated[Path | None, typer.Option("--out", help="file (default: stdout)")] = None,
 ) -> None:
     """The customers in a segment, with chosen profile fields."""
+    from danggol.outputs.files import FORMATS, write_table
+    from danggol.segments import service
+    from danggol.segments.fields import FIELDS
+
     if format not in FORMATS:
         raise ConfigError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
-    with open_workspace() as ws:
-        day = as_of_date(as_of, ws.config)
+    with open_workspace(ctx) as ws:
+        day = as_of_day(as_of, ws.config)
         tgt = service.target(ws, target, parse_params(param))
-        table = service.members(ws, tgt, day)
         wanted = [f.strip() for f in fields.split(",") if f.strip()]
+        table = service.members(ws, tgt, day, fields=wanted)
         columns = [FIELDS[f].column if f in FIELDS else f for f in wanted]
         unknown = [f for f, c in zip(wanted, columns, strict=True) if c not in table.columns]
         if unknown:
@@ -115,6 +96,7 @@ def members_cmd(
 
 @segment_app.command("save")
 def save_cmd(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="name: lower-case letters, digits and _")],
     query: Annotated[str | None, typer.Option(help="the condition as a query")] = None,
     from_: Annotated[str | None, typer.Option("--from", help="copy a built-in segment")] = None,
@@ -126,9 +108,12 @@ def save_cmd(
     replace: Annotated[bool, typer.Option(help="overwrite a saved segment of that name")] = False,
 ) -> None:
     """Save a segment (from a query, or a built-in with parameters) as segments/NAME.yaml."""
+    from danggol.segments import service
+    from danggol.segments.definition import Segment
+
     if (query is None) == (from_ is None):
         raise ConfigError("give exactly one of --query 'QUERY' or --from BUILTIN_NAME")
-    with open_workspace() as ws:
+    with open_workspace(ctx) as ws:
         reg = service.registry(ws)
         if from_ is not None:
             base = reg.get(from_).with_params(**parse_params(param))
@@ -151,10 +136,17 @@ def save_cmd(
 
 
 @segment_app.command("list")
-def list_cmd(json_: JsonOpt = False, lang: LangOpt = "ko") -> None:
+def list_cmd(
+    ctx: typer.Context,
+    json_: JsonOpt = False,
+    format: ListFormatOpt = "table",
+    lang: LangOpt = "ko",
+) -> None:
     """Built-in and saved segments, grouped by goal, with the last refresh's size."""
-    lang = _lang(lang)
-    with open_workspace() as ws:
+    from danggol.segments import history, service
+
+    lang = check_lang(lang)
+    with open_workspace(ctx) as ws:
         segments = service.registry(ws).all()
         last: dict[str, dict[str, object]] = {}
         for row in history.sizes(ws):
@@ -170,8 +162,8 @@ def list_cmd(json_: JsonOpt = False, lang: LangOpt = "ko") -> None:
         }
         for s in sorted(segments.values(), key=lambda s: (list(GOALS).index(s.goal), s.name))
     ]
-    if json_:
-        print_json(items)
+    if (fmt := listing_format(format, json_)) != "table":
+        print_items(items, fmt)
         return
     rows = [
         (
@@ -189,10 +181,17 @@ def list_cmd(json_: JsonOpt = False, lang: LangOpt = "ko") -> None:
 
 @segment_app.command("show")
 def show_cmd(
-    target: TargetArg, param: ParamOpt = None, lang: LangOpt = "ko", json_: JsonOpt = False
+    ctx: typer.Context,
+    target: TargetArg,
+    param: ParamOpt = None,
+    lang: LangOpt = "ko",
+    json_: JsonOpt = False,
 ) -> None:
     """A segment in plain language (Korean and English) and as a query."""
-    with open_workspace() as ws:
+    from danggol.segments import service
+    from danggol.segments.explain import describe
+
+    with open_workspace(ctx) as ws:
         tgt = service.target(ws, target, parse_params(param))
     seg = tgt.segment
     data = {
@@ -208,7 +207,7 @@ def show_cmd(
     if json_:
         print_json(data)
         return
-    lang = _lang(lang)
+    lang = check_lang(lang)
     if seg:
         out.print(
             f"[bold]{seg.label(lang)}[/] ({seg.name}) — {GOALS[seg.goal][0 if lang == 'ko' else 1]}"
@@ -221,23 +220,30 @@ def show_cmd(
 
 
 @segment_app.command("delete")
-def delete_cmd(name: Annotated[str, typer.Argument(help="a saved segment")]) -> None:
+def delete_cmd(
+    ctx: typer.Context, name: Annotated[str, typer.Argument(help="a saved segment")]
+) -> None:
     """Delete a saved segment's file (its history stays in the store)."""
-    with open_workspace() as ws:
+    from danggol.segments import service
+
+    with open_workspace(ctx) as ws:
         service.registry(ws).delete(name)
     out.print(f"deleted {name}")
 
 
 @segment_app.command("sql")
 def sql_cmd(
+    ctx: typer.Context,
     target: TargetArg,
     as_of: AsOfOpt = None,
     param: ParamOpt = None,
-    dialect: Annotated[str, typer.Option(help=", ".join(service.DIALECTS))] = "duckdb",
+    dialect: Annotated[str, typer.Option(help=", ".join(DIALECTS))] = "duckdb",
 ) -> None:
     """The SQL of a segment for any engine."""
-    with open_workspace() as ws:
-        day = as_of_date(as_of, ws.config)
+    from danggol.segments import service
+
+    with open_workspace(ctx) as ws:
+        day = as_of_day(as_of, ws.config)
         tgt = service.target(ws, target, parse_params(param))
         sql = service.to_sql(ws, tgt, day, dialect)
     typer.echo(sql)
@@ -245,6 +251,7 @@ def sql_cmd(
 
 @segment_app.command("explain")
 def explain_cmd(
+    ctx: typer.Context,
     target: TargetArg,
     customer: Annotated[str, typer.Option(help="customer id")],
     as_of: AsOfOpt = None,
@@ -253,11 +260,14 @@ def explain_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Why one customer is in or out: every condition with its value and result."""
-    lang = _lang(lang)
-    with open_workspace() as ws:
-        day = as_of_date(as_of, ws.config)
+    from danggol.segments import service
+    from danggol.segments.explain import explain
+
+    lang = check_lang(lang)
+    with open_workspace(ctx) as ws:
+        day = as_of_day(as_of, ws.config)
         tgt = service.target(ws, target, parse_params(param))
-        result = explain(service.compiler(ws, day), tgt.tree, customer, lang=lang)
+        result = explain(service.explain_compiler(ws, tgt, day), tgt.tree, customer, lang=lang)
     if json_:
         print_json(result)
         return
@@ -289,13 +299,16 @@ def _print_tree(node: dict[str, Any], depth: int) -> None:
 
 @segment_app.command("diff")
 def diff_cmd(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="a saved segment")],
     from_: Annotated[str, typer.Option("--from", help="YYYY-MM-DD")],
     to: Annotated[str, typer.Option("--to", help="YYYY-MM-DD")],
     json_: JsonOpt = False,
 ) -> None:
-    """Who entered and who left a segment between its snapshots as of two dates."""
-    with open_workspace() as ws:
+    """Who entered and who left a segment between the refreshes of two dates."""
+    from danggol.segments import history
+
+    with open_workspace(ctx) as ws:
         result = history.diff(ws, name, parse_date(from_, "--from"), parse_date(to, "--to"))
     if json_:
         print_json(result)
@@ -312,6 +325,7 @@ def diff_cmd(
 
 @app.command("refresh")
 def refresh_cmd(
+    ctx: typer.Context,
     as_of: AsOfOpt = None,
     full: Annotated[
         bool, typer.Option("--full", help="rebuild every customer (no incremental refresh)")
@@ -319,9 +333,14 @@ def refresh_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Materialise the profile and snapshot every saved segment (atomically)."""
-    with open_workspace() as ws:
-        day = as_of_date(as_of, ws.config)
-        result = pipeline.refresh(ws, day, full=full)
+    from danggol import pipeline
+    from danggol.activation import webhooks
+    from danggol.progress import step
+
+    with open_workspace(ctx) as ws:
+        day = as_of_day(as_of, ws.config)
+        with show_progress(json_), step("refresh", total=5):
+            result = pipeline.refresh(ws, day, full=full)
         # the entered/left changes go to the webhook outbox at once ('webhooks send' delivers)
         queued = webhooks.enqueue(ws) if webhooks.endpoints(ws) else 0
     if json_:

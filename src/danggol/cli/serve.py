@@ -8,9 +8,10 @@ from typing import Annotated
 
 import typer
 
-from danggol.cli.main import app, err, state
-from danggol.config import CONFIG_FILE, TOKEN_ENV_VAR, read_web_config, web_access
-from danggol.store.workspace import resolve_path
+from danggol.cli.options import err, workspace_path
+
+#: top-level commands, merged into the root app by cli/main.py
+app = typer.Typer()
 
 HostOpt = Annotated[
     str, typer.Option(help="address to listen on (other than 127.0.0.1 needs a token)")
@@ -32,6 +33,7 @@ def serve_workspace(
     """Run the app of the workspace at ``path`` with uvicorn until Ctrl+C."""
     import uvicorn
 
+    from danggol.config import CONFIG_FILE, TOKEN_ENV_VAR, read_web_config, web_access
     from danggol.web import create_app
     from danggol.web.guards import WILDCARDS
 
@@ -65,7 +67,10 @@ def serve_workspace(
 
 @app.command()
 def serve(
-    host: HostOpt = "127.0.0.1", port: PortOpt = 8765, allowed_host: AllowedHostOpt = None
+    ctx: typer.Context,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8765,
+    allowed_host: AllowedHostOpt = None,
 ) -> None:
     """Serve the dashboard and the REST API of the workspace (-w DIR)."""
-    serve_workspace(resolve_path(state.workspace), host, port, allowed_host)
+    serve_workspace(workspace_path(ctx), host, port, allowed_host)

@@ -16,6 +16,7 @@ from typing import Any
 from danggol.demo.shop import generate_shop
 from danggol.errors import ConfigError
 from danggol.ingest.load import IngestResult, ingest_tables
+from danggol.progress import step
 from danggol.store.workspace import Workspace
 from danggol.summary import shop_summary
 
@@ -80,11 +81,13 @@ def load_demo(
     """Generate the shop (:func:`~danggol.demo.shop.generate_shop`), load it into ``ws`` and
     summarise it as of ``end``."""
     started = time.perf_counter()
-    shop = generate_shop(customers, seed=seed, end=end)
+    with step(f"generate {customers:,} customers"):
+        shop = generate_shop(customers, seed=seed, end=end)
     generated = time.perf_counter()
     result = ingest_tables(ws, shop, source="demo")
     loaded = time.perf_counter()
-    summary = shop_summary(ws, end)
+    with step("summary"):
+        summary = shop_summary(ws, end)
     timings = {
         "generate_s": round(generated - started, 2),
         "load_s": round(loaded - generated, 2),

@@ -28,6 +28,7 @@ from danggol.ingest import mapping as mapping_mod
 from danggol.ingest.presets import LOAD_ORDER, PRESETS, get_preset, tables_for
 from danggol.ingest.readers import read_chunks
 from danggol.ingest.validate import Rules, q, typed_query
+from danggol.progress import track
 from danggol.schema import TABLES, Table
 from danggol.store.workspace import Workspace
 
@@ -184,7 +185,7 @@ def ingest_files(
     with ws.transaction() as con:
         try:
             result.batch_id = _next_batch(con)
-            for fileno, path in enumerate(paths):
+            for fileno, path in enumerate(track(paths, "load")):
                 # one name per file, so that its quarantine entries are replaced on a re-load
                 resolved = Path(path).resolve()
                 _stage_file(
@@ -355,7 +356,7 @@ def ingest_tables(
     with ws.transaction() as con:
         try:
             result.batch_id = _next_batch(con)
-            for name in LOAD_ORDER:
+            for name in track([n for n in LOAD_ORDER if n in tables], "load"):
                 if name in tables:
                     data = tables[name]
                     mapping_mod.apply(

@@ -32,7 +32,7 @@ import datetime as dt
 import json
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
@@ -229,6 +229,7 @@ def next_purchase_days(
     """Days from the as-of date to the first whole day by which P(repurchase) ≥ 0.5; NaN when it
     stays below 0.5 within ``max_days`` (bisection on the model's own repurchase probability,
     which rises with the horizon)."""
+
     lo = np.zeros(len(x))
     hi = np.full(len(x), float(max_days))
     none = model.no_purchase_curve(x, tx, T)
@@ -425,6 +426,7 @@ def customer_predictions(
     """One row per customer with a purchase by ``as_of`` (see the module docstring), and the run
     record. ``grades`` (customer_id, grade) and ``vip_grade`` (the top grade's key) give
     ``future_vip``; without them it is empty."""
+
     settings = settings or PredictionSettings()
     if not settings.enabled:
         run = PredictionRun(
@@ -648,6 +650,7 @@ def vip_clusters(
     """customer_id → vip_cluster for the top-grade buyers of ``profile`` (a stored profile as of
     ``as_of`` with ``grade``); empty, with the reason in ``run``, when they cannot be clustered."""
     vips = profile.filter((profile.grade == vip_grade) & (profile.number_of_orders > 0))
+
     features = vip_features(con, as_of, profile=vips).to_pyarrow()
     try:
         model = VIPClusters().fit(features)

@@ -52,6 +52,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
 
+from danggol.choices import SUPERVISED_METHODS
 from danggol.dates import check_date
 from danggol.errors import ConfigError
 from danggol.estimator import Param, int_in, one_of, validate
@@ -83,7 +84,7 @@ PROFILE_FEATURES = (
     "distinct_categories",
     "events_total",
 )
-METHODS = ("gradient_boosting", "logistic")
+METHODS = SUPERVISED_METHODS
 CALIBRATIONS = ("sigmoid", "isotonic")
 
 

@@ -13,24 +13,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from danggol.choices import GOALS
 from danggol.errors import SegmentError
 from danggol.segments.nodes import Node
 
 NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,62}")
-
-#: the marketing goals a segment can serve, with their Korean and English names
-GOALS: dict[str, tuple[str, str]] = {
-    "conversion_cycle": ("구매 주기 관리", "Conversion-cycle management"),
-    "cross_sell": ("교차 판매", "Cross-sell"),
-    "upsell": ("업셀 · 객단가 상승", "Upgrade and bigger baskets"),
-    "interest": ("관심 고객 전환", "Convert interest"),
-    "loyalty": ("충성 고객 육성", "Grow loyal customers"),
-    "welcome": ("신규 고객 환영", "Welcome new customers"),
-    "feedback": ("고객 의견 수집", "Ask for feedback"),
-    "recovery": ("이탈 · 불만 관리", "Recovery"),
-    "local": ("지역 마케팅", "Local marketing"),
-    "other": ("기타", "Other"),
-}
 
 
 def _literal(value: Any) -> str:

@@ -5,8 +5,11 @@ A *target* is a saved or built-in segment name, or a query typed on the spot.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import operator
 import re
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,23 +17,27 @@ import ibis
 import ibis.expr.types as ir
 import sqlglot
 
+from danggol.choices import DIALECTS
 from danggol.errors import ConfigError, NotFoundError, SegmentError
 from danggol.predict.customers import field_specs as prediction_fields
 from danggol.predict.customers import profile_with_predictions
-from danggol.profile import customer_profile
-from danggol.scores import add_scores
+from danggol.profile import BASE_FIELDS, SNAPSHOT_TABLE, customer_profile, snapshot_is_current
+from danggol.scores import add_scores, scored_profile
 from danggol.segments.compile import Compiler
 from danggol.segments.definition import NAME_RE, Segment
-from danggol.segments.fields import FIELDS
-from danggol.segments.nodes import Node, field_names
+from danggol.segments.fields import FIELDS, FUNCTIONS
+from danggol.segments.nodes import All, Call, Compare, Field, Node, Value, calls, field_names
 from danggol.segments.parse import check_text, parse_query, to_query
 from danggol.segments.registry import Registry
+from danggol.store.backends import to_rows
 from danggol.store.workspace import Workspace
 
-DIALECTS = ("duckdb", "postgres", "bigquery", "snowflake", "spark", "databricks", "trino", "mysql")
 #: dialects whose Ibis compiler needs the engine's package (pyspark): translated by sqlglot
 TRANSPILED = ("spark", "databricks")
 PREDICTION_FIELDS = {spec.name for spec in prediction_fields()}
+PREDICTION_COLUMNS = {FIELDS[name].column for name in PREDICTION_FIELDS if name in FIELDS}
+#: the columns :func:`customer_profile` computes (besides one ``events_*`` per event name)
+PROFILE_COLUMNS = frozenset(BASE_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -71,22 +78,179 @@ def named(ws: Workspace, name: str) -> Target:
     return Target(segment.tree(), segment)
 
 
-def compiler(ws: Workspace, as_of: dt.date) -> Compiler:
+def compiler(ws: Workspace, as_of: dt.date, *, fields: Collection[str] | None = None) -> Compiler:
+    """The compiler over the profile segments run on. ``fields`` (field names or profile
+    columns) prunes it: only those columns are computed (:func:`profile_base`)."""
     return Compiler(
         ws.ibis,
         as_of,
-        base=lambda: profile_with_predictions(ws.ibis, as_of, ws.config.predictions),
+        base=lambda: profile_base(ws, as_of, None if fields is None else columns_of(fields)),
         resolver=registry(ws).tree,
     )
 
 
-def members(ws: Workspace, tgt: Target, as_of: dt.date) -> ir.Table:
-    return compiler(ws, as_of).members(tgt.tree)
+def referenced_fields(ws: Workspace, tree: Node) -> list[str]:
+    """Every field ``tree`` tests, with those of the segments it names (``in_segment``)."""
+    reg = registry(ws)
+    seen: dict[str, None] = {}
+    visited: set[str] = set()
+
+    def walk(node: Node) -> None:
+        seen.update(dict.fromkeys(field_names(node)))
+        for call in calls(node):
+            arg = call.arg("") if call.name == "in_segment" else None
+            name = None if arg is None else str(getattr(arg, "value", ""))
+            if name and name not in visited:
+                visited.add(name)
+                # an unknown segment: the compiler reports it, with its position
+                with contextlib.suppress(SegmentError):
+                    walk(reg.tree(name))
+
+    walk(tree)
+    return list(seen)
+
+
+def columns_of(fields: Collection[str]) -> set[str]:
+    """The profile columns behind field names (a column name stands for itself)."""
+    return {"customer_id", *(FIELDS[f].column if f in FIELDS else f for f in fields)}
+
+
+#: comparisons whose truth for a customer without any matching row (a call's default: 0 or
+#: false) can be told in Python
+_PY_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
+def restricting_call(tree: Node) -> Call | None:
+    """A call the whole condition needs a matching row for: a top-level (ANDed) comparison of
+    a behavioural call that its default (0 or false, no matching row) fails, such as
+    ``events(name: 'cart_add', date: -7d) >= 1``. The members are among the customers of
+    that call's rows, so a count need not build the profile of everyone."""
+    children = tree.children if isinstance(tree, All) else (tree,)
+    for child in children:
+        if not (isinstance(child, Compare) and isinstance(child.left, Call)):
+            continue
+        spec = FUNCTIONS.get(child.left.name)
+        check = _PY_OPS.get(child.op)
+        if spec is None or check is None or child.left.name == "in_segment":
+            continue
+        if not isinstance(child.right, Value) or child.right.value is None:
+            continue
+        default = False if spec.returns == "boolean" else 0
+        try:
+            holds = check(default, child.right.value)
+        except TypeError:
+            continue
+        if not holds:
+            return child.left
+    return None
+
+
+#: what the order columns are for a customer without any order (no row in ``orders``); None is
+#: null, which no comparison holds for
+NO_ORDER_VALUES: dict[str, object] = {
+    "number_of_orders": 0,
+    "amount_spent": 0,
+    "refunds": 0,
+    "aov": None,
+    "first_order_date": None,
+    "last_order_date": None,
+    "days_since_last_order": None,
+    "avg_days_between_orders": None,
+    "amount_spent_percentile": None,
+}
+
+
+def needs_an_order(tree: Node) -> bool:
+    """Whether only customers with an order can match: a top-level (ANDed) comparison of an
+    order column that fails for a customer without orders (``number_of_orders >= 1``,
+    ``last_order_date < -5m``, ``amount_spent_percentile >= 80``). Then the rows are the
+    customers in ``orders``, not every id of customers, orders and events."""
+    children = tree.children if isinstance(tree, All) else (tree,)
+    for child in children:
+        if not (isinstance(child, Compare) and isinstance(child.left, Field)):
+            continue
+        column = FIELDS[child.left.name].column if child.left.name in FIELDS else None
+        if column not in NO_ORDER_VALUES or child.op in ("IS NULL", "IS NOT NULL"):
+            continue
+        default = NO_ORDER_VALUES[column]
+        if default is None:
+            if child.op in _PY_OPS or child.op in ("BETWEEN", "IN"):
+                return True  # null compared: never true
+            continue
+        check = _PY_OPS.get(child.op)
+        if check is None or not isinstance(child.right, Value) or child.right.value is None:
+            continue
+        try:
+            if not check(default, child.right.value):
+                return True
+        except TypeError:
+            continue
+    return False
+
+
+def profile_base(
+    ws: Workspace, as_of: dt.date, columns: set[str] | None = None, ids: ir.Table | None = None
+) -> ir.Table:
+    """The table a segment runs on, paying only for ``columns`` (None: every column).
+
+    The profile a refresh stored, when it is current for this date and data, has everything.
+    Otherwise only what is asked is computed: prediction columns fit the models
+    (:func:`profile_with_predictions`), score columns fit the scores on a materialised profile
+    (:func:`scored_profile`), and profile columns alone are one pruned expression over the
+    fact tables (:func:`customer_profile` with ``columns``): no materialisation, no fit."""
+    con = ws.ibis
+    if snapshot_is_current(con, as_of):
+        return con.table(SNAPSHOT_TABLE)
+    if columns is None or columns & PREDICTION_COLUMNS:
+        return profile_with_predictions(con, as_of, ws.config.predictions)
+    if any(c not in PROFILE_COLUMNS and not c.startswith("events_") for c in columns):
+        return scored_profile(con, as_of)
+    return customer_profile(con, as_of, columns=columns, ids=ids)
+
+
+def members(
+    ws: Workspace, tgt: Target, as_of: dt.date, *, fields: Collection[str] | None = None
+) -> ir.Table:
+    """The members with every profile column, score and prediction; with ``fields``, only
+    those (and ``customer_id``) are sure to be there, and only what they and the segment's
+    conditions need is computed."""
+    if fields is None:
+        return compiler(ws, as_of).members(tgt.tree)
+    needed = [*referenced_fields(ws, tgt.tree), *fields]
+    return compiler(ws, as_of, fields=needed).members(tgt.tree)
+
+
+def explain_compiler(ws: Workspace, tgt: Target, as_of: dt.date) -> Compiler:
+    """The compiler to explain ``tgt`` with: only the columns it tests."""
+    return compiler(ws, as_of, fields=referenced_fields(ws, tgt.tree))
 
 
 def count(ws: Workspace, tgt: Target, as_of: dt.date) -> int:
-    expr = members(ws, tgt, as_of)
-    return int(expr.count().to_pyarrow().as_py())
+    """How many customers are in the segment, computing only the columns it tests."""
+    columns = columns_of(referenced_fields(ws, tgt.tree))
+    ids = None
+    call = restricting_call(tgt.tree)
+    if call is not None:  # only that call's customers can be in: they are the rows
+        probe = Compiler(ws.ibis, as_of, resolver=registry(ws).tree)
+        probe.check(tgt.tree)
+        ids = getattr(probe, f"call_{call.name}")(call).select("customer_id").distinct()
+    elif needs_an_order(tgt.tree):  # only customers with an order by the date can be in
+        orders = ws.ibis.table("orders")
+        ids = orders.filter(orders.order_date <= as_of).select("customer_id").distinct()
+    comp = Compiler(
+        ws.ibis,
+        as_of,
+        base=lambda: profile_base(ws, as_of, columns, ids),
+        resolver=registry(ws).tree,
+    )
+    return int(to_rows(ws.ibis, comp.members(tgt.tree).count())[0][0])
 
 
 def to_sql(ws: Workspace, tgt: Target, as_of: dt.date, dialect: str = "duckdb") -> str:
@@ -192,8 +356,10 @@ def member_fields(ws: Workspace, tgt: Target, as_of: dt.date, fields: list[str])
     """The members with the chosen fields: query names (``customer_countries``), profile
     columns, or contact columns (:data:`CONTACT_FIELDS`, joined from ``customers``).
     ``customer_id`` always comes first."""
-    table = members(ws, tgt, as_of)
     wanted = ["customer_id", *[f for f in dict.fromkeys(fields) if f != "customer_id"]]
+    shown = [f for f in wanted if f not in CONTACT_FIELDS]
+    comp = compiler(ws, as_of, fields=[*referenced_fields(ws, tgt.tree), *shown])
+    table = comp.members(tgt.tree)
     contact = [f for f in wanted if f in CONTACT_FIELDS and f not in table.columns]
     columns = {}
     unknown = []

@@ -294,6 +294,18 @@ _ARROW_IMPORT: dict[str, Callable[[ibis.BaseBackend, str, pa.Table], ir.Table]] 
 }
 
 
+def to_rows(con: ibis.BaseBackend, expr: ir.Expr) -> list[tuple[object, ...]]:
+    """The rows of a small result (a count, a bookkeeping row) as tuples. On the embedded DuckDB
+    store the expression's SQL runs on the DuckDB connection: Ibis' ``to_pyarrow`` there loads
+    pandas for its type converters, which costs a command more than its query does."""
+    if capabilities(con).embedded_store:
+        return con.con.execute(str(ibis.to_sql(expr, dialect="duckdb"))).fetchall()  # type: ignore[attr-defined]
+    result = expr.to_pyarrow()
+    if isinstance(result, pa.Table):
+        return [tuple(row.values()) for row in result.to_pylist()]
+    return [(result.as_py(),)]
+
+
 __all__ = [
     "BACKENDS",
     "EMBEDDED",
@@ -304,4 +316,5 @@ __all__ = [
     "expand_env",
     "redact",
     "temp_table",
+    "to_rows",
 ]

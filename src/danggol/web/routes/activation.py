@@ -96,7 +96,7 @@ def list_campaigns(state: State) -> list[dict[str, Any]]:
 
 @router.post("/campaigns", status_code=201, summary="Create a campaign (the holdout is drawn now)")
 def create_campaign(state: State, body: CampaignIn) -> dict[str, Any]:
-    day = parse_day(body.as_of) if body.as_of else state.as_of(None)
+    day = parse_day(body.as_of, "as_of") if body.as_of else state.as_of(None)
     campaign = state.run(
         campaigns.create_campaign,
         body.name,

@@ -58,7 +58,7 @@ def migration(
     date_to: Annotated[str | None, Query(alias="to")] = None,
     by: Literal["rfm_group", "lifecycle_stage", "grade"] = "rfm_group",
 ) -> dict[str, Any]:
-    end = state.as_of(date_to)
+    end = state.as_of(date_to, "to")
     start = parse_day(date_from, "from") if date_from else shift(end, -1, "m")
     return state.cached(
         "migration",

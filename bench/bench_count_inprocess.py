@@ -1,0 +1,66 @@
+"""The counts of bench/bench_count.py inside one process only (imports done, the workspace open),
+with this tree's code, next to the same hand-written SQL on the same connection.
+
+    python bench/bench_count_inprocess.py --workspace /tmp/ws200k [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from bench_count import queries
+from common import machine
+from danggol.profile import snapshot_is_current
+from danggol.segments import service
+from danggol.store.workspace import Workspace
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workspace", type=Path, required=True)
+    parser.add_argument("--as-of", default="2025-06-30")
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    day = dt.date.fromisoformat(args.as_of)
+    info = machine()
+    print(f"machine: {info['cpu']}, {info['cores']} cores (shared); run {info['date']}")
+    with Workspace.open(args.workspace) as ws:
+        print(f"refreshed for {day}: {snapshot_is_current(ws.ibis, day)}")
+        print(
+            "\n| query | count | danggol: wall / CPU (median) | SQL: wall / CPU | × (wall / CPU) |"
+        )
+        print("|---|---|---|---|---|")
+        for query, sql in queries(day):
+            tgt = service.target(ws, query)
+            n = service.count(ws, tgt, day)  # warm: the first call loads what it needs
+            walls, cpus, swalls, scpus = [], [], [], []
+            for _ in range(args.repeat):
+                t0, c0 = time.perf_counter(), time.process_time()
+                n = service.count(ws, tgt, day)
+                walls.append(time.perf_counter() - t0)
+                cpus.append(time.process_time() - c0)
+                t0, c0 = time.perf_counter(), time.process_time()
+                m = ws.duck.execute(sql).fetchone()[0]
+                swalls.append(time.perf_counter() - t0)
+                scpus.append(time.process_time() - c0)
+            if n != m:
+                raise SystemExit(f"{query!r}: danggol {n}, SQL {m}")
+            w, c = statistics.median(walls), statistics.median(cpus)
+            sw, sc = statistics.median(swalls), statistics.median(scpus)
+            print(
+                f"| `{query}` | {n:,} | {w * 1000:.0f} ms / {c * 1000:.0f} ms | "
+                f"{sw * 1000:.0f} ms / {sc * 1000:.0f} ms | {w / sw:.1f}× / {c / max(sc, 1e-3):.1f}× |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""Dates are parsed at the edges, each edge in its own words; the library takes ``dt.date``.
+
+Before: the API answered a bad ``?from=`` or ``?cutoff=`` with the CLI's "--as-of takes a date",
+and ``danggol demo --end 2025-13-01`` printed a raw traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from danggol.config import WorkspaceConfig
+from danggol.errors import ConfigError
+from danggol.profile import as_of_date
+from danggol.store.workspace import Workspace
+from danggol.web import create_app
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    path = tmp_path_factory.mktemp("dates") / "shop"
+    Workspace.init(path).close()
+    with TestClient(create_app(path), raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [
+        ("/api/analytics/migration?from=2025-13-01", "from"),
+        ("/api/analytics/migration?to=soon", "to"),
+        ("/api/predictions/backtest?cutoff=30/09/2025", "cutoff"),
+        ("/api/overview?as_of=2025-02-30", "as_of"),
+    ],
+)
+def test_api_names_its_own_parameter(client, url, name):
+    response = client.get(url)
+    assert response.status_code == 400, response.text
+    message = response.json()["error"]["message"]
+    assert message.startswith(f"{name} takes a date as YYYY-MM-DD"), message
+    assert "--" not in message  # no CLI option words in an API answer
+
+
+def test_library_takes_a_date_and_says_so_without_cli_words():
+    config = WorkspaceConfig(as_of="2025-05-31")
+    assert as_of_date(dt.date(2025, 6, 30), config) == dt.date(2025, 6, 30)
+    assert as_of_date(None, config) == dt.date(2025, 5, 31)
+    with pytest.raises(ConfigError, match=r"as_of must be a date") as info:
+        as_of_date("2025-06-30", config)  # type: ignore[arg-type]
+    assert "--" not in str(info.value)
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": SRC}
+    env.pop("DANGGOL_WORKSPACE", None)
+    return subprocess.run(
+        [sys.executable, "-c", "from danggol.cli.main import run; run()", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+    )
+
+
+def test_demo_with_a_bad_end_is_a_clear_error(tmp_path):
+    done = _cli("demo", str(tmp_path / "demo"), "--end", "2025-13-01", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "--end takes a date as YYYY-MM-DD" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "demo").exists()  # nothing made before the input was checked
+
+
+def test_cli_names_its_option(tmp_path):
+    Workspace.init(tmp_path / "shop").close()
+    done = _cli(
+        "-w",
+        str(tmp_path / "shop"),
+        "segment",
+        "count",
+        "top_spenders",
+        "--as-of",
+        "2025-02-30",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2
+    assert "--as-of takes a date as YYYY-MM-DD" in done.stderr
+    assert "Traceback" not in done.stderr
