@@ -1,6 +1,9 @@
 """The customer profile: one row per customer, as of a date, as one Ibis expression.
 
-Every id seen in customers, orders or events up to the as-of date is a customer. "As of D"
+Every id seen in customers, orders or events up to the as-of date has a row;
+``known_customer`` is true for customer records and everyone who placed an order (of any
+status), false for anonymous visitors (ids seen only in events). Segments and every
+count hold known customers only unless asked (``segments/universe.py``). "As of D"
 means up to the end of day D in the workspace time zone; the store keeps each timestamp's
 local date, so the cut is a plain date comparison on every engine.
 
@@ -101,6 +104,7 @@ def _order_stats(con: ibis.BaseBackend, as_of: dt.date) -> ir.Table:
         first_order_date=o.order_date.min(where=bought),
         last_order_date=o.order_date.max(where=bought),
         refunds=o.count(where=o.status.isin(REFUND_STATUSES)),
+        orders_any_status=o.count(),
     )
     return stats
 
@@ -207,7 +211,10 @@ def customer_profile(
     event_cols = {col: profile[col].fill_null(0) for col in dict.fromkeys(map(event_column, names))}
     return profile.select(
         customer_id=profile.customer_id,
-        known_customer=profile.known_customer.fill_null(False),
+        # a known customer has a customer record or placed an order (any status): a guest
+        # checkout is a customer, an id seen only in events is an anonymous visitor
+        known_customer=profile.known_customer.fill_null(False)
+        | (profile.orders_any_status.fill_null(0) > 0),
         number_of_orders=n,
         amount_spent=spent,
         aov=(n > 0).ifelse(spent / n, ibis.null("float64")),

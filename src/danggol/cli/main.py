@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table as RichTable
 
-from danggol.errors import ConfigError, DanggolError
+from danggol.errors import ConfigError, DanggolError, error_info
 from danggol.store.workspace import ENV_VAR, Workspace
 
 app = typer.Typer(
@@ -62,12 +62,17 @@ def print_json(data: object) -> None:
 
 
 def run() -> None:
-    """Entry point: danggol's own errors become one clear line and exit code 2; usage errors
-    (a missing option, a bad choice) are shown by Typer as usual, also with exit code 2."""
+    """Entry point: danggol's own errors become one clear line and exit code 2 — with
+    ``--json``, the error as JSON on stdout (``{"error": {"code", "message", …}}``, the API's
+    shape) so a script reading stdout sees it; usage errors (a missing option, a bad choice)
+    are shown by Typer as usual, also with exit code 2."""
     try:
         app()
     except DanggolError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        if "--json" in sys.argv[1:]:
+            print_json({"error": error_info(exc)})
+        else:
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise SystemExit(2) from None
 
 

@@ -76,8 +76,19 @@ def count_cmd(
         day = as_of_date(as_of, ws.config)
         tgt = service.target(ws, target, parse_params(param))
         n = service.count(ws, tgt, day)
+        universe = service.universe_of(ws, tgt)
     if json_:
-        print_json({"count": n, "as_of": day.isoformat(), "segment": tgt.name, "query": tgt.query})
+        print_json(
+            {
+                "count": n,
+                "as_of": day.isoformat(),
+                "segment": tgt.name,
+                "query": tgt.query,
+                "universe": universe,
+            }
+        )
+    elif universe == "every_id":
+        out.print(f"{n:,} customers and anonymous visitors as of {day}")
     else:
         out.print(f"{n:,} customers as of {day}")
 

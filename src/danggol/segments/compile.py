@@ -3,7 +3,10 @@
 ``Compiler(con, as_of).members(tree)`` is the customer profile filtered by the tree. Each
 function call in the tree (``products_purchased(...)``, ``events(...)``...) becomes one
 aggregate over the fact tables, left-joined onto the profile as a column; every condition is
-two-valued (an unknown value never satisfies it), so ``NOT`` means what a marketer expects.
+two-valued (an unknown value never satisfies a positive form and always satisfies its
+negation: ``!=``, ``NOT CONTAINS`` … are complements, as in Shopify), so ``NOT`` means what a
+marketer expects. Groups of many conditions are combined as balanced trees, so a chain of
+thousands of ORs stays a few dozen levels deep in the engine's expression.
 Types are checked before anything runs; a node kind without a rule fails loudly.
 """
 
@@ -20,8 +23,10 @@ from danggol.errors import ConfigError, SegmentError
 from danggol.profile import customer_profile, purchases
 from danggol.segments import nodes as n
 from danggol.segments.fields import FIELDS, FUNCTIONS, suggest
+from danggol.segments.forms import check_size
 from danggol.segments.operators import build
 from danggol.segments.parse import check_text, to_query
+from danggol.segments.universe import asks_for_visitors, known
 
 #: resolves a segment name (``in_segment('vip')``) to its tree
 Resolver = Callable[[str], n.Node]
@@ -111,7 +116,9 @@ class Compiler:
 
     # -- public ---------------------------------------------------------------------------
     def check(self, tree: n.Node) -> None:
-        """Raise SegmentError for unknown names, wrong types, unknown segments, cycles."""
+        """Raise SegmentError for unknown names, wrong types, unknown segments, cycles, and
+        trees above the size limits (a tree built in Python is not read by the parser)."""
+        check_size(tree)
         for path, cond in n.conditions(tree):
             try:
                 self._check_compare(cond, path)
@@ -137,9 +144,13 @@ class Compiler:
         return self.visit(tree, table)
 
     def members(self, tree: n.Node) -> ir.Table:
-        """The profile rows of the customers in the segment."""
+        """The profile rows of the customers in the segment: known customers only, unless
+        the tree names ``known_customer`` (see ``universe.py``)."""
         table = self.with_calls(tree)
-        return table.filter(self.predicate(tree, table)).select(*self.base.columns)
+        condition = self.predicate(tree, table)
+        if not asks_for_visitors(tree, self.resolver):
+            condition = known(table) & condition
+        return table.filter(condition).select(*self.base.columns)
 
     # -- nodes ----------------------------------------------------------------------------
     def visit(self, node: n.Node, t: ir.Table) -> ir.BooleanValue:
@@ -149,16 +160,10 @@ class Compiler:
         return method(node, t)
 
     def visit_All(self, node: n.All, t: ir.Table) -> ir.BooleanValue:
-        result = self.visit(node.children[0], t)
-        for child in node.children[1:]:
-            result = result & self.visit(child, t)
-        return result
+        return _balanced([self.visit(child, t) for child in node.children], and_=True)
 
     def visit_AnyOf(self, node: n.AnyOf, t: ir.Table) -> ir.BooleanValue:
-        result = self.visit(node.children[0], t)
-        for child in node.children[1:]:
-            result = result | self.visit(child, t)
-        return result
+        return _balanced([self.visit(child, t) for child in node.children], and_=False)
 
     def visit_Not(self, node: n.Not, t: ir.Table) -> ir.BooleanValue:
         return ~self.visit(node.child, t)
@@ -403,6 +408,20 @@ class Compiler:
                 f"in_segment('{name}'): no saved segments to look in", path=path or None
             )
         return self.resolver(name)
+
+
+def _balanced(parts: list[ir.BooleanValue], *, and_: bool) -> ir.BooleanValue:
+    """``a AND b AND c …`` as a balanced tree (depth log2 n, not n): a left-deep chain of a
+    thousand ORs overflows the SQL compiler's recursion."""
+    while len(parts) > 1:
+        paired = [
+            (parts[i] & parts[i + 1]) if and_ else (parts[i] | parts[i + 1])
+            for i in range(0, len(parts) - 1, 2)
+        ]
+        if len(parts) % 2:
+            paired.append(parts[-1])
+        parts = paired
+    return parts[0]
 
 
 def _describe(expr: object) -> str:

@@ -36,6 +36,15 @@ COMPARE_OPS = (
     "IS NOT NULL",
 )
 ARITH_OPS = ("+", "-", "*", "/")
+
+#: the largest tree any form (query text, YAML/JSON, Python) may give: nesting of groups,
+#: NOTs and parentheses, and leaf conditions in all. The parser, the YAML reader and the
+#: compiler refuse more with a SegmentError, so no input reaches Python's recursion limit
+#: (the SQL generator recurses about eight frames per level: 140 alternating AND/OR levels
+#: ran, 200 did not) or runs for minutes (a 1,000-term OR counts in about 3 s on the tiny
+#: test shop; 50,000 took 160 s before the limit).
+MAX_DEPTH = 100
+MAX_CONDITIONS = 2000
 OFFSET_UNITS = ("d", "w", "m", "y")
 
 Scalar: TypeAlias = str | int | float | bool | dt.date | None
@@ -115,6 +124,24 @@ class Not:
 
 
 Node: TypeAlias = All | AnyOf | Not | Compare
+
+
+def size(node: Node) -> tuple[int, int]:
+    """(depth, leaf conditions) of a tree, computed without recursion (a tree built in
+    Python may be deeper than Python's recursion limit). The depth counts the groups and
+    NOTs above the deepest condition: ``a > 1`` is 0, ``NOT (a > 1 OR b > 1)`` is 2."""
+    depth = leaves = 0
+    stack: list[tuple[Node, int]] = [(node, 0)]
+    while stack:
+        current, level = stack.pop()
+        if isinstance(current, All | AnyOf):
+            stack.extend((child, level + 1) for child in current.children)
+        elif isinstance(current, Not):
+            stack.append((current.child, level + 1))
+        else:
+            leaves += 1
+            depth = max(depth, level)
+    return depth, leaves
 
 
 def walk(node: Node) -> list[Node]:

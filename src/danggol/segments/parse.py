@@ -38,6 +38,8 @@ from danggol.segments.fields import FIELDS, FUNCTIONS, FunctionSpec, suggest
 from danggol.segments.nodes import (
     ARITH_OPS,
     COMPARE_OPS,
+    MAX_CONDITIONS,
+    MAX_DEPTH,
     OFFSET_UNITS,
     All,
     AnyOf,
@@ -54,9 +56,6 @@ from danggol.segments.nodes import (
 
 __all__ = ["MAX_DEPTH", "parse_query", "to_query"]
 
-#: deepest nesting of parentheses and NOTs; the parser recurses, so this keeps it far from
-#: Python's recursion limit (about three frames per level)
-MAX_DEPTH = 200
 #: longer number tokens are refused: Python's int() refuses > 4300 digits, and no
 #: sensible segment needs a number this long
 _MAX_NUMBER_CHARS = 100
@@ -259,6 +258,7 @@ class _Parser:
         self.file = file
         self.i = 0
         self.depth = 0
+        self.leaves = 0  # conditions read so far (undone with the position on backtracking)
 
     # ---- helpers
 
@@ -375,7 +375,7 @@ class _Parser:
         further explains more. (The group is read inline, not by a helper, to keep the parser
         at three Python frames per nesting level.)
         """
-        start = self.i
+        start, leaves = self.i, self.leaves
         open_tok = self.advance()
         group_error: SegmentError | None = None
         self.enter(open_tok.pos)
@@ -391,7 +391,7 @@ class _Parser:
         finally:
             self.depth -= 1
         if group_error is not None:
-            self.i = start
+            self.i, self.leaves = start, leaves
             try:
                 return self.condition()
             except SegmentError as condition_error:
@@ -399,17 +399,24 @@ class _Parser:
         nxt = self.peek()
         if nxt.kind == "eof" or self.is_op(nxt, ")") or self.is_kw(nxt, "AND", "OR"):
             return node
-        after_group = self.i
-        self.i = start
+        after_group, leaves_after = self.i, self.leaves
+        self.i, self.leaves = start, leaves
         try:
             return self.condition()
         except SegmentError:
             # not a condition either: keep the group and let the caller name what follows it
-            self.i = after_group
+            self.i, self.leaves = after_group, leaves_after
             return node
 
     def condition(self) -> Compare:
         start = self.peek().pos
+        if self.leaves >= MAX_CONDITIONS:
+            self.fail(
+                f"too many conditions: a segment holds at most {MAX_CONDITIONS}; for long "
+                "lists of values use IN (…), e.g. customer_id IN ('C1', 'C2', …)",
+                start,
+            )
+        self.leaves += 1
         left = self.expr()
         left_text = self.quoted(start, self.tokens[self.i - 1].end)
         tok = self.peek()

@@ -24,6 +24,7 @@ from danggol.segments.fields import FIELDS
 from danggol.segments.nodes import Node, field_names
 from danggol.segments.parse import check_text, parse_query, to_query
 from danggol.segments.registry import Registry
+from danggol.segments.universe import asks_for_visitors, universe_size
 from danggol.store.workspace import Workspace
 
 DIALECTS = ("duckdb", "postgres", "bigquery", "snowflake", "spark", "databricks", "trino", "mysql")
@@ -81,6 +82,20 @@ def compiler(ws: Workspace, as_of: dt.date) -> Compiler:
 
 def members(ws: Workspace, tgt: Target, as_of: dt.date) -> ir.Table:
     return compiler(ws, as_of).members(tgt.tree)
+
+
+def universe_count(ws: Workspace, as_of: dt.date) -> int:
+    """The number of known customers as of ``as_of``: the universe a segment is drawn from
+    and the denominator of every share (``universe.py``). The CLI, the API's overview and
+    the segment sizes all count it over the same profile."""
+    return universe_size(compiler(ws, as_of).base)
+
+
+def universe_of(ws: Workspace, tgt: Target) -> str:
+    """Which universe a target's count is drawn from: ``known_customers`` (the default), or
+    ``every_id`` when the query names ``known_customer`` (anonymous visitors included)."""
+    everyone = asks_for_visitors(tgt.tree, registry(ws).tree)
+    return "every_id" if everyone else "known_customers"
 
 
 def count(ws: Workspace, tgt: Target, as_of: dt.date) -> int:

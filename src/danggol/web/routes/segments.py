@@ -197,7 +197,8 @@ def count_query(state: State, body: Condition, as_of: AsOf = None) -> dict[str, 
         to_query(tree),
         day,
     )
-    return {"count": n, "as_of": day.isoformat(), "query": to_query(tree)}
+    universe = service.universe_of(state.ws, service.Target(tree))
+    return {"count": n, "as_of": day.isoformat(), "query": to_query(tree), "universe": universe}
 
 
 @router.post("/query/preview", summary="Count and members (paged, sorted) of a query or tree")
