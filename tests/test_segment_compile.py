@@ -690,7 +690,9 @@ def test_segment_loops_written_by_hand_are_errors(tiny_ws):
         "signup_date BETWEEN 1 AND 2",
         "customer_regions > '서울특별시'",
         "amount_spent + customer_regions > 3",
-        "products_purchased(id: 7) = true",
+        "products_purchased(id: 7.5) = true",  # an id is text or a whole number
+        "products_purchased MATCHES (date > 'soon')",
+        "orders_placed MATCHES (count >= 'many')",
         "products_purchased(date: 'yesterday') = true",
         "events(name: 'visit', date: 30) >= 1",
         "events(name: 'visit') = 'often'",

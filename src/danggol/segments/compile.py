@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 import ibis
 import ibis.expr.types as ir
@@ -24,6 +25,7 @@ from danggol.profile import customer_profile, purchases
 from danggol.segments import nodes as n
 from danggol.segments.fields import FIELDS, FUNCTIONS, suggest
 from danggol.segments.forms import check_size
+from danggol.segments.matches import INNER_OPS, MATCH_FUNCTIONS, match_spec
 from danggol.segments.operators import build
 from danggol.segments.parse import check_text, to_query
 from danggol.segments.universe import asks_for_visitors, known
@@ -98,6 +100,7 @@ class Compiler:
         *,
         base: ir.Table | Callable[[], ir.Table] | None = None,
         resolver: Resolver | None = None,
+        timezone: str | None = None,
         _stack: tuple[str, ...] = (),
     ) -> None:
         self.con = con
@@ -105,6 +108,7 @@ class Compiler:
         # the profile is built on first use, so that type errors come before any work
         self._base = base if base is not None else (lambda: customer_profile(con, as_of))
         self.resolver = resolver
+        self.timezone = timezone
         self._stack = _stack
         self._calls: dict[n.Call, str] = {}
 
@@ -121,7 +125,10 @@ class Compiler:
         check_size(tree)
         for path, cond in n.conditions(tree):
             try:
-                self._check_compare(cond, path)
+                if isinstance(cond, n.Matches):
+                    self._check_matches(cond, path)
+                else:
+                    self._check_compare(cond, path)
             except SegmentError as exc:
                 raise SegmentError(
                     f"{exc.message} — in: {to_query(cond)}",
@@ -138,6 +145,11 @@ class Compiler:
             column = f"_call_{i}"
             self._calls[call] = column
             table = self._join_call(table, call, column)
+        leaves = dict.fromkeys(c for _, c in n.conditions(tree) if isinstance(c, n.Matches))
+        for i, found in enumerate(leaves):
+            column = f"_matches_{i}"
+            self._calls[found] = column  # type: ignore[index]
+            table = self._join_matches(table, found, column)
         return table
 
     def predicate(self, tree: n.Node, table: ir.Table) -> ir.BooleanValue:
@@ -147,10 +159,15 @@ class Compiler:
         """The profile rows of the customers in the segment: known customers only, unless
         the tree names ``known_customer`` (see ``universe.py``)."""
         table = self.with_calls(tree)
-        condition = self.predicate(tree, table)
-        if not asks_for_visitors(tree, self.resolver):
-            condition = known(table) & condition
+        condition = self.in_universe(tree, table) & self.predicate(tree, table)
         return table.filter(condition).select(*self.base.columns)
+
+    def in_universe(self, tree: n.Node, table: ir.Table) -> ir.BooleanValue:
+        """Whether a row can be a member at all: a known customer, or anyone when the tree
+        names ``known_customer`` (``universe.py``)."""
+        if asks_for_visitors(tree, self.resolver):
+            return ibis.literal(True)
+        return known(table)
 
     # -- nodes ----------------------------------------------------------------------------
     def visit(self, node: n.Node, t: ir.Table) -> ir.BooleanValue:
@@ -167,6 +184,9 @@ class Compiler:
 
     def visit_Not(self, node: n.Not, t: ir.Table) -> ir.BooleanValue:
         return ~self.visit(node.child, t)
+
+    def visit_Matches(self, node: n.Matches, t: ir.Table) -> ir.BooleanValue:
+        return t[self._calls[node]]  # type: ignore[index]
 
     def visit_Compare(self, node: n.Compare, t: ir.Table) -> ir.BooleanValue:
         left = self.value(node.left, t)
@@ -194,6 +214,9 @@ class Compiler:
     def value_Value(self, expr: n.Value, t: ir.Table) -> ir.Value:
         if expr.value is None:
             return ibis.null()
+        if isinstance(expr.value, dt.datetime):
+            # dates are compared by the shop's local day, as Shopify does ("entire days")
+            return ibis.literal(self.local_day(expr.value))
         if isinstance(expr.value, str):
             check_text(expr.value)
         return ibis.literal(expr.value)
@@ -214,6 +237,12 @@ class Compiler:
 
     def value_Call(self, expr: n.Call, t: ir.Table) -> ir.Value:
         return t[self._calls[expr]]
+
+    def local_day(self, moment: dt.datetime) -> dt.date:
+        """A date-time's day in the shop's time zone (a time without an offset is local)."""
+        if moment.tzinfo is not None and self.timezone:
+            return moment.astimezone(ZoneInfo(self.timezone)).date()
+        return moment.date()
 
     # -- type checks ----------------------------------------------------------------------
     def _check_expr(self, expr: n.Expr, path: str) -> None:
@@ -316,6 +345,172 @@ class Compiler:
                     path=path,
                 )
 
+    def _check_matches(self, node: n.Matches, path: str) -> None:
+        spec = match_spec(node.function)
+        if spec is None:
+            raise SegmentError(
+                f"MATCHES is not supported for '{node.function}'",
+                path=path,
+                suggestion=suggest(node.function, tuple(MATCH_FUNCTIONS)),
+            )
+        for test in node.tests:
+            arg = spec.arg(test.left.name) if isinstance(test.left, n.Field) else None
+            if arg is None:
+                names = ", ".join(a.name for a in spec.args)
+                raise SegmentError(
+                    f"{spec.name} MATCHES has no argument {_describe(test.left)}; its arguments "
+                    f"are {names}",
+                    path=path,
+                )
+            if test.op not in INNER_OPS:
+                raise SegmentError(
+                    f"'{test.op}' is not supported inside MATCHES (use {', '.join(INNER_OPS)})",
+                    path=path,
+                )
+            want = "text" if arg.type == "tags" else arg.type
+            if arg.type == "tags" and test.op not in ("=", "!=", "IN", "NOT IN"):
+                raise SegmentError(f"{arg.name} takes =, !=, IN or NOT IN", path=path)
+            rights = test.right if isinstance(test.right, tuple) else (test.right,)
+            for right in rights:
+                if not isinstance(right, n.Value | n.DateOffset):
+                    raise SegmentError(f"{spec.name}({arg.name}): a value is needed", path=path)
+                if isinstance(right, n.Value) and isinstance(right.value, str):
+                    check_text(right.value)
+                got = kind_of(right)
+                if got == "null" or not _compatible(want, got):
+                    raise SegmentError(
+                        f"{spec.name} MATCHES ({arg.name} …) takes {_HINT.get(want, want)}, "
+                        f"got {_describe(right)}",
+                        path=path,
+                    )
+
+    def _join_matches(self, table: ir.Table, node: n.Matches, column: str) -> ir.Table:
+        """One boolean column: whether the customer's rows of the function pass the tests."""
+        spec = match_spec(node.function)
+        assert spec is not None  # checked
+        source = getattr(self, f"rows_{spec.source}")(spec)
+        aggregate = [t for t in node.tests if spec.arg(t.left.name).aggregate]  # type: ignore[union-attr,attr-defined]
+        row_tests = [t for t in node.tests if t not in aggregate]
+        for test in row_tests:
+            source = source.filter(self._row_test(source, spec, test))
+        per = source.group_by("customer_id").aggregate(
+            count=source._unit.nunique(), sum_amount=source._amount.sum()
+        )
+        joined = table.left_join(per, "customer_id").drop("customer_id_right")
+        counts = {
+            "count": joined["count"].fill_null(0),
+            "sum_amount": joined.sum_amount.fill_null(0),
+        }
+        tests = aggregate or [n.Compare(n.Field("count"), ">=", n.Value(1))]
+        held = [
+            build(t.op, counts[t.left.name], self._right(t.right, joined), kind_of_arg(spec, t))  # type: ignore[union-attr]
+            for t in tests
+        ]
+        result = held[0]
+        for h in held[1:]:
+            result = result & h
+        return joined.mutate(**{column: result}).drop("count", "sum_amount")
+
+    def _right(self, right: object, t: ir.Table) -> object:
+        if isinstance(right, tuple):
+            return tuple(self.value(x, t) for x in right)
+        return self.value(right, t)  # type: ignore[arg-type]
+
+    def _row_test(self, rows: ir.Table, spec: object, test: n.Compare) -> ir.BooleanValue:
+        name = test.left.name  # type: ignore[union-attr]
+        kind = kind_of_arg(spec, test)
+        left = rows[name]
+        right = self._right(test.right, rows)
+        if kind == "tags":  # a line's product tags: = is "has the tag", IN "has one of them"
+            values = right if isinstance(right, tuple) else (right,)
+            has = ibis.literal(False)
+            for value in values:
+                has = has | build("CONTAINS", left, value, "tags")
+            return ~has if test.op in ("!=", "NOT IN") else has
+        return build(test.op, left, right, kind)
+
+    def _in_window(self, table: ir.Table, column: str) -> ir.Table:
+        return table.filter(table[column] <= self.as_of)
+
+    def rows_products(self, spec: object) -> ir.Table:
+        """Purchased order lines: one row per line of a purchase up to the as-of date."""
+        p = purchases(self.con, self.as_of).select("order_id", "customer_id", "order_date")
+        items = self.con.table("order_items")
+        tags = items.product_tags if "product_tags" in items.columns else ibis.null("array<string>")
+        lines = items.select(
+            "order_id",
+            id=items.product_id,
+            category=items.category,
+            tag=tags,
+            price=items.unit_price,
+            _amount=items.unit_price * items.quantity,
+        ).join(p, "order_id")
+        return lines.select(
+            "customer_id",
+            "id",
+            "category",
+            "tag",
+            "price",
+            _unit=lines.order_id,
+            _amount=lines._amount,
+            date=lines.order_date,
+        )
+
+    def rows_orders(self, spec: object) -> ir.Table:
+        """Purchases (paid or partly refunded orders) up to the as-of date."""
+        p = purchases(self.con, self.as_of)
+        amount = p.total - p.refunded_amount.fill_null(0)
+        return p.select(
+            "customer_id",
+            id=p.order_id,
+            amount=amount,
+            channel=p.channel,
+            coupon_code=p.coupon_code,
+            date=p.order_date,
+            _unit=p.order_id,
+            _amount=amount,
+        )
+
+    def _event_rows(self, names: tuple[str, ...] | None = None) -> ir.Table:
+        e = self._in_window(self.con.table("events"), "event_date")
+        if names:
+            e = e.filter(e.event.isin(list(names)))
+        props = e.properties.cast("json")
+        return e.select(
+            "customer_id",
+            name=e.event,
+            id=e.product_id,
+            product_id=e.product_id,
+            category=e.category,
+            campaign_id=props["campaign_id"].str,
+            activity_id=props["activity_id"].str,
+            date=e.event_date,
+            _unit=e.event_id,
+            _amount=e.value.fill_null(0),
+        )
+
+    def rows_events(self, spec: object) -> ir.Table:
+        """Events up to the as-of date (of any name unless the tests name one)."""
+        return self._event_rows()
+
+    def rows_email(self, spec: object) -> ir.Table:
+        """Events of the function's names (the e-mail activity ``email_open`` …, whose
+        ``campaign_id`` and ``activity_id`` are read from the event's properties; the
+        storefront's ``product_view``)."""
+        return self._event_rows(spec.events)  # type: ignore[attr-defined]
+
+    def rows_abandoned_checkouts(self, spec: object) -> ir.Table:
+        """Checkouts started with no purchase by the customer on that day or after it (up to
+        the as-of date): a ``checkout_start`` event followed by no order."""
+        starts = self._event_rows(("checkout_start",))
+        p = purchases(self.con, self.as_of)
+        last = p.group_by("customer_id").aggregate(_last_purchase=p.order_date.max())
+        joined = starts.left_join(last, "customer_id").drop("customer_id_right")
+        open_ = joined.filter(
+            joined._last_purchase.isnull() | (joined._last_purchase < joined.date)
+        )
+        return open_.drop("_last_purchase")
+
     # -- function calls -------------------------------------------------------------------
     def _since(self, call: n.Call) -> dt.date | None:
         value = call.arg("date")
@@ -392,6 +587,7 @@ class Compiler:
             self.as_of,
             base=self.base,
             resolver=self.resolver,
+            timezone=self.timezone,
             _stack=(*self._stack, name),
         )
         members = inner.members(tree)
@@ -408,6 +604,11 @@ class Compiler:
                 f"in_segment('{name}'): no saved segments to look in", path=path or None
             )
         return self.resolver(name)
+
+
+def kind_of_arg(spec: object, test: n.Compare) -> str:
+    """The type of a MATCHES argument (``date``, ``text``, ``tags`` …)."""
+    return spec.arg(test.left.name).type  # type: ignore[attr-defined, union-attr, no-any-return]
 
 
 def _balanced(parts: list[ir.BooleanValue], *, and_: bool) -> ir.BooleanValue:

@@ -27,6 +27,7 @@ from danggol.segments.nodes import (
     All,
     AnyOf,
     Compare,
+    Matches,
     Node,
     Not,
     size,
@@ -41,8 +42,10 @@ _GROUP_KEYS = ("all", "any", "not")
 def to_dict(node: Node) -> dict[str, object] | str:
     """The plain-data form of a tree: ``{"all": [...]}``, ``{"any": [...]}``, ``{"not": x}``
     for groups and the query text for a condition."""
-    if isinstance(node, Compare):
-        return to_query(node)
+    if isinstance(node, Compare | Matches) or (
+        isinstance(node, Not) and isinstance(node.child, Matches)
+    ):
+        return to_query(node)  # a condition, NOT MATCHES included, is its query text
     if isinstance(node, Not):
         return {"not": to_dict(node.child)}
     if isinstance(node, All):

@@ -8,6 +8,9 @@ over expressions::
 
     Field(name) | Value(value) | DateOffset(amount, unit) | Arith(op, left, right) | Call(name, args)
 
+A leaf may also be ``Matches(function, tests)``: Shopify's ``products_purchased MATCHES
+(id = 'A', date > -3m)``.
+
 ``parse.parse_query`` makes a tree from query text and ``parse.to_query`` prints it back;
 ``compile.compile_segment`` turns it into an Ibis expression.
 """
@@ -109,6 +112,17 @@ class Compare:
 
 
 @dataclass(frozen=True)
+class Matches:
+    """``products_purchased MATCHES (id = 'A', date > -3m)``: a behaviour function whose rows
+    pass every test (``segments/matches.py``). Each test is a Compare whose left side is the
+    argument's name as a Field (``Field('id')``) — an argument, not a profile field.
+    ``NOT MATCHES`` is ``Not(Matches(…))``."""
+
+    function: str
+    tests: tuple[Compare, ...] = ()
+
+
+@dataclass(frozen=True)
 class All:
     children: tuple[Node, ...]
 
@@ -123,7 +137,8 @@ class Not:
     child: Node
 
 
-Node: TypeAlias = All | AnyOf | Not | Compare
+Node: TypeAlias = All | AnyOf | Not | Compare | Matches
+Leaf: TypeAlias = Compare | Matches
 
 
 def size(node: Node) -> tuple[int, int]:
@@ -155,12 +170,13 @@ def walk(node: Node) -> list[Node]:
     return out
 
 
-def conditions(node: Node) -> list[tuple[str, Compare]]:
-    """The leaf conditions with their paths (``0.1.0``: child indexes from the root)."""
-    found: list[tuple[str, Compare]] = []
+def conditions(node: Node) -> list[tuple[str, Leaf]]:
+    """The leaf conditions (comparisons and MATCHES) with their paths (``0.1.0``: child
+    indexes from the root)."""
+    found: list[tuple[str, Leaf]] = []
 
     def visit(n: Node, path: str) -> None:
-        if isinstance(n, Compare):
+        if isinstance(n, Compare | Matches):
             found.append((path, n))
         elif isinstance(n, All | AnyOf):
             for i, child in enumerate(n.children):
@@ -187,8 +203,9 @@ def calls(node: Node) -> list[Call]:
                 expr(x)
 
     for _, cond in conditions(node):
-        expr(cond.left)
-        expr(cond.right)
+        if isinstance(cond, Compare):
+            expr(cond.left)
+            expr(cond.right)
     return list(seen)
 
 
@@ -207,6 +224,7 @@ def field_names(node: Node) -> list[str]:
                 expr(x)
 
     for _, cond in conditions(node):
-        expr(cond.left)
-        expr(cond.right)
+        if isinstance(cond, Compare):
+            expr(cond.left)
+            expr(cond.right)
     return list(seen)

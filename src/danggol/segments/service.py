@@ -77,6 +77,7 @@ def compiler(ws: Workspace, as_of: dt.date) -> Compiler:
         as_of,
         base=lambda: profile_with_predictions(ws.ibis, as_of, ws.config.predictions),
         resolver=registry(ws).tree,
+        timezone=ws.config.timezone,
     )
 
 
@@ -119,6 +120,7 @@ def to_sql(ws: Workspace, tgt: Target, as_of: dt.date, dialect: str = "duckdb") 
         as_of,
         base=lambda: add_scores(ws.ibis, customer_profile(ws.ibis, as_of), as_of),
         resolver=registry(ws).tree,
+        timezone=ws.config.timezone,
     )
     expr = full.members(tgt.tree).select("customer_id")
     if dialect in TRANSPILED:
