@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from danggol.activation import webhooks
 from danggol.cli.main import (
@@ -77,6 +78,7 @@ def count_cmd(
         tgt = service.target(ws, target, parse_params(param))
         n = service.count(ws, tgt, day)
         universe = service.universe_of(ws, tgt)
+        warnings = service.value_warnings(ws, tgt.tree)
     if json_:
         print_json(
             {
@@ -85,9 +87,13 @@ def count_cmd(
                 "segment": tgt.name,
                 "query": tgt.query,
                 "universe": universe,
+                "warnings": warnings,
             }
         )
-    elif universe == "every_id":
+        return
+    for warning in warnings:
+        err.print(f"[yellow]warning:[/] {escape(warning['en'])}", highlight=False)
+    if universe == "every_id":
         out.print(f"{n:,} customers and anonymous visitors as of {day}")
     else:
         out.print(f"{n:,} customers as of {day}")

@@ -23,17 +23,20 @@ from danggol.dates import shift
 from danggol.errors import ConfigError, SegmentError
 from danggol.profile import customer_profile, purchases
 from danggol.segments import nodes as n
-from danggol.segments.fields import FIELDS, FUNCTIONS, suggest
+from danggol.segments.fields import FIELDS, FUNCTIONS, JOINED_FIELDS, suggest
 from danggol.segments.forms import check_size
 from danggol.segments.matches import INNER_OPS, MATCH_FUNCTIONS, match_spec
 from danggol.segments.operators import build
 from danggol.segments.parse import check_text, to_query
+from danggol.segments.places import city_key, region_spellings
 from danggol.segments.universe import asks_for_visitors, known
 
 #: resolves a segment name (``in_segment('vip')``) to its tree
 Resolver = Callable[[str], n.Node]
 
 NUMERIC = ("integer", "number")
+#: the comparisons a region or city value is read with every spelling of its place
+PLACE_OPS = ("=", "!=", "IN", "NOT IN", "CONTAINS", "NOT CONTAINS")
 ORDERING = ("<", "<=", ">", ">=", "BETWEEN", "NOT BETWEEN")
 
 
@@ -141,6 +144,9 @@ class Compiler:
         """The base table with one column per function call of ``tree``."""
         self.check(tree)
         table = self.base
+        for name in n.field_names(tree):
+            if name in JOINED_FIELDS and FIELDS[name].column not in table.columns:
+                table = getattr(self, f"field_{name}")(table)
         for i, call in enumerate(n.calls(tree)):
             column = f"_call_{i}"
             self._calls[call] = column
@@ -189,6 +195,9 @@ class Compiler:
         return t[self._calls[node]]  # type: ignore[index]
 
     def visit_Compare(self, node: n.Compare, t: ir.Table) -> ir.BooleanValue:
+        place = self._place(node, t)
+        if place is not None:
+            return place
         left = self.value(node.left, t)
         kind = kind_of(node.left)
         if isinstance(node.right, tuple):
@@ -198,6 +207,31 @@ class Compiler:
         else:
             right = self.value(node.right, t)
         return build(node.op, left, right, kind)
+
+    def _place(self, node: n.Compare, t: ir.Table) -> ir.BooleanValue | None:
+        """Regions and cities by any spelling of the place (``places.py``): 서울 finds
+        서울특별시, Seoul and KR-11; US-CA-LosAngeles finds Los Angeles."""
+        name = node.left.name if isinstance(node.left, n.Field) else None
+        if name not in ("customer_regions", "customer_cities") or node.op not in PLACE_OPS:
+            return None
+        rights = node.right if isinstance(node.right, tuple) else (node.right,)
+        if not all(isinstance(r, n.Value) and isinstance(r.value, str) for r in rights):
+            return None
+        texts = [str(r.value) for r in rights]  # type: ignore[union-attr]
+        column = t[FIELDS[name].column]
+        if name == "customer_regions":
+            spellings = [s for text in texts for s in region_spellings(text)]
+            left: ir.Value = column.lower()
+        else:
+            spellings = [city_key(text) for text in texts]
+            left = column.lower().re_replace(r"[\s\-]+", "")
+        positive = node.op in ("=", "IN", "CONTAINS")
+        if node.op in ("CONTAINS", "NOT CONTAINS"):
+            held = _balanced([left.contains(s) for s in spellings], and_=False)
+        else:
+            held = left.isin(list(dict.fromkeys(spellings)))
+        held = held.fill_null(False)
+        return held if positive else ~held
 
     # -- expressions ------------------------------------------------------------------------
     def value(self, expr: n.Expr, t: ir.Table) -> ir.Value:
@@ -525,7 +559,10 @@ class Compiler:
         joined = table.left_join(agg.rename({column: "value"}), "customer_id").drop(
             "customer_id_right"
         )
-        default = False if FUNCTIONS[call.name].returns == "boolean" else 0
+        returns = FUNCTIONS[call.name].returns
+        if returns == "date":  # no date is no date
+            return joined
+        default = False if returns == "boolean" else 0
         return joined.mutate(**{column: joined[column].fill_null(default)})
 
     def _purchases_since(self, call: n.Call) -> ir.Table:
@@ -579,6 +616,79 @@ class Compiler:
         e = e.filter(*filters)
         return e.group_by("customer_id").aggregate(value=e.count())
 
+    def call_anniversary(self, call: n.Call) -> ir.Table:
+        """The next anniversary of a date on or after the as-of date (29 February is the
+        28th in other years), so ``anniversary(date: 'birth_date') BETWEEN today AND +30d``
+        is "a birthday in the next 30 days", as in Shopify."""
+        which = str(call.arg("date").value)  # type: ignore[union-attr]
+        column = ANNIVERSARY_DATES.get(which)
+        if column is None:
+            raise SegmentError(
+                f"anniversary(date: '{which}'): choose one of {', '.join(ANNIVERSARY_DATES)}",
+                suggestion=suggest(which, tuple(ANNIVERSARY_DATES)),
+            )
+        if column == "first_order_date":
+            p = purchases(self.con, self.as_of)
+            dates = p.group_by("customer_id").aggregate(day=p.order_date.min())
+        else:
+            c = self.con.table("customers")
+            dates = c.select("customer_id", day=c[column])
+        dates = dates.filter(dates.day.notnull())
+        return dates.select("customer_id", value=_next_anniversary(dates.day, self.as_of))
+
+    # -- fields joined or derived when named ------------------------------------------------
+    def _customers_column(self, table: ir.Table, name: str, source: str) -> ir.Table:
+        c = self.con.table("customers")
+        if source not in c.columns:
+            raise SegmentError(
+                f"{name} needs a '{source}' column in customers, and this shop's customers have "
+                f"none: load customers with a {source} column (see docs/segments.md)"
+            )
+        value = c[source] if source != "email" else _email_domain(c.email)
+        joined = table.left_join(c.select("customer_id", _v=value), "customer_id")
+        return joined.drop("customer_id_right").rename({FIELDS[name].column: "_v"})
+
+    def field_customer_email_domain(self, table: ir.Table) -> ir.Table:
+        """The part of the e-mail after '@', lower-cased (``customer_email_domain``)."""
+        return self._customers_column(table, "customer_email_domain", "email")
+
+    def field_customer_account_status(self, table: ir.Table) -> ir.Table:
+        """A customers column ``account_status`` (e.g. enabled, invited, disabled), when the
+        shop loads one."""
+        return self._customers_column(table, "customer_account_status", "account_status")
+
+    def field_companies(self, table: ir.Table) -> ir.Table:
+        """A customers column ``company`` (B2B shops), when the shop loads one."""
+        return self._customers_column(table, "companies", "company")
+
+    def field_customer_added_date(self, table: ir.Table) -> ir.Table:
+        """When the customer became known: the sign-up date, else the first order (of any
+        status) — a guest is added by their first checkout, as in Shopify."""
+        o = self.con.table("orders")
+        o = o.filter(o.order_date <= self.as_of)
+        first = o.group_by("customer_id").aggregate(_first=o.order_date.min())
+        joined = table.left_join(first, "customer_id").drop("customer_id_right")
+        added = ibis.coalesce(joined.signup_date, joined._first)
+        return joined.mutate(customer_added_date=added).drop("_first")
+
+    def field_abandoned_checkout_date(self, table: ir.Table) -> ir.Table:
+        """The last day the customer started a checkout and bought nothing on or after it."""
+        rows = self.rows_abandoned_checkouts(None)
+        last = rows.group_by("customer_id").aggregate(abandoned_checkout_date=rows.date.max())
+        return table.left_join(last, "customer_id").drop("customer_id_right")
+
+    def field_predicted_spend_tier(self, table: ir.Table) -> ir.Table:
+        """Shopify's predicted spend tier from danggol's prediction: high for the top 20 % of
+        predicted CLV (percentile ≥ 80), medium for the next 40 % (≥ 40), low below; empty
+        without a prediction."""
+        if "predicted_clv_percentile" not in table.columns:
+            raise SegmentError(
+                "predicted_spend_tier needs the predictions: run 'danggol refresh' first"
+            )
+        pct = table.predicted_clv_percentile
+        tier = ibis.cases((pct >= 80, "high"), (pct >= 40, "medium"), (pct.notnull(), "low"))
+        return table.mutate(predicted_spend_tier=tier)
+
     def call_in_segment(self, call: n.Call) -> ir.Table:
         name = str(call.arg("").value)  # type: ignore[union-attr]
         tree = self._resolve(name, "")
@@ -604,6 +714,34 @@ class Compiler:
                 f"in_segment('{name}'): no saved segments to look in", path=path or None
             )
         return self.resolver(name)
+
+
+#: the dates ``anniversary(date: …)`` knows (Shopify's birth-date metafield spelling too)
+ANNIVERSARY_DATES = {
+    "birth_date": "birth_date",
+    "metafields.facts.birth_date": "birth_date",
+    "facts.birth_date": "birth_date",
+    "first_order_date": "first_order_date",
+}
+
+
+def _next_anniversary(day: ir.DateValue, as_of: dt.date) -> ir.DateValue:
+    """The first date on or after ``as_of`` with the month and day of ``day`` (29 February
+    falls on the 28th in a common year)."""
+
+    def on(year: int) -> ir.DateValue:
+        leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+        feb29 = (day.month() == 2) & (day.day() == 29)
+        d = feb29.ifelse(28 if not leap else 29, day.day())
+        return ibis.date(ibis.literal(year), day.month(), d)
+
+    this_year = on(as_of.year)
+    return (this_year >= as_of).ifelse(this_year, on(as_of.year + 1))
+
+
+def _email_domain(email: ir.StringValue) -> ir.StringValue:
+    at = email.find("@")
+    return (at >= 0).ifelse(email.substr(at + 1).strip().lower(), ibis.null("string"))
 
 
 def kind_of_arg(spec: object, test: n.Compare) -> str:

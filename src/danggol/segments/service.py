@@ -21,8 +21,9 @@ from danggol.scores import add_scores
 from danggol.segments.compile import Compiler
 from danggol.segments.definition import NAME_RE, Segment
 from danggol.segments.fields import FIELDS
-from danggol.segments.nodes import Node, field_names
+from danggol.segments.nodes import Compare, Field, Matches, Node, Value, conditions, field_names
 from danggol.segments.parse import check_text, parse_query, to_query
+from danggol.segments.places import city_key, region_spellings
 from danggol.segments.registry import Registry
 from danggol.segments.universe import asks_for_visitors, universe_size
 from danggol.store.workspace import Workspace
@@ -213,3 +214,77 @@ def member_page(
         .to_pylist()
     )
     return MemberPage(total, page, page_size, shown, rows)
+
+
+#: what a value names, per field or MATCHES argument: (table, column, words en, words ko)
+_VOCABULARY = {
+    "product": ("order_items", "product_id", "product", "상품"),
+    "category": ("order_items", "category", "category", "카테고리"),
+    "event": ("events", "event", "event", "이벤트"),
+    "region": ("customers", "region", "region", "지역"),
+    "city": ("customers", "city", "city", "도시"),
+}
+#: (MATCHES function or '', argument or field) → what its values name
+_NAMES_OF = {
+    ("products_purchased", "id"): "product",
+    ("products_purchased", "category"): "category",
+    ("product_viewed", "id"): "product",
+    ("product_viewed", "product_id"): "product",
+    ("product_viewed", "category"): "category",
+    ("abandoned_checkouts", "id"): "product",
+    ("abandoned_checkouts", "category"): "category",
+    ("events", "id"): "product",
+    ("events", "category"): "category",
+    ("events", "name"): "event",
+    ("", "customer_regions"): "region",
+    ("", "customer_cities"): "city",
+    ("", "favourite_category"): "category",
+}
+
+
+def value_warnings(ws: Workspace, tree: Node) -> list[dict[str, str]]:
+    """Values that name nothing in this shop (a product, category, event name, region or
+    city no row has): the segment still runs, but a typo would silently count 0. Each
+    warning is ``{"kind", "value", "en", "ko"}``: "no product 'P9999' in this shop"."""
+    wanted: dict[str, list[str]] = {}
+    for _, leaf in conditions(tree):
+        tests = leaf.tests if isinstance(leaf, Matches) else (leaf,)
+        function = leaf.function if isinstance(leaf, Matches) else ""
+        for test in tests:
+            if not isinstance(test, Compare) or not isinstance(test.left, Field):
+                continue
+            kind = _NAMES_OF.get((function, test.left.name))
+            if kind is None or test.op in ("IS NULL", "IS NOT NULL", "CONTAINS", "NOT CONTAINS"):
+                continue
+            rights = test.right if isinstance(test.right, tuple) else (test.right,)
+            for right in rights:
+                if isinstance(right, Value) and isinstance(right.value, str):
+                    wanted.setdefault(kind, []).append(right.value)
+    warnings = []
+    for kind, values in wanted.items():
+        table, column, en, ko = _VOCABULARY[kind]
+        t = ws.ibis.table(table)
+        present = {
+            str(v).lower()
+            for v in t.select(v=t[column]).distinct().to_pyarrow()["v"].to_pylist()
+            if v is not None
+        }
+        if kind == "city":
+            present = {city_key(v) for v in present}
+        for value in dict.fromkeys(values):
+            if kind == "region":
+                found = any(s in present for s in region_spellings(value))
+            elif kind == "city":
+                found = city_key(value) in present
+            else:
+                found = value.lower() in present
+            if not found:
+                warnings.append(
+                    {
+                        "kind": kind,
+                        "value": value,
+                        "en": f"no {en} '{value}' in this shop",
+                        "ko": f"이 쇼핑몰에 {ko} '{value}' 없음",
+                    }
+                )
+    return warnings
