@@ -512,7 +512,13 @@ _floats = st.floats(allow_nan=False, allow_infinity=False)
 _numbers = st.one_of(_ints, _floats).map(V)
 _dates = st.dates().map(V)
 _offsets = st.builds(DateOffset, st.integers(-500, 500), st.sampled_from(OFFSET_UNITS))
-_when = st.one_of(_dates, _offsets)
+_datetimes = st.datetimes(
+    min_value=dt.datetime(1000, 1, 1),
+    timezones=st.one_of(
+        st.none(), st.sampled_from([dt.UTC, dt.timezone(dt.timedelta(hours=9, minutes=30))])
+    ),
+).map(lambda d: V(d.replace(fold=0)))  # fold is not part of the written form
+_when = st.one_of(_dates, _offsets, _datetimes)
 _ARG_VALUES = {
     "text": _texts.map(V),
     "number": _numbers,

@@ -184,6 +184,12 @@ LEAVES = [
     "signup_date < 2024-06-01",
     "events(name: 'cart_add') >= 1",
     "products_purchased(category: '신발') = true",
+    "products_purchased NOT MATCHES (category = '의류', date >= -1m)",
+    "orders_placed MATCHES (count >= 2)",
+    "orders_placed MATCHES (sum_amount BETWEEN 10000 AND 30000)",
+    "customer_regions != '서울'",
+    "customer_cities NOT CONTAINS 'nam'",
+    "signup_date >= 2024-06-01T00:00:00+09:00",
 ]
 
 

@@ -26,7 +26,7 @@ FIELDS: dict[str, FieldSpec] = {
     f.name: f
     for f in (
         _f("customer_id", "text", "customer id", "고객 ID"),
-        _f("known_customer", "boolean", "registered customer", "회원 여부"),
+        _f("known_customer", "boolean", "known customer (record or order)", "고객 여부"),
         _f("number_of_orders", "integer", "number of orders", "주문 수"),
         _f("amount_spent", "number", "amount spent", "누적 구매금액", money=True),
         _f("aov", "number", "average order value", "객단가", money=True),

@@ -13,14 +13,14 @@ import ibis
 import ibis.expr.types as ir
 import sqlglot
 
-from danggol.errors import ConfigError, NotFoundError, SegmentError
+from danggol.errors import ConfigError, NotFoundError, SegmentError, UnknownSegmentError
 from danggol.predict.customers import field_specs as prediction_fields
 from danggol.predict.customers import profile_with_predictions
 from danggol.profile import customer_profile
 from danggol.scores import add_scores
 from danggol.segments.compile import Compiler
 from danggol.segments.definition import NAME_RE, Segment
-from danggol.segments.fields import FIELDS
+from danggol.segments.fields import FIELDS, suggest
 from danggol.segments.nodes import Compare, Field, Matches, Node, Value, conditions, field_names
 from danggol.segments.parse import check_text, parse_query, to_query
 from danggol.segments.places import city_key, region_spellings
@@ -63,6 +63,13 @@ def target(ws: Workspace, text: str, params: dict[str, Any] | None = None) -> Ta
         return Target(segment.tree(), segment)
     if params:
         raise SegmentError("--param applies to a saved or built-in segment, not to a query")
+    if NAME_RE.fullmatch(stripped) and stripped not in FIELDS:
+        # a bare name is a segment's name: suggest segments, not fields
+        raise UnknownSegmentError(
+            f"unknown segment '{stripped}'; 'danggol segment list' shows them (a query "
+            "compares a field, e.g. number_of_orders >= 1)",
+            suggestion=suggest(stripped, tuple(reg.all())),
+        )
     return Target(parse_query(text))
 
 
