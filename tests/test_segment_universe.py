@@ -193,17 +193,14 @@ LEAVES = [
 ]
 
 
+def _groups(kids: st.SearchStrategy[n.Node]) -> st.SearchStrategy[n.Node]:
+    children = st.lists(kids, min_size=2, max_size=3).map(tuple)
+    return st.one_of(children.map(n.All), children.map(n.AnyOf), kids.map(n.Not))
+
+
 def trees() -> st.SearchStrategy[n.Node]:
     leaf = st.sampled_from([parse_query(q) for q in LEAVES])
-    return st.recursive(
-        leaf,
-        lambda kids: st.one_of(
-            st.lists(kids, min_size=2, max_size=3).map(lambda c: n.All(tuple(c))),
-            st.lists(kids, min_size=2, max_size=3).map(lambda c: n.AnyOf(tuple(c))),
-            kids.map(n.Not),
-        ),
-        max_leaves=6,
-    )
+    return st.recursive(leaf, _groups, max_leaves=6)
 
 
 _compilers: dict[int, Compiler] = {}
