@@ -309,3 +309,23 @@ def test_api_long_chain_and_loop(shop):
         assert "ring_a → ring_b → ring_a" in loop.json()["error"]["message"]
         client.delete("/api/segments/ring_b")
         client.delete("/api/segments/ring_a")
+
+
+def test_a_saved_thousand_term_segment_refreshes(ws):
+    """Issue 14 item 15: a 1,000-term OR saved, then every refresh ended in a RecursionError."""
+    from danggol.segments.history import refresh
+
+    values = [3000 * i for i in range(1000)]
+    query = " OR ".join(f"amount_spent = {v}" for v in values)
+    spent = amounts(ws)
+    want = {c for c in KNOWN if spent.get(c, 0.0) in values}
+    reg = service.registry(ws)
+    reg.save(Segment(name="long_or", query=query), overwrite=True)
+    try:
+        refresh(ws, D)
+        rows = ws.duck.execute(
+            "SELECT customer_id FROM segment_members WHERE segment = 'long_or'"
+        ).fetchall()
+        assert {r[0] for r in rows} == want == {"C2", "C5", "C6", "G1"}
+    finally:
+        reg.delete("long_or")
