@@ -31,7 +31,7 @@ from danggol.store.workspace import Workspace
 DIALECTS = ("duckdb", "postgres", "bigquery", "snowflake", "spark", "databricks", "trino", "mysql")
 #: dialects whose Ibis compiler needs the engine's package (pyspark): translated by sqlglot
 TRANSPILED = ("spark", "databricks")
-PREDICTION_FIELDS = {spec.name for spec in prediction_fields()}
+PREDICTION_FIELDS = {spec.name for spec in prediction_fields()} | {"predicted_spend_tier"}
 
 
 @dataclass(frozen=True)
