@@ -35,6 +35,13 @@ universe AS (
     UNION
     SELECT customer_id FROM events WHERE event_date <= $d
 ),
+known_ids AS (
+    -- who a segment holds unless it names known_customer: a customer record (signed up
+    -- by D) or an order of any status by D; ids seen only in events are visitors
+    SELECT customer_id FROM customers WHERE signup_date IS NULL OR signup_date <= $d
+    UNION
+    SELECT customer_id FROM orders WHERE order_date <= $d
+),
 purchase AS (
     SELECT * FROM orders WHERE status IN {_PURCHASE} AND order_date <= $d
 ),
@@ -111,8 +118,16 @@ def event_ids(name: str, since: str | None = None, where: str = "TRUE", at_least
     )"""
 
 
-def reference(ws: Workspace, sql: str, as_of: dt.date, **params: object) -> set[str]:
-    """The ids a reference query selects (``PRELUDE`` + ``sql``; one column of ids)."""
+def reference(
+    ws: Workspace, sql: str, as_of: dt.date, *, everyone: bool = False, **params: object
+) -> set[str]:
+    """The ids a reference query selects (``PRELUDE`` + ``sql``; one column of ids), kept to
+    the known customers (``known_ids``) unless ``everyone`` (a query naming known_customer)."""
+    if not everyone:
+        sql = (
+            f"SELECT customer_id FROM ({sql}) AS q "
+            "WHERE customer_id IN (SELECT customer_id FROM known_ids)"
+        )
     rows = ws.duck.execute(PRELUDE + sql, {"d": as_of, **params}).fetchall()
     ids = [r[0] for r in rows]
     assert len(ids) == len(set(ids)), "a reference query returned an id twice"
@@ -120,7 +135,13 @@ def reference(ws: Workspace, sql: str, as_of: dt.date, **params: object) -> set[
 
 
 def universe(ws: Workspace, as_of: dt.date) -> set[str]:
+    """The known customers as of the date: every segment's universe."""
     return reference(ws, "SELECT customer_id FROM c", as_of)
+
+
+def every_id(ws: Workspace, as_of: dt.date) -> set[str]:
+    """Every id of the profile, anonymous visitors included."""
+    return reference(ws, "SELECT customer_id FROM c", as_of, everyone=True)
 
 
 # --------------------------------------------------------------------------------------
@@ -189,8 +210,10 @@ TINY_EVENTS = (
         ("V2", "visit", "2025-04-02T10:00:00+09:00", "", ""),  # after D: not a customer
     ],
 )
-#: every customer as of 2025-03-31
-TINY_UNIVERSE = frozenset({"C1", "C2", "C3", "C5", "C6", "C7", "V1"})
+#: every id as of 2025-03-31; V1 is an anonymous visitor (events only)
+TINY_EVERY_ID = frozenset({"C1", "C2", "C3", "C5", "C6", "C7", "V1"})
+#: the known customers as of 2025-03-31: a segment's universe
+TINY_UNIVERSE = TINY_EVERY_ID - {"V1"}
 
 
 def write_rows(path: Path, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> Path:

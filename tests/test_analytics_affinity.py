@@ -156,13 +156,14 @@ def test_empty_shop(ws):
 
 
 def test_cross_sell_query_text():
+    # printed in Shopify's MATCHES form (the canonical form of every segment)
     assert cross_sell_query("A", "B") == (
-        "products_purchased(id: 'A', date: -3m) = true AND "
-        "products_purchased(id: 'B', date: -3m) = false"
+        "products_purchased MATCHES (id = 'A', date >= -3m) AND "
+        "products_purchased NOT MATCHES (id = 'B', date >= -3m)"
     )
     assert cross_sell_query("it's", "a\\b", months=6) == (
-        "products_purchased(id: 'it\\'s', date: -6m) = true AND "
-        "products_purchased(id: 'a\\\\b', date: -6m) = false"
+        "products_purchased MATCHES (id = 'it\\'s', date >= -6m) AND "
+        "products_purchased NOT MATCHES (id = 'a\\\\b', date >= -6m)"
     )
     with pytest.raises(ConfigError, match="months"):
         cross_sell_query("A", "B", months=0)

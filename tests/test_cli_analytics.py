@@ -140,7 +140,7 @@ def test_overlap(shop):
         (["migration", "--from", TO, "--to", FROM], "swap them"),
         (["migration", "--from", FROM, "--to", TO, "--by", "nosuch"], "no column 'nosuch'"),
         (["whatif", "--repeat", "100000", "--as-of", DAY], "cannot convert 100000"),
-        (["overlap", "no_such_segment"], "unknown field 'no_such_segment'"),
+        (["overlap", "no_such_segment"], "unknown segment 'no_such_segment'"),
     ],
 )
 def test_bad_input_says_what_to_do(shop, args, message):

@@ -29,6 +29,7 @@ from segment_fixtures import (
     ago,
     bought,
     event_ids,
+    every_id,
     load_rows,
     load_tiny,
     reference,
@@ -189,6 +190,7 @@ def shop_runs(shop, picks) -> dict:
             text = query.format(a=quote(picks["a"]), b=quote(picks["b"]))
             cases["example", name, as_of] = (text, None, as_of)
         cases["example", "everyone", as_of] = ("number_of_orders >= 0", None, as_of)
+        cases["example", "every_id", as_of] = ("known_customer IN (true, false)", None, as_of)
     for name, (params, _) in BUILTIN_REFERENCE.items():
         given = {
             k: _products(picks).get(v, v) if isinstance(v, str) else v for k, v in params.items()
@@ -201,9 +203,11 @@ def shop_runs(shop, picks) -> dict:
     return run_segments(shop, cases)
 
 
-def check_against_sql(ws, got: set[str], sql: str, as_of: dt.date, picks: dict, what: str):
+def check_against_sql(
+    ws, got: set[str], sql: str, as_of: dt.date, picks: dict, what: str, everyone: bool = False
+):
     used = {k: v for k, v in picks.items() if f"${k}" in sql}
-    want = reference(ws, sql, as_of, **used)
+    want = reference(ws, sql, as_of, everyone=everyone, **used)
     assert_same(got, want, what)
     everyone = universe(ws, as_of)
     assert want, f"the reference set is empty, pick other values: {what}"
@@ -241,11 +245,15 @@ def test_cross_sell_not_b_removes_someone(shop, picks, shop_runs):
     assert got and got < a_only
 
 
-def test_universe_is_every_id_up_to_the_date(shop, shop_runs):
-    """`number_of_orders >= 0` is everyone: customers signed up by D, buyers, visitors."""
+def test_universe_is_the_known_customers_up_to_the_date(shop, shop_runs):
+    """`number_of_orders >= 0` is every known customer (signed up by D, or ordered by D);
+    naming known_customer widens it to every id, anonymous visitors included."""
     for as_of in (D_END, D_MID):
         got = result(shop_runs, ("example", "everyone", as_of))
         assert_same(got, universe(shop, as_of), f"everyone as of {as_of}")
+        every = result(shop_runs, ("example", "every_id", as_of))
+        assert_same(every, every_id(shop, as_of), f"every id as of {as_of}")
+        assert got < every  # the demo shop has anonymous visitors
     # the cut matters: there are customers and visitors after 2025-05-31
     assert universe(shop, D_MID) < universe(shop, D_END)
 
@@ -361,6 +369,8 @@ BUILTIN_REFERENCE: dict[str, tuple[dict, str]] = {
 }
 
 BUILTINS = sorted(builtin_segments())
+#: built-ins that ask for anonymous visitors too (their query names known_customer)
+BUILTINS_WITH_VISITORS = {"visitors_never_bought"}
 
 
 def test_every_builtin_has_a_reference_query():
@@ -383,7 +393,8 @@ def test_builtin_segment_matches_sql(shop, picks, shop_runs, name):
     missing = set(segment.required_params) - set(params)
     assert not missing, f"{name}: give the required parameter(s) {missing}"
     got = result(shop_runs, ("builtin", name, as_of))
-    check_against_sql(shop, got, sql, as_of, picks, f"{name} {params}")
+    everyone = name in BUILTINS_WITH_VISITORS
+    check_against_sql(shop, got, sql, as_of, picks, f"{name} {params}", everyone)
 
 
 # --------------------------------------------------------------------------------------
@@ -402,7 +413,7 @@ def test_builtin_segment_matches_sql(shop, picks, shop_runs, name):
 #   −1m = 2025-02-28 (clamped), −13m = 2024-02-29, −7d = 03-24, −4w = 03-03.
 
 ALL = TINY_UNIVERSE
-NON_BUYERS = frozenset({"C5", "C6", "V1"})
+NON_BUYERS = frozenset({"C5", "C6"})
 
 
 def _all_but(*ids: str) -> frozenset[str]:
@@ -454,24 +465,32 @@ TINY_CASES: list[tuple[str, set[str] | frozenset[str]]] = [
     ("products_purchased(min_price: 9000, max_price: 9999) = true", set()),
     ("products_purchased(id: 'P1', category: '신발') = true", set()),
     # events: name, window (boundary day in), product, category; local dates
-    ("events(name: 'cart_add', date: -7d) >= 1", {"C1", "C5", "V1"}),
-    ("events(name: 'cart_add', date: -7d) = 1", {"C1", "C5", "V1"}),
+    # V1 (events only) is an anonymous visitor: outside every segment that does not ask
+    ("events(name: 'cart_add', date: -7d) >= 1", {"C1", "C5"}),
+    ("events(name: 'cart_add', date: -7d) = 1", {"C1", "C5"}),
+    ("events(name: 'cart_add', date: -7d) >= 1 AND known_customer = false", {"V1"}),
+    (
+        "events(name: 'cart_add', date: -7d) >= 1 AND known_customer IN (true, false)",
+        {"C1", "C5", "V1"},
+    ),
+    ("known_customer = true", ALL),
     ("events(name: 'cart_add') = 2", {"C5"}),
-    ("events(name: 'cart_add', date: -7d) >= 1 AND number_of_orders(date: -7d) = 0", {"C5", "V1"}),
-    ("events(name: 'cart_add', id: 'P2') >= 1", {"C1", "V1"}),
+    ("events(name: 'cart_add', date: -7d) >= 1 AND number_of_orders(date: -7d) = 0", {"C5"}),
+    ("events(name: 'cart_add', id: 'P2') >= 1", {"C1"}),
     ("events(name: 'cart_add', category: '의류', date: -7d) = 1", {"C5"}),
     ("events(name: 'product_view') >= 1", {"C2"}),
-    ("events(name: 'visit') = 0", _all_but("V1")),
-    # NULL semantics: a condition on an unknown value is false, its NOT true
+    ("events(name: 'visit') = 0", ALL),
+    # NULL semantics: a positive condition on an unknown value is false; its negation
+    # (!=, NOT IN, NOT CONTAINS, NOT BETWEEN, NOT (…)) is the complement, so true
     ("customer_tags CONTAINS 'wholesale'", {"C3"}),
     ("NOT (customer_tags CONTAINS 'wholesale')", _all_but("C3")),
-    ("customer_regions != '서울특별시'", {"C2", "C6", "C7"}),
-    ("NOT (customer_regions = '서울특별시')", {"C2", "C3", "C6", "C7", "V1"}),
+    ("customer_regions != '서울특별시'", {"C2", "C3", "C6", "C7"}),
+    ("NOT (customer_regions = '서울특별시')", {"C2", "C3", "C6", "C7"}),
     ("NOT (NOT (customer_regions = '서울특별시'))", {"C1", "C5"}),
-    ("customer_regions IS NULL", {"C3", "V1"}),
+    ("customer_regions IS NULL", {"C3"}),
     ("customer_regions IS NOT NULL", {"C1", "C2", "C5", "C6", "C7"}),
     ("amount_spent_percentile < 80", {"C1", "C3", "C7"}),
-    ("NOT (amount_spent_percentile < 80)", {"C2", "C5", "C6", "V1"}),
+    ("NOT (amount_spent_percentile < 80)", {"C2", "C5", "C6"}),
     ("amount_spent_percentile >= 60 AND amount_spent_percentile < 80", {"C1"}),
     ("last_order_date IS NULL", NON_BUYERS),
     ("NOT (last_order_date < -1m)", {"C1", *NON_BUYERS}),
@@ -481,7 +500,7 @@ TINY_CASES: list[tuple[str, set[str] | frozenset[str]]] = [
     ("NOT (customer_cities IN ('suwon', 'busan'))", _all_but("C2")),
     ("NOT (days_since_last_order > 1.5 * avg_days_between_orders)", ALL),
     ("gender IS NOT NULL AND NOT (gender = 'male')", {"C1", "C5"}),
-    ("NOT (signup_date >= 2024-01-01 OR customer_regions = '경기도')", {"C6", "V1"}),
+    ("NOT (signup_date >= 2024-01-01 OR customer_regions = '경기도')", {"C6"}),
     # text comparisons ignore case; tags are lower-cased
     ("customer_cities = 'GANGNAM-GU'", {"C1"}),
     ("customer_cities IN ('gangnam-gu', 'SUWON')", {"C1", "C2"}),
@@ -501,7 +520,7 @@ TINY_CASES: list[tuple[str, set[str] | frozenset[str]]] = [
     (
         "(number_of_orders >= 1 AND NOT (customer_regions IN ('경기도'))) "
         "OR (events(name: 'cart_add', date: -7d) >= 1 AND customer_regions IS NULL)",
-        {"C1", "C3", "V1"},
+        {"C1", "C3"},
     ),
 ]
 
@@ -516,17 +535,17 @@ LEAP_CASES: list[tuple[str, set[str]]] = [
     ("first_order_date >= -365d", set()),  # 2023-03-01
     ("number_of_orders >= 0", {"C1", "C3", "C6", "C7"}),
 ]
-#: NOT IN / NOT CONTAINS / NOT BETWEEN are conditions like != : on an unknown value they
-#: are false (the spec: "a condition on an unknown (NULL) value is false"); the unknowns
-#: are reached with NOT (…), e.g. NOT (customer_regions IN (…)). Tags are the exception by
-#: design: a customer without tags has an empty tag list (known, containing nothing).
+#: NOT IN / NOT CONTAINS / NOT BETWEEN / != are complements of their positive forms, as
+#: Shopify documents NOT CONTAINS: a customer with an unknown value is in them (C3 and C5
+#: have no city, C3 no region, C5 and C6 no order).
 NEGATED_CASES: list[tuple[str, set[str]]] = [
-    ("customer_regions NOT IN ('서울특별시')", {"C2", "C6", "C7"}),
-    ("customer_cities NOT CONTAINS 'x'", {"C1", "C2", "C6"}),
-    ("customer_tags NOT CONTAINS 'vip'", {"C2", "C3", "C5", "C6", "C7", "V1"}),
-    ("last_order_date NOT BETWEEN 2025-01-01 AND 2025-12-31", {"C3", "C7"}),
+    ("customer_regions NOT IN ('서울특별시')", {"C2", "C3", "C6", "C7"}),
+    ("customer_cities NOT CONTAINS 'x'", {"C1", "C2", "C3", "C5", "C6"}),
+    ("customer_tags NOT CONTAINS 'vip'", {"C2", "C3", "C5", "C6", "C7"}),
+    ("last_order_date NOT BETWEEN 2025-01-01 AND 2025-12-31", {"C3", "C7", *NON_BUYERS}),
     ("NOT (last_order_date BETWEEN 2025-01-01 AND 2025-12-31)", {"C3", "C7", *NON_BUYERS}),
-    ("NOT (customer_regions IN ('서울특별시'))", {"C2", "C3", "C6", "C7", "V1"}),
+    ("NOT (customer_regions IN ('서울특별시'))", {"C2", "C3", "C6", "C7"}),
+    ("customer_cities != 'suwon'", {"C1", "C3", "C5", "C6", "C7"}),
 ]
 #: 'at least 0 orders' is refused: '= false' is the way to ask for non-buyers
 COUNT_ZERO = "products_purchased(id: 'P1', count: 0) = true"
@@ -560,7 +579,7 @@ def test_leap_day_as_of(tiny_runs, query, expected):
 
 
 @pytest.mark.parametrize(("query", "expected"), NEGATED_CASES, ids=[q for q, _ in NEGATED_CASES])
-def test_negated_operators_are_false_on_unknown_values(tiny_runs, query, expected):
+def test_negated_operators_are_complements(tiny_runs, query, expected):
     assert_same(result(tiny_runs, ("negated", query)), set(expected), query)
 
 
@@ -578,7 +597,8 @@ def test_tiny_shop_reference_sql_agrees_with_the_hand_answers(tiny):
     first = f"SELECT customer_id FROM c WHERE first_date = {ago(1, 'MONTH')}"
     assert reference(tiny, first, d) == {"C1"}
     carts = f"SELECT customer_id FROM c WHERE customer_id IN {event_ids('cart_add', ago(7, 'DAY'))}"
-    assert reference(tiny, carts, d) == {"C1", "C5", "V1"}
+    assert reference(tiny, carts, d) == {"C1", "C5"}
+    assert reference(tiny, carts, d, everyone=True) == {"C1", "C5", "V1"}
     spent = "SELECT customer_id FROM c WHERE spent = 25000 AND refunds = 1 AND avg_gap = 31"
     assert reference(tiny, spent, d) == {"C1"}
 
@@ -621,11 +641,31 @@ def test_in_segment_of_saved_segments(tiny_ws):
     assert members(tiny_ws, "in_segment('top_spenders')", TINY_AS_OF) == {"C2", "C7"}
 
 
-def test_segment_loops_are_errors(tiny_ws):
+def test_segment_loops_are_refused_at_save_with_the_path(tiny_ws):
+    """Issue 14 item 15: a loop was saved, then blocked every refresh."""
     reg = service.registry(tiny_ws)
+    with pytest.raises(SegmentError, match="loop_self → loop_self"):
+        reg.save(Segment(name="loop_self", query="NOT in_segment('loop_self')"))
     reg.save(Segment(name="loop_a", query="in_segment('loop_b') AND number_of_orders >= 1"))
-    reg.save(Segment(name="loop_b", query="in_segment('loop_a') OR refunds >= 1"))
-    reg.save(Segment(name="loop_self", query="NOT in_segment('loop_self')"))
+    with pytest.raises(SegmentError, match="loop_b → loop_a → loop_b"):
+        reg.save(Segment(name="loop_b", query="in_segment('loop_a') OR refunds >= 1"))
+    reg.save(Segment(name="loop_b", query="refunds >= 1"))
+    reg.save(Segment(name="loop_c", query="in_segment('loop_a')"))
+    with pytest.raises(SegmentError, match="loop_b → loop_c → loop_a → loop_b"):
+        reg.save(Segment(name="loop_b", query="in_segment('loop_c')"), overwrite=True)
+    assert not (tiny_ws.path / "segments" / "loop_self.yaml").exists()
+    assert "loop_b" in reg.saved() and reg.get("loop_b").query == "refunds >= 1"
+
+
+def test_segment_loops_written_by_hand_are_errors(tiny_ws):
+    folder = tiny_ws.path / "segments"
+    folder.mkdir(exist_ok=True)
+    for name, query in {
+        "loop_a": "in_segment('loop_b') AND number_of_orders >= 1",
+        "loop_b": "in_segment('loop_a') OR refunds >= 1",
+        "loop_self": "NOT in_segment('loop_self')",
+    }.items():
+        (folder / f"{name}.yaml").write_text(f'name: {name}\nquery: "{query}"\n')
     for text in ("loop_a", "in_segment('loop_a')", "loop_self", "in_segment('loop_self')"):
         with pytest.raises(SegmentError, match="loop"):
             service.members(tiny_ws, service.target(tiny_ws, text), TINY_AS_OF)
@@ -650,7 +690,9 @@ def test_segment_loops_are_errors(tiny_ws):
         "signup_date BETWEEN 1 AND 2",
         "customer_regions > '서울특별시'",
         "amount_spent + customer_regions > 3",
-        "products_purchased(id: 7) = true",
+        "products_purchased(id: 7.5) = true",  # an id is text or a whole number
+        "products_purchased MATCHES (date > 'soon')",
+        "orders_placed MATCHES (count >= 'many')",
         "products_purchased(date: 'yesterday') = true",
         "events(name: 'visit', date: 30) >= 1",
         "events(name: 'visit') = 'often'",

@@ -12,10 +12,10 @@ from danggol.segments.forms import from_dict, to_dict
 from danggol.segments.nodes import (
     All,
     AnyOf,
-    Call,
     Compare,
     DateOffset,
     Field,
+    Matches,
     Node,
     Not,
     Value,
@@ -26,10 +26,12 @@ from danggol.segments.parse import parse_query
 ORDERS = Compare(Field("number_of_orders"), ">=", Value(1))
 RECENT = Compare(Field("last_order_date"), "<", DateOffset(-5, "m"))
 VIP = Compare(Field("customer_tags"), "CONTAINS", Value("vip"))
-BOUGHT = Compare(
-    Call("products_purchased", (("id", Value("A")), ("date", DateOffset(-90, "d")))),
-    "=",
-    Value(True),
+BOUGHT = Matches(
+    "products_purchased",
+    (
+        Compare(Field("id"), "=", Value("A")),
+        Compare(Field("date"), ">=", DateOffset(-90, "d")),
+    ),
 )
 TREE = All((ORDERS, AnyOf((RECENT, Not(VIP)))))
 

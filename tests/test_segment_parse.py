@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from danggol.errors import SegmentError
 from danggol.segments.fields import FIELDS, FUNCTIONS, ArgSpec
 from danggol.segments.forms import from_dict, to_dict
+from danggol.segments.matches import MATCH_FUNCTIONS
 from danggol.segments.nodes import (
     ARITH_OPS,
     OFFSET_UNITS,
@@ -22,6 +23,7 @@ from danggol.segments.nodes import (
     DateOffset,
     Expr,
     Field,
+    Matches,
     Node,
     Not,
     Value,
@@ -67,20 +69,32 @@ def test_orders_and_recency() -> None:
 
 def test_bought_a_but_not_b() -> None:
     def bought(pid: str) -> Call:
-        return Call("products_purchased", (("id", V(pid)), ("date", DateOffset(-3, "m"))))
+        return Matches(
+            "products_purchased", (cmp("id", "=", pid), cmp("date", ">=", DateOffset(-3, "m")))
+        )
 
     text = (
         "products_purchased(id: 'A', date: -3m) = true "
         "AND products_purchased(id: 'B', date: -3m) = false"
     )
-    assert same(parse_query(text), All((cmp(bought("A"), "=", True), cmp(bought("B"), "=", False))))
+    # the older call form reads into the MATCHES tree (one canonical form)
+    want = All((bought("A"), Not(bought("B"))))
+    assert same(parse_query(text), want)
+    current = (
+        "products_purchased MATCHES (id = 'A', date >= -3m) "
+        "AND products_purchased NOT MATCHES (id = 'B', date >= -3m)"
+    )
+    assert same(parse_query(current), want)
+    assert to_query(want) == current
 
 
 def test_cart_without_order() -> None:
-    events = Call("events", (("name", V("cart_add")), ("date", DateOffset(-7, "d"))))
+    events = Matches(
+        "events", (cmp("name", "=", "cart_add"), cmp("date", ">=", DateOffset(-7, "d")))
+    )
     orders = Call("number_of_orders", (("date", DateOffset(-7, "d")),))
     text = "events(name: 'cart_add', date: -7d) >= 1 AND number_of_orders(date: -7d) = 0"
-    assert same(parse_query(text), All((cmp(events, ">=", 1), cmp(orders, "=", 0))))
+    assert same(parse_query(text), All((events, cmp(orders, "=", 0))))
 
 
 def test_percentile_band() -> None:
@@ -217,8 +231,10 @@ def test_bare_boolean_call() -> None:
 
 def test_whitespace_anywhere() -> None:
     text = "  products_purchased ( id :'A' ,date:-90d )=true\tAND\nage>1 "
-    call = Call("products_purchased", (("id", V("A")), ("date", DateOffset(-90, "d"))))
-    assert same(parse_query(text), All((cmp(call, "=", True), cmp("age", ">", 1))))
+    bought = Matches(
+        "products_purchased", (cmp("id", "=", "A"), cmp("date", ">=", DateOffset(-90, "d")))
+    )
+    assert same(parse_query(text), All((bought, cmp("age", ">", 1))))
 
 
 def test_depth_limit() -> None:
@@ -242,7 +258,13 @@ def test_depth_limit() -> None:
         "age > 1 OR (refunds = 0 AND aov < 5)",
         "(age > 1 OR refunds = 0) AND aov < 5",
         "NOT (customer_tags CONTAINS 'wholesale')",
-        "products_purchased(id: 'A', date: -90d) = true",
+        "products_purchased MATCHES (id = 'A', date >= -90d)",
+        "products_purchased NOT MATCHES (id IN ('1', '2'), date BETWEEN -12m AND today)",
+        "orders_placed MATCHES (count >= 2, sum_amount > 100, date > yesterday)",
+        "email_opened MATCHES (activity_id = '123', date > -30d)",
+        "events MATCHES ()",
+        "last_order_date BETWEEN 2020-05-30T16:00:00 AND +30d",
+        "signup_date > 2020-05-30T16:00:00+09:00",
         "in_segment('vip') = true",
         "days_since_last_order > 1.5 * avg_days_between_orders",
         "(age + refunds) * 2 > 3",
@@ -260,7 +282,31 @@ def test_canonical_text_is_a_fixed_point(text: str) -> None:
 def test_printing_canonicalises() -> None:
     assert to_query(parse_query("age<>3   and   NOT(age>1)")) == "age != 3 AND NOT (age > 1)"
     assert to_query(parse_query('customer_cities = "it\'s"')) == "customer_cities = 'it\\'s'"
-    assert to_query(parse_query("last_order_date > +7d")) == "last_order_date > 7d"
+    assert to_query(parse_query("last_order_date > 7d")) == "last_order_date > +7d"
+    # Shopify's named dates and date-times
+    assert to_query(parse_query("last_order_date >= 7_days_ago")) == "last_order_date >= -7d"
+    assert to_query(parse_query("last_order_date >= 12_months_ago")) == "last_order_date >= -12m"
+    assert to_query(parse_query("last_order_date = 0d")) == "last_order_date = today"
+    assert to_query(parse_query("last_order_date = -1D")) == "last_order_date = yesterday"
+    assert to_query(parse_query("signup_date < 2020-05-30T16:00:00Z")) == (
+        "signup_date < 2020-05-30T16:00:00+00:00"
+    )
+    # the older call form and unquoted numeric ids print as MATCHES with text ids
+    assert to_query(parse_query("products_purchased(id: 1234) = true")) == (
+        "products_purchased MATCHES (id = '1234')"
+    )
+    assert to_query(parse_query("products_purchased MATCHES (id = 1234)")) == (
+        "products_purchased MATCHES (id = '1234')"
+    )
+    assert to_query(parse_query("events(name: 'visit') = 0")) == (
+        "events NOT MATCHES (name = 'visit')"
+    )
+    assert to_query(parse_query("events(name: 'visit', date: -7d) BETWEEN 2 AND 3")) == (
+        "events MATCHES (name = 'visit', date >= -7d, count BETWEEN 2 AND 3)"
+    )
+    assert to_query(parse_query("NOT (shopify_email.clicked MATCHES ())")) == (
+        "email_clicked NOT MATCHES ()"
+    )
 
 
 def test_printing_refuses_what_cannot_round_trip() -> None:
@@ -466,7 +512,13 @@ _floats = st.floats(allow_nan=False, allow_infinity=False)
 _numbers = st.one_of(_ints, _floats).map(V)
 _dates = st.dates().map(V)
 _offsets = st.builds(DateOffset, st.integers(-500, 500), st.sampled_from(OFFSET_UNITS))
-_when = st.one_of(_dates, _offsets)
+_datetimes = st.datetimes(
+    min_value=dt.datetime(1000, 1, 1),
+    timezones=st.one_of(
+        st.none(), st.sampled_from([dt.UTC, dt.timezone(dt.timedelta(hours=9, minutes=30))])
+    ),
+).map(lambda d: V(d.replace(fold=0)))  # fold is not part of the written form
+_when = st.one_of(_dates, _offsets, _datetimes)
 _ARG_VALUES = {
     "text": _texts.map(V),
     "number": _numbers,
@@ -477,9 +529,13 @@ _ARG_VALUES = {
 _CMP = st.sampled_from(["=", "!=", "<", "<=", ">", ">="])
 
 
+#: functions whose comparisons read into MATCHES (their older form is not canonical)
+_AS_MATCHES = ("products_purchased", "events")
+
+
 @st.composite
 def _calls(draw: st.DrawFn, returns: tuple[str, ...]) -> Call:
-    names = sorted(n for n, f in FUNCTIONS.items() if f.returns in returns)
+    names = sorted(n for n, f in FUNCTIONS.items() if f.returns in returns and n not in _AS_MATCHES)
     spec = FUNCTIONS[draw(st.sampled_from(names))]
     required = [a for a in spec.args if a.required]
     optional = [a for a in spec.args if not a.required]
@@ -523,6 +579,27 @@ def _ranges(
     )
 
 
+_MATCH_VALUES = {
+    "text": _texts.map(V),
+    "tags": _texts.map(V),
+    "number": _numbers,
+    "integer": _ints.map(V),
+    "date": _when,
+}
+
+
+@st.composite
+def _matches(draw: st.DrawFn) -> Node:
+    spec = MATCH_FUNCTIONS[draw(st.sampled_from(sorted(MATCH_FUNCTIONS)))]
+    tests = []
+    for arg in draw(st.lists(st.sampled_from(spec.args), max_size=3)):
+        value = _MATCH_VALUES[arg.type]
+        test = draw(_ranges(st.just(F(arg.name)), value))
+        tests.append(test)
+    node = Matches(spec.name, tuple(tests))
+    return Not(node) if draw(st.booleans()) else node
+
+
 _any_field = st.sampled_from(sorted(FIELDS)).map(F)
 _leaves: st.SearchStrategy[Node] = st.one_of(
     _ranges(_numeric, _numeric),
@@ -533,6 +610,7 @@ _leaves: st.SearchStrategy[Node] = st.one_of(
     ),
     st.builds(Compare, _fields("boolean"), st.sampled_from(["=", "!="]), st.booleans().map(V)),
     st.builds(Compare, _calls(("boolean",)), st.just("="), st.booleans().map(V)),
+    _matches(),
     st.builds(Compare, _any_field, st.sampled_from(["IS NULL", "IS NOT NULL"])),
     st.builds(Compare, _any_field, st.sampled_from(["=", "!="]), st.just(V(None))),
 )

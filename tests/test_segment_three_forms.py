@@ -20,16 +20,29 @@ CASES = [
         "all:\n  - number_of_orders >= 1\n  - last_order_date < -5m\n",
     ),
     (
-        "products_purchased(id: 'A', date: -3m) = true AND products_purchased(id: 'B', date: -3m) = false",
+        "products_purchased MATCHES (id = 'A', date >= -3m) "
+        "AND products_purchased NOT MATCHES (id = 'B', date >= -3m)",
         (s.products_purchased(id="A", date=s.ago(3, "m")) == True)  # noqa: E712
         & (s.products_purchased(id="B", date=s.ago(3, "m")) == False),  # noqa: E712
         "all:\n  - \"products_purchased(id: 'A', date: -3m) = true\"\n"
         "  - \"products_purchased(id: 'B', date: -3m) = false\"\n",
     ),
     (
-        "events(name: 'cart_add', date: -7d) >= 1 AND number_of_orders(date: -7d) = 0",
+        "events MATCHES (name = 'cart_add', date >= -7d) AND number_of_orders(date: -7d) = 0",
         (s.events(name="cart_add", date=s.ago(7)) >= 1) & (s.number_of_orders(date=s.ago(7)) == 0),
         "all:\n  - \"events(name: 'cart_add', date: -7d) >= 1\"\n  - 'number_of_orders(date: -7d) = 0'\n",
+    ),
+    (
+        "products_purchased MATCHES (id = '1234', date > -3m) "
+        "OR orders_placed NOT MATCHES (date BETWEEN -12m AND today, count >= 2)",
+        s.matches("products_purchased", s.arg("id") == 1234, s.arg("date") > s.ago(3, "m"))
+        | ~s.matches(
+            "orders_placed",
+            s.arg("date").between(s.ago(12, "m"), s.today()),
+            s.arg("count") >= 2,
+        ),
+        "any:\n  - products_purchased MATCHES (id = 1234, date > -3m)\n"
+        "  - orders_placed NOT MATCHES (date BETWEEN 12_months_ago AND today, count >= 2)\n",
     ),
     (
         "amount_spent_percentile >= 60 AND amount_spent_percentile < 80",

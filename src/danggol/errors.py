@@ -99,3 +99,35 @@ class UnknownCampaignError(ConfigError, LookupError):
 
 class UnknownCustomerError(SegmentError, LookupError):
     """A customer id that is not in the profile as of the date asked (the API answers 404)."""
+
+
+def error_info(exc: DanggolError) -> dict[str, object]:
+    """One error as plain data, the shape the API answers with and ``--json`` prints:
+    ``{"code", "message"}`` plus, for a query, ``position``, ``caret``, ``suggestion`` and
+    ``path`` when known."""
+    if isinstance(exc, SegmentError):
+        caret = None
+        if exc.query is not None and exc.position is not None and "\n" not in exc.query:
+            caret = f"{exc.query}\n{' ' * exc.position}^"
+        code = "not_found" if isinstance(exc, LookupError) else "bad_segment"
+        extra = {
+            "position": exc.position,
+            "caret": caret,
+            "suggestion": exc.suggestion,
+            "path": exc.path,
+            "file": exc.file,
+        }
+        return {
+            "code": code,
+            "message": exc.message,
+            **{k: v for k, v in extra.items() if v is not None},
+        }
+    if isinstance(exc, LookupError):
+        code = "not_found"
+    elif isinstance(exc, StoreBusyError):
+        code = "busy"
+    elif isinstance(exc, WorkspaceError):
+        code = "workspace_error"
+    else:
+        code = "bad_request"
+    return {"code": code, "message": str(exc)}

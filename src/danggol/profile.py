@@ -1,6 +1,9 @@
 """The customer profile: one row per customer, as of a date, as one Ibis expression.
 
-Every id seen in customers, orders or events up to the as-of date is a customer. "As of D"
+Every id seen in customers, orders or events up to the as-of date has a row;
+``known_customer`` is true for customer records and everyone who placed an order (of any
+status), false for anonymous visitors (ids seen only in events). Segments and every
+count hold known customers only unless asked (``segments/universe.py``). "As of D"
 means up to the end of day D in the workspace time zone; the store keeps each timestamp's
 local date, so the cut is a plain date comparison on every engine.
 
@@ -109,6 +112,7 @@ def _order_stats(con: ibis.BaseBackend, as_of: dt.date) -> ir.Table:
         first_order_date=o.order_date.min(where=bought),
         last_order_date=o.order_date.max(where=bought),
         refunds=o.count(where=o.status.isin(REFUND_STATUSES)),
+        orders_any_status=o.count(),
     )
     return stats
 
@@ -193,6 +197,7 @@ CUSTOMER_COLUMNS = frozenset(
 )
 ORDER_COLUMNS = frozenset(
     {
+        "known_customer",  # a buyer is a known customer (see customer_columns)
         "number_of_orders",
         "amount_spent",
         "aov",
@@ -286,7 +291,10 @@ def customer_profile(
 
     def customer_columns(p: ir.Table) -> dict[str, ir.Value]:
         return {
-            "known_customer": p.known_customer.fill_null(False),
+            # a known customer has a customer record or placed an order (any status): a guest
+            # checkout is a customer, an id seen only in events is an anonymous visitor
+            "known_customer": p.known_customer.fill_null(False)
+            | (p.orders_any_status.fill_null(0) > 0),
             "country": p.country,
             "region": p.region,
             "city": p.city,

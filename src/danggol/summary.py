@@ -7,13 +7,15 @@ import datetime as dt
 import ibis.expr.types as ir
 
 from danggol.profile import customer_profile
+from danggol.segments.universe import known
 from danggol.store.workspace import Workspace
 
 
 def shop_summary(ws: Workspace, as_of: dt.date) -> dict[str, object]:
     """Headline figures of the shop as of a date, from the customer profile.
 
-    ``customers`` are known customers; ``visitors`` are ids seen only in orders or events."""
+    ``customers`` are known customers — the universe every segment count and share uses
+    (``segments.universe``); ``visitors`` are ids seen only in events."""
     return profile_summary(customer_profile(ws.ibis, as_of, events=[]), as_of)
 
 
@@ -24,8 +26,8 @@ def profile_summary(p: ir.Table, as_of: dt.date) -> dict[str, object]:
     top = buyers.filter(buyers.amount_spent_percentile >= 90)
     row = (
         p.aggregate(
-            customers=p.known_customer.sum(),
-            visitors=(~p.known_customer).sum(),
+            customers=known(p).sum(),
+            visitors=(~known(p)).sum(),
             buyers=(p.number_of_orders > 0).sum(),
             repeat=(p.number_of_orders > 1).sum(),
             orders=p.number_of_orders.sum(),

@@ -47,9 +47,9 @@ def cross_sell_query(a: str, b: str, months: int = 3) -> str:
     backslash escaped as ``\'`` and ``\\``.
 
     >>> print(cross_sell_query("A", "B"))
-    products_purchased(id: 'A', date: -3m) = true AND products_purchased(id: 'B', date: -3m) = false
+    products_purchased MATCHES (id = 'A', date >= -3m) AND products_purchased NOT MATCHES (id = 'B', date >= -3m)
     >>> print(cross_sell_query("it's", "a\\b", months=6))
-    products_purchased(id: 'it\'s', date: -6m) = true AND products_purchased(id: 'a\\b', date: -6m) = false
+    products_purchased MATCHES (id = 'it\'s', date >= -6m) AND products_purchased NOT MATCHES (id = 'a\\b', date >= -6m)
     """
     if isinstance(months, bool) or not isinstance(months, int) or months < 1:
         raise ConfigError(f"months must be a whole number ≥ 1; got {months!r}")

@@ -4,7 +4,8 @@ Segments come as Ibis tables with a ``customer_id`` column (e.g. the members of 
 segments, ``danggol.segments.service.members``); duplicate ids count once. For segments A
 and B, as of a date, with the customer profile's ``amount_spent``:
 
-* size |A|; share of customers = |A| / customers in the profile;
+* size |A|; share of customers = |A| / known customers (``segments.universe``, the
+  denominator of every count and share);
 * revenue(A) = Σ amount_spent over A's members; revenue share = revenue(A) / Σ amount_spent
   over every customer of the profile (a member missing from the profile adds 0);
 * overlap |A ∩ B|; Jaccard = |A ∩ B| / |A ∪ B| = |A ∩ B| / (|A| + |B| − |A ∩ B|);
@@ -25,6 +26,7 @@ from danggol.analytics._common import ratio
 from danggol.analytics.concentration import buyer_spend
 from danggol.errors import ConfigError
 from danggol.profile import profile_for
+from danggol.segments.universe import universe_size
 from danggol.serial import ToDict
 
 
@@ -87,8 +89,8 @@ def _totals(con: ibis.BaseBackend, as_of: dt.date) -> tuple[ir.Table, int, float
     """Buyers' spend, the number of customers in the profile and the total revenue."""
     spend = buyer_spend(con, as_of)
     revenue = spend.aggregate(revenue=spend.amount_spent.sum()).to_pyarrow()["revenue"][0]
-    customers = profile_for(con, as_of).count().to_pyarrow().as_py()
-    return spend, int(customers or 0), float(revenue.as_py() or 0.0)
+    customers = universe_size(profile_for(con, as_of))
+    return spend, customers, float(revenue.as_py() or 0.0)
 
 
 def _sizes(

@@ -8,14 +8,15 @@ every command load no engine (tests/test_cli_start.py, bench/bench_start.py).
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
 from rich.markup import escape
 
 from danggol.cli import activation, analytics, commands, predict, report, scores, segments, serve
-from danggol.cli.options import CliContext, WorkspaceOpt, err, out
-from danggol.errors import DanggolError
+from danggol.cli.options import CliContext, WorkspaceOpt, err, out, print_json
+from danggol.errors import DanggolError, error_info
 
 app = typer.Typer(
     name="danggol",
@@ -63,12 +64,17 @@ def main(
 
 
 def run() -> None:
-    """Entry point: danggol's own errors become one clear line and exit code 2; usage errors
-    (a missing option, a bad choice) are shown by Typer as usual, also with exit code 2."""
+    """Entry point: danggol's own errors become one clear line and exit code 2 — with
+    ``--json``, the error as JSON on stdout (``{"error": {"code", "message", …}}``, the API's
+    shape) so a script reading stdout sees it; usage errors (a missing option, a bad choice)
+    are shown by Typer as usual, also with exit code 2."""
     try:
         app()
     except DanggolError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        if "--json" in sys.argv[1:]:
+            print_json({"error": error_info(exc)})
+        else:
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise SystemExit(2) from None
 
 

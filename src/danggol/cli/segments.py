@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from danggol.choices import DIALECTS, GOALS
 from danggol.cli.options import (
@@ -53,8 +54,24 @@ def count_cmd(
         day = as_of_day(as_of, ws.config)
         tgt = service.target(ws, target, parse_params(param))
         n = service.count(ws, tgt, day)
+        universe = service.universe_of(ws, tgt)
+        warnings = service.value_warnings(ws, tgt.tree)
     if json_:
-        print_json({"count": n, "as_of": day.isoformat(), "segment": tgt.name, "query": tgt.query})
+        print_json(
+            {
+                "count": n,
+                "as_of": day.isoformat(),
+                "segment": tgt.name,
+                "query": tgt.query,
+                "universe": universe,
+                "warnings": warnings,
+            }
+        )
+        return
+    for warning in warnings:
+        err.print(f"[yellow]warning:[/] {escape(warning['en'])}", highlight=False)
+    if universe == "every_id":
+        out.print(f"{n:,} customers and anonymous visitors as of {day}")
     else:
         out.print(f"{n:,} customers as of {day}")
 

@@ -51,8 +51,8 @@ LABELS: dict[str, dict[str, str]] = {
     "top10": {"ko": "상위 10% 매출 비중", "en": "Top 10% share"},
     "gini": {"ko": "지니 계수", "en": "Gini coefficient"},
     "headline_note": {
-        "ko": "고객 수는 가입 고객, 구매 고객은 구매가 한 번 이상인 고객입니다. 매출은 환불을 뺀 금액입니다.",
-        "en": "Customers are registered customers; buyers have at least one purchase. Revenue is net of refunds.",
+        "ko": "고객 수는 고객 정보가 있거나 주문한 적이 있는 사람(익명 방문자 제외)으로, 세그먼트 비율의 분모와 같습니다. 구매 고객은 구매가 한 번 이상인 고객입니다. 매출은 환불을 뺀 금액입니다.",
+        "en": "Customers are everyone with a customer record or an order (anonymous visitors excluded), the denominator of every segment share; buyers have at least one purchase. Revenue is net of refunds.",
     },
     "rfm": {"ko": "RFM 그리드", "en": "RFM grid"},
     "rfm_note": {

@@ -5,7 +5,9 @@
 >>> s.to_query(lapsed)
 'number_of_orders >= 1 AND last_order_date < -5m'
 >>> s.to_query(s.products_purchased(id="A", date=s.ago(3, "m")) == False)
-"products_purchased(id: 'A', date: -3m) = false"
+"products_purchased NOT MATCHES (id = 'A', date >= -3m)"
+>>> s.to_query(s.matches("products_purchased", s.arg("id") == 1234, s.arg("date") > s.ago(3, "m")))
+"products_purchased MATCHES (id = '1234', date > -3m)"
 
 ``&``, ``|`` and ``~`` build AND, OR and NOT (a chain ``a & b & c`` is one group, as in the
 query text); the result is the same tree the query and YAML forms give.
@@ -19,7 +21,8 @@ from danggol.errors import SegmentError
 from danggol.segments import nodes as n
 from danggol.segments.fields import FIELDS, FUNCTIONS, suggest
 from danggol.segments.forms import from_dict, to_dict
-from danggol.segments.parse import parse_query
+from danggol.segments.matches import MATCH_FUNCTIONS, from_call, match_spec
+from danggol.segments.parse import as_text_id, parse_query
 from danggol.segments.parse import to_query as _to_query
 
 __all__ = [
@@ -27,15 +30,18 @@ __all__ = [
     "Expr",
     "ago",
     "amount_spent",
+    "arg",
     "events",
     "field",
     "from_dict",
     "in_segment",
+    "matches",
     "number_of_orders",
     "parse_query",
     "products_purchased",
     "to_dict",
     "to_query",
+    "today",
 ]
 
 
@@ -79,7 +85,9 @@ class Expr:
         self.node = node
 
     def _cmp(self, op: str, other: object) -> Cond:
-        return Cond(n.Compare(self.node, op, _expr(other)))
+        cond = n.Compare(self.node, op, _expr(other))
+        # the older call form is the same tree as the query's: MATCHES (one canonical form)
+        return Cond(from_call(cond) or cond)
 
     def __eq__(self, other: object) -> Cond:  # type: ignore[override]
         return self._cmp("=", other)
@@ -161,7 +169,7 @@ def _call(function: str, *positional: object, **kwargs: object) -> Expr:
         if spec.arg(key) is None:
             names = ", ".join(a.name for a in spec.args)
             raise SegmentError(f"{function} has no argument '{key}'; its arguments are {names}")
-        args.append((key, _expr(value)))  # type: ignore[arg-type]
+        args.append((key, as_text_id(_expr(value), spec.arg(key).type)))  # type: ignore[arg-type, union-attr]
     return Expr(n.Call(function, tuple(args)))
 
 
@@ -179,6 +187,43 @@ def amount_spent(**kwargs: object) -> Expr:
 
 def events(**kwargs: object) -> Expr:
     return _call("events", **kwargs)
+
+
+def today() -> n.DateOffset:
+    """The as-of date itself (Shopify's ``today``)."""
+    return n.DateOffset(0, "d")
+
+
+def arg(name: str) -> Expr:
+    """An argument of a MATCHES function, to compare: ``arg("id") == 1234``."""
+    return Expr(n.Field(name))
+
+
+def matches(function: str, *tests: Cond) -> Cond:
+    """``function MATCHES (tests…)``: ``matches("products_purchased", arg("id") == 1234,
+    arg("date") > ago(3, "m"))``; ``~matches(…)`` is NOT MATCHES."""
+    spec = match_spec(function)
+    if spec is None:
+        raise SegmentError(
+            f"MATCHES is not supported for '{function}'",
+            suggestion=suggest(function, tuple(MATCH_FUNCTIONS)),
+        )
+    compares = []
+    for test in tests:
+        node = test.node
+        if not isinstance(node, n.Compare) or not isinstance(node.left, n.Field):
+            raise SegmentError("each test of matches(…) is arg(NAME) compared with a value")
+        a = spec.arg(node.left.name)
+        if a is None:
+            names = ", ".join(x.name for x in spec.args)
+            raise SegmentError(f"{spec.name} has no argument '{node.left.name}'; its are {names}")
+        right = node.right
+        if isinstance(right, tuple):
+            right = tuple(as_text_id(v, a.type) for v in right)  # type: ignore[arg-type]
+        elif right is not None:
+            right = as_text_id(right, a.type)  # type: ignore[arg-type]
+        compares.append(n.Compare(node.left, node.op, right))
+    return Cond(n.Matches(spec.name, tuple(compares)))
 
 
 def in_segment(name: str) -> Cond:

@@ -3,7 +3,10 @@
 ``Compiler(con, as_of).members(tree)`` is the customer profile filtered by the tree. Each
 function call in the tree (``products_purchased(...)``, ``events(...)``...) becomes one
 aggregate over the fact tables, left-joined onto the profile as a column; every condition is
-two-valued (an unknown value never satisfies it), so ``NOT`` means what a marketer expects.
+two-valued (an unknown value never satisfies a positive form and always satisfies its
+negation: ``!=``, ``NOT CONTAINS`` … are complements, as in Shopify), so ``NOT`` means what a
+marketer expects. Groups of many conditions are combined as balanced trees, so a chain of
+thousands of ORs stays a few dozen levels deep in the engine's expression.
 Types are checked before anything runs; a node kind without a rule fails loudly.
 """
 
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 import ibis
 import ibis.expr.types as ir
@@ -19,14 +23,20 @@ from danggol.dates import shift
 from danggol.errors import ConfigError, SegmentError
 from danggol.profile import customer_profile, purchases
 from danggol.segments import nodes as n
-from danggol.segments.fields import FIELDS, FUNCTIONS, suggest
+from danggol.segments.fields import FIELDS, FUNCTIONS, JOINED_FIELDS, suggest
+from danggol.segments.forms import check_size
+from danggol.segments.matches import INNER_OPS, MATCH_FUNCTIONS, match_spec
 from danggol.segments.operators import build
 from danggol.segments.parse import check_text, to_query
+from danggol.segments.places import city_key, region_spellings
+from danggol.segments.universe import asks_for_visitors, known
 
 #: resolves a segment name (``in_segment('vip')``) to its tree
 Resolver = Callable[[str], n.Node]
 
 NUMERIC = ("integer", "number")
+#: the comparisons a region or city value is read with every spelling of its place
+PLACE_OPS = ("=", "!=", "IN", "NOT IN", "CONTAINS", "NOT CONTAINS")
 ORDERING = ("<", "<=", ">", ">=", "BETWEEN", "NOT BETWEEN")
 
 
@@ -93,6 +103,7 @@ class Compiler:
         *,
         base: ir.Table | Callable[[], ir.Table] | None = None,
         resolver: Resolver | None = None,
+        timezone: str | None = None,
         _stack: tuple[str, ...] = (),
     ) -> None:
         self.con = con
@@ -100,6 +111,7 @@ class Compiler:
         # the profile is built on first use, so that type errors come before any work
         self._base = base if base is not None else (lambda: customer_profile(con, as_of))
         self.resolver = resolver
+        self.timezone = timezone
         self._stack = _stack
         self._calls: dict[n.Call, str] = {}
 
@@ -111,10 +123,15 @@ class Compiler:
 
     # -- public ---------------------------------------------------------------------------
     def check(self, tree: n.Node) -> None:
-        """Raise SegmentError for unknown names, wrong types, unknown segments, cycles."""
+        """Raise SegmentError for unknown names, wrong types, unknown segments, cycles, and
+        trees above the size limits (a tree built in Python is not read by the parser)."""
+        check_size(tree)
         for path, cond in n.conditions(tree):
             try:
-                self._check_compare(cond, path)
+                if isinstance(cond, n.Matches):
+                    self._check_matches(cond, path)
+                else:
+                    self._check_compare(cond, path)
             except SegmentError as exc:
                 raise SegmentError(
                     f"{exc.message} — in: {to_query(cond)}",
@@ -127,19 +144,36 @@ class Compiler:
         """The base table with one column per function call of ``tree``."""
         self.check(tree)
         table = self.base
+        for name in n.field_names(tree):
+            if name in JOINED_FIELDS and FIELDS[name].column not in table.columns:
+                table = getattr(self, f"field_{name}")(table)
         for i, call in enumerate(n.calls(tree)):
             column = f"_call_{i}"
             self._calls[call] = column
             table = self._join_call(table, call, column)
+        leaves = dict.fromkeys(c for _, c in n.conditions(tree) if isinstance(c, n.Matches))
+        for i, found in enumerate(leaves):
+            column = f"_matches_{i}"
+            self._calls[found] = column  # type: ignore[index]
+            table = self._join_matches(table, found, column)
         return table
 
     def predicate(self, tree: n.Node, table: ir.Table) -> ir.BooleanValue:
         return self.visit(tree, table)
 
     def members(self, tree: n.Node) -> ir.Table:
-        """The profile rows of the customers in the segment."""
+        """The profile rows of the customers in the segment: known customers only, unless
+        the tree names ``known_customer`` (see ``universe.py``)."""
         table = self.with_calls(tree)
-        return table.filter(self.predicate(tree, table)).select(*self.base.columns)
+        condition = self.in_universe(tree, table) & self.predicate(tree, table)
+        return table.filter(condition).select(*self.base.columns)
+
+    def in_universe(self, tree: n.Node, table: ir.Table) -> ir.BooleanValue:
+        """Whether a row can be a member at all: a known customer, or anyone when the tree
+        names ``known_customer`` (``universe.py``)."""
+        if asks_for_visitors(tree, self.resolver):
+            return ibis.literal(True)
+        return known(table)
 
     # -- nodes ----------------------------------------------------------------------------
     def visit(self, node: n.Node, t: ir.Table) -> ir.BooleanValue:
@@ -149,21 +183,21 @@ class Compiler:
         return method(node, t)
 
     def visit_All(self, node: n.All, t: ir.Table) -> ir.BooleanValue:
-        result = self.visit(node.children[0], t)
-        for child in node.children[1:]:
-            result = result & self.visit(child, t)
-        return result
+        return _balanced([self.visit(child, t) for child in node.children], and_=True)
 
     def visit_AnyOf(self, node: n.AnyOf, t: ir.Table) -> ir.BooleanValue:
-        result = self.visit(node.children[0], t)
-        for child in node.children[1:]:
-            result = result | self.visit(child, t)
-        return result
+        return _balanced([self.visit(child, t) for child in node.children], and_=False)
 
     def visit_Not(self, node: n.Not, t: ir.Table) -> ir.BooleanValue:
         return ~self.visit(node.child, t)
 
+    def visit_Matches(self, node: n.Matches, t: ir.Table) -> ir.BooleanValue:
+        return t[self._calls[node]]  # type: ignore[index]
+
     def visit_Compare(self, node: n.Compare, t: ir.Table) -> ir.BooleanValue:
+        place = self._place(node, t)
+        if place is not None:
+            return place
         left = self.value(node.left, t)
         kind = kind_of(node.left)
         if isinstance(node.right, tuple):
@@ -173,6 +207,31 @@ class Compiler:
         else:
             right = self.value(node.right, t)
         return build(node.op, left, right, kind)
+
+    def _place(self, node: n.Compare, t: ir.Table) -> ir.BooleanValue | None:
+        """Regions and cities by any spelling of the place (``places.py``): 서울 finds
+        서울특별시, Seoul and KR-11; US-CA-LosAngeles finds Los Angeles."""
+        name = node.left.name if isinstance(node.left, n.Field) else None
+        if name not in ("customer_regions", "customer_cities") or node.op not in PLACE_OPS:
+            return None
+        rights = node.right if isinstance(node.right, tuple) else (node.right,)
+        if not all(isinstance(r, n.Value) and isinstance(r.value, str) for r in rights):
+            return None
+        texts = [str(r.value) for r in rights]  # type: ignore[union-attr]
+        column = t[FIELDS[name].column]
+        if name == "customer_regions":
+            spellings = [s for text in texts for s in region_spellings(text)]
+            left: ir.Value = column.lower()
+        else:
+            spellings = [city_key(text) for text in texts]
+            left = column.lower().re_replace(r"[\s\-]+", "")
+        positive = node.op in ("=", "IN", "CONTAINS")
+        if node.op in ("CONTAINS", "NOT CONTAINS"):
+            held = _balanced([left.contains(s) for s in spellings], and_=False)
+        else:
+            held = left.isin(list(dict.fromkeys(spellings)))
+        held = held.fill_null(False)
+        return held if positive else ~held
 
     # -- expressions ------------------------------------------------------------------------
     def value(self, expr: n.Expr, t: ir.Table) -> ir.Value:
@@ -189,6 +248,9 @@ class Compiler:
     def value_Value(self, expr: n.Value, t: ir.Table) -> ir.Value:
         if expr.value is None:
             return ibis.null()
+        if isinstance(expr.value, dt.datetime):
+            # dates are compared by the shop's local day, as Shopify does ("entire days")
+            return ibis.literal(self.local_day(expr.value))
         if isinstance(expr.value, str):
             check_text(expr.value)
         return ibis.literal(expr.value)
@@ -209,6 +271,12 @@ class Compiler:
 
     def value_Call(self, expr: n.Call, t: ir.Table) -> ir.Value:
         return t[self._calls[expr]]
+
+    def local_day(self, moment: dt.datetime) -> dt.date:
+        """A date-time's day in the shop's time zone (a time without an offset is local)."""
+        if moment.tzinfo is not None and self.timezone:
+            return moment.astimezone(ZoneInfo(self.timezone)).date()
+        return moment.date()
 
     # -- type checks ----------------------------------------------------------------------
     def _check_expr(self, expr: n.Expr, path: str) -> None:
@@ -311,6 +379,172 @@ class Compiler:
                     path=path,
                 )
 
+    def _check_matches(self, node: n.Matches, path: str) -> None:
+        spec = match_spec(node.function)
+        if spec is None:
+            raise SegmentError(
+                f"MATCHES is not supported for '{node.function}'",
+                path=path,
+                suggestion=suggest(node.function, tuple(MATCH_FUNCTIONS)),
+            )
+        for test in node.tests:
+            arg = spec.arg(test.left.name) if isinstance(test.left, n.Field) else None
+            if arg is None:
+                names = ", ".join(a.name for a in spec.args)
+                raise SegmentError(
+                    f"{spec.name} MATCHES has no argument {_describe(test.left)}; its arguments "
+                    f"are {names}",
+                    path=path,
+                )
+            if test.op not in INNER_OPS:
+                raise SegmentError(
+                    f"'{test.op}' is not supported inside MATCHES (use {', '.join(INNER_OPS)})",
+                    path=path,
+                )
+            want = "text" if arg.type == "tags" else arg.type
+            if arg.type == "tags" and test.op not in ("=", "!=", "IN", "NOT IN"):
+                raise SegmentError(f"{arg.name} takes =, !=, IN or NOT IN", path=path)
+            rights = test.right if isinstance(test.right, tuple) else (test.right,)
+            for right in rights:
+                if not isinstance(right, n.Value | n.DateOffset):
+                    raise SegmentError(f"{spec.name}({arg.name}): a value is needed", path=path)
+                if isinstance(right, n.Value) and isinstance(right.value, str):
+                    check_text(right.value)
+                got = kind_of(right)
+                if got == "null" or not _compatible(want, got):
+                    raise SegmentError(
+                        f"{spec.name} MATCHES ({arg.name} …) takes {_HINT.get(want, want)}, "
+                        f"got {_describe(right)}",
+                        path=path,
+                    )
+
+    def _join_matches(self, table: ir.Table, node: n.Matches, column: str) -> ir.Table:
+        """One boolean column: whether the customer's rows of the function pass the tests."""
+        spec = match_spec(node.function)
+        assert spec is not None  # checked
+        source = getattr(self, f"rows_{spec.source}")(spec)
+        aggregate = [t for t in node.tests if spec.arg(t.left.name).aggregate]  # type: ignore[union-attr,attr-defined]
+        row_tests = [t for t in node.tests if t not in aggregate]
+        for test in row_tests:
+            source = source.filter(self._row_test(source, spec, test))
+        per = source.group_by("customer_id").aggregate(
+            count=source._unit.nunique(), sum_amount=source._amount.sum()
+        )
+        joined = table.left_join(per, "customer_id").drop("customer_id_right")
+        counts = {
+            "count": joined["count"].fill_null(0),
+            "sum_amount": joined.sum_amount.fill_null(0),
+        }
+        tests = aggregate or [n.Compare(n.Field("count"), ">=", n.Value(1))]
+        held = [
+            build(t.op, counts[t.left.name], self._right(t.right, joined), kind_of_arg(spec, t))  # type: ignore[union-attr]
+            for t in tests
+        ]
+        result = held[0]
+        for h in held[1:]:
+            result = result & h
+        return joined.mutate(**{column: result}).drop("count", "sum_amount")
+
+    def _right(self, right: object, t: ir.Table) -> object:
+        if isinstance(right, tuple):
+            return tuple(self.value(x, t) for x in right)
+        return self.value(right, t)  # type: ignore[arg-type]
+
+    def _row_test(self, rows: ir.Table, spec: object, test: n.Compare) -> ir.BooleanValue:
+        name = test.left.name  # type: ignore[union-attr]
+        kind = kind_of_arg(spec, test)
+        left = rows[name]
+        right = self._right(test.right, rows)
+        if kind == "tags":  # a line's product tags: = is "has the tag", IN "has one of them"
+            values = right if isinstance(right, tuple) else (right,)
+            has = ibis.literal(False)
+            for value in values:
+                has = has | build("CONTAINS", left, value, "tags")
+            return ~has if test.op in ("!=", "NOT IN") else has
+        return build(test.op, left, right, kind)
+
+    def _in_window(self, table: ir.Table, column: str) -> ir.Table:
+        return table.filter(table[column] <= self.as_of)
+
+    def rows_products(self, spec: object) -> ir.Table:
+        """Purchased order lines: one row per line of a purchase up to the as-of date."""
+        p = purchases(self.con, self.as_of).select("order_id", "customer_id", "order_date")
+        items = self.con.table("order_items")
+        tags = items.product_tags if "product_tags" in items.columns else ibis.null("array<string>")
+        lines = items.select(
+            "order_id",
+            id=items.product_id,
+            category=items.category,
+            tag=tags,
+            price=items.unit_price,
+            _amount=items.unit_price * items.quantity,
+        ).join(p, "order_id")
+        return lines.select(
+            "customer_id",
+            "id",
+            "category",
+            "tag",
+            "price",
+            _unit=lines.order_id,
+            _amount=lines._amount,
+            date=lines.order_date,
+        )
+
+    def rows_orders(self, spec: object) -> ir.Table:
+        """Purchases (paid or partly refunded orders) up to the as-of date."""
+        p = purchases(self.con, self.as_of)
+        amount = p.total - p.refunded_amount.fill_null(0)
+        return p.select(
+            "customer_id",
+            id=p.order_id,
+            amount=amount,
+            channel=p.channel,
+            coupon_code=p.coupon_code,
+            date=p.order_date,
+            _unit=p.order_id,
+            _amount=amount,
+        )
+
+    def _event_rows(self, names: tuple[str, ...] | None = None) -> ir.Table:
+        e = self._in_window(self.con.table("events"), "event_date")
+        if names:
+            e = e.filter(e.event.isin(list(names)))
+        props = e.properties.cast("json")
+        return e.select(
+            "customer_id",
+            name=e.event,
+            id=e.product_id,
+            product_id=e.product_id,
+            category=e.category,
+            campaign_id=props["campaign_id"].str,
+            activity_id=props["activity_id"].str,
+            date=e.event_date,
+            _unit=e.event_id,
+            _amount=e.value.fill_null(0),
+        )
+
+    def rows_events(self, spec: object) -> ir.Table:
+        """Events up to the as-of date (of any name unless the tests name one)."""
+        return self._event_rows()
+
+    def rows_email(self, spec: object) -> ir.Table:
+        """Events of the function's names (the e-mail activity ``email_open`` …, whose
+        ``campaign_id`` and ``activity_id`` are read from the event's properties; the
+        storefront's ``product_view``)."""
+        return self._event_rows(spec.events)  # type: ignore[attr-defined]
+
+    def rows_abandoned_checkouts(self, spec: object) -> ir.Table:
+        """Checkouts started with no purchase by the customer on that day or after it (up to
+        the as-of date): a ``checkout_start`` event followed by no order."""
+        starts = self._event_rows(("checkout_start",))
+        p = purchases(self.con, self.as_of)
+        last = p.group_by("customer_id").aggregate(_last_purchase=p.order_date.max())
+        joined = starts.left_join(last, "customer_id").drop("customer_id_right")
+        open_ = joined.filter(
+            joined._last_purchase.isnull() | (joined._last_purchase < joined.date)
+        )
+        return open_.drop("_last_purchase")
+
     # -- function calls -------------------------------------------------------------------
     def _since(self, call: n.Call) -> dt.date | None:
         value = call.arg("date")
@@ -325,7 +559,10 @@ class Compiler:
         joined = table.left_join(agg.rename({column: "value"}), "customer_id").drop(
             "customer_id_right"
         )
-        default = False if FUNCTIONS[call.name].returns == "boolean" else 0
+        returns = FUNCTIONS[call.name].returns
+        if returns == "date":  # no date is no date
+            return joined
+        default = False if returns == "boolean" else 0
         return joined.mutate(**{column: joined[column].fill_null(default)})
 
     def _purchases_since(self, call: n.Call) -> ir.Table:
@@ -379,6 +616,79 @@ class Compiler:
         e = e.filter(*filters)
         return e.group_by("customer_id").aggregate(value=e.count())
 
+    def call_anniversary(self, call: n.Call) -> ir.Table:
+        """The next anniversary of a date on or after the as-of date (29 February is the
+        28th in other years), so ``anniversary(date: 'birth_date') BETWEEN today AND +30d``
+        is "a birthday in the next 30 days", as in Shopify."""
+        which = str(call.arg("date").value)  # type: ignore[union-attr]
+        column = ANNIVERSARY_DATES.get(which)
+        if column is None:
+            raise SegmentError(
+                f"anniversary(date: '{which}'): choose one of {', '.join(ANNIVERSARY_DATES)}",
+                suggestion=suggest(which, tuple(ANNIVERSARY_DATES)),
+            )
+        if column == "first_order_date":
+            p = purchases(self.con, self.as_of)
+            dates = p.group_by("customer_id").aggregate(day=p.order_date.min())
+        else:
+            c = self.con.table("customers")
+            dates = c.select("customer_id", day=c[column])
+        dates = dates.filter(dates.day.notnull())
+        return dates.select("customer_id", value=_next_anniversary(dates.day, self.as_of))
+
+    # -- fields joined or derived when named ------------------------------------------------
+    def _customers_column(self, table: ir.Table, name: str, source: str) -> ir.Table:
+        c = self.con.table("customers")
+        if source not in c.columns:
+            raise SegmentError(
+                f"{name} needs a '{source}' column in customers, and this shop's customers have "
+                f"none: load customers with a {source} column (see docs/segments.md)"
+            )
+        value = c[source] if source != "email" else _email_domain(c.email)
+        joined = table.left_join(c.select("customer_id", _v=value), "customer_id")
+        return joined.drop("customer_id_right").rename({FIELDS[name].column: "_v"})
+
+    def field_customer_email_domain(self, table: ir.Table) -> ir.Table:
+        """The part of the e-mail after '@', lower-cased (``customer_email_domain``)."""
+        return self._customers_column(table, "customer_email_domain", "email")
+
+    def field_customer_account_status(self, table: ir.Table) -> ir.Table:
+        """A customers column ``account_status`` (e.g. enabled, invited, disabled), when the
+        shop loads one."""
+        return self._customers_column(table, "customer_account_status", "account_status")
+
+    def field_companies(self, table: ir.Table) -> ir.Table:
+        """A customers column ``company`` (B2B shops), when the shop loads one."""
+        return self._customers_column(table, "companies", "company")
+
+    def field_customer_added_date(self, table: ir.Table) -> ir.Table:
+        """When the customer became known: the sign-up date, else the first order (of any
+        status) — a guest is added by their first checkout, as in Shopify."""
+        o = self.con.table("orders")
+        o = o.filter(o.order_date <= self.as_of)
+        first = o.group_by("customer_id").aggregate(_first=o.order_date.min())
+        joined = table.left_join(first, "customer_id").drop("customer_id_right")
+        added = ibis.coalesce(joined.signup_date, joined._first)
+        return joined.mutate(customer_added_date=added).drop("_first")
+
+    def field_abandoned_checkout_date(self, table: ir.Table) -> ir.Table:
+        """The last day the customer started a checkout and bought nothing on or after it."""
+        rows = self.rows_abandoned_checkouts(None)
+        last = rows.group_by("customer_id").aggregate(abandoned_checkout_date=rows.date.max())
+        return table.left_join(last, "customer_id").drop("customer_id_right")
+
+    def field_predicted_spend_tier(self, table: ir.Table) -> ir.Table:
+        """Shopify's predicted spend tier from danggol's prediction: high for the top 20 % of
+        predicted CLV (percentile ≥ 80), medium for the next 40 % (≥ 40), low below; empty
+        without a prediction."""
+        if "predicted_clv_percentile" not in table.columns:
+            raise SegmentError(
+                "predicted_spend_tier needs the predictions: run 'danggol refresh' first"
+            )
+        pct = table.predicted_clv_percentile
+        tier = ibis.cases((pct >= 80, "high"), (pct >= 40, "medium"), (pct.notnull(), "low"))
+        return table.mutate(predicted_spend_tier=tier)
+
     def call_in_segment(self, call: n.Call) -> ir.Table:
         name = str(call.arg("").value)  # type: ignore[union-attr]
         tree = self._resolve(name, "")
@@ -387,6 +697,7 @@ class Compiler:
             self.as_of,
             base=self.base,
             resolver=self.resolver,
+            timezone=self.timezone,
             _stack=(*self._stack, name),
         )
         members = inner.members(tree)
@@ -403,6 +714,53 @@ class Compiler:
                 f"in_segment('{name}'): no saved segments to look in", path=path or None
             )
         return self.resolver(name)
+
+
+#: the dates ``anniversary(date: …)`` knows (Shopify's birth-date metafield spelling too)
+ANNIVERSARY_DATES = {
+    "birth_date": "birth_date",
+    "metafields.facts.birth_date": "birth_date",
+    "facts.birth_date": "birth_date",
+    "first_order_date": "first_order_date",
+}
+
+
+def _next_anniversary(day: ir.DateValue, as_of: dt.date) -> ir.DateValue:
+    """The first date on or after ``as_of`` with the month and day of ``day`` (29 February
+    falls on the 28th in a common year)."""
+
+    def on(year: int) -> ir.DateValue:
+        leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+        feb29 = (day.month() == 2) & (day.day() == 29)
+        d = feb29.ifelse(28 if not leap else 29, day.day())
+        return ibis.date(ibis.literal(year), day.month(), d)
+
+    this_year = on(as_of.year)
+    return (this_year >= as_of).ifelse(this_year, on(as_of.year + 1))
+
+
+def _email_domain(email: ir.StringValue) -> ir.StringValue:
+    at = email.find("@")
+    return (at >= 0).ifelse(email.substr(at + 1).strip().lower(), ibis.null("string"))
+
+
+def kind_of_arg(spec: object, test: n.Compare) -> str:
+    """The type of a MATCHES argument (``date``, ``text``, ``tags`` …)."""
+    return spec.arg(test.left.name).type  # type: ignore[attr-defined, union-attr, no-any-return]
+
+
+def _balanced(parts: list[ir.BooleanValue], *, and_: bool) -> ir.BooleanValue:
+    """``a AND b AND c …`` as a balanced tree (depth log2 n, not n): a left-deep chain of a
+    thousand ORs overflows the SQL compiler's recursion."""
+    while len(parts) > 1:
+        paired = [
+            (parts[i] & parts[i + 1]) if and_ else (parts[i] | parts[i + 1])
+            for i in range(0, len(parts) - 1, 2)
+        ]
+        if len(parts) % 2:
+            paired.append(parts[-1])
+        parts = paired
+    return parts[0]
 
 
 def _describe(expr: object) -> str:

@@ -15,6 +15,7 @@ from danggol.errors import SegmentError, UnknownCustomerError
 from danggol.segments import nodes as n
 from danggol.segments.compile import Compiler, kind_of
 from danggol.segments.fields import FIELDS, FUNCTIONS
+from danggol.segments.matches import match_spec
 from danggol.segments.operators import OPERATORS
 from danggol.segments.parse import to_query
 
@@ -31,6 +32,12 @@ GROUP_WORDS = {
 def _offset_words(offset: n.DateOffset, lang: str) -> str:
     amount = abs(offset.amount)
     unit = UNIT_WORDS[lang][offset.unit]
+    if offset.unit == "d" and offset.amount in (0, -1):
+        named = {
+            "ko": ("기준일", "기준일 전날"),
+            "en": ("the as-of date", "the day before the as-of date"),
+        }
+        return named[lang][-offset.amount]
     if lang == "ko":
         return f"기준일 {amount}{unit} {'전' if offset.amount < 0 else '후'}"
     plural = "" if amount == 1 else "s"
@@ -145,8 +152,24 @@ def _call_words(call: n.Call, lang: str) -> str:
     return f"{head} ({', '.join(parts)})" if parts else head
 
 
-def condition_words(cond: n.Compare, lang: str = "en") -> str:
+def matches_words(node: n.Matches, lang: str = "en") -> str:
+    """``products_purchased MATCHES (id = 'A', date > -3m)`` in words: the function's label,
+    then each test in the operator table's words with the argument's label."""
+    spec = match_spec(node.function)
+    head = (spec.ko if lang == "ko" else spec.en) if spec else node.function
+    parts = []
+    for test in node.tests:
+        arg = spec.arg(test.left.name) if spec and isinstance(test.left, n.Field) else None
+        label = (arg.ko if lang == "ko" else arg.en) if arg else str(test.left)
+        template = OPERATORS[test.op].words(lang, date=arg is not None and arg.type == "date")
+        parts.append(template.format(l=label, r=_value_words(test.right, lang)))
+    return f"{head} ({', '.join(parts)})" if parts else head
+
+
+def condition_words(cond: n.Compare | n.Matches, lang: str = "en") -> str:
     """One condition in words, from the operator table."""
+    if isinstance(cond, n.Matches):
+        return matches_words(cond, lang)
     left = cond.left
     if (
         isinstance(left, n.Call)
@@ -180,7 +203,7 @@ def condition_words(cond: n.Compare, lang: str = "en") -> str:
 def describe(node: n.Node, lang: str = "en", indent: int = 0) -> list[str]:
     """The tree as indented lines of plain language."""
     pad = "  " * indent
-    if isinstance(node, n.Compare):
+    if isinstance(node, n.Compare | n.Matches):
         return [f"{pad}- {condition_words(node, lang)}"]
     words = GROUP_WORDS[lang][type(node).__name__]
     children = node.children if isinstance(node, n.All | n.AnyOf) else (node.child,)
@@ -191,7 +214,7 @@ def describe(node: n.Node, lang: str = "en", indent: int = 0) -> list[str]:
 
 
 def _fold(node: n.Node, held: dict[str, bool], path: str) -> bool:
-    if isinstance(node, n.Compare):
+    if isinstance(node, n.Compare | n.Matches):
         return held[path]
     if isinstance(node, n.Not):
         return not _fold(node.child, held, f"{path}.0" if path else "0")
@@ -206,7 +229,7 @@ def _tree_dict(
     node: n.Node, held: dict[str, bool], values: dict[str, Any], path: str, lang: str
 ) -> dict[str, Any]:
     result = _fold(node, held, path)
-    if isinstance(node, n.Compare):
+    if isinstance(node, n.Compare | n.Matches):
         return {
             "path": path,
             "condition": to_query(node),
@@ -233,9 +256,14 @@ def explain(comp: Compiler, tree: n.Node, customer_id: str, *, lang: str = "en")
     table = comp.with_calls(tree)
     table = table.filter(table.customer_id == customer_id)
     leaves = n.conditions(tree)
-    cols: dict[str, Any] = {"_in": comp.predicate(tree, table)}
+    cols: dict[str, Any] = {
+        "_in": comp.predicate(tree, table),
+        "_universe": comp.in_universe(tree, table),
+    }
     for i, (_, cond) in enumerate(leaves):
         cols[f"_held_{i}"] = comp.visit(cond, table)
+        if isinstance(cond, n.Matches):
+            continue
         cols[f"_left_{i}"] = comp.value(cond.left, table)
         if cond.right is not None and not isinstance(cond.right, tuple):
             cols[f"_right_{i}"] = comp.value(cond.right, table)
@@ -245,16 +273,19 @@ def explain(comp: Compiler, tree: n.Node, customer_id: str, *, lang: str = "en")
     row = rows[0]
     held = {path: bool(row[f"_held_{i}"]) for i, (path, _) in enumerate(leaves)}
     values = {
-        path: {"left": _plain(row[f"_left_{i}"]), "right": _plain(row.get(f"_right_{i}"))}
+        path: {"left": _plain(row.get(f"_left_{i}")), "right": _plain(row.get(f"_right_{i}"))}
         for i, (path, _) in enumerate(leaves)
     }
-    inside = bool(row["_in"])
-    if _fold(tree, held, "") != inside:  # pragma: no cover - a compiler bug, never expected
+    holds = bool(row["_in"])
+    if _fold(tree, held, "") != holds:  # pragma: no cover - a compiler bug, never expected
         raise SegmentError("explanation and membership disagree: please report this segment")
+    in_universe = bool(row["_universe"])
     return {
         "customer_id": customer_id,
         "as_of": comp.as_of.isoformat(),
-        "in_segment": inside,
+        "in_segment": holds and in_universe,
+        # an anonymous visitor is in no segment that does not name known_customer
+        "in_universe": in_universe,
         "tree": _tree_dict(tree, held, values, "", lang),
     }
 

@@ -26,7 +26,7 @@ FIELDS: dict[str, FieldSpec] = {
     f.name: f
     for f in (
         _f("customer_id", "text", "customer id", "고객 ID"),
-        _f("known_customer", "boolean", "registered customer", "회원 여부"),
+        _f("known_customer", "boolean", "known customer (record or order)", "고객 여부"),
         _f("guest", "boolean", "guest (ordered without a member id)", "비회원 주문 고객"),
         _f("number_of_orders", "integer", "number of orders", "주문 수"),
         _f("amount_spent", "number", "amount spent", "누적 구매금액", money=True),
@@ -62,6 +62,32 @@ FIELDS: dict[str, FieldSpec] = {
         _f("events_total", "integer", "number of events", "행동 이벤트 수"),
     )
 }
+
+#: fields the compiler adds when a query names them (``Compiler.field_<name>``): joined
+#: from the fact tables or derived from other columns, so the profile stays as it is
+JOINED_FIELDS: dict[str, FieldSpec] = {
+    f.name: f
+    for f in (
+        _f("customer_email_domain", "text", "e-mail domain", "이메일 도메인"),
+        _f("customer_added_date", "date", "customer added date", "고객 등록일"),
+        _f("abandoned_checkout_date", "date", "last abandoned checkout", "최근 결제 이탈일"),
+        _f(
+            "customer_account_status",
+            "text",
+            "account status",
+            "계정 상태",
+        ),
+        _f("companies", "text", "company", "회사"),
+        _f(
+            "predicted_spend_tier",
+            "enum",
+            "predicted spend tier",
+            "예상 구매금액 등급",
+            values=("high", "medium", "low"),
+        ),
+    )
+}
+FIELDS.update(JOINED_FIELDS)
 
 #: the score columns (RFM, lifecycle, grade, tiers) the profile carries for segments
 FIELDS.update({spec.name: spec for spec in field_specs()})
@@ -129,6 +155,13 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             "행동 이벤트 수",
         ),
         FunctionSpec(
+            "anniversary",
+            "date",
+            (ArgSpec("date", "text", "of the date", "기념일 기준", required=True),),
+            "next anniversary",
+            "다음 기념일",
+        ),
+        FunctionSpec(
             "in_segment",
             "boolean",
             (ArgSpec("", "segment", "segment", "세그먼트", required=True),),
@@ -145,6 +178,8 @@ def register_field(spec: FieldSpec) -> None:
 
 
 def suggest(name: str, known: list[str] | tuple[str, ...]) -> str | None:
-    """The nearest known name, for 'did you mean …?'."""
-    match = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    """The nearest known name of the same kind (fields for a field, segments for a segment),
+    for 'did you mean …?' — only when close (``customer_account_status`` is not a slip
+    for ``customer_countries``)."""
+    match = difflib.get_close_matches(name, list(known), n=1, cutoff=0.75)
     return match[0] if match else None

@@ -21,10 +21,20 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from danggol.errors import SegmentError
-from danggol.segments.nodes import All, AnyOf, Compare, Node, Not
+from danggol.segments.nodes import (
+    MAX_CONDITIONS,
+    MAX_DEPTH,
+    All,
+    AnyOf,
+    Compare,
+    Matches,
+    Node,
+    Not,
+    size,
+)
 from danggol.segments.parse import parse_query, to_query
 
-__all__ = ["from_dict", "to_dict"]
+__all__ = ["check_size", "from_dict", "to_dict"]
 
 _GROUP_KEYS = ("all", "any", "not")
 
@@ -32,8 +42,10 @@ _GROUP_KEYS = ("all", "any", "not")
 def to_dict(node: Node) -> dict[str, object] | str:
     """The plain-data form of a tree: ``{"all": [...]}``, ``{"any": [...]}``, ``{"not": x}``
     for groups and the query text for a condition."""
-    if isinstance(node, Compare):
-        return to_query(node)
+    if isinstance(node, Compare | Matches) or (
+        isinstance(node, Not) and isinstance(node.child, Matches)
+    ):
+        return to_query(node)  # a condition, NOT MATCHES included, is its query text
     if isinstance(node, Not):
         return {"not": to_dict(node.child)}
     if isinstance(node, All):
@@ -44,8 +56,26 @@ def to_dict(node: Node) -> dict[str, object] | str:
 
 
 def from_dict(data: object, *, file: str | None = None) -> Node:
-    """Read the plain-data form (from YAML or JSON) into a tree; errors are SegmentErrors."""
-    return _Reader(file).node(data, "")
+    """Read the plain-data form (from YAML or JSON) into a tree; errors are SegmentErrors,
+    a tree deeper than ``MAX_DEPTH`` or with more than ``MAX_CONDITIONS`` leaves included."""
+    tree = _Reader(file).node(data, "")
+    check_size(tree, file=file)
+    return tree
+
+
+def check_size(tree: Node, *, file: str | None = None) -> None:
+    """Refuse a tree above the documented limits (``nodes.MAX_DEPTH``, ``MAX_CONDITIONS``)."""
+    depth, leaves = size(tree)
+    if depth > MAX_DEPTH:
+        raise SegmentError(
+            f"segment nested too deeply ({depth} levels, at most {MAX_DEPTH})", file=file
+        )
+    if leaves > MAX_CONDITIONS:
+        raise SegmentError(
+            f"too many conditions ({leaves}): a segment holds at most {MAX_CONDITIONS}; for "
+            "long lists of values use IN (…)",
+            file=file,
+        )
 
 
 class _Reader:
@@ -57,6 +87,10 @@ class _Reader:
         return SegmentError(message, path=path or None, file=self.file)
 
     def node(self, data: object, path: str) -> Node:
+        if path.count(".") >= MAX_DEPTH:
+            raise self.fail(
+                f"segment nested too deeply (more than {MAX_DEPTH} levels)", path[:40] + "…"
+            )
         if isinstance(data, str):
             return self.leaf(data, path)
         if isinstance(data, dict):

@@ -95,7 +95,13 @@ def segment_queries(
     """Each runnable segment's member SQL over the stored profile ``profile`` (and its query
     text), and the segments skipped with the reason."""
     reg = Registry(ws.path / "segments")
-    compiler = Compiler(ws.ibis, as_of, base=ws.ibis.table(profile), resolver=reg.tree)
+    compiler = Compiler(
+        ws.ibis,
+        as_of,
+        base=ws.ibis.table(profile),
+        resolver=reg.tree,
+        timezone=ws.config.timezone,
+    )
     queries: dict[str, tuple[str, str]] = {}
     skipped: dict[str, str] = {}
     for name, segment in segments.items():

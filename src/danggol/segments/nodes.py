@@ -8,6 +8,9 @@ over expressions::
 
     Field(name) | Value(value) | DateOffset(amount, unit) | Arith(op, left, right) | Call(name, args)
 
+A leaf may also be ``Matches(function, tests)``: Shopify's ``products_purchased MATCHES
+(id = 'A', date > -3m)``.
+
 ``parse.parse_query`` makes a tree from query text and ``parse.to_query`` prints it back;
 ``compile.compile_segment`` turns it into an Ibis expression.
 """
@@ -36,6 +39,15 @@ COMPARE_OPS = (
     "IS NOT NULL",
 )
 ARITH_OPS = ("+", "-", "*", "/")
+
+#: the largest tree any form (query text, YAML/JSON, Python) may give: nesting of groups,
+#: NOTs and parentheses, and leaf conditions in all. The parser, the YAML reader and the
+#: compiler refuse more with a SegmentError, so no input reaches Python's recursion limit
+#: (the SQL generator recurses about eight frames per level: 140 alternating AND/OR levels
+#: ran, 200 did not) or runs for minutes (a 1,000-term OR counts in about 3 s on the tiny
+#: test shop; 50,000 took 160 s before the limit).
+MAX_DEPTH = 100
+MAX_CONDITIONS = 2000
 OFFSET_UNITS = ("d", "w", "m", "y")
 
 Scalar: TypeAlias = str | int | float | bool | dt.date | None
@@ -100,6 +112,17 @@ class Compare:
 
 
 @dataclass(frozen=True)
+class Matches:
+    """``products_purchased MATCHES (id = 'A', date > -3m)``: a behaviour function whose rows
+    pass every test (``segments/matches.py``). Each test is a Compare whose left side is the
+    argument's name as a Field (``Field('id')``) — an argument, not a profile field.
+    ``NOT MATCHES`` is ``Not(Matches(…))``."""
+
+    function: str
+    tests: tuple[Compare, ...] = ()
+
+
+@dataclass(frozen=True)
 class All:
     children: tuple[Node, ...]
 
@@ -114,7 +137,26 @@ class Not:
     child: Node
 
 
-Node: TypeAlias = All | AnyOf | Not | Compare
+Node: TypeAlias = All | AnyOf | Not | Compare | Matches
+Leaf: TypeAlias = Compare | Matches
+
+
+def size(node: Node) -> tuple[int, int]:
+    """(depth, leaf conditions) of a tree, computed without recursion (a tree built in
+    Python may be deeper than Python's recursion limit). The depth counts the groups and
+    NOTs above the deepest condition: ``a > 1`` is 0, ``NOT (a > 1 OR b > 1)`` is 2."""
+    depth = leaves = 0
+    stack: list[tuple[Node, int]] = [(node, 0)]
+    while stack:
+        current, level = stack.pop()
+        if isinstance(current, All | AnyOf):
+            stack.extend((child, level + 1) for child in current.children)
+        elif isinstance(current, Not):
+            stack.append((current.child, level + 1))
+        else:
+            leaves += 1
+            depth = max(depth, level)
+    return depth, leaves
 
 
 def walk(node: Node) -> list[Node]:
@@ -128,12 +170,13 @@ def walk(node: Node) -> list[Node]:
     return out
 
 
-def conditions(node: Node) -> list[tuple[str, Compare]]:
-    """The leaf conditions with their paths (``0.1.0``: child indexes from the root)."""
-    found: list[tuple[str, Compare]] = []
+def conditions(node: Node) -> list[tuple[str, Leaf]]:
+    """The leaf conditions (comparisons and MATCHES) with their paths (``0.1.0``: child
+    indexes from the root)."""
+    found: list[tuple[str, Leaf]] = []
 
     def visit(n: Node, path: str) -> None:
-        if isinstance(n, Compare):
+        if isinstance(n, Compare | Matches):
             found.append((path, n))
         elif isinstance(n, All | AnyOf):
             for i, child in enumerate(n.children):
@@ -160,8 +203,9 @@ def calls(node: Node) -> list[Call]:
                 expr(x)
 
     for _, cond in conditions(node):
-        expr(cond.left)
-        expr(cond.right)
+        if isinstance(cond, Compare):
+            expr(cond.left)
+            expr(cond.right)
     return list(seen)
 
 
@@ -180,6 +224,7 @@ def field_names(node: Node) -> list[str]:
                 expr(x)
 
     for _, cond in conditions(node):
-        expr(cond.left)
-        expr(cond.right)
+        if isinstance(cond, Compare):
+            expr(cond.left)
+            expr(cond.right)
     return list(seen)

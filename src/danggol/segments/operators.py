@@ -36,10 +36,6 @@ def _eq(left: ir.Value, right: object, kind: str) -> ir.BooleanValue:
     return _left(left, kind) == _fold(right, kind)
 
 
-def _ne(left: ir.Value, right: object, kind: str) -> ir.BooleanValue:
-    return _left(left, kind) != _fold(right, kind)
-
-
 def _between(left: ir.Value, right: object, kind: str) -> ir.BooleanValue:
     low, high = right  # type: ignore[misc]
     return left.between(low, high)
@@ -56,10 +52,12 @@ def _contains(left: ir.Value, right: object, kind: str) -> ir.BooleanValue:
 
 
 def _not(builder: Builder) -> Builder:
-    """The negated operator; on an unknown value it stays unknown (so the condition is false)."""
+    """The complement of an operator, as Shopify defines ``!=`` and ``NOT CONTAINS``: true
+    wherever the positive form is not, a missing value included (``customer_cities NOT
+    CONTAINS 'X'`` holds for a customer without a city)."""
 
     def negated(left: ir.Value, right: object, kind: str) -> ir.BooleanValue:
-        return ~builder(left, right, kind)
+        return ~builder(left, right, kind).fill_null(False)
 
     return negated
 
@@ -85,7 +83,12 @@ OPERATORS: dict[str, Operator] = {
     for o in (
         Operator("=", _eq, "{l} is {r}", "{l}: {r}", "{l} is on {r}", "{l}: {r}"),
         Operator(
-            "!=", _ne, "{l} is not {r}", "{l}: {r} 아님", "{l} is not on {r}", "{l}: {r} 아님"
+            "!=",
+            _not(_eq),
+            "{l} is not {r}",
+            "{l}: {r} 아님",
+            "{l} is not on {r}",
+            "{l}: {r} 아님",
         ),
         Operator(
             "<",
@@ -132,7 +135,9 @@ OPERATORS: dict[str, Operator] = {
 
 
 def build(op: str, left: ir.Value, right: object, kind: str) -> ir.BooleanValue:
-    """The two-valued Ibis condition: an unknown (null) value never satisfies it."""
+    """The two-valued Ibis condition: an unknown (null) value never satisfies a positive
+    form (=, <, IN, CONTAINS …) and always satisfies its negation (!=, NOT IN, NOT
+    CONTAINS, NOT BETWEEN), so ``a != b`` selects exactly what ``a = b`` leaves out."""
     return OPERATORS[op].build(left, right, kind).fill_null(False)
 
 

@@ -35,9 +35,12 @@ from typing import NoReturn
 
 from danggol.errors import SegmentError
 from danggol.segments.fields import FIELDS, FUNCTIONS, FunctionSpec, suggest
+from danggol.segments.matches import MATCH_FUNCTIONS, MatchSpec, from_call, match_spec
 from danggol.segments.nodes import (
     ARITH_OPS,
     COMPARE_OPS,
+    MAX_CONDITIONS,
+    MAX_DEPTH,
     OFFSET_UNITS,
     All,
     AnyOf,
@@ -47,6 +50,7 @@ from danggol.segments.nodes import (
     DateOffset,
     Expr,
     Field,
+    Matches,
     Node,
     Not,
     Value,
@@ -54,15 +58,18 @@ from danggol.segments.nodes import (
 
 __all__ = ["MAX_DEPTH", "parse_query", "to_query"]
 
-#: deepest nesting of parentheses and NOTs; the parser recurses, so this keeps it far from
-#: Python's recursion limit (about three frames per level)
-MAX_DEPTH = 200
 #: longer number tokens are refused: Python's int() refuses > 4300 digits, and no
 #: sensible segment needs a number this long
 _MAX_NUMBER_CHARS = 100
 
 _KEYWORDS = frozenset(
-    {"AND", "OR", "NOT", "BETWEEN", "IN", "CONTAINS", "IS", "NULL", "TRUE", "FALSE"}
+    {"AND", "OR", "NOT", "BETWEEN", "IN", "CONTAINS", "IS", "NULL", "TRUE", "FALSE", "MATCHES"}
+)
+#: Shopify's named dates that are words (``7_days_ago`` is read with the numbers)
+_NAMED_DATES = {"today": 0, "yesterday": -1}
+_AGO = re.compile(r"_(day|week|month|year)s?_ago", re.IGNORECASE)
+_TIME = re.compile(
+    r"[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.[0-9]{1,6})?)?(?:Z|z|[+-][0-9]{2}(?::?[0-9]{2})?)?"
 )
 _CMP_OPS = ("=", "!=", "<", "<=", ">", ">=")
 
@@ -79,7 +86,8 @@ _ESCAPES = {"\\": "\\", "'": "'", '"': '"'}
 # two-character operators first so '<=' is not read as '<' '='
 _PUNCT = ("<=", ">=", "!=", "<>", "=", "<", ">", "+", "-", "*", "/", "(", ")", ",", ":")
 
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# a dotted name (Shopify's shopify_email.opened) is one identifier
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 # any digits-dash-digits-dash-digits run is meant as a date: reading '2025-6-30' as
 # arithmetic would silently compare against the number 1989
@@ -165,13 +173,25 @@ class _Lexer:
         date = _DATE_LIKE.match(text, start)
         if date:
             self.i = date.end()
-            self.add("date", self.date_value(date.group(), start), start)
+            day = self.date_value(date.group(), start)
+            time = _TIME.match(text, self.i) if text[self.i : self.i + 1] in ("T", "t") else None
+            if time:
+                self.i = time.end()
+                self.add("date", self.datetime_value(text[start : self.i], start), start)
+            else:
+                self.add("date", day, start)
             return
         number = _NUMBER.match(text, start)
         assert number is not None  # we are on a digit
         raw = number.group()
         self.i = number.end()
         suffix = _IDENT.match(text, self.i)
+        ago = _AGO.fullmatch(suffix.group()) if suffix else None
+        if suffix and ago and re.fullmatch(r"[0-9]+", raw) and len(raw) <= _MAX_NUMBER_CHARS:
+            # Shopify's named dates: 7_days_ago, 12_months_ago
+            self.i += len(suffix.group())
+            self.add("offset", (-int(raw), ago.group(1)[0].lower()), start)
+            return
         if suffix:
             self.offset(raw, suffix.group(), start)
             return
@@ -187,6 +207,16 @@ class _Lexer:
             return dt.date(int(iso[1]), int(iso[2]), int(iso[3]))
         except ValueError:
             self.fail(f"'{raw}' is not a valid date: write dates as YYYY-MM-DD", start)
+
+    def datetime_value(self, raw: str, start: int) -> dt.datetime:
+        try:
+            return dt.datetime.fromisoformat(raw.replace("z", "Z").replace("t", "T"))
+        except ValueError:
+            self.fail(
+                f"'{raw}' is not a valid date-time: write 2020-05-30T16:00:00, with an offset "
+                "like +09:00 or Z if it is not in the shop's time zone",
+                start,
+            )
 
     def number_value(self, raw: str, start: int) -> int | float:
         if re.fullmatch(r"[0-9]+", raw):
@@ -217,7 +247,9 @@ class _Lexer:
         assert match is not None
         self.i = match.end()
         word = match.group()
-        if word.upper() in _KEYWORDS:
+        if word.lower() in _NAMED_DATES:
+            self.add("offset", (_NAMED_DATES[word.lower()], "d"), start)
+        elif word.upper() in _KEYWORDS:
             self.add("kw", word.upper(), start)
         else:
             self.add("ident", word, start)
@@ -259,6 +291,7 @@ class _Parser:
         self.file = file
         self.i = 0
         self.depth = 0
+        self.leaves = 0  # conditions read so far (undone with the position on backtracking)
 
     # ---- helpers
 
@@ -375,7 +408,7 @@ class _Parser:
         further explains more. (The group is read inline, not by a helper, to keep the parser
         at three Python frames per nesting level.)
         """
-        start = self.i
+        start, leaves = self.i, self.leaves
         open_tok = self.advance()
         group_error: SegmentError | None = None
         self.enter(open_tok.pos)
@@ -391,7 +424,7 @@ class _Parser:
         finally:
             self.depth -= 1
         if group_error is not None:
-            self.i = start
+            self.i, self.leaves = start, leaves
             try:
                 return self.condition()
             except SegmentError as condition_error:
@@ -399,17 +432,34 @@ class _Parser:
         nxt = self.peek()
         if nxt.kind == "eof" or self.is_op(nxt, ")") or self.is_kw(nxt, "AND", "OR"):
             return node
-        after_group = self.i
-        self.i = start
+        after_group, leaves_after = self.i, self.leaves
+        self.i, self.leaves = start, leaves
         try:
             return self.condition()
         except SegmentError:
             # not a condition either: keep the group and let the caller name what follows it
-            self.i = after_group
+            self.i, self.leaves = after_group, leaves_after
             return node
 
-    def condition(self) -> Compare:
+    def condition(self) -> Node:
         start = self.peek().pos
+        if self.leaves >= MAX_CONDITIONS:
+            self.fail(
+                f"too many conditions: a segment holds at most {MAX_CONDITIONS}; for long "
+                "lists of values use IN (…), e.g. customer_id IN ('C1', 'C2', …)",
+                start,
+            )
+        self.leaves += 1
+        if self.matches_follows():
+            return self.matches()
+        cond = self.compare(start)
+        try:
+            converted = from_call(cond)
+        except SegmentError as error:
+            self.fail(error.message, start)
+        return cond if converted is None else converted
+
+    def compare(self, start: int) -> Compare:
         left = self.expr()
         left_text = self.quoted(start, self.tokens[self.i - 1].end)
         tok = self.peek()
@@ -428,6 +478,94 @@ class _Parser:
         if isinstance(left, Call) and FUNCTIONS[left.name].returns == "boolean":
             return Compare(left, "=", Value(True))
         self.expected(_COMPARISON_HELP, after=left_text, hint=_boolean_hint(left))
+
+    # ---- MATCHES
+
+    def matches_follows(self) -> bool:
+        if self.peek().kind != "ident":
+            return False
+        nxt = self.tokens[self.i + 1]
+        if self.is_kw(nxt, "MATCHES"):
+            return True
+        after = self.tokens[self.i + 2] if nxt.kind != "eof" else nxt
+        return self.is_kw(nxt, "NOT") and self.is_kw(after, "MATCHES")
+
+    def matches(self) -> Node:
+        """``fn [NOT] MATCHES (arg op value, …)``."""
+        name_tok = self.advance()
+        name = str(name_tok.value)
+        negated = self.is_kw(self.peek(), "NOT")
+        if negated:
+            self.advance()
+        self.advance()  # MATCHES
+        spec = match_spec(name)
+        if spec is None:
+            self.fail(_no_matches(name), name_tok.pos, _suggest_among(name, MATCH_FUNCTIONS))
+        if not self.is_op(self.peek(), "("):
+            self.expected("'(' and the function's conditions, e.g. (id = 1234, date > -30d)")
+        self.advance()
+        tests: list[Compare] = []
+        while not self.is_op(self.peek(), ")"):
+            if tests:
+                if not self.is_op(self.peek(), ","):
+                    self.expected(f"',' or ')' in {name} MATCHES (…)")
+                self.advance()
+            tests.append(self.match_test(spec))
+        self.advance()
+        node: Node = Matches(spec.name, tuple(tests))
+        return Not(node) if negated else node
+
+    def match_test(self, spec: MatchSpec) -> Compare:
+        tok = self.peek()
+        if tok.kind != "ident":
+            names = ", ".join(a.name for a in spec.args)
+            self.expected(f"an argument of {spec.name} ({names})")
+        self.advance()
+        arg = spec.arg(str(tok.value))
+        if arg is None:
+            names = ", ".join(a.name for a in spec.args)
+            self.fail(
+                f"{spec.name} MATCHES has no argument '{tok.value}'; its arguments are {names}",
+                tok.pos,
+                suggest(str(tok.value), [a.name for a in spec.args]),
+            )
+        left = Field(arg.name)
+        op_tok = self.peek()
+        if self.is_op(op_tok, *_CMP_OPS):
+            self.advance()
+            return Compare(left, str(op_tok.value), self.match_value(arg.type))
+        negated = self.is_kw(op_tok, "NOT")
+        if negated:
+            self.advance()
+        word = self.peek()
+        if self.is_kw(word, "BETWEEN"):
+            self.advance()
+            low = self.match_value(arg.type)
+            if not self.is_kw(self.peek(), "AND"):
+                self.expected("AND between the two bounds of BETWEEN")
+            self.advance()
+            op = "NOT BETWEEN" if negated else "BETWEEN"
+            return Compare(left, op, (low, self.match_value(arg.type)))
+        if self.is_kw(word, "IN"):
+            self.advance()
+            if not self.is_op(self.peek(), "("):
+                self.expected("'(' and a list of values")
+            self.advance()
+            items = [self.match_value(arg.type)]
+            while self.is_op(self.peek(), ","):
+                self.advance()
+                items.append(self.match_value(arg.type))
+            if not self.is_op(self.peek(), ")"):
+                self.expected("',' or ')' in the IN list")
+            self.advance()
+            return Compare(left, "NOT IN" if negated else "IN", tuple(items))
+        self.expected("=, !=, <, <=, >, >=, BETWEEN, IN or NOT IN")
+
+    def match_value(self, kind: str) -> Value | DateOffset:
+        value = self.literal()
+        if value is None:
+            self.expected("a value (text in quotes, a number, a date or an offset like -30d)")
+        return as_text_id(value, kind)
 
     def keyword_compare(self, left: Expr, *, negated: bool) -> Compare:
         word = str(self.advance().value)
@@ -590,7 +728,8 @@ class _Parser:
                 self.expected(
                     "a value (text in quotes, a number, a date, an offset like -30d, true or false)"
                 )
-            args.append((key, value))
+            arg = spec.arg(key)
+            args.append((key, as_text_id(value, arg.type if arg else "")))
             if self.is_op(self.peek(), ")"):
                 self.advance()
                 return
@@ -638,6 +777,33 @@ class _Parser:
             if a.required and a.name not in given:
                 what = f"the argument '{a.name}'" if a.name else f"a {a.en} name"
                 self.fail(f"{spec.name} needs {what}, e.g. {_arg_example(spec)}", name_tok.pos)
+
+
+def as_text_id(value: Value | DateOffset, kind: str) -> Value | DateOffset:
+    """An unquoted whole number where text is compared (Shopify's ``id = 1234``) is that
+    number's text: ids are stored as text."""
+    if kind in ("text", "tags") and isinstance(value, Value) and type(value.value) is int:
+        return Value(str(value.value))
+    return value
+
+
+def _no_matches(name: str) -> str:
+    known = ", ".join(MATCH_FUNCTIONS)
+    if name in FIELDS:
+        return (
+            f"MATCHES is not supported for the field '{name}': compare it with =, <, IN … "
+            f"(MATCHES works with the behaviour functions {known})"
+        )
+    if name in FUNCTIONS:
+        return (
+            f"MATCHES is not supported for {name}(…): write {_arg_example(FUNCTIONS[name])} "
+            f"(MATCHES works with {known})"
+        )
+    return f"unknown function '{name}' before MATCHES (MATCHES works with {known})"
+
+
+def _suggest_among(name: str, known: dict[str, object]) -> str | None:
+    return suggest(name, list(known)) if name not in FIELDS and name not in FUNCTIONS else None
 
 
 def _join(kind: type[All] | type[AnyOf], parts: list[Node]) -> Node:
@@ -699,7 +865,11 @@ def to_query(node: Node) -> str:
     """The canonical query text of a tree: ``parse_query(to_query(t)) == t``."""
     if isinstance(node, Compare):
         return _compare_text(node)
+    if isinstance(node, Matches):
+        return _matches_text(node, "MATCHES")
     if isinstance(node, Not):
+        if isinstance(node.child, Matches):
+            return _matches_text(node.child, "NOT MATCHES")
         return f"NOT ({to_query(node.child)})"
     if isinstance(node, All | AnyOf):
         if not node.children:
@@ -707,6 +877,10 @@ def to_query(node: Node) -> str:
         joiner = " AND " if isinstance(node, All) else " OR "
         return joiner.join(_child_text(child) for child in node.children)
     raise SegmentError(f"not a segment node: {node!r}")
+
+
+def _matches_text(node: Matches, word: str) -> str:
+    return f"{node.function} {word} ({', '.join(_compare_text(t) for t in node.tests)})"
 
 
 def _child_text(child: Node) -> str:
@@ -762,7 +936,10 @@ def _literal_text(expr: Value | DateOffset) -> str:
     if isinstance(expr, DateOffset):
         if expr.unit not in OFFSET_UNITS or type(expr.amount) is not int:
             raise SegmentError(f"not a date offset that can be written: {expr!r}")
-        return f"{expr.amount}{expr.unit}"
+        if expr.unit == "d" and expr.amount in (0, -1):
+            return "today" if expr.amount == 0 else "yesterday"
+        sign = "+" if expr.amount > 0 else ""
+        return f"{sign}{expr.amount}{expr.unit}"
     value = expr.value
     if value is None:
         return "NULL"
@@ -776,6 +953,8 @@ def _literal_text(expr: Value | DateOffset) -> str:
         return repr(value)
     if isinstance(value, str):
         return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
         return value.isoformat()
     raise SegmentError(f"the value {value!r} cannot be written in a query")

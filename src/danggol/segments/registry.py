@@ -14,6 +14,7 @@ import yaml
 from pydantic import ValidationError
 
 from danggol.errors import SegmentError, UnknownSegmentError
+from danggol.segments import nodes as n
 from danggol.segments.definition import Segment
 from danggol.segments.fields import suggest
 from danggol.segments.nodes import Node
@@ -101,6 +102,7 @@ class Registry:
                 f"a segment named '{segment.name}' is already saved; pass --replace to overwrite it"
             )
         segment.tree()  # never save a segment that does not parse
+        self.check_no_loop(segment)
         data = segment.model_dump(
             exclude={"builtin", "file"}, exclude_none=True, exclude_defaults=False
         )
@@ -114,6 +116,41 @@ class Registry:
             f.write(text)
         os.replace(tmp, path)
         return path
+
+    def check_no_loop(self, segment: Segment) -> None:
+        """Refuse a segment that reaches itself through ``in_segment`` (directly or through
+        others): it could never be evaluated, and every refresh would stop at it. The error
+        shows the loop, ``a → b → a``. Segments that are missing or cannot be read yet are
+        passed over here (counting them says what is wrong)."""
+        segments = {**self.all(), segment.name: segment}
+
+        def refs(name: str) -> list[str]:
+            try:
+                tree = segments[name].tree()
+            except (SegmentError, KeyError):
+                return []
+            found = []
+            for call in n.calls(tree):
+                arg = call.arg("")
+                if call.name == "in_segment" and isinstance(arg, n.Value):
+                    found.append(str(arg.value))
+            return found
+
+        # depth-first with an explicit stack (no recursion: chains may be long)
+        stack: list[tuple[str, list[str]]] = [(segment.name, [segment.name])]
+        done: set[str] = set()
+        while stack:
+            name, path = stack.pop()
+            for ref in refs(name):
+                if ref == segment.name:
+                    chain = " → ".join([*path, ref])
+                    raise SegmentError(
+                        f"segment '{segment.name}' would refer to itself: {chain}; "
+                        "remove one of the in_segment(…) references"
+                    )
+                if ref not in done and ref in segments:
+                    done.add(ref)
+                    stack.append((ref, [*path, ref]))
 
     def delete(self, name: str) -> None:
         saved = self.saved()

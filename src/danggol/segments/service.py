@@ -18,23 +18,36 @@ import ibis.expr.types as ir
 import sqlglot
 
 from danggol.choices import DIALECTS
-from danggol.errors import ConfigError, NotFoundError, SegmentError
+from danggol.errors import ConfigError, NotFoundError, SegmentError, UnknownSegmentError
 from danggol.predict.customers import field_specs as prediction_fields
 from danggol.predict.customers import profile_with_predictions
 from danggol.profile import BASE_FIELDS, SNAPSHOT_TABLE, customer_profile, snapshot_is_current
 from danggol.scores import add_scores, scored_profile
 from danggol.segments.compile import Compiler
 from danggol.segments.definition import NAME_RE, Segment
-from danggol.segments.fields import FIELDS, FUNCTIONS
-from danggol.segments.nodes import All, Call, Compare, Field, Node, Value, calls, field_names
+from danggol.segments.fields import FIELDS, FUNCTIONS, suggest
+from danggol.segments.nodes import (
+    All,
+    Call,
+    Compare,
+    Field,
+    Matches,
+    Node,
+    Value,
+    calls,
+    conditions,
+    field_names,
+)
 from danggol.segments.parse import check_text, parse_query, to_query
+from danggol.segments.places import city_key, region_spellings
 from danggol.segments.registry import Registry
+from danggol.segments.universe import UNIVERSE_FIELD, asks_for_visitors, universe_size
 from danggol.store.backends import to_rows
 from danggol.store.workspace import Workspace
 
 #: dialects whose Ibis compiler needs the engine's package (pyspark): translated by sqlglot
 TRANSPILED = ("spark", "databricks")
-PREDICTION_FIELDS = {spec.name for spec in prediction_fields()}
+PREDICTION_FIELDS = {spec.name for spec in prediction_fields()} | {"predicted_spend_tier"}
 PREDICTION_COLUMNS = {FIELDS[name].column for name in PREDICTION_FIELDS if name in FIELDS}
 #: the columns :func:`customer_profile` computes (besides one ``events_*`` per event name)
 PROFILE_COLUMNS = frozenset(BASE_FIELDS)
@@ -69,6 +82,13 @@ def target(ws: Workspace, text: str, params: dict[str, Any] | None = None) -> Ta
         return Target(segment.tree(), segment)
     if params:
         raise SegmentError("--param applies to a saved or built-in segment, not to a query")
+    if NAME_RE.fullmatch(stripped) and stripped not in FIELDS:
+        # a bare name is a segment's name: suggest segments, not fields
+        raise UnknownSegmentError(
+            f"unknown segment '{stripped}'; 'danggol segment list' shows them (a query "
+            "compares a field, e.g. number_of_orders >= 1)",
+            suggestion=suggest(stripped, tuple(reg.all())),
+        )
     return Target(parse_query(text))
 
 
@@ -86,6 +106,7 @@ def compiler(ws: Workspace, as_of: dt.date, *, fields: Collection[str] | None = 
         as_of,
         base=lambda: profile_base(ws, as_of, None if fields is None else columns_of(fields)),
         resolver=registry(ws).tree,
+        timezone=ws.config.timezone,
     )
 
 
@@ -112,7 +133,12 @@ def referenced_fields(ws: Workspace, tree: Node) -> list[str]:
 
 def columns_of(fields: Collection[str]) -> set[str]:
     """The profile columns behind field names (a column name stands for itself)."""
-    return {"customer_id", *(FIELDS[f].column if f in FIELDS else f for f in fields)}
+    # known_customer: the universe every segment is drawn from (segments/universe.py)
+    return {
+        "customer_id",
+        UNIVERSE_FIELD,
+        *(FIELDS[f].column if f in FIELDS else f for f in fields),
+    }
 
 
 #: comparisons whose truth for a customer without any matching row (a call's default: 0 or
@@ -232,6 +258,20 @@ def explain_compiler(ws: Workspace, tgt: Target, as_of: dt.date) -> Compiler:
     return compiler(ws, as_of, fields=referenced_fields(ws, tgt.tree))
 
 
+def universe_count(ws: Workspace, as_of: dt.date) -> int:
+    """The number of known customers as of ``as_of``: the universe a segment is drawn from
+    and the denominator of every share (``universe.py``). The CLI, the API's overview and
+    the segment sizes all count it over the same profile."""
+    return universe_size(compiler(ws, as_of).base)
+
+
+def universe_of(ws: Workspace, tgt: Target) -> str:
+    """Which universe a target's count is drawn from: ``known_customers`` (the default), or
+    ``every_id`` when the query names ``known_customer`` (anonymous visitors included)."""
+    everyone = asks_for_visitors(tgt.tree, registry(ws).tree)
+    return "every_id" if everyone else "known_customers"
+
+
 def count(ws: Workspace, tgt: Target, as_of: dt.date) -> int:
     """How many customers are in the segment, computing only the columns it tests."""
     columns = columns_of(referenced_fields(ws, tgt.tree))
@@ -269,6 +309,7 @@ def to_sql(ws: Workspace, tgt: Target, as_of: dt.date, dialect: str = "duckdb") 
         as_of,
         base=lambda: add_scores(ws.ibis, customer_profile(ws.ibis, as_of), as_of),
         resolver=registry(ws).tree,
+        timezone=ws.config.timezone,
     )
     expr = full.members(tgt.tree).select("customer_id")
     if dialect in TRANSPILED:
@@ -421,3 +462,77 @@ def member_page(
         .to_pylist()
     )
     return MemberPage(total, page, page_size, shown, rows)
+
+
+#: what a value names, per field or MATCHES argument: (table, column, words en, words ko)
+_VOCABULARY = {
+    "product": ("order_items", "product_id", "product", "상품"),
+    "category": ("order_items", "category", "category", "카테고리"),
+    "event": ("events", "event", "event", "이벤트"),
+    "region": ("customers", "region", "region", "지역"),
+    "city": ("customers", "city", "city", "도시"),
+}
+#: (MATCHES function or '', argument or field) → what its values name
+_NAMES_OF = {
+    ("products_purchased", "id"): "product",
+    ("products_purchased", "category"): "category",
+    ("product_viewed", "id"): "product",
+    ("product_viewed", "product_id"): "product",
+    ("product_viewed", "category"): "category",
+    ("abandoned_checkouts", "id"): "product",
+    ("abandoned_checkouts", "category"): "category",
+    ("events", "id"): "product",
+    ("events", "category"): "category",
+    ("events", "name"): "event",
+    ("", "customer_regions"): "region",
+    ("", "customer_cities"): "city",
+    ("", "favourite_category"): "category",
+}
+
+
+def value_warnings(ws: Workspace, tree: Node) -> list[dict[str, str]]:
+    """Values that name nothing in this shop (a product, category, event name, region or
+    city no row has): the segment still runs, but a typo would silently count 0. Each
+    warning is ``{"kind", "value", "en", "ko"}``: "no product 'P9999' in this shop"."""
+    wanted: dict[str, list[str]] = {}
+    for _, leaf in conditions(tree):
+        tests = leaf.tests if isinstance(leaf, Matches) else (leaf,)
+        function = leaf.function if isinstance(leaf, Matches) else ""
+        for test in tests:
+            if not isinstance(test, Compare) or not isinstance(test.left, Field):
+                continue
+            kind = _NAMES_OF.get((function, test.left.name))
+            if kind is None or test.op in ("IS NULL", "IS NOT NULL", "CONTAINS", "NOT CONTAINS"):
+                continue
+            rights = test.right if isinstance(test.right, tuple) else (test.right,)
+            for right in rights:
+                if isinstance(right, Value) and isinstance(right.value, str):
+                    wanted.setdefault(kind, []).append(right.value)
+    warnings = []
+    for kind, values in wanted.items():
+        table, column, en, ko = _VOCABULARY[kind]
+        t = ws.ibis.table(table)
+        present = {
+            str(v).lower()
+            for v in t.select(v=t[column]).distinct().to_pyarrow()["v"].to_pylist()
+            if v is not None
+        }
+        if kind == "city":
+            present = {city_key(v) for v in present}
+        for value in dict.fromkeys(values):
+            if kind == "region":
+                found = any(s in present for s in region_spellings(value))
+            elif kind == "city":
+                found = city_key(value) in present
+            else:
+                found = value.lower() in present
+            if not found:
+                warnings.append(
+                    {
+                        "kind": kind,
+                        "value": value,
+                        "en": f"no {en} '{value}' in this shop",
+                        "ko": f"이 쇼핑몰에 {ko} '{value}' 없음",
+                    }
+                )
+    return warnings

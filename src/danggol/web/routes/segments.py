@@ -256,7 +256,17 @@ def count_query(state: State, body: Condition, as_of: AsOf = None) -> dict[str, 
         to_query(tree),
         day,
     )
-    return {"count": n, "as_of": day.isoformat(), "query": to_query(tree)}
+    universe = service.universe_of(state.ws, service.Target(tree))
+    warnings = state.cached(
+        "warnings", lambda ws, q: service.value_warnings(ws, tree), to_query(tree)
+    )
+    return {
+        "count": n,
+        "as_of": day.isoformat(),
+        "query": to_query(tree),
+        "universe": universe,
+        "warnings": warnings,
+    }
 
 
 @router.post("/query/preview", summary="Count and members (paged, sorted) of a query or tree")
