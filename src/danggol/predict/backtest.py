@@ -175,7 +175,11 @@ def backtest(
     model: str = "bgnbd",
     time_unit: str = "week",
 ) -> Backtest:
-    """Fit ``model`` up to ``cutoff`` and score its predictions over the next ``horizon_days``."""
+    """Fit ``model`` up to ``cutoff`` and score its predictions over the next ``horizon_days``.
+    ``"auto"`` (the setting's default, which callers pass on) backtests BG/NBD, the base model;
+    the comparison of every candidate is :func:`danggol.predict.choice.backtest_candidates`."""
+    if model == "auto":
+        model = "bgnbd"
     if model not in MODELS:
         raise ConfigError(f"model must be one of {', '.join(MODELS)} for a backtest; got {model!r}")
     if time_unit not in UNITS:

@@ -446,7 +446,14 @@ def customer_predictions(
             "penalizer_coef": preferred_penalty(choice, settings),
         }
     )
-    table, run = predict_summary(summary, as_of, chosen, grades=grades, vip_grade=vip_grade)
+    table, run = predict_summary(
+        summary,
+        as_of,
+        chosen,
+        grades=grades,
+        vip_grade=vip_grade,
+        spend_penalizer=settings.penalizer_coef,  # the backtest's penalty is the purchase model's
+    )
     run.settings = settings.model_dump()
     run.choice = choice.to_dict()
     run.choice_summary = choice.summary()
@@ -497,6 +504,7 @@ def predict_summary(
     *,
     grades: pa.Table | None = None,
     vip_grade: str | None = None,
+    spend_penalizer: float | None = None,
 ) -> tuple[pa.Table, PredictionRun]:
     """:func:`customer_predictions` from a ready summary (customer_id, frequency, recency, T,
     monetary_value in ``settings.time_unit``): the models and the guards, no store access."""
@@ -525,7 +533,10 @@ def predict_summary(
             else run.model
         )
         run.reason = f"{passed}. Used: {used}"
-    spend, gg = choose_spend(x, mv, settings, run)
+    spend_settings = settings
+    if spend_penalizer is not None:
+        spend_settings = settings.model_copy(update={"penalizer_coef": spend_penalizer})
+    spend, gg = choose_spend(x, mv, spend_settings, run)
     clv = settings.margin * spend * values["discounted_orders"]
     bounds = _intervals(model, gg, x, tx, T, mv, values, spend, settings, run)
     if isinstance(model, CycleModel):
