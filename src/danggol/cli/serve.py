@@ -27,6 +27,11 @@ def serve_workspace(path: Path, host: str, port: int) -> None:
     token, protect = web_access(
         host, read_web_config(path / CONFIG_FILE), os.environ.get(TOKEN_ENV_VAR)
     )
+    from danggol.store.workspace import Workspace
+
+    with Workspace.open(path) as ws:  # a missing, corrupt or unfinished store: said here, once
+        if ws.backend.embedded_store:
+            ws.ibis  # noqa: B018
     web = create_app(path, token, protect=protect, prewarm=True)  # type: ignore[arg-type]
     where = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
     err.print(f"danggol dashboard: {where}  (API docs: {where}docs) — Ctrl+C stops it")

@@ -35,21 +35,15 @@ from danggol.segments.compile import Compiler
 from danggol.segments.definition import Segment
 from danggol.segments.parse import to_query
 from danggol.segments.registry import Registry
+from danggol.store import tables as store_tables
 from danggol.store.workspace import Workspace
 
-TABLES = {
-    "refreshes": "refresh_id BIGINT, as_of DATE, started_at TIMESTAMP, finished_at TIMESTAMP, "
-    "segments INTEGER, seconds DOUBLE",
-    "segment_members": "segment VARCHAR, customer_id VARCHAR",
-    "segment_changes": "refresh_id BIGINT, segment VARCHAR, customer_id VARCHAR, change VARCHAR",
-    "segment_sizes": "refresh_id BIGINT, segment VARCHAR, size BIGINT, entered BIGINT, "
-    "left_count BIGINT, query VARCHAR",
-}
+#: the history tables (declared with every store table in danggol.store.tables)
+TABLES = {name: store_tables.columns(name) for name in store_tables.HISTORY}
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    for name, columns in TABLES.items():
-        con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
+    store_tables.ensure(con, store_tables.HISTORY)
 
 
 @dataclass
@@ -91,6 +85,9 @@ def refresh(
     :func:`materialise_profile`); ``full`` forces a complete rebuild."""
     ws.require_store("'danggol refresh'")
     started = time.perf_counter()
+    # wall clock in UTC, both ends taken here (current_timestamp is the transaction's start,
+    # in the session's zone: it put finished_at before started_at)
+    started_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     chosen = Registry(ws.path / "segments").saved() if segments is None else segments
     with ws.transaction():
         ensure_tables(ws.duck)  # inside: a refresh in another thread may be creating them too
@@ -99,10 +96,11 @@ def refresh(
         result = snapshot_segments(ws, as_of, chosen)
         result.recomputed = recomputed
         ws.duck.execute(
-            "INSERT INTO refreshes VALUES (?, ?, ?, current_timestamp, ?, ?)",
+            "INSERT INTO refreshes VALUES (?, ?, ?, ?, ?, ?)",
             [
                 result.refresh_id,
                 as_of,
+                started_at,
                 dt.datetime.now(dt.UTC).replace(tzinfo=None),
                 len(result.segments),
                 time.perf_counter() - started,
