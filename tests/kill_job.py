@@ -69,12 +69,12 @@ def kill_at_phase(phase: str) -> None:
     """Make the writer die at ``phase`` (see the module's doc)."""
     if phase == "copy":
 
-        def half_copy(src: Any, dst: Any, *args: Any, **kwargs: Any) -> None:
+        def half_copy(src: Any, dst: Any) -> None:
             with open(src, "rb") as fin, open(dst, "wb") as fout:
                 fout.write(fin.read(os.path.getsize(src) // 2))
             die()
 
-        wsmod.shutil.copyfile = half_copy  # type: ignore[assignment]
+        wsmod.copy_store = half_copy  # type: ignore[assignment]
     elif phase == "checkpoint":
         original_writing = wsmod.writing
 

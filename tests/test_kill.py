@@ -427,14 +427,25 @@ def test_doctor_repairs_a_store_an_old_danggol_left_killed_in_its_commit(orders_
     """The store issue 14 found: an older danggol's load killed just after the write-ahead log
     appears. danggol refuses to read it, naming 'danggol doctor'; the repair replays the log on
     a copy, keeps the result only if it is complete, else the state before the load."""
+    repair_legacy_kills(orders_base, tmp_path, rows=300_000, wanted=1)
+
+
+@pytest.mark.slow
+def test_doctor_repairs_many_stores_an_old_danggol_left_at_a_million_rows(orders_base, tmp_path):
+    repaired = repair_legacy_kills(orders_base, tmp_path, rows=1_000_000, wanted=6, attempts=30)
+    assert sum(repaired.values()) >= 3
+
+
+def repair_legacy_kills(
+    orders_base: Path, tmp_path: Path, rows: int, wanted: int, attempts: int = 12
+) -> dict[str, int]:
     from danggol.errors import StoreCorruptError
     from danggol.store.doctor import doctor
 
-    rows = 1_000_000
     data = orders_csv(tmp_path / "orders.csv", rows)
     rng = random.Random(3)
     repaired: dict[str, int] = {}
-    for attempt in range(12):
+    for attempt in range(attempts):
         path = tmp_path / f"legacy{attempt}"
         shutil.copytree(orders_base, path)
         wal = path / "store.duckdb.wal"
@@ -461,7 +472,9 @@ def test_doctor_repairs_a_store_an_old_danggol_left_killed_in_its_commit(orders_
         assert [p.name for p in path.iterdir() if ".wal.unfinished-" in p.name]  # kept aside
         kill_job.run("orders", str(path), str(data))  # the load, run again, completes
         assert orders_state(path)[:2] == (rows, rows)
-        if sum(repaired.values()) >= 2:
+        shutil.rmtree(path)
+        if sum(repaired.values()) >= wanted:
             break
-    print("unfinished writes repaired:", repaired)
+    print(f"{rows:,} rows, {attempt + 1} kills; unfinished writes repaired: {repaired}")
     assert repaired, "no kill left an unfinished write: the test showed nothing"
+    return repaired
