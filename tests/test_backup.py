@@ -90,8 +90,8 @@ def test_the_cli_round_trip_and_replace(shop, tmp_path):
     # replace a changed copy with the backup
     copy = tmp_path / "copy"
     assert _cli("-w", str(copy), "restore", str(tmp_path / "b2")).returncode == 0
-    with Workspace.open(copy) as ws:
-        ws.duck.execute("DELETE FROM orders")
+    with Workspace.open(copy) as ws, ws.transaction() as con:
+        con.execute("DELETE FROM orders")
     refused = _cli("-w", str(copy), "restore", str(tmp_path / "b2"))
     assert refused.returncode == 2 and "--replace" in refused.stderr
     done = _cli("-w", str(copy), "restore", str(tmp_path / "b2"), "--replace")

@@ -38,6 +38,7 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from functools import cached_property
@@ -456,10 +457,14 @@ class Workspace:
 
     def follow(self) -> bool:
         """Move to the newest published store if there is one (a long-lived reader, e.g. the
-        web server, calls this before each use). Returns True when it moved."""
+        web server, calls this before each use): the same Ibis backend, on a new connection.
+        Returns True when it moved."""
         if not self.changed():
             return False
-        self.close()
+        backend = self.__dict__["ibis"]
+        old = backend.con
+        _swap(backend, self._attach())
+        old.close()
         return True
 
     @property
@@ -511,16 +516,18 @@ class Workspace:
                         "changed nothing; free disk space (a write needs room for a second "
                         "copy of the store) and run it again."
                     ) from exc
-            reader = self.__dict__.pop("ibis", None)
-            if reader is not None:
-                reader.disconnect()
+            backend = self.__dict__.get("ibis")
+            reader = backend.con if backend is not None else None
             try:
                 con = duckdb.connect(str(private))
             except duckdb.Error as exc:
                 sweep(self.path)
                 raise open_error(store, exc) from exc
             self._settings(con)
-            self.__dict__["ibis"] = ibis.duckdb.from_connection(con)
+            if backend is None:  # no reader yet (a new store, or a migration while opening)
+                self.__dict__["ibis"] = ibis.duckdb.from_connection(con)
+            else:  # the same Ibis backend on the copy: expressions built on it stay valid
+                _swap(backend, con)
             self._writing = 1
             done = False
             try:
@@ -530,11 +537,23 @@ class Workspace:
                 done = True
             finally:
                 self._writing = 0
-                self.__dict__.pop("ibis", None)
-                con.close()
-                if done:
-                    self._publish(private)
-                sweep(self.path)
+                try:
+                    if backend is None:
+                        self.__dict__.pop("ibis", None)
+                    elif done or reader is None:
+                        _swap(backend, None)
+                    else:  # nothing published: back to the store it was reading
+                        _swap(backend, reader)
+                        reader = None
+                    con.close()
+                    if done:
+                        self._publish(private)
+                    if backend is not None and backend.con is None:
+                        _swap(backend, self._attach())
+                finally:
+                    if reader is not None:
+                        reader.close()
+                    sweep(self.path)
 
     def _publish(self, private: Path) -> None:
         wal = wal_path(private)
@@ -587,6 +606,18 @@ class Workspace:
 
     def count(self, name: str) -> int:
         return int(self.ibis.table(name).count().to_pyarrow().as_py())
+
+
+def _swap(backend: ibis.BaseBackend, con: duckdb.DuckDBPyConnection | None) -> None:
+    """Point an Ibis DuckDB backend at another connection (the writer's copy, or a newer
+    published store): Ibis expressions built on it, and callers holding it, follow. What the
+    backend registered on the old connection (in-memory tables, cached tables) is forgotten so
+    that it is registered again where it is used next."""
+    backend.con = con
+    backend._memtables = weakref.WeakSet()
+    for name in ("_cache_name_to_entry", "_cache_op_to_entry"):
+        if isinstance(getattr(backend, name, None), dict):
+            getattr(backend, name).clear()
 
 
 def _quote(text: str) -> str:
