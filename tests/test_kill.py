@@ -8,6 +8,10 @@ predictions, grade history, every saved segment) and a grade re-evaluation
 kills itself with SIGKILL just before statement *k*, for seeded random *k* (the slow tier also
 kills after a random delay from outside). Afterwards the store must equal a copy taken
 before the job, and re-running the job must give the same store as an uninterrupted run.
+
+The second half kills a large load inside its commit window and at each step of publishing
+the write (the store's writer: a private copy renamed over the store), with a reader polling
+the store meanwhile, and checks that ``danggol doctor`` repairs what an older danggol left.
 """
 
 from __future__ import annotations

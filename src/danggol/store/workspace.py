@@ -461,11 +461,22 @@ class Workspace:
         Returns True when it moved."""
         if not self.changed():
             return False
-        backend = self.__dict__["ibis"]
-        old = backend.con
-        _swap(backend, self._attach())
-        old.close()
+        # the old connection is not closed: cursors taken from it (the web app's background
+        # readers) finish on the store they started on; it closes with the last of them
+        _swap(self.__dict__["ibis"], self._attach())
         return True
+
+    def cursor(self) -> Workspace:
+        """This workspace on a cursor of its connection: another thread can read on it at
+        the same time, sharing the DuckDB instance (and its memory limit); it keeps the store
+        it started on until it is closed."""
+        cursor = self.duck.cursor()
+        cursor.execute(f"USE {ATTACHED}")
+        cursor.execute("SET enable_progress_bar = false")
+        clone = Workspace(self.path, self.config)
+        clone.__dict__["ibis"] = ibis.duckdb.from_connection(cursor)
+        clone._generation = self._generation
+        return clone
 
     @property
     def duck(self) -> duckdb.DuckDBPyConnection:

@@ -137,10 +137,11 @@ class WebState:
             self.cache.popitem(last=False)
 
     def reader(self) -> Workspace:
-        """The workspace on a connection of its own (the published store attached read-only):
-        slow reads run there, in the background, without holding the lock every other request
-        waits for."""
-        return Workspace(self.ws.path, self.ws.config)
+        """The workspace on a cursor of its own (the newest published store; one DuckDB
+        instance, one memory limit): slow reads run there, in the background, without holding
+        the lock every other request waits for."""
+        with self.lock:
+            return self.ws.cursor()
 
     def warm(self, name: str, fn: Callable[..., Any], *args: Any) -> Any | None:
         """The cached answer if there is one; else start computing it in the background (on
