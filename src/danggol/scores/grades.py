@@ -388,7 +388,21 @@ def _connections(
             "grade history is kept in the DuckDB store: pass a Workspace or an Ibis DuckDB "
             f"connection; got {type(target).__name__}"
         )
-    return target, lambda: transaction(raw)
+    return target, lambda: _writable(raw)
+
+
+def _writable(raw: duckdb.DuckDBPyConnection) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+    """A transaction on an Ibis DuckDB connection of one's own; a workspace's read-only view of
+    its store is refused with what to pass instead."""
+    readonly = raw.execute(
+        "SELECT readonly FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    if readonly and readonly[0]:
+        raise ConfigError(
+            "this Ibis connection reads a workspace's store read-only (its published copy): "
+            "pass the Workspace, whose writer records the grade history"
+        )
+    return transaction(raw)
 
 
 # --------------------------------------------------------------------------------------
