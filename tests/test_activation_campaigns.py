@@ -116,26 +116,28 @@ def test_mean_interval_covers_the_true_effect_on_skewed_revenue():
 def add_customers(ws, n: int) -> list[str]:
     ids = [f"c{i:04d}" for i in range(n)]
     rows = pa.table({"customer_id": ids, "email": [f"{c}@example.com" for c in ids]})
-    ws.duck.register("_new_customers", rows)
-    ws.duck.execute(
-        "INSERT INTO customers (customer_id, signup_at, signup_date, marketing_opt_in, email) "
-        "SELECT customer_id, TIMESTAMP '2025-01-01', DATE '2025-01-01', true, email "
-        "FROM _new_customers"
-    )
-    ws.duck.unregister("_new_customers")
+    with ws.transaction() as con:  # writes go through the workspace's writer
+        con.register("_new_customers", rows)
+        con.execute(
+            "INSERT INTO customers (customer_id, signup_at, signup_date, marketing_opt_in, email) "
+            "SELECT customer_id, TIMESTAMP '2025-01-01', DATE '2025-01-01', true, email "
+            "FROM _new_customers"
+        )
+        con.unregister("_new_customers")
     return ids
 
 
 def add_orders(ws, rows: list[tuple[str, str, dt.date, float, str]]) -> None:
     names = ("order_id", "customer_id", "order_date", "total", "status")
     table = pa.table({k: [r[i] for r in rows] for i, k in enumerate(names)})
-    ws.duck.register("_new_orders", table)
-    ws.duck.execute(
-        "INSERT INTO orders (order_id, customer_id, ordered_at, order_date, total, status, "
-        "refunded_amount) SELECT order_id, customer_id, order_date, order_date, total, status, 0 "
-        "FROM _new_orders"
-    )
-    ws.duck.unregister("_new_orders")
+    with ws.transaction() as con:  # writes go through the workspace's writer
+        con.register("_new_orders", table)
+        con.execute(
+            "INSERT INTO orders (order_id, customer_id, ordered_at, order_date, total, status, "
+            "refunded_amount) SELECT order_id, customer_id, order_date, order_date, total, "
+            "status, 0 FROM _new_orders"
+        )
+        con.unregister("_new_orders")
 
 
 def groups(ws, name: str) -> tuple[set[str], set[str]]:

@@ -175,11 +175,12 @@ def test_segment_filter_and_only_refreshes_after_the_endpoint(shop, receiver):
     webhooks.add_endpoint(shop, "big-only", receiver.url, secret=SECRET, segments=["big"])
     pipeline.refresh(shop, D2)  # big unchanged, recent changed → nothing for this endpoint
     assert webhooks.enqueue(shop) == 0
-    shop.duck.execute("INSERT INTO customers (customer_id) VALUES ('c9')")
-    shop.duck.execute(
-        "INSERT INTO orders (order_id, customer_id, ordered_at, order_date, total, status) "
-        "VALUES ('o9', 'c9', '2025-07-01', '2025-07-01', 90000, 'paid')"
-    )
+    with shop.transaction() as con:  # writes go through the workspace's writer
+        con.execute("INSERT INTO customers (customer_id) VALUES ('c9')")
+        con.execute(
+            "INSERT INTO orders (order_id, customer_id, ordered_at, order_date, total, status) "
+            "VALUES ('o9', 'c9', '2025-07-01', '2025-07-01', 90000, 'paid')"
+        )
     pipeline.refresh(shop, dt.date(2025, 7, 2))
     assert webhooks.enqueue(shop) == 1
     webhooks.send(shop)

@@ -90,8 +90,8 @@ def test_the_cli_round_trip_and_replace(shop, tmp_path):
     # replace a changed copy with the backup
     copy = tmp_path / "copy"
     assert _cli("-w", str(copy), "restore", str(tmp_path / "b2")).returncode == 0
-    with Workspace.open(copy) as ws:
-        ws.duck.execute("DELETE FROM orders")
+    with Workspace.open(copy) as ws, ws.transaction() as con:
+        con.execute("DELETE FROM orders")
     refused = _cli("-w", str(copy), "restore", str(tmp_path / "b2"))
     assert refused.returncode == 2 and "--replace" in refused.stderr
     done = _cli("-w", str(copy), "restore", str(tmp_path / "b2"), "--replace")
@@ -120,7 +120,7 @@ def test_a_damaged_backup_is_refused_before_anything_changes(shop, tmp_path):
         restore(tmp_path, tmp_path / "copy")
 
 
-def test_restore_replaces_only_a_workspace_and_never_one_in_use(shop, tmp_path):
+def test_restore_replaces_only_a_workspace_and_readers_keep_their_store(shop, tmp_path):
     backup(shop, tmp_path / "b")
     other = tmp_path / "documents"
     other.mkdir()
@@ -130,19 +130,76 @@ def test_restore_replaces_only_a_workspace_and_never_one_in_use(shop, tmp_path):
     assert (other / "thesis.txt").read_text() == "keep me"
     restore(tmp_path / "b", tmp_path / "live")
     with Workspace.open(tmp_path / "live") as ws:
-        ws.ibis  # noqa: B018 — this process holds the store
+        orders = ws.count("orders")  # this process reads the store meanwhile
         proc = _cli("-w", str(tmp_path / "live"), "restore", str(tmp_path / "b"), "--replace")
-    assert proc.returncode == 2 and "in use by another danggol process" in proc.stderr
-    assert "Traceback" not in proc.stderr
+        assert ws.count("orders") == orders  # a reader keeps the store it attached
+    assert proc.returncode == 0, proc.stderr
+    assert everything(tmp_path / "live") == everything(shop)
     with pytest.raises(WorkspaceError, match="already exists"):
         backup(shop, tmp_path / "b")
 
 
-def test_a_backup_of_a_store_in_use_is_refused_clearly(shop, tmp_path):
+def test_a_backup_of_a_store_in_use_is_taken(shop, tmp_path):
+    """Readers (and writers) do not stop a backup: it copies the published store, one
+    complete state (issue 16: readers and the CLI share a workspace)."""
     restore(backup(shop, tmp_path / "b").path, tmp_path / "live")
     with Workspace.open(tmp_path / "live") as ws:
-        ws.ibis  # noqa: B018
+        ws.ibis  # noqa: B018 — this process reads the store
         proc = _cli("-w", str(tmp_path / "live"), "backup", str(tmp_path / "b2"))
-    lines = re.sub(r"\x1b\[[0-9;]*m", "", proc.stderr).strip().splitlines()
-    assert proc.returncode == 2 and len(lines) == 1 and "in use" in lines[0]
-    assert not (tmp_path / "b2").exists()
+    assert proc.returncode == 0, proc.stderr
+    restore(tmp_path / "b2", tmp_path / "again")
+    assert everything(tmp_path / "again") == everything(shop)
+
+
+def test_restore_replace_touches_only_danggols_files_and_keeps_the_folder_mode(shop, tmp_path):
+    """Issue 14 item 2: an inbox, exports and notes survive; the folder keeps its mode."""
+    backup(shop, tmp_path / "b")
+    live = tmp_path / "live"
+    restore(tmp_path / "b", live)
+    (live / "inbox").mkdir()
+    (live / "inbox" / "orders-2025-07-01.csv").write_text("order_id\nX\n")
+    (live / "exports").mkdir()
+    (live / "exports" / "vip.csv").write_text("customer_id\nc1\n")
+    (live / "notes.md").write_text("메모: 7월 캠페인")
+    os.chmod(live, 0o755)
+    (live / "segments" / "extra.yaml").write_text("name: extra\nquery: number_of_orders >= 9\n")
+    proc = _cli("-w", str(live), "restore", str(tmp_path / "b"), "--replace")
+    assert proc.returncode == 0, proc.stderr
+    assert (live / "inbox" / "orders-2025-07-01.csv").read_text() == "order_id\nX\n"
+    assert (live / "exports" / "vip.csv").read_text() == "customer_id\nc1\n"
+    assert (live / "notes.md").read_text() == "메모: 7월 캠페인"
+    assert live.stat().st_mode & 0o777 == 0o755
+    assert everything(live) == everything(shop)  # the segments are the backup's again
+    assert sorted(p.name for p in live.iterdir()) == sorted(
+        [
+            ".danggol-writer.lock",
+            "danggol.toml",
+            "exports",
+            "inbox",
+            "notes.md",
+            "segments",
+            "store.duckdb",
+        ]
+    )
+
+
+def test_a_corrupt_store_is_called_corrupt_and_restore_replaces_it(shop, tmp_path):
+    """Issue 14 item 19: a checksum error is "corrupt" (with what to do), not "in use"."""
+    backup(shop, tmp_path / "b")
+    live = tmp_path / "live"
+    restore(tmp_path / "b", live)
+    store = live / "store.duckdb"
+    data = bytearray(store.read_bytes())
+    for offset in range(1 << 14, len(data), 1 << 16):  # damage every block after the headers
+        data[offset] ^= 0xFF
+    store.write_bytes(bytes(data))
+    proc = _cli("-w", str(live), "segment", "count", "number_of_orders >= 1")
+    text = re.sub(r"\x1b\[[0-9;]*m", "", proc.stderr)
+    assert proc.returncode == 2, proc.stdout
+    assert "corrupt" in text and "in use" not in text and "Traceback" not in text
+    assert "doctor" in text and "restore" in text
+    doctor = _cli("-w", str(live), "doctor")
+    assert doctor.returncode == 1 and "corrupt" in doctor.stdout
+    proc = _cli("-w", str(live), "restore", str(tmp_path / "b"), "--replace")
+    assert proc.returncode == 0, proc.stderr
+    assert everything(live) == everything(shop)

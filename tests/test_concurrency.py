@@ -30,9 +30,10 @@ from danggol.store.workspace import Workspace
 from danggol.web import create_app
 from danggol.web import state as web_state
 from web_client import api_client
-from web_server import running_app
+from web_server import free_port, running_app
 
 SRC = Path(__file__).parent.parent / "src"
+CLI = [sys.executable, "-c", "from danggol.cli.main import run; run()"]
 FIRST, AS_OF = dt.date(2025, 3, 31), dt.date(2025, 6, 30)
 SAVED = {
     "regulars": "number_of_orders >= 2",
@@ -170,21 +171,150 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_another_process_is_refused_with_a_clear_message(shop, tmp_path):
+def _serve(path: Path) -> tuple[subprocess.Popen[str], str]:
+    """``danggol serve`` in its own process; returns it and its base URL once it answers."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [*CLI, "-w", str(path), "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(SRC), "NO_COLOR": "1"},
+    )
+    base = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 120
+    while True:
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        try:
+            if httpx.get(base + "api/status", timeout=5).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, "serve did not start"
+        time.sleep(0.2)
+
+
+def _stop(proc: subprocess.Popen[str]) -> str:
+    proc.terminate()
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+    return err
+
+
+def test_serve_and_cli_reads_loads_refreshes_and_schedule_share_a_workspace(shop, tmp_path):
+    """Issue 16: with ``danggol serve`` running, a CLI read, a CLI ingest, a CLI refresh and
+    ``schedule run`` all succeed; the API answers 200 throughout and shows the new data
+    without a restart."""
+    path = _copy(shop, tmp_path)
+    with Workspace.open(path) as ws:
+        orders_before = ws.count("orders")
+    new_orders = tmp_path / "more.csv"
+    new_orders.write_text(
+        "order_id,customer_id,ordered_at,total\n"
+        + "".join(f"S{i},C{i:07d},2025-06-2{i % 9} 10:00,{5000 + i}\n" for i in range(150))
+    )
+    inbox = tmp_path / "inbox"
+    (inbox / "orders").mkdir(parents=True)
+    (inbox / "orders" / "late.csv").write_text(
+        "order_id,customer_id,ordered_at,total\n"
+        + "".join(f"L{i},C{i:07d},2025-06-29 10:00,{7000 + i}\n" for i in range(40))
+    )
+    server, base = _serve(path)
+    codes: list[int] = []
+    stop = threading.Event()
+
+    def poll() -> None:
+        with httpx.Client(timeout=120) as http:
+            while not stop.is_set():
+                for url in ("api/status", "api/segments"):
+                    codes.append(http.get(base + url).status_code)
+                time.sleep(0.05)
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    try:
+        first = httpx.get(base + "api/status", timeout=60).json()["last_refresh"]
+        read = _cli("-w", str(path), "segment", "count", "number_of_orders >= 2")
+        assert read.returncode == 0, read.stderr
+        load = _cli("-w", str(path), "ingest", "orders", str(new_orders))
+        assert load.returncode == 0, load.stderr
+        refreshed = _cli("-w", str(path), "refresh", "--as-of", AS_OF.isoformat())
+        assert refreshed.returncode == 0, refreshed.stderr
+        status = httpx.get(base + "api/status", timeout=60).json()
+        assert status["last_refresh"] != first  # the server moved to the new store
+        assert status["last_refresh"]["as_of"] == AS_OF.isoformat()
+        run = _cli(
+            "-w", str(path), "schedule", "run", "--inbox", str(inbox), "--no-webhooks",
+            "--as-of", AS_OF.isoformat(),
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        trend = {
+            s["name"]: [t["refresh_id"] for t in s["trend"]]
+            for s in httpx.get(base + "api/segments", timeout=60).json()
+            if s["name"] in SAVED
+        }
+        assert all(ids[-1] == 3 for ids in trend.values()), trend  # the schedule's refresh
+    finally:
+        stop.set()
+        poller.join()
+        err = _stop(server)
+    assert codes and set(codes) == {200}, sorted(set(codes))
+    assert "Traceback" not in err, err
+    with Workspace.open(path) as ws:
+        assert ws.count("orders") == orders_before + 150 + 40
+        assert ws.count("refreshes") == 3
+
+
+def test_two_writer_processes_started_together_both_finish_one_after_the_other(shop, tmp_path):
     path = _copy(shop, tmp_path)
     orders = tmp_path / "o.csv"
-    orders.write_text("order_id,customer_id,ordered_at,total\nZ1,C1,2025-06-01,1\n")
+    orders.write_text(
+        "order_id,customer_id,ordered_at,total\n"
+        + "".join(f"W{i},C{i:07d},2025-06-20 10:00,{100 + i}\n" for i in range(300))
+    )
+    env = {**os.environ, "PYTHONPATH": str(SRC), "NO_COLOR": "1"}
+    cli = [*CLI, "-w", str(path)]
+    procs = [
+        subprocess.Popen(
+            cli + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
+        for args in (["refresh", "--as-of", AS_OF.isoformat()], ["ingest", "orders", str(orders)])
+    ]
+    results = [p.communicate(timeout=600) for p in procs]
+    for p, (_, err) in zip(procs, results, strict=True):
+        assert p.returncode == 0, err
+    waited = [err for _, err in results if "waiting for it to finish" in err]
     with Workspace.open(path) as ws:
-        before = ws.count("refreshes"), ws.count("orders")
-        for args in (
-            ["refresh", "--as-of", AS_OF.isoformat()],
-            ["ingest", "orders", str(orders)],
-        ):
-            proc = _cli("-w", str(path), *args)
-            assert proc.returncode == 2, (args, proc.stderr)
-            assert "in use by another danggol process" in proc.stderr
-            assert "Traceback" not in proc.stderr
-        assert (ws.count("refreshes"), ws.count("orders")) == before
+        assert ws.count("refreshes") == 2
+        assert (
+            ws.duck.execute("SELECT count(*) FROM orders WHERE order_id LIKE 'W%'").fetchone()[0]
+            == 300
+        )
+    # when their writes overlapped, the second said on stderr that it waited
+    print("a writer waited:", bool(waited))
+
+
+def test_a_waiting_writer_says_so_and_gives_up_when_its_wait_is_over(shop, tmp_path):
+    from danggol.store.workspace import workspace_lock
+
+    path = _copy(shop, tmp_path)
+    with workspace_lock(path, "a test holding the lock"):
+        proc = subprocess.run(
+            [*CLI, "-w", str(path), "refresh", "--as-of", AS_OF.isoformat()],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, "PYTHONPATH": str(SRC), "NO_COLOR": "1",
+                 "DANGGOL_WRITER_WAIT": "2"},
+        )  # fmt: skip
+        reader = _cli("-w", str(path), "segment", "count", "number_of_orders >= 1")
+    assert proc.returncode == 2, proc.stderr
+    assert "a test holding the lock" in proc.stderr and "waiting" in proc.stderr
+    assert "still writing" in proc.stderr and "Traceback" not in proc.stderr
+    assert reader.returncode == 0, reader.stderr  # readers never wait for the lock
 
 
 def test_a_second_refresh_through_the_api_is_refused_while_one_runs(shop, tmp_path, monkeypatch):

@@ -129,5 +129,6 @@ def test_what_forces_a_full_refresh(shop):
     # a load from before the touched customers were logged
     pipeline.refresh(shop, AS_OF, segments={})
     ingest_tables(shop, {"orders": second["orders"].slice(0, 3)})
-    shop.duck.execute("DELETE FROM touched_batches")
+    with shop.transaction() as con:
+        con.execute("DELETE FROM touched_batches")
     assert pipeline.incremental_plan(shop, AS_OF) is None

@@ -156,8 +156,9 @@ def test_data_after_as_of_changes_nothing(tmp_path):
         scores = before.predict_proba(con, day)
         outcome = labels(con, day, H).to_pyarrow()
 
-        for table, col in (("orders", "order_date"), ("events", "event_date")):
-            ws.duck.execute(f"DELETE FROM {table} WHERE {col} > ?", [day])
+        with ws.transaction() as tx:
+            for table, col in (("orders", "order_date"), ("events", "event_date")):
+                tx.execute(f"DELETE FROM {table} WHERE {col} > ?", [day])
         later = dt.datetime(2025, 5, 1, 12, 0)
         ids = scores.column("customer_id").to_pylist()[:300]
         ingest_tables(
@@ -187,11 +188,12 @@ def test_data_after_as_of_changes_nothing(tmp_path):
         assert after.predict_proba(con, day) == scores
 
         # control: orders inside the training window do move the scores
-        ws.duck.execute(
-            "DELETE FROM orders WHERE order_date > ? AND customer_id IN "
-            "(SELECT customer_id FROM orders WHERE order_date <= ? ORDER BY customer_id LIMIT 200)",
-            [day - dt.timedelta(days=H), day - dt.timedelta(days=H)],
-        )
+        with ws.transaction() as tx:
+            tx.execute(
+                "DELETE FROM orders WHERE order_date > ? AND customer_id IN (SELECT customer_id "
+                "FROM orders WHERE order_date <= ? ORDER BY customer_id LIMIT 200)",
+                [day - dt.timedelta(days=H), day - dt.timedelta(days=H)],
+            )
         changed = RepurchaseModel(horizon_days=H).fit(con, day).predict_proba(con, day)
         assert changed != scores
     finally:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import re
+import shutil
 from fractions import Fraction
 
 import duckdb
@@ -157,11 +158,22 @@ def test_re_evaluating_a_date_replaces_it(shop):
     assert grade_history(shop).num_rows == 16
 
 
-def test_a_missed_date_evaluated_later_keeps_the_chain_right(shop):
-    evaluate_grades(shop.ibis, D1)  # an Ibis DuckDB connection works too
-    evaluate_grades(shop.ibis, D3)
-    evaluate_grades(shop.ibis, D2)
+def test_a_missed_date_evaluated_later_keeps_the_chain_right(shop, tmp_path):
+    for day in (D1, D3, D2):
+        evaluate_grades(shop, day)
     assert history(shop) == EXPECTED_HISTORY
+    # an Ibis DuckDB connection of one's own (read-write) works too: here on a copy of the store
+    own = tmp_path / "own.duckdb"
+    shutil.copyfile(shop.store_path, own)
+    con = ibis.duckdb.connect(str(own))
+    con.raw_sql("DELETE FROM grade_history")
+    for day in (D1, D3, D2):
+        evaluate_grades(con, day)
+    assert history(con) == EXPECTED_HISTORY
+    con.disconnect()
+    # the workspace's own connection is its read-only view of the store: a clear error
+    with pytest.raises(ConfigError, match="pass the Workspace"):
+        evaluate_grades(shop.ibis, D1)
 
 
 def test_a_failed_evaluation_leaves_the_history_as_it_was(shop, monkeypatch):

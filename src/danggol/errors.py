@@ -30,6 +30,11 @@ class StoreBusyError(DanggolError, RuntimeError):
     """Another process holds the workspace store for writing."""
 
 
+class StoreCorruptError(WorkspaceError):
+    """The store file is damaged (a checksum error, not a DuckDB file) or holds a write that a
+    killed process left unfinished: ``danggol doctor`` and ``danggol restore`` say what to do."""
+
+
 class BackendError(DanggolError, RuntimeError):
     """The workspace's engine cannot be reached, or cannot do what was asked (a read-only
     source asked to load or refresh)."""

@@ -73,6 +73,9 @@ def refresh(
     snapshot (and the grade history) while ``profile_snapshot`` stays the latest date's."""
     ws.require_store("'danggol refresh'")
     started = time.perf_counter()
+    # wall clock in UTC, both ends taken here (current_timestamp is the transaction's start,
+    # in the session's zone: it put finished_at before started_at)
+    started_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     chosen = Registry(ws.path / "segments").saved() if segments is None else segments
     with ws.transaction():
         # inside: a refresh in another thread may be creating them too
@@ -89,10 +92,11 @@ def refresh(
         if profile == PAST_PROFILE:
             ws.duck.execute(f"DROP TABLE {PAST_PROFILE}")
         ws.duck.execute(
-            "INSERT INTO refreshes VALUES (?, ?, ?, current_timestamp, ?, ?)",
+            "INSERT INTO refreshes VALUES (?, ?, ?, ?, ?, ?)",
             [
                 result.refresh_id,
                 as_of,
+                started_at,
                 dt.datetime.now(dt.UTC).replace(tzinfo=None),
                 len(result.segments),
                 time.perf_counter() - started,

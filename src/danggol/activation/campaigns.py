@@ -45,20 +45,16 @@ from danggol.predict.customers import profile_with_predictions
 from danggol.segments import service
 from danggol.segments.definition import GOALS
 from danggol.serial import ToDict
+from danggol.store import tables as store_tables
 from danggol.store.workspace import Workspace
 
-TABLES = {
-    "campaigns": "name VARCHAR PRIMARY KEY, segment VARCHAR, query VARCHAR, goal VARCHAR, "
-    "kpi VARCHAR, as_of DATE, window_start DATE, window_end DATE, holdout_share DOUBLE, "
-    "seed BIGINT, treated BIGINT, holdout BIGINT, created_at TIMESTAMP",
-    "campaign_members": "campaign VARCHAR, customer_id VARCHAR, holdout BOOLEAN",
-}
+#: the campaign tables (declared with every store table in danggol.store.tables)
+TABLES = {name: store_tables.columns(name) for name in store_tables.CAMPAIGNS}
 NAME = re.compile(r"[a-z0-9][a-z0-9_\-]*")
 
 
 def ensure_tables(ws: Workspace) -> None:
-    for name, columns in TABLES.items():
-        ws.duck.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
+    store_tables.ensure(ws.duck, store_tables.CAMPAIGNS)
 
 
 @dataclass

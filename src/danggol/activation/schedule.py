@@ -20,14 +20,11 @@ from danggol.activation import exports, webhooks
 from danggol.errors import ConfigError, DanggolError
 from danggol.ingest.load import ingest_files
 from danggol.serial import ToDict
+from danggol.store import tables as store_tables
 from danggol.store.workspace import Workspace
 
-TABLES = {
-    "schedule_files": "path VARCHAR, size BIGINT, mtime DOUBLE, table_name VARCHAR, "
-    "loaded_at TIMESTAMP",
-    "schedule_runs": "run_id BIGINT, started_at TIMESTAMP, finished_at TIMESTAMP, "
-    "as_of DATE, status VARCHAR, files INTEGER, refresh_id BIGINT, error VARCHAR",
-}
+#: the schedule's tables (declared with every store table in danggol.store.tables)
+TABLES = {name: store_tables.columns(name) for name in store_tables.SCHEDULE}
 #: the order tables are loaded in (an order line needs its order)
 LOAD_ORDER = ("customers", "orders", "order_items", "events")
 SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".jsonl", ".ndjson", ".json")
@@ -65,8 +62,7 @@ class RunResult(ToDict):
 
 
 def ensure_tables(ws: Workspace) -> None:
-    for name, columns in TABLES.items():
-        ws.duck.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
+    store_tables.ensure(ws.duck, store_tables.SCHEDULE)
 
 
 def new_files(ws: Workspace, inbox: Path) -> list[tuple[str, Path]]:
@@ -108,7 +104,33 @@ def run(
 ) -> RunResult:
     """ingest → refresh → exports → webhooks. A failure stops the run and is recorded.
     An export job does not replace an existing file (a second run for the same day) unless
-    ``overwrite``."""
+    ``overwrite``.
+
+    The whole run is one write of the workspace (``Workspace.writer``): its loads, refresh
+    and records are published together when it ends — readers (the dashboard) see the store
+    before the run or after it — and the store is copied once, not once per step. A run
+    killed before it ends leaves the store as it was; the next run loads the same files."""
+    unexpected: list[BaseException] = []
+    with ws.writer("danggol schedule run"):
+        result = _run(
+            ws, as_of, inbox, preset, jobs, send_webhooks, webhook_options, overwrite, unexpected
+        )
+    if unexpected:  # recorded (and published) first: an unexpected failure is a bug to see
+        raise unexpected[0]
+    return result
+
+
+def _run(
+    ws: Workspace,
+    as_of: dt.date,
+    inbox: Path | None,
+    preset: str | None,
+    jobs: list[ExportJob] | None,
+    send_webhooks: bool,
+    webhook_options: dict[str, float] | None,
+    overwrite: bool,
+    unexpected: list[BaseException],
+) -> RunResult:
     ensure_tables(ws)
     run_id = int(
         ws.duck.execute("SELECT COALESCE(max(run_id), 0) + 1 FROM schedule_runs").fetchall()[0][0]
@@ -143,8 +165,7 @@ def run(
     except Exception as exc:  # recorded, then raised: an unexpected failure is a bug to see
         result.status = "failed"
         result.error = f"{type(exc).__name__}: {exc}"
-        _record(ws, result, started)
-        raise
+        unexpected.append(exc)
     _record(ws, result, started)
     return result
 

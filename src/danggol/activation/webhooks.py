@@ -54,18 +54,11 @@ from danggol.config import CONFIG_FILE, WebhookConfig, read_section
 from danggol.errors import ConfigError
 from danggol.segments.history import ensure_tables as ensure_history
 from danggol.serial import ToDict
+from danggol.store import tables as store_tables
 from danggol.store.workspace import Workspace
 
-TABLES = {
-    "webhook_endpoints": "name VARCHAR PRIMARY KEY, url VARCHAR, secret VARCHAR, "
-    "segments VARCHAR[], batch_size INTEGER, last_refresh BIGINT, created_at TIMESTAMP",
-    "webhook_outbox": "delivery_id VARCHAR PRIMARY KEY, endpoint VARCHAR, refresh_id BIGINT, "
-    "segment VARCHAR, batch_no INTEGER, body VARCHAR, status VARCHAR, attempts INTEGER, "
-    "next_attempt_at TIMESTAMP, last_error VARCHAR, created_at TIMESTAMP, "
-    "delivered_at TIMESTAMP",
-    "webhook_dead_letters": "delivery_id VARCHAR, endpoint VARCHAR, attempts INTEGER, "
-    "last_error VARCHAR, failed_at TIMESTAMP",
-}
+#: the webhook tables (declared with every store table in danggol.store.tables)
+TABLES = {name: store_tables.columns(name) for name in store_tables.WEBHOOKS}
 SIGNATURE_HEADER = "X-Danggol-Signature"
 NAME = re.compile(r"[a-z0-9][a-z0-9_\-]*")
 STATUSES = ("pending", "delivered", "failed")
@@ -73,8 +66,7 @@ STATUSES = ("pending", "delivered", "failed")
 
 def ensure_tables(ws: Workspace) -> None:
     ensure_history(ws.duck)
-    for name, columns in TABLES.items():
-        ws.duck.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
+    store_tables.ensure(ws.duck, store_tables.WEBHOOKS)
 
 
 def _now() -> dt.datetime:
@@ -399,9 +391,13 @@ def send(
     result = SendResult()
     private = allow_private(ws)
     while True:
-        due = _due(ws)
-        for row in due:
-            _attempt(ws, row, result, max_attempts, base_delay, timeout, private)
+        # one write per pass, not per delivery (each write copies the store): a kill in the
+        # middle loses the pass's records and its batches are sent again, with the same
+        # Idempotency-Key
+        with ws.writer("danggol webhooks send"):
+            due = _due(ws)
+            for row in due:
+                _attempt(ws, row, result, max_attempts, base_delay, timeout, private)
         waiting = ws.duck.execute(
             "SELECT min(next_attempt_at), count(*) FROM webhook_outbox o "
             "JOIN webhook_endpoints e ON e.name = o.endpoint WHERE o.status = 'pending'"

@@ -308,3 +308,36 @@ def restore(
         f"restored [bold]{escape(str(source))}[/] into [bold]{escape(str(target))}[/] "
         f"({len(info.tables)} tables, {sum(info.tables.values()):,} rows, checksums verified)"
     )
+
+
+@app.command()
+def doctor(
+    ctx: typer.Context,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="bring the store back to its last complete state (removes what killed "
+            "writers left; an unfinished write is kept only if it replays to a complete state)",
+        ),
+    ] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Check the workspace's store (unfinished writes, leftovers, corruption, schema version)
+    and say what to do; --repair does what can be done without a backup."""
+    from danggol.store.doctor import doctor as run_doctor
+
+    report = run_doctor(workspace_path(ctx), repair=repair)
+    if json_:
+        print_json(report.to_dict())
+    else:
+        marks = {
+            "ok": "[green]ok[/]",
+            "notice": "[cyan]notice[/]",
+            "repaired": "[yellow]repaired[/]",
+            "problem": "[red]problem[/]",
+        }
+        for f in report.findings:
+            out.print(f"{marks[f.status]}  {escape(f.check)}: {escape(f.detail)}")
+    if not report.healthy:
+        raise typer.Exit(1)

@@ -34,12 +34,16 @@ def serve_workspace(
     import uvicorn
 
     from danggol.config import CONFIG_FILE, TOKEN_ENV_VAR, read_web_config, web_access
+    from danggol.store.workspace import Workspace
     from danggol.web import create_app
     from danggol.web.guards import WILDCARDS
 
     config = read_web_config(path / CONFIG_FILE)
     token, protect = web_access(host, config, os.environ.get(TOKEN_ENV_VAR))
     extra = [*config.allowed_hosts, *(allowed_hosts or [])]
+    with Workspace.open(path) as ws:  # a missing, corrupt or unfinished store: said here, once
+        if ws.backend.embedded_store:
+            ws.ibis  # noqa: B018
     web = create_app(
         path,
         token,

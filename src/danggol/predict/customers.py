@@ -79,6 +79,7 @@ from danggol.profile import SNAPSHOT_TABLE, snapshot_is_current
 from danggol.schema import FieldSpec
 from danggol.scores import scored_profile
 from danggol.scores.grades import load_grade_rules
+from danggol.store import tables as store_tables
 from danggol.store.backends import capabilities, temp_table
 
 MODELS: dict[str, type[BGNBD] | type[ParetoNBD]] = {
@@ -704,9 +705,7 @@ def add_predictions(
 
 def store_run(con: Any, run: PredictionRun) -> None:
     """Record the run (a DuckDB connection, inside the caller's transaction)."""
-    con.execute(
-        f"CREATE TABLE IF NOT EXISTS {RUNS_TABLE} (as_of DATE, recorded_at TIMESTAMP, run JSON)"
-    )
+    store_tables.ensure(con, [RUNS_TABLE])
     con.execute(
         f"INSERT INTO {RUNS_TABLE} VALUES (?, current_timestamp, ?)",
         [run.as_of, json.dumps(run.to_dict())],

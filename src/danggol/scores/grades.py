@@ -54,14 +54,12 @@ from danggol.errors import ConfigError
 from danggol.estimator import Estimator, Param, int_in, is_int, is_number
 from danggol.profile import customer_profile, purchases
 from danggol.scores._yaml import read_table
+from danggol.store import tables as store_tables
 from danggol.store.workspace import Workspace, transaction
 
 DEFAULT_GRADES = Path(__file__).parent / "defaults" / "grades.yaml"
 HISTORY_TABLE = "grade_history"
-HISTORY_COLUMNS = (
-    "customer_id VARCHAR, as_of DATE, grade VARCHAR, grade_level INTEGER, "
-    "previous_grade VARCHAR, change VARCHAR"
-)
+HISTORY_COLUMNS = store_tables.columns(HISTORY_TABLE)
 CHANGES = ("new", "upgrade", "downgrade", "same")
 #: the columns ``Grades.transform`` adds
 GRADE_COLUMNS = ("grade_amount", "grade_orders", "grade")
@@ -334,7 +332,7 @@ def record_grade_history(
     grade_level) and recompute previous grade and change from that date on, inside the
     caller's transaction (``evaluate_grades``, or ``refresh`` from the stored profile).
     Returns the counts per grade and per change."""
-    tx.execute(f"CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} ({HISTORY_COLUMNS})")
+    store_tables.ensure(tx, [HISTORY_TABLE])
     tx.execute(f"DELETE FROM {HISTORY_TABLE} WHERE as_of = ?", [as_of])
     tx.execute(
         f"INSERT INTO {HISTORY_TABLE} "
@@ -405,7 +403,21 @@ def _connections(
             "grade history is kept in the DuckDB store: pass a Workspace or an Ibis DuckDB "
             f"connection; got {type(target).__name__}"
         )
-    return target, lambda: transaction(raw)
+    return target, lambda: _writable(raw)
+
+
+def _writable(raw: duckdb.DuckDBPyConnection) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+    """A transaction on an Ibis DuckDB connection of one's own; a workspace's read-only view of
+    its store is refused with what to pass instead."""
+    readonly = raw.execute(
+        "SELECT readonly FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    if readonly and readonly[0]:
+        raise ConfigError(
+            "this Ibis connection reads a workspace's store read-only (its published copy): "
+            "pass the Workspace, whose writer records the grade history"
+        )
+    return transaction(raw)
 
 
 # --------------------------------------------------------------------------------------

@@ -33,30 +33,15 @@ from danggol.segments.compile import Compiler
 from danggol.segments.definition import Segment
 from danggol.segments.parse import to_query
 from danggol.segments.registry import Registry
+from danggol.store import tables as store_tables
 from danggol.store.workspace import Workspace
 
-TABLES = {
-    "refreshes": "refresh_id BIGINT, as_of DATE, started_at TIMESTAMP, finished_at TIMESTAMP, "
-    "segments INTEGER, seconds DOUBLE",
-    "segment_members": "segment VARCHAR, customer_id VARCHAR",
-    "segment_changes": "refresh_id BIGINT, segment VARCHAR, customer_id VARCHAR, change VARCHAR",
-    "segment_sizes": "refresh_id BIGINT, segment VARCHAR, size BIGINT, entered BIGINT, "
-    "left_count BIGINT, query VARCHAR",
-    "segment_moves": "refresh_id BIGINT, segment VARCHAR, customer_id VARCHAR, change VARCHAR",
-}
+#: the history tables (declared with every store table in danggol.store.tables)
+TABLES = {name: store_tables.columns(name) for name in store_tables.HISTORY}
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    for name, columns in TABLES.items():
-        if name == "segment_moves":
-            # a store from before moves were kept apart: its changes were the moves (each
-            # refresh was compared with the one before it), so they start the table
-            con.execute(
-                "CREATE TABLE IF NOT EXISTS segment_moves AS "
-                "SELECT refresh_id, segment, customer_id, change FROM segment_changes"
-            )
-        else:
-            con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
+    store_tables.ensure(con, store_tables.HISTORY)
 
 
 @dataclass

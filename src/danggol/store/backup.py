@@ -1,12 +1,20 @@
 """Backup and restore of a workspace: the store, ``danggol.toml`` and the saved segments.
 
-``backup(ws_path, dest)`` opens the store (which takes DuckDB's write lock, so no other
-process changes it meanwhile), checkpoints it (the write-ahead log is folded into the file),
-and copies the store file, the settings and ``segments/`` into ``dest`` with a manifest:
-the danggol version, the row count of every table and the SHA-256 of every file.
-``restore(backup_dir, ws_path)`` checks the manifest before it touches anything, copies the
-files into a new folder beside the target, checks the row counts of the restored store, then
-moves it into place — so the target is the old workspace or the backup, never a mix.
+``backup(ws_path, dest)`` copies the published store file (it is never written in place —
+see :mod:`danggol.store.workspace` — so the copy is one complete state, whatever writers do
+meanwhile; the copy is read from one open file), the settings and ``segments/`` into
+``dest`` with a manifest: the danggol version, the row count of every table (counted on the
+copy) and the SHA-256 of every file.
+
+``restore(backup_dir, ws_path)`` checks the manifest before it touches anything. Into a new
+folder, it copies the files into a staging folder beside the target, checks the row counts
+of the restored store, then moves the folder into place. With ``replace=True`` it replaces
+only danggol's own files in the workspace — ``store.duckdb`` (and a write-ahead log beside
+it), ``danggol.toml`` and ``segments/`` — as the workspace's writer (a running load or refresh
+is waited for; readers keep the store they had), each staged in full beside its target first
+and then renamed over it; every other file and folder (an inbox, exports, notes) and the
+folder's own mode are left as they were. A store that cannot be opened (corrupt, or left
+with an unfinished write) can be replaced.
 """
 
 from __future__ import annotations
@@ -17,13 +25,25 @@ import json
 import os
 import shutil
 import tempfile
+from contextlib import suppress
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+import duckdb
 
 from danggol import __version__
 from danggol.config import CONFIG_FILE, STORE_FILE
 from danggol.errors import WorkspaceError
-from danggol.store.workspace import Workspace
+from danggol.store.workspace import (
+    WRITING_PREFIX,
+    Workspace,
+    fsync_path,
+    open_error,
+    sweep,
+    wal_path,
+    workspace_lock,
+    writer_lock,
+)
 
 MANIFEST = "danggol-backup.json"
 SEGMENTS = "segments"
@@ -49,15 +69,25 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _table_counts(ws: Workspace) -> dict[str, int]:
-    names = [
-        r[0]
-        for r in ws.duck.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
-            "AND table_catalog = current_database() ORDER BY 1"
-        ).fetchall()
-    ]
-    return {name: ws.count(name) for name in names}
+def _table_counts(store: Path) -> dict[str, int]:
+    """The row count of every table of a store file (opened read-only)."""
+    try:
+        con = duckdb.connect(str(store), read_only=True)
+    except duckdb.Error as exc:
+        raise open_error(store, exc) from exc
+    try:
+        names = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
+                "AND table_catalog = current_database() ORDER BY 1"
+            ).fetchall()
+        ]
+        return {n: int(con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0]) for n in names}
+    except duckdb.Error as exc:
+        raise open_error(store, exc) from exc
+    finally:
+        con.close()
 
 
 def _files(root: Path) -> list[Path]:
@@ -74,18 +104,20 @@ def backup(workspace: str | os.PathLike[str], dest: str | os.PathLike[str]) -> B
     if target.exists():
         raise WorkspaceError(f"{target} already exists: give a new folder for the backup")
     ws = Workspace.open(workspace)
+    ws.require_store("'danggol backup'")
+    ws.check_unfinished()
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=_parent(target)))
     try:
-        with ws:
-            ws.duck.execute("CHECKPOINT")  # everything committed is now in the store file
-            tables = _table_counts(ws)
-            # copied while the connection holds the store's lock: no one writes meanwhile
-            files = {}
-            for src in _files(ws.path):
-                rel = src.relative_to(ws.path)
-                (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(src, tmp / rel)
-                files[rel.as_posix()] = _sha256(tmp / rel)
+        files = {}
+        for src in _files(ws.path):
+            rel = src.relative_to(ws.path)
+            (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+            # one open file: a writer publishing meanwhile replaces the name, not this file
+            with src.open("rb") as fin, (tmp / rel).open("wb") as fout:
+                shutil.copyfileobj(fin, fout, 1 << 20)
+            shutil.copystat(src, tmp / rel)
+            files[rel.as_posix()] = _sha256(tmp / rel)
+        tables = _table_counts(tmp / STORE_FILE)
         info = BackupInfo(
             str(target),
             dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -94,6 +126,7 @@ def backup(workspace: str | os.PathLike[str], dest: str | os.PathLike[str]) -> B
             files,
         )
         (tmp / MANIFEST).write_text(json.dumps(info.to_dict(), indent=2), encoding="utf-8")
+        os.chmod(tmp, 0o777 & ~_umask())
         os.replace(tmp, target)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -146,30 +179,17 @@ def restore(
                 f"{target} is not a danggol workspace (no {CONFIG_FILE}): --replace replaces "
                 "only a workspace; restore into a new folder"
             )
-        probe = Workspace.open(target)
-        try:
-            probe.ibis  # noqa: B018 — StoreBusyError while another process uses the store
-        finally:
-            probe.close()
+        _replace_in_place(src, target, info)
+        return info
+    mode = target.stat().st_mode & 0o7777 if target.exists() else 0o777 & ~_umask()
     staged = Path(tempfile.mkdtemp(prefix=f".{target.name}.restore.", dir=_parent(target)))
     try:
         for rel in info.files:
             (staged / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src / rel, staged / rel)
-        with Workspace.open(staged) as ws:
-            counts = _table_counts(ws)
-        if counts != info.tables:
-            raise WorkspaceError(
-                f"the restored store does not have the tables and rows the backup recorded "
-                f"({counts} ≠ {info.tables}): the backup is damaged"
-            )
-        old = None
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}")
-            os.replace(target, old)
-        os.replace(staged, target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        _check_counts(staged / STORE_FILE, info)
+        os.chmod(staged, mode)
+        os.replace(staged, target)  # onto a missing or empty folder
     except OSError as exc:
         shutil.rmtree(staged, ignore_errors=True)
         raise WorkspaceError(f"cannot restore into {target}: {exc}") from exc
@@ -177,6 +197,57 @@ def restore(
         shutil.rmtree(staged, ignore_errors=True)
         raise
     return info
+
+
+def _check_counts(store: Path, info: BackupInfo) -> None:
+    counts = _table_counts(store)
+    if counts != info.tables:
+        raise WorkspaceError(
+            f"the restored store does not have the tables and rows the backup recorded "
+            f"({counts} ≠ {info.tables}): the backup is damaged"
+        )
+
+
+def _replace_in_place(src: Path, target: Path, info: BackupInfo) -> None:
+    """Replace the store, the settings and the saved segments of the workspace ``target``,
+    nothing else, as its writer."""
+    store = target / STORE_FILE
+    with writer_lock(store), workspace_lock(target, "danggol restore"):
+        sweep(target)
+        stage = Path(tempfile.mkdtemp(prefix=f"{WRITING_PREFIX}restore-", dir=target))
+        old_segments = target / f"{WRITING_PREFIX}old-{SEGMENTS}"
+        try:
+            for rel in info.files:
+                (stage / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(src / rel, stage / rel)
+            _check_counts(stage / STORE_FILE, info)
+            for rel in (STORE_FILE, CONFIG_FILE):  # keep the workspace's own file modes
+                if (target / rel).exists():
+                    shutil.copymode(target / rel, stage / rel)
+                fsync_path(stage / rel)
+            # the settings, then the segments folder, then the store (its log first: an old
+            # log must never be replayed against the restored file)
+            os.replace(stage / CONFIG_FILE, target / CONFIG_FILE)
+            if (target / SEGMENTS).exists():
+                os.replace(target / SEGMENTS, old_segments)
+            if (stage / SEGMENTS).is_dir():
+                os.replace(stage / SEGMENTS, target / SEGMENTS)
+            with suppress(FileNotFoundError):
+                wal_path(store).unlink()
+            os.replace(stage / STORE_FILE, store)
+            fsync_path(target)
+        except OSError as exc:
+            raise WorkspaceError(f"cannot restore into {target}: {exc}") from exc
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
+            shutil.rmtree(old_segments, ignore_errors=True)
+            sweep(target)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _parent(path: Path) -> Path:

@@ -1,5 +1,11 @@
 """What one running app holds: the workspace, a lock around its store, a cache keyed on the
-store's state, the access rules and the background refresh."""
+store's state, the access rules and the background refresh.
+
+The app reads the published store (read-only, :mod:`danggol.store.workspace`) and moves to a
+newer one when another process — a CLI load, ``schedule run``, or this app's own refresh —
+publishes it (``Workspace.follow`` before each use): no restart, and a request sees one
+complete store. The app's refresh runs as the workspace's writer on its own connection, so
+requests keep being answered from the last published store meanwhile."""
 
 from __future__ import annotations
 
@@ -12,8 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
-
-import ibis
 
 from danggol import pipeline
 from danggol.errors import DanggolError
@@ -66,7 +70,7 @@ class WebState:
     """One workspace behind a lock: DuckDB's connection serves one query at a time."""
 
     def __init__(self, path: Path, token: str | None, protect: str, prewarm: bool = False) -> None:
-        self.ws = Workspace.open(path)
+        self._ws = Workspace.open(path)
         self.prewarming = prewarm
         self.token = token
         self.protect = protect
@@ -77,6 +81,14 @@ class WebState:
         self.warming: dict[tuple[Any, ...], threading.Thread] = {}
         self.readers: set[Workspace] = set()
         self.closing = False
+
+    @property
+    def ws(self) -> Workspace:
+        """The workspace on the newest published store (moved to under the lock, so no request
+        is mid-query on the connection it replaces)."""
+        with self.lock:
+            self._ws.follow()
+            return self._ws
 
     def close(self) -> None:
         job = self.job.thread
@@ -91,10 +103,11 @@ class WebState:
                         reader.duck.interrupt()
                 thread.join(timeout=0.1)
         with self.lock:
-            self.ws.close()
+            self._ws.close()
 
     def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Call a library function with the workspace, holding the lock."""
+        """Call a library function with the workspace (the newest published store), holding
+        the lock."""
         with self.lock:
             return fn(self.ws, *args, **kwargs)
 
@@ -135,13 +148,11 @@ class WebState:
             self.cache.popitem(last=False)
 
     def reader(self) -> Workspace:
-        """The workspace on a connection of its own (a DuckDB cursor): slow reads run there,
-        in the background, without holding the lock every other request waits for."""
+        """The workspace on a cursor of its own (the newest published store; one DuckDB
+        instance, one memory limit): slow reads run there, in the background, without holding
+        the lock every other request waits for."""
         with self.lock:
-            cursor = self.ws.duck.cursor()
-        clone = Workspace(self.ws.path, self.ws.config)
-        clone.__dict__["ibis"] = ibis.duckdb.from_connection(cursor)
-        return clone
+            return self.ws.cursor()
 
     def warm(self, name: str, fn: Callable[..., Any], *args: Any) -> Any | None:
         """The cached answer if there is one; else start computing it in the background (on
@@ -191,7 +202,10 @@ class WebState:
 
         def work() -> None:
             try:
-                result = self.run(pipeline.refresh, as_of)
+                # the workspace's writer, on a connection of its own: requests keep reading
+                # the published store until the refresh publishes the new one
+                with Workspace(self.ws.path, self.ws.config) as writer:
+                    result = pipeline.refresh(writer, as_of)
                 job.result, job.state = result.to_dict(), "done"
             except DanggolError as exc:
                 job.error, job.state = danggol_error(exc)[1]["error"], "failed"

@@ -1,0 +1,128 @@
+"""The store's schema in one place, versioned (issue 16 item 6): a new store has every
+declared table and records its version; a store written by the previous release (its DDL
+frozen below, as ``danggol init`` and the first refresh on main wrote it before versions were
+recorded) is migrated in one transaction when it is first opened, its data untouched; a store
+from a newer danggol is refused with what to do."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from danggol.config import WorkspaceConfig
+from danggol.errors import WorkspaceError
+from danggol.store import tables
+from danggol.store.workspace import Workspace
+
+SRC = Path(__file__).parent.parent / "src"
+CLI = [sys.executable, "-c", "from danggol.cli.main import run; run()"]
+
+#: the previous release's store, frozen: ``Workspace.create_tables`` of main before this
+#: change (canonical tables + SYSTEM_TABLES) and the history tables its first refresh made;
+#: every other bookkeeping table was created later by the module that first wrote it
+PREVIOUS_RELEASE_DDL = [
+    'CREATE TABLE "customers" ("customer_id" VARCHAR, "email" VARCHAR, "phone" VARCHAR, '
+    '"name" VARCHAR, "gender" VARCHAR, "birth_date" DATE, "country" VARCHAR, "region" VARCHAR, '
+    '"city" VARCHAR, "signup_at" TIMESTAMP, "signup_date" DATE, "signup_channel" VARCHAR, '
+    '"marketing_opt_in" BOOLEAN, "tags" VARCHAR[])',
+    'CREATE TABLE "orders" ("order_id" VARCHAR, "customer_id" VARCHAR, "ordered_at" TIMESTAMP, '
+    '"order_date" DATE, "total" DOUBLE, "currency" VARCHAR, "status" VARCHAR, '
+    '"refunded_amount" DOUBLE, "discount" DOUBLE, "coupon_code" VARCHAR, "shipping_fee" DOUBLE, '
+    '"channel" VARCHAR)',
+    'CREATE TABLE "order_items" ("order_id" VARCHAR, "product_id" VARCHAR, "product_name" '
+    'VARCHAR, "category" VARCHAR, "quantity" BIGINT, "unit_price" DOUBLE, "line_no" BIGINT)',
+    'CREATE TABLE "events" ("event_id" VARCHAR, "customer_id" VARCHAR, "event" VARCHAR, '
+    '"occurred_at" TIMESTAMP, "event_date" DATE, "product_id" VARCHAR, "category" VARCHAR, '
+    '"value" DOUBLE, "properties" VARCHAR)',
+    'CREATE TABLE "quarantine" ("batch_id" BIGINT, "table_name" VARCHAR, "source_file" VARCHAR, '
+    '"source_line" BIGINT, "reason" VARCHAR, "record" VARCHAR, "quarantined_at" TIMESTAMP)',
+    'CREATE TABLE "ingest_log" ("batch_id" BIGINT, "table_name" VARCHAR, "source_file" VARCHAR, '
+    '"rows_read" BIGINT, "loaded" BIGINT, "updated" BIGINT, "quarantined" BIGINT, '
+    '"ingested_at" TIMESTAMP)',
+    'CREATE TABLE "touched_customers" ("batch_id" BIGINT, "customer_id" VARCHAR)',
+    'CREATE TABLE "touched_batches" ("batch_id" BIGINT)',
+    "CREATE TABLE refreshes (refresh_id BIGINT, as_of DATE, started_at TIMESTAMP, "
+    "finished_at TIMESTAMP, segments INTEGER, seconds DOUBLE)",
+    "CREATE TABLE segment_members (segment VARCHAR, customer_id VARCHAR)",
+    "CREATE TABLE segment_changes (refresh_id BIGINT, segment VARCHAR, customer_id VARCHAR, "
+    "change VARCHAR)",
+    "CREATE TABLE segment_sizes (refresh_id BIGINT, segment VARCHAR, size BIGINT, "
+    "entered BIGINT, left_count BIGINT, query VARCHAR)",
+]
+
+
+def previous_release_store(path: Path) -> Path:
+    path.mkdir(parents=True)
+    (path / "danggol.toml").write_text(WorkspaceConfig().to_toml(), encoding="utf-8")
+    con = duckdb.connect(str(path / "store.duckdb"))
+    for ddl in PREVIOUS_RELEASE_DDL:
+        con.execute(ddl)
+    con.execute(
+        "INSERT INTO orders (order_id, customer_id, ordered_at, order_date, total, status) "
+        "VALUES ('o1', 'c1', '2025-06-01 01:00', '2025-06-01', 12000, 'paid'), "
+        "('o2', 'c1', '2025-06-20 01:00', '2025-06-20', 8000, 'paid'), "
+        "('o3', 'c2', '2025-06-21 01:00', '2025-06-21', 5000, 'paid')"
+    )
+    con.execute("INSERT INTO ingest_log VALUES (1, 'orders', 'old.csv', 3, 3, 0, 0, now())")
+    con.close()
+    return path
+
+
+def test_every_store_table_is_declared_in_one_module_and_a_new_store_has_them(tmp_path):
+    ws = Workspace.init(tmp_path / "shop")
+    have = tables.existing(ws.duck)
+    assert have == set(tables.all_tables())
+    assert tables.version(ws.duck) == tables.SCHEMA_VERSION
+    ws.close()
+    # the modules that write bookkeeping tables declare none of their own
+    for module in ("activation/campaigns.py", "activation/webhooks.py", "activation/schedule.py"):
+        text = (SRC / "danggol" / module).read_text(encoding="utf-8")
+        assert "CREATE TABLE" not in text, module
+
+
+def test_a_store_of_the_previous_release_is_migrated_when_first_opened(tmp_path):
+    path = previous_release_store(tmp_path / "old")
+    with Workspace.open(path) as ws:
+        assert ws.count("orders") == 3  # opening migrated it (a writer), then read it
+        assert tables.version(ws.duck) == tables.SCHEMA_VERSION
+        assert tables.existing(ws.duck) == set(tables.all_tables())
+        total = ws.duck.execute("SELECT sum(total) FROM orders").fetchone()[0]
+    assert total == 12000 + 8000 + 5000
+    # a read-only command on the migrated store: campaigns and webhooks read tables the old
+    # store never had
+    env = {**os.environ, "PYTHONPATH": str(SRC), "NO_COLOR": "1", "COLUMNS": "200"}
+    for args in (
+        ["segment", "count", "number_of_orders >= 2", "--as-of", "2025-06-30"],
+        ["campaign", "list"],
+        ["webhooks", "list"],
+    ):
+        proc = subprocess.run(
+            [*CLI, "-w", str(path), *args],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=env,
+        )
+        assert proc.returncode == 0, (args, proc.stderr)
+    # the version is recorded once, with the time of the migration
+    con = duckdb.connect(str(path / "store.duckdb"), read_only=True)
+    assert con.execute("SELECT version FROM danggol_schema").fetchall() == [(2,)]
+    con.close()
+
+
+def test_a_store_from_a_newer_danggol_is_refused_with_what_to_do(tmp_path):
+    ws = Workspace.init(tmp_path / "shop")
+    with ws.transaction() as con:
+        con.execute(
+            f"INSERT INTO {tables.VERSION_TABLE} VALUES (?, ?)",
+            [tables.SCHEMA_VERSION + 1, dt.datetime(2030, 1, 1)],
+        )
+    ws.close()
+    with pytest.raises(WorkspaceError, match=r"newer danggol.*upgrade danggol"):
+        Workspace.open(tmp_path / "shop").ibis  # noqa: B018
