@@ -13,13 +13,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
 from danggol.config import WorkspaceConfig
 from danggol.errors import ConfigError
 from danggol.profile import as_of_date
 from danggol.store.workspace import Workspace
 from danggol.web import create_app
+from web_client import api_client
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
@@ -28,7 +28,7 @@ SRC = str(Path(__file__).resolve().parents[1] / "src")
 def client(tmp_path_factory):
     path = tmp_path_factory.mktemp("dates") / "shop"
     Workspace.init(path).close()
-    with TestClient(create_app(path), raise_server_exceptions=False) as c:
+    with api_client(create_app(path), raise_server_exceptions=False) as c:
         yield c
 
 

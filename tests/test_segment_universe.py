@@ -19,7 +19,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -33,8 +32,9 @@ from danggol.segments.forms import from_dict
 from danggol.segments.parse import parse_query
 from danggol.store.workspace import Workspace
 from danggol.summary import shop_summary
-from danggol.web import create_app
+from danggol.web import create_app, dashboard
 from segment_fixtures import TINY_AS_OF, load_rows, load_tiny
+from web_client import api_client
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 D = TINY_AS_OF
@@ -144,13 +144,17 @@ def test_cli_and_api_counts_agree_with_the_overview(shop):
     assert cli.returncode == 0, cli.stderr
     cli_count = json.loads(cli.stdout)
     assert cli_count["universe"] == "known_customers"
-    with TestClient(create_app(shop), raise_server_exceptions=False) as client:
+    with api_client(create_app(shop), raise_server_exceptions=False) as client:
         api = client.post(f"/api/query/count?as_of={D}", json={"query": "number_of_orders >= 0"})
         overview = client.get(f"/api/overview?as_of={D}").json()
         visitors = client.post(
             f"/api/query/count?as_of={D}", json={"query": "known_customer = false"}
         ).json()
     assert cli_count["count"] == api.json()["count"] == overview["summary"]["customers"] == 7
+    # the dashboard's other totals divide by the same known customers (issue 19 §5)
+    assert sum(stage["customers"] for stage in overview["funnel"]) == 7
+    with Workspace.open(shop) as ws:
+        assert dashboard.share_base(ws, D) == 7
     assert (visitors["count"], visitors["universe"]) == (1, "every_id")
 
 
@@ -281,7 +285,7 @@ def test_the_deepest_tree_allowed_runs_and_one_more_is_refused(ws):
 
 def test_api_long_chain_and_loop(shop):
     query = " OR ".join(f"amount_spent = {5000 * i}" for i in range(1000))
-    with TestClient(create_app(shop), raise_server_exceptions=False) as client:
+    with api_client(create_app(shop), raise_server_exceptions=False) as client:
         ok = client.post(f"/api/query/count?as_of={D}", json={"query": query})
         assert ok.status_code == 200, ok.text
         too_many = " OR ".join(f"amount_spent = {i}" for i in range(n.MAX_CONDITIONS + 1))

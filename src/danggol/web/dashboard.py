@@ -86,14 +86,12 @@ def state_key(ws: Workspace) -> tuple[object, ...]:
 
 def share_base(ws: Workspace, as_of: dt.date) -> int:
     """The number the dashboard divides a segment's size by for its share of customers: the
-    same total as the segment list's shares (``analytics.segment_sizes``: every row of the
-    profile), so a share in the builder and in the list agree.
-
-    TODO(segsem): one denominator everywhere (known customers) — replace this and the totals of
-    ``overview`` (summary, funnel) and ``segment_list`` with the universe-count function."""
+    known customers (``segments.universe``), the same total as the overview's, the segment
+    list's shares (``analytics.segment_sizes``) and every segment count."""
     from danggol.profile import profile_for
+    from danggol.segments.universe import universe_size
 
-    return int(profile_for(ws.ibis, as_of).count().to_pyarrow().as_py() or 0)
+    return universe_size(profile_for(ws.ibis, as_of))
 
 
 def last_refresh(ws: Workspace) -> dict[str, Any] | None:
@@ -117,7 +115,12 @@ def last_refresh(ws: Workspace) -> dict[str, Any] | None:
 
 def overview(ws: Workspace, as_of: dt.date) -> dict[str, Any]:
     """Headline figures, the RFM grid, the lifecycle funnel and the revenue concentration."""
-    profile = scored_profile(ws.ibis, as_of)
+    from danggol.segments.universe import known
+
+    scored = scored_profile(ws.ibis, as_of)
+    # one denominator everywhere: the known customers (anonymous visitors left out), as the
+    # summary's total, the segment list's shares and every segment count
+    profile = scored.filter(known(scored))
     smap = load_segment_map()
     cells, prospects = rfm_cells(profile)
     conc = analytics.concentration(ws.ibis, as_of, points=21)
@@ -125,7 +128,7 @@ def overview(ws: Workspace, as_of: dt.date) -> dict[str, Any]:
         "as_of": as_of.isoformat(),
         "shop_name": ws.config.shop_name,
         "currency": ws.config.currency,
-        "summary": profile_summary(profile, as_of),
+        "summary": profile_summary(scored, as_of),
         "rfm": {
             "size": smap.size,
             "cells": [
