@@ -317,7 +317,7 @@ def test_api_long_chain_and_loop(shop):
 
 def test_a_saved_thousand_term_segment_refreshes(ws):
     """Issue 14 item 15: a 1,000-term OR saved, then every refresh ended in a RecursionError."""
-    from danggol.segments.history import refresh
+    from danggol.pipeline import refresh
 
     values = [3000 * i for i in range(1000)]
     query = " OR ".join(f"amount_spent = {v}" for v in values)

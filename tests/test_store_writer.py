@@ -12,7 +12,7 @@ import pytest
 
 from danggol.demo import generate_shop
 from danggol.ingest.load import ingest_tables
-from danggol.segments.history import refresh
+from danggol.pipeline import refresh
 from danggol.store.workspace import Workspace
 
 
