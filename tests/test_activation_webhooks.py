@@ -348,7 +348,8 @@ def test_a_redirect_is_a_failure_never_a_delivery(shop, receiver):
             "HTTP 302: a redirect to " + receiver.url + "/new-place"
         )
     # pointed at the place that answers the POST, the same batches are delivered
-    shop.duck.execute("UPDATE webhook_endpoints SET url = ? WHERE name = 'moved'", [receiver.url])
+    with shop.transaction() as con:  # writes go through the workspace's writer
+        con.execute("UPDATE webhook_endpoints SET url = ? WHERE name = 'moved'", [receiver.url])
     assert webhooks.retry_failed(shop) == 2
     assert webhooks.send(shop).delivered == 2 and len(receiver.applied) == 2
 

@@ -45,7 +45,7 @@ def test_api_names_its_own_parameter(client, url, name):
     response = client.get(url)
     assert response.status_code == 400, response.text
     message = response.json()["error"]["message"]
-    assert message.startswith(f"{name} takes a date as YYYY-MM-DD"), message
+    assert message.startswith(f"'{name}' is a date as YYYY-MM-DD"), message
     assert "--" not in message  # no CLI option words in an API answer
 
 

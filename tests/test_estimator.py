@@ -31,8 +31,8 @@ def test_score_estimators_share_the_base():
     [
         (RFM(3), "RFM(bins=3, segment_map=None)"),
         (Grades(), "Grades(rules=None)"),
-        (BGNBD(max_iter=50), "BGNBD(tol=None, max_iter=50, aggregate=True)"),
-        (GammaGamma(), "GammaGamma(tol=None, max_iter=5000, aggregate=True)"),
+        (BGNBD(max_iter=50), "BGNBD(tol=None, max_iter=50, aggregate=True, penalizer_coef=0.0)"),
+        (GammaGamma(), "GammaGamma(tol=None, max_iter=5000, aggregate=True, penalizer_coef=0.0)"),
     ],
 )
 def test_repr_shows_the_parameters(model, text):

@@ -191,8 +191,9 @@ def test_a_store_from_before_keeps_its_changes_as_moves(make_shop):
     ws = make_shop("old")
     pipeline.refresh(ws, D1)
     pipeline.refresh(ws, D2)
-    ws.duck.execute("DROP TABLE segment_moves")
-    history.ensure_tables(ws.duck)
+    with ws.transaction() as con:  # writes go through the workspace's writer
+        con.execute("DROP TABLE segment_moves")
+        history.ensure_tables(con)
     moves = ws.duck.execute("SELECT * FROM segment_moves ORDER BY ALL").fetchall()
     changes = ws.duck.execute("SELECT * FROM segment_changes ORDER BY ALL").fetchall()
     # as of 06-01: +c2 (recent), +c1 (big); as of 06-30: +c1, +c3, -c2 (recent)

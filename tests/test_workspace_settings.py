@@ -67,7 +67,7 @@ def test_as_of_in_danggol_toml_is_the_default_day(tmp_path):
     toml.write_text(text.replace('as_of = ""', 'as_of = "2024-02-29"'), encoding="utf-8")
     with Workspace.open(ws.path) as opened:
         assert as_of_date(None, opened.config) == dt.date(2024, 2, 29)
-        assert as_of_date("2023-01-01", opened.config) == dt.date(2023, 1, 1)  # given wins
+        assert as_of_date(dt.date(2023, 1, 1), opened.config) == dt.date(2023, 1, 1)  # given wins
     toml.write_text(text.replace('as_of = ""', 'as_of = "2024-02-30"'), encoding="utf-8")
     with pytest.raises(ConfigError, match=r"as_of is a date such as '2025-06-30'.*'2024-02-30'"):
         Workspace.open(ws.path)

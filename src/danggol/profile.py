@@ -294,7 +294,9 @@ def customer_profile(
             # a known customer has a customer record or placed an order (any status): a guest
             # checkout is a customer, an id seen only in events is an anonymous visitor
             "known_customer": p.known_customer.fill_null(False)
-            | (p.orders_any_status.fill_null(0) > 0),
+            | (p.orders_any_status.fill_null(0) > 0)
+            if "orders_any_status" in p.columns  # order stats joined: known_customer asked
+            else p.known_customer.fill_null(False),
             "country": p.country,
             "region": p.region,
             "city": p.city,
