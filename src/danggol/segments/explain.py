@@ -161,7 +161,15 @@ def matches_words(node: n.Matches, lang: str = "en") -> str:
     for test in node.tests:
         arg = spec.arg(test.left.name) if spec and isinstance(test.left, n.Field) else None
         label = (arg.ko if lang == "ko" else arg.en) if arg else str(test.left)
-        template = OPERATORS[test.op].words(lang, date=arg is not None and arg.type == "date")
+        is_date = arg is not None and arg.type == "date"
+        recent = isinstance(test.right, n.DateOffset) and test.right.amount < 0
+        if is_date and recent and test.op in (">", ">="):
+            parts.append(_last_words(test.right, lang))  # "최근 3개월", as the older form reads
+            continue
+        if test.op == "=" and not is_date:
+            parts.append(f"{label} {_value_words(test.right, lang)}")  # "카테고리 'shoes'"
+            continue
+        template = OPERATORS[test.op].words(lang, date=is_date)
         parts.append(template.format(l=label, r=_value_words(test.right, lang)))
     return f"{head} ({', '.join(parts)})" if parts else head
 
