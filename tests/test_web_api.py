@@ -560,7 +560,13 @@ def test_overview_headline_and_grid_match_sql(client):
         )
     )
     assert {(c["r"], c["fm"]): c["customers"] for c in body["rfm"]["cells"]} == cells
-    stages = dict(sql(client, "SELECT lifecycle_stage, count(*) FROM profile_snapshot GROUP BY 1"))
+    # the funnel counts the known customers (issue 17/19: one denominator), not visitors
+    stages = dict(
+        sql(
+            client,
+            "SELECT lifecycle_stage, count(*) FROM profile_snapshot WHERE known_customer GROUP BY 1",
+        )
+    )
     assert {f["stage"]: f["customers"] for f in body["funnel"] if f["customers"]} == stages
     assert body["concentration"]["buyers"] == buyers
     assert client.get("/api/analytics/rfm").json() == body["rfm"]

@@ -174,17 +174,16 @@ def conditions(node: Node) -> list[tuple[str, Leaf]]:
     """The leaf conditions (comparisons and MATCHES) with their paths (``0.1.0``: child
     indexes from the root)."""
     found: list[tuple[str, Leaf]] = []
-
-    def visit(n: Node, path: str) -> None:
+    pending: list[tuple[Node, str]] = [(node, "")]  # a stack, not recursion: any depth
+    while pending:
+        n, path = pending.pop()
         if isinstance(n, Compare | Matches):
             found.append((path, n))
         elif isinstance(n, All | AnyOf):
-            for i, child in enumerate(n.children):
-                visit(child, f"{path}.{i}" if path else str(i))
+            children = [(c, f"{path}.{i}" if path else str(i)) for i, c in enumerate(n.children)]
+            pending.extend(reversed(children))  # popped in order of appearance
         else:
-            visit(n.child, f"{path}.0" if path else "0")
-
-    visit(node, "")
+            pending.append((n.child, f"{path}.0" if path else "0"))
     return found
 
 
