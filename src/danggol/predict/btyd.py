@@ -527,11 +527,13 @@ class _RFMModel(_MaximumLikelihood):
         future = self._future_pmf(n_arr, t_arr, x, T_arr)
         return _scalar_or_array(alive * future + (1 - alive) * (n_arr == 0))
 
+    @abstractmethod
     def _new_pmf(self, n: FloatArray, t: FloatArray, *params: Any) -> FloatArray:
-        raise NotImplementedError
+        """P(X(t) = n) for a new customer, from the model's parameters."""
 
+    @abstractmethod
     def _future_pmf(self, n: FloatArray, t: FloatArray, x: FloatArray, T: FloatArray) -> FloatArray:
-        raise NotImplementedError
+        """P(X(T, T + t] = n) for a customer alive at T with x purchases."""
 
 
 def _log_nbd(n: FloatArray, t: FloatArray, r: Any, alpha: Any) -> FloatArray:
