@@ -10,7 +10,10 @@ naming the file), never anything else. The query language itself is fuzzed in
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -97,8 +100,17 @@ raw_texts = st.one_of(
 )
 
 
-def _write(doc: object, raw: str | None, mangle: int) -> Path:
+@contextmanager
+def _written(doc: object, raw: str | None, mangle: int) -> Iterator[Path]:
+    """The fuzzed file in a temporary folder, removed afterwards (each example its own)."""
     folder = Path(tempfile.mkdtemp(prefix="danggol-fuzz-def-"))
+    try:
+        yield _write(folder, doc, raw, mangle)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _write(folder: Path, doc: object, raw: str | None, mangle: int) -> Path:
     path = folder / "fuzzed.yaml"
     if raw is not None:
         path.write_text(raw, encoding="utf-8")
@@ -124,24 +136,24 @@ SETTINGS = settings(
 @SETTINGS
 @given(doc=segment_docs, raw=st.none() | raw_texts, mangle=st.integers(0, 2))
 def test_fuzzed_segment_files_load_or_raise_a_segment_error(doc, raw, mangle):
-    path = _write(doc, raw, mangle)
-    try:
-        segment = load_file(path)
-        segment.tree()  # a loaded definition must also give a tree or a SegmentError
-    except SegmentError as exc:
-        assert exc.file == str(path) or str(path) in str(exc)
+    with _written(doc, raw, mangle) as path:
+        try:
+            segment = load_file(path)
+            segment.tree()  # a loaded definition must also give a tree or a SegmentError
+        except SegmentError as exc:
+            assert exc.file == str(path) or str(path) in str(exc)
 
 
 @SETTINGS
 @given(doc=mapping_docs, raw=st.none() | raw_texts, mangle=st.integers(0, 2))
 def test_fuzzed_mapping_files_load_or_raise_a_mapping_error(doc, raw, mangle):
-    path = _write(doc, raw, mangle)
-    try:
-        load_mapping(path, "orders")
-        merged, _ = resolve_mapping("orders", mapping=path)  # merged with the plain mapping
-        assert "orders" in merged.tables
-    except MappingError as exc:
-        assert str(path) in str(exc)
+    with _written(doc, raw, mangle) as path:
+        try:
+            load_mapping(path, "orders")
+            merged, _ = resolve_mapping("orders", mapping=path)  # merged with the plain mapping
+            assert "orders" in merged.tables
+        except MappingError as exc:
+            assert str(path) in str(exc)
 
 
 # -- found by the fuzz tests above ----------------------------------------------------------------
