@@ -158,6 +158,36 @@ def test_cli_and_api_counts_agree_with_the_overview(shop):
     assert (visitors["count"], visitors["universe"]) == (1, "every_id")
 
 
+def test_a_value_that_names_nothing_runs_and_warns_in_the_cli_and_the_api(shop):
+    """Issue 17 §6: 'no product 'P9999' in this shop' — the count still runs (0 for the
+    unknown product, the hand count for the rest), the CLI warns on stderr and in --json's
+    ``warnings``, the API in its response's ``warnings`` (what the builder shows)."""
+    query = "products_purchased MATCHES (id = 'P9999') OR customer_regions = '울릉도'"
+    plain = run_cli(shop, "segment", "count", query, "--as-of", str(D))
+    assert plain.returncode == 0, plain.stderr
+    assert plain.stdout.startswith("0 customers")
+    assert "warning: no product 'P9999' in this shop" in plain.stderr
+    assert "warning: no region '울릉도' in this shop" in plain.stderr
+    as_json = run_cli(shop, "segment", "count", query, "--as-of", str(D), "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    body = json.loads(as_json.stdout)
+    assert body["count"] == 0
+    assert [(w["kind"], w["value"]) for w in body["warnings"]] == [
+        ("product", "P9999"),
+        ("region", "울릉도"),
+    ]
+    assert body["warnings"][0]["ko"] == "이 쇼핑몰에 상품 'P9999' 없음"
+    with api_client(create_app(shop), raise_server_exceptions=False) as client:
+        api = client.post(f"/api/query/count?as_of={D}", json={"query": query}).json()
+        known = client.post(
+            f"/api/query/count?as_of={D}", json={"query": "products_purchased MATCHES (id = 'P1')"}
+        ).json()
+    assert api["count"] == 0 and api["warnings"] == body["warnings"]
+    assert known["warnings"] == [] and known["count"] > 0
+    quiet = run_cli(shop, "segment", "count", "products_purchased MATCHES (id = 'P1')")
+    assert quiet.returncode == 0 and "warning" not in quiet.stderr
+
+
 def test_json_errors_go_to_stdout(shop):
     done = run_cli(shop, "segment", "count", "amount_spend > 5", "--json")
     assert done.returncode == 2

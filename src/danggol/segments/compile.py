@@ -470,12 +470,15 @@ class Compiler:
         """Purchased order lines: one row per line of a purchase up to the as-of date."""
         p = purchases(self.con, self.as_of).select("order_id", "customer_id", "order_date")
         items = self.con.table("order_items")
-        tags = items.product_tags if "product_tags" in items.columns else ibis.null("array<string>")
+        products = self.con.table("products")
+        # a product's tags come from the catalogue (the products table), by product id
+        tags = products.select(product_id="product_id", tag="tags")
+        items = items.left_join(tags, "product_id").drop("product_id_right")
         lines = items.select(
             "order_id",
             id=items.product_id,
             category=items.category,
-            tag=tags,
+            tag=items.tag,
             price=items.unit_price,
             _amount=items.unit_price * items.quantity,
         ).join(p, "order_id")
@@ -581,6 +584,10 @@ class Compiler:
             filters.append(items.unit_price >= v.value)  # type: ignore[union-attr]
         if (v := call.arg("max_price")) is not None:
             filters.append(items.unit_price <= v.value)  # type: ignore[union-attr]
+        if (v := call.arg("tag")) is not None:
+            tagged = self.con.table("products")
+            tagged = tagged.filter(build("CONTAINS", tagged.tags, v.value, "tags"))  # type: ignore[union-attr]
+            filters.append(items.product_id.isin(tagged.product_id))
         if filters:
             items = items.filter(*filters)
         lines = items.select("order_id").distinct().join(p, "order_id")

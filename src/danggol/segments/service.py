@@ -467,6 +467,7 @@ def member_page(
 #: what a value names, per field or MATCHES argument: (table, column, words en, words ko)
 _VOCABULARY = {
     "product": ("order_items", "product_id", "product", "상품"),
+    "tag": ("products", "tags", "product tag", "상품 태그"),
     "category": ("order_items", "category", "category", "카테고리"),
     "event": ("events", "event", "event", "이벤트"),
     "region": ("customers", "region", "region", "지역"),
@@ -476,6 +477,7 @@ _VOCABULARY = {
 _NAMES_OF = {
     ("products_purchased", "id"): "product",
     ("products_purchased", "category"): "category",
+    ("products_purchased", "tag"): "tag",
     ("product_viewed", "id"): "product",
     ("product_viewed", "product_id"): "product",
     ("product_viewed", "category"): "category",
@@ -512,6 +514,8 @@ def value_warnings(ws: Workspace, tree: Node) -> list[dict[str, str]]:
     for kind, values in wanted.items():
         table, column, en, ko = _VOCABULARY[kind]
         t = ws.ibis.table(table)
+        if kind == "tag":  # a list of tags per product
+            t = t.select(tags=t.tags.unnest())
         present = {
             str(v).lower()
             for v in t.select(v=t[column]).distinct().to_pyarrow()["v"].to_pylist()
