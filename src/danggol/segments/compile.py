@@ -445,6 +445,20 @@ class Compiler:
             result = result & h
         return joined.mutate(**{column: result}).drop("count", "sum_amount")
 
+    def customers_with_rows(self, node: n.Call | n.Matches) -> ir.Table:
+        """The distinct customers with a row of a behaviour call, or with a row that passes a
+        MATCHES node's row tests: a condition that needs such a row holds for none other
+        (``service.count`` starts from them)."""
+        if isinstance(node, n.Call):
+            return getattr(self, f"call_{node.name}")(node).select("customer_id").distinct()
+        spec = match_spec(node.function)
+        assert spec is not None  # checked
+        rows = getattr(self, f"rows_{spec.source}")(spec)
+        for test in node.tests:
+            if not spec.arg(test.left.name).aggregate:  # type: ignore[union-attr,attr-defined]
+                rows = rows.filter(self._row_test(rows, spec, test))
+        return rows.select("customer_id").distinct()
+
     def _right(self, right: object, t: ir.Table) -> object:
         if isinstance(right, tuple):
             return tuple(self.value(x, t) for x in right)

@@ -26,6 +26,7 @@ from danggol.scores import add_scores, scored_profile
 from danggol.segments.compile import Compiler
 from danggol.segments.definition import NAME_RE, Segment
 from danggol.segments.fields import FIELDS, FUNCTIONS, suggest
+from danggol.segments.matches import match_spec
 from danggol.segments.nodes import (
     All,
     Call,
@@ -153,13 +154,17 @@ _PY_OPS: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
-def restricting_call(tree: Node) -> Call | None:
+def restricting_call(tree: Node) -> Call | Matches | None:
     """A call the whole condition needs a matching row for: a top-level (ANDed) comparison of
     a behavioural call that its default (0 or false, no matching row) fails, such as
-    ``events(name: 'cart_add', date: -7d) >= 1``. The members are among the customers of
-    that call's rows, so a count need not build the profile of everyone."""
+    ``events(name: 'cart_add', date: -7d) >= 1``, or a MATCHES that no row fails
+    (``products_purchased MATCHES (date > -3m)``, ``events MATCHES (…, count >= 3)``; not
+    ``count < 2``, which a customer without rows passes). The members are among the
+    customers of that call's rows, so a count need not build the profile of everyone."""
     children = tree.children if isinstance(tree, All) else (tree,)
     for child in children:
+        if isinstance(child, Matches) and _needs_a_row(child):
+            return child
         if not (isinstance(child, Compare) and isinstance(child.left, Call)):
             continue
         spec = FUNCTIONS.get(child.left.name)
@@ -176,6 +181,40 @@ def restricting_call(tree: Node) -> Call | None:
         if not holds:
             return child.left
     return None
+
+
+def _needs_a_row(node: Matches) -> bool:
+    """Whether a customer without rows of the function fails the MATCHES: it has no test of
+    the totals (then it means 'at least one row'), or one that 0 fails."""
+    spec = match_spec(node.function)
+    if spec is None:
+        return False
+    totals = [
+        t
+        for t in node.tests
+        if isinstance(t.left, Field) and (a := spec.arg(t.left.name)) is not None and a.aggregate
+    ]
+    return not totals or any(_holds_at_zero(t) is False for t in totals)
+
+
+def _holds_at_zero(test: Compare) -> bool | None:
+    """Whether a test of a total (``count``, ``sum_amount``) holds for 0; None: cannot tell."""
+    values = test.right if isinstance(test.right, tuple) else (test.right,)
+    numbers = [
+        v.value
+        for v in values
+        if isinstance(v, Value)
+        and isinstance(v.value, int | float)
+        and not isinstance(v.value, bool)
+    ]
+    if not numbers or len(numbers) != len(values):
+        return None
+    if test.op == "BETWEEN":
+        return numbers[0] <= 0 <= numbers[1]
+    if test.op in ("IN", "NOT IN"):
+        return (0 in numbers) == (test.op == "IN")
+    check = _PY_OPS.get(test.op)
+    return None if check is None else bool(check(0, numbers[0]))
 
 
 #: what the order columns are for a customer without any order (no row in ``orders``); None is
@@ -280,7 +319,7 @@ def count(ws: Workspace, tgt: Target, as_of: dt.date) -> int:
     if call is not None:  # only that call's customers can be in: they are the rows
         probe = Compiler(ws.ibis, as_of, resolver=registry(ws).tree)
         probe.check(tgt.tree)
-        ids = getattr(probe, f"call_{call.name}")(call).select("customer_id").distinct()
+        ids = probe.customers_with_rows(call)
     elif needs_an_order(tgt.tree):  # only customers with an order by the date can be in
         orders = ws.ibis.table("orders")
         ids = orders.filter(orders.order_date <= as_of).select("customer_id").distinct()
