@@ -363,7 +363,7 @@ def test_unknown_argument() -> None:
     err = error_of("products_purchased(id: 'A', colour: 'red') = true")
     assert err.message == (
         "products_purchased has no argument 'colour'; "
-        "its arguments are id, category, min_price, max_price, date, count"
+        "its arguments are id, category, tag, min_price, max_price, date, count"
     )
     assert err.position == 28
     assert error_of("products_purchased(categry: 'x')").suggestion == "category"

@@ -27,8 +27,9 @@ from danggol.segments.fields import FIELDS, FUNCTIONS, JOINED_FIELDS, suggest
 from danggol.segments.forms import check_size
 from danggol.segments.matches import INNER_OPS, MATCH_FUNCTIONS, match_spec
 from danggol.segments.operators import build
-from danggol.segments.parse import check_text, to_query
+from danggol.segments.parse import check_text
 from danggol.segments.places import city_key, region_spellings
+from danggol.segments.printer import to_query
 from danggol.segments.universe import asks_for_visitors, known
 
 #: resolves a segment name (``in_segment('vip')``) to its tree
