@@ -286,6 +286,13 @@ EXAMPLES: dict[str, set[str]] = {
     "last_order_date > 2025-06-01": {c for c, d in LAST_ORDER.items() if d > dt.date(2025, 6, 1)},
     "last_order_date >= 30_days_ago": {c for c, d in LAST_ORDER.items() if d >= days(30)},
     "last_order_date = yesterday": {c for c, d in LAST_ORDER.items() if d == days(1)},
+    # shopify.dev "Date-type attributes" (api/shopifyql/date): each operator on an absolute
+    # date and on week offsets; != is the complement (no last order included)
+    "last_order_date = 2025-06-22": {c for c, d in LAST_ORDER.items() if d == dt.date(2025, 6, 22)},
+    "last_order_date != 2025-06-22": KNOWN
+    - {c for c, d in LAST_ORDER.items() if d == dt.date(2025, 6, 22)},
+    "last_order_date <= 2025-06-05": {c for c, d in LAST_ORDER.items() if d <= dt.date(2025, 6, 5)},
+    "last_order_date >= -2w": {c for c, d in LAST_ORDER.items() if d >= days(14)},
     # Cities, countries, regions (ISO codes, Shopify's city codes)
     "customer_cities CONTAINS 'US-NY-NewYorkCity'": {"E"},
     "customer_cities NOT CONTAINS 'US-NY-NewYorkCity'": KNOWN - {"E"},
@@ -352,6 +359,11 @@ EXAMPLES: dict[str, set[str]] = {
     "shopify_email.opened NOT MATCHES (activity_id = 5240029206)": KNOWN
     - opened("5240029206", dt.date(1900, 1, 1)),
     "shopify_email.bounced MATCHES (campaign_id = 'C7')": {"B"},
+    # the help center's "Components of a customer segment": the older function form
+    "shopify_email.opened(activity_id: 5240029206) = true": opened(
+        "5240029206", dt.date(1900, 1, 1)
+    ),
+    "storefront.product_viewed(product_id: 2012162031638) = true": {"E"},  # V1 is a visitor
     "storefront.product_viewed MATCHES (product_id = 2012162031638, date > -7d)": {"E"},
 }
 

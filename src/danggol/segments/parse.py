@@ -453,6 +453,8 @@ class _Parser:
         self.leaves += 1
         if self.matches_follows():
             return self.matches()
+        if self.match_call_follows():
+            return self.match_call()
         cond = self.compare(start)
         try:
             converted = from_call(cond)
@@ -515,6 +517,65 @@ class _Parser:
         self.advance()
         node: Node = Matches(spec.name, tuple(tests))
         return Not(node) if negated else node
+
+    def match_call_follows(self) -> bool:
+        """A behaviour function that has only the MATCHES form, written the older way:
+        ``shopify_email.opened(activity_id: 123) = true`` (Shopify's help center)."""
+        tok = self.peek()
+        return (
+            tok.kind == "ident"
+            and str(tok.value) not in FUNCTIONS
+            and match_spec(str(tok.value)) is not None
+            and self.is_op(self.tokens[self.i + 1], "(")
+        )
+
+    def match_call(self) -> Node:
+        """``fn(arg: value, …) = true`` → ``fn MATCHES (arg = value, …)`` (``date: d`` is
+        ``date >= d``, as in the older products_purchased form); ``= false`` or ``!= true`` →
+        NOT MATCHES."""
+        name_tok = self.advance()
+        spec = match_spec(str(name_tok.value))
+        assert spec is not None  # match_call_follows
+        self.advance()  # '('
+        tests: list[Compare] = []
+        while not self.is_op(self.peek(), ")"):
+            if tests:
+                if not self.is_op(self.peek(), ","):
+                    self.expected(f"',' or ')' in the arguments of {name_tok.value}")
+                self.advance()
+            tok = self.peek()
+            names = ", ".join(a.name for a in spec.args if not a.aggregate)
+            if tok.kind != "ident":
+                self.expected(f"an argument of {name_tok.value} ({names})")
+            arg = spec.arg(str(tok.value))
+            if arg is None or arg.aggregate:
+                self.fail(
+                    f"{name_tok.value} has no argument '{tok.value}'; its arguments are {names}",
+                    tok.pos,
+                    suggest(str(tok.value), [a.name for a in spec.args if not a.aggregate]),
+                )
+            self.advance()
+            if not self.is_op(self.peek(), ":"):
+                self.expected(f"':' after the argument name '{tok.value}'")
+            self.advance()
+            value = self.literal()
+            if value is None:
+                self.expected("a value (text in quotes, a number, a date or an offset like -30d)")
+            op = ">=" if arg.name == "date" else "="
+            tests.append(Compare(Field(arg.name), op, as_text_id(value, arg.type)))
+        self.advance()  # ')'
+        op_tok = self.peek()
+        truth = self.tokens[self.i + 1] if op_tok.kind != "eof" else op_tok
+        if not (self.is_op(op_tok, "=", "!=") and self.is_kw(truth, "TRUE", "FALSE")):
+            self.fail(
+                f"{name_tok.value}(…) is compared with = true or = false, or written "
+                f"{name_tok.value} MATCHES (…)",
+                op_tok.pos,
+            )
+        self.i += 2
+        positive = (truth.value == "TRUE") == (op_tok.value == "=")
+        node: Node = Matches(spec.name, tuple(tests))
+        return node if positive else Not(node)
 
     def match_test(self, spec: MatchSpec) -> Compare:
         tok = self.peek()
