@@ -47,6 +47,16 @@ GUEST_ITEMS = (
     ("order_id", "product_id", "category", "quantity", "unit_price"),
     [("G1-1", "P1", "의류", "1", "15000")],
 )
+#: the newer customers columns for some customers (a partial customers file: the other
+#: columns stay as loaded) and a catalogue with product tags (P3 and P5 have no row)
+ACCOUNTS = (
+    ("customer_id", "account_status", "company"),
+    [("C1", "ENABLED", "Acme"), ("C2", "invited", ""), ("C5", "", "acme"), ("C7", "DISABLED", "")],
+)
+PRODUCTS = (
+    ("product_id", "tags"),
+    [("P1", "basic;cotton"), ("P2", "sale"), ("P4", "sale;food")],
+)
 KNOWN = {"C1", "C2", "C3", "C5", "C6", "C7", "G1"}
 VISITORS = {"V1"}
 
@@ -58,6 +68,8 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
     load_tiny(ws, folder)
     (folder / "guest").mkdir()
     load_rows(ws, folder / "guest", {"orders": GUEST_ORDERS, "order_items": GUEST_ITEMS})
+    (folder / "newer").mkdir()
+    load_rows(ws, folder / "newer", {"customers": ACCOUNTS, "products": PRODUCTS})
     ws.close()
     return folder / "shop"
 
@@ -103,6 +115,23 @@ def test_known_customer_is_a_record_or_an_order(ws):
     ],
 )
 def test_segments_hold_known_customers_unless_asked(ws, query, expected):
+    assert ids(ws, query) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # worked by hand from ACCOUNTS and PRODUCTS: a missing value is in the complement
+        ("customer_account_status = 'enabled'", {"C1"}),
+        ("customer_account_status != 'ENABLED'", KNOWN - {"C1"}),
+        ("companies != 'acme'", KNOWN - {"C1", "C5"}),
+        # purchases by D: P2 (sale) by C1 (O2) and C3 (O8), P4 (sale, food) by C7
+        ("products_purchased MATCHES (tag = 'sale')", {"C1", "C3", "C7"}),
+        # cotton (P1): C1, C2, G1; food (P4): C7
+        ("products_purchased NOT MATCHES (tag IN ('cotton', 'food'))", {"C3", "C5", "C6"}),
+    ],
+)
+def test_the_newer_fields_by_hand(ws, query, expected):
     assert ids(ws, query) == expected
 
 
@@ -224,6 +253,23 @@ LEAVES = [
     "customer_regions != '서울'",
     "customer_cities NOT CONTAINS 'nam'",
     "signup_date >= 2024-06-01T00:00:00+09:00",
+    # the newer fields and functions (issue 17), most of them missing for most customers
+    "customer_account_status = 'enabled'",
+    "customer_account_status != 'ENABLED'",
+    "customer_account_status IN ('invited', 'disabled')",
+    "companies IS NULL",
+    "companies != 'acme'",
+    "products_purchased MATCHES (tag = 'sale')",
+    "products_purchased MATCHES (tag != 'sale', date > -1y)",
+    "products_purchased NOT MATCHES (tag IN ('cotton', 'food'))",
+    "products_purchased(tag: 'basic') = true",
+    "customer_email_domain != 'gmail.com'",
+    "abandoned_checkout_date IS NULL",
+    "customer_added_date >= 2024-06-01",
+    "anniversary(date: 'first_order_date') BETWEEN today AND +60d",
+    "events MATCHES (name = 'cart_add', count < 2)",
+    "shopify_email.opened NOT MATCHES (activity_id = 1)",
+    "last_order_date = yesterday",
 ]
 
 
