@@ -203,3 +203,27 @@ def test_an_account_state_shopify_does_not_have_is_quarantined_with_the_reason(t
     reason = ws.duck.execute("SELECT reason FROM quarantine").fetchone()[0]
     assert "account_status" in reason and "paused" in reason, reason
     ws.close()
+
+
+def test_member_lists_show_account_status_and_company(tmp_path):
+    """The joined fields can be shown in a member list (CLI ``--fields``, the API's preview),
+    not only tested."""
+    ws = Workspace.init(tmp_path / "shop", timezone="Asia/Seoul")
+    ingest_files(ws, "orders", [_orders(tmp_path / "orders_export.csv")], preset="shopify")
+    ingest_files(ws, "customers", [_customers(tmp_path / "customers_export.csv")], preset="shopify")
+    tgt = service.target(ws, "number_of_orders >= 1")
+    page = service.member_page(
+        ws, tgt, D, fields=["customer_account_status", "companies", "amount_spent"]
+    )
+    assert page.rows == [
+        {"customer_id": "a@shop.kr", "customer_account_status": "enabled",
+         "companies": "Acme", "amount_spent": 8000.0},
+        {"customer_id": "b@shop.kr", "customer_account_status": "invited",
+         "companies": None, "amount_spent": 30000.0},
+        {"customer_id": "c@shop.kr", "customer_account_status": None,
+         "companies": "Mug Inc", "amount_spent": 9000.0},
+    ]  # fmt: skip
+    table = service.members(ws, tgt, D, fields=["customer_id", "companies"])
+    rows = table.select("customer_id", "company").order_by("customer_id").to_pyarrow()
+    assert rows.to_pylist()[0] == {"customer_id": "a@shop.kr", "company": "Acme"}
+    ws.close()

@@ -13,7 +13,7 @@ Types are checked before anything runs; a node kind without a rule fails loudly.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from zoneinfo import ZoneInfo
 
 import ibis
@@ -162,12 +162,21 @@ class Compiler:
     def predicate(self, tree: n.Node, table: ir.Table) -> ir.BooleanValue:
         return self.visit(tree, table)
 
-    def members(self, tree: n.Node) -> ir.Table:
+    def members(self, tree: n.Node, *, also: Collection[str] = ()) -> ir.Table:
         """The profile rows of the customers in the segment: known customers only, unless
-        the tree names ``known_customer`` (see ``universe.py``)."""
+        the tree names ``known_customer`` (see ``universe.py``). ``also`` names joined
+        fields (``customer_account_status``, ``companies`` …) to add as columns."""
         table = self.with_calls(tree)
+        extra = [
+            FIELDS[f].column
+            for f in dict.fromkeys(also)
+            if f in JOINED_FIELDS and FIELDS[f].column not in self.base.columns
+        ]
+        for name in dict.fromkeys(also):
+            if name in JOINED_FIELDS and FIELDS[name].column not in table.columns:
+                table = getattr(self, f"field_{name}")(table)
         condition = self.in_universe(tree, table) & self.predicate(tree, table)
-        return table.filter(condition).select(*self.base.columns)
+        return table.filter(condition).select(*self.base.columns, *extra)
 
     def in_universe(self, tree: n.Node, table: ir.Table) -> ir.BooleanValue:
         """Whether a row can be a member at all: a known customer, or anyone when the tree

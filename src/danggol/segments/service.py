@@ -289,7 +289,7 @@ def members(
     if fields is None:
         return compiler(ws, as_of).members(tgt.tree)
     needed = [*referenced_fields(ws, tgt.tree), *fields]
-    return compiler(ws, as_of, fields=needed).members(tgt.tree)
+    return compiler(ws, as_of, fields=needed).members(tgt.tree, also=fields)
 
 
 def explain_compiler(ws: Workspace, tgt: Target, as_of: dt.date) -> Compiler:
@@ -439,7 +439,7 @@ def member_fields(ws: Workspace, tgt: Target, as_of: dt.date, fields: list[str])
     wanted = ["customer_id", *[f for f in dict.fromkeys(fields) if f != "customer_id"]]
     shown = [f for f in wanted if f not in CONTACT_FIELDS]
     comp = compiler(ws, as_of, fields=[*referenced_fields(ws, tgt.tree), *shown])
-    table = comp.members(tgt.tree)
+    table = comp.members(tgt.tree, also=shown)
     contact = [f for f in wanted if f in CONTACT_FIELDS and f not in table.columns]
     columns = {}
     unknown = []
