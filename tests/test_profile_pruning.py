@@ -14,6 +14,7 @@ from danggol.demo import generate_shop
 from danggol.ingest.load import ingest_tables
 from danggol.profile import customer_profile, snapshot_is_current
 from danggol.segments import service
+from danggol.segments.nodes import Matches
 from danggol.segments.parse import parse_query
 from danggol.store.workspace import Workspace
 
@@ -88,6 +89,11 @@ def test_names_that_are_not_profile_columns_are_ignored(con):
         "number_of_orders = 0",  # no order also counts: everyone
         "last_order_date IS NULL AND events(name: 'visit', date: -90d) >= 1",
         "first_order_date BETWEEN -12m AND -6m",
+        # the MATCHES form, restricting (a row needed) and not (0 rows pass)
+        "products_purchased MATCHES (category = '의류', date > -6m) AND age > 20",
+        "events MATCHES (name = 'cart_add', count >= 2)",
+        "orders_placed MATCHES (sum_amount >= 20000, date > -3m)",
+        "events MATCHES (name = 'visit', count < 2, date > -30d)",
     ],
 )
 def test_pruned_count_equals_the_count_over_the_whole_profile(ws, query):
@@ -100,16 +106,13 @@ def test_pruned_count_equals_the_count_over_the_whole_profile(ws, query):
     assert service.count(ws, tgt, AS_OF) == everyone
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="known gap after the merge: behaviour calls now parse to MATCHES nodes (issue 17), "
-    "and the count shortcut (service.restricting_call) still looks only for Call nodes, so it "
-    "no longer fires — the counts stay right (test above), only slower",
-)
 def test_restricting_call_only_when_its_default_fails():
+    """Behaviour calls parse to MATCHES nodes (issue 17): the count shortcut finds them."""
+
     def call(query):
         found = service.restricting_call(parse_query(query))
+        if isinstance(found, Matches):
+            return found.function
         return None if found is None else found.name
 
     assert call("events(name: 'visit', date: -7d) >= 1 AND age > 30") == "events"
@@ -117,6 +120,16 @@ def test_restricting_call_only_when_its_default_fails():
     assert call("number_of_orders(date: -7d) = 0") is None  # no purchase also counts
     assert call("events(name: 'visit') < 2") is None
     assert call("events(name: 'visit') >= 1 OR age > 30") is None  # OR: anyone may be in
+    # the MATCHES form: no test of the totals means "a row", a total 0 fails restricts
+    assert call("age > 30 AND products_purchased MATCHES (id = 'P1')") == "products_purchased"
+    assert call("events MATCHES (name = 'visit', count >= 3)") == "events"
+    assert call("orders_placed MATCHES (sum_amount BETWEEN 1 AND 5000)") == "orders_placed"
+    assert call("shopify_email.opened MATCHES (date > -30d)") == "email_opened"
+    assert call("events MATCHES (name = 'visit', count < 2)") is None  # 0 visits pass
+    assert call("orders_placed MATCHES (count IN (0, 1))") is None
+    assert call("orders_placed MATCHES (count BETWEEN 0 AND 2)") is None
+    assert call("products_purchased NOT MATCHES (id = 'P1')") is None
+    assert call("products_purchased MATCHES (id = 'P1') OR age > 30") is None
 
 
 def test_needs_an_order_only_when_no_order_fails():

@@ -363,7 +363,7 @@ def test_unknown_argument() -> None:
     err = error_of("products_purchased(id: 'A', colour: 'red') = true")
     assert err.message == (
         "products_purchased has no argument 'colour'; "
-        "its arguments are id, category, min_price, max_price, date, count"
+        "its arguments are id, category, tag, min_price, max_price, date, count"
     )
     assert err.position == 28
     assert error_of("products_purchased(categry: 'x')").suggestion == "category"
@@ -645,6 +645,46 @@ def test_single_conditions_round_trip(tree: Node) -> None:
     _assert_round_trips(tree)
 
 
+@st.composite
+def _older_match_calls(draw: st.DrawFn) -> tuple[str, Node]:
+    """Shopify's older form of a MATCHES-only function (``shopify_email.opened(activity_id:
+    123) = true``) and the tree it means: each argument an equality, ``date`` "on or after"."""
+    names = sorted(n for n in MATCH_FUNCTIONS if n not in FUNCTIONS)
+    spec = MATCH_FUNCTIONS[draw(st.sampled_from(names))]
+    spelling = draw(st.sampled_from([spec.name, *spec.aliases]))
+    args = draw(st.lists(st.sampled_from([a for a in spec.args if not a.aggregate]), max_size=3))
+    tests = []
+    written = []
+    for arg in args:
+        value = draw(_MATCH_VALUES[arg.type])
+        op = ">=" if arg.name == "date" else "="
+        tests.append(Compare(F(arg.name), op, value))
+        written.append(f"{arg.name}: {to_query(Compare(F('x'), '=', value))[len('x = ') :]}")
+    truth = draw(st.sampled_from(["= true", "= false", "!= true", "!= false"]))
+    node: Node = Matches(spec.name, tuple(tests))
+    positive = truth in ("= true", "!= false")
+    return f"{spelling}({', '.join(written)}) {truth}", node if positive else Not(node)
+
+
+@given(_older_match_calls())
+@settings(max_examples=200, deadline=None)
+def test_the_older_call_form_of_every_matches_function_reads_as_matches(case) -> None:
+    text, tree = case
+    assert same(parse_query(text), tree), text
+    _assert_round_trips(tree)
+
+
+def test_shopify_help_centre_email_example_reads_as_matches() -> None:
+    # help.shopify.com/en/manual/customers/customer-segmentation/customer-segments/
+    # customer-segments-components: "shopify_email.opened(activity_id: 123) = true"
+    tree = parse_query("shopify_email.opened(activity_id: 123) = true")
+    assert to_query(tree) == "email_opened MATCHES (activity_id = '123')"
+    err = error_of("shopify_email.opened(activity_id: 1) > 2")
+    assert "compared with = true or = false" in err.message and err.position == 37
+    err = error_of("shopify_email.opened(count: 2) = true")
+    assert err.message.startswith("shopify_email.opened has no argument 'count'")
+
+
 # --------------------------------------------------------------------------- property: only SegmentError
 
 _TOKENS = [
@@ -653,6 +693,7 @@ _TOKENS = [
     "'a'", "'", '"', "\\", "\\'", "1", "1.5", "1e5", "-30d", "7w", "2025-06-30", "2025-13-45",
     "age", "amount_spent", "number_of_orders", "customer_tags", "events", "in_segment",
     "products_purchased", "name", "date", "id", "foo", "한글", ";", "--", "\n", "9" * 120,
+    "shopify_email.opened", "activity_id", "orders_placed", "MATCHES",
 ]  # fmt: skip
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,10 @@ CUSTOMERS = (
         "signup_at",
         "marketing_opt_in",
         "tags",
+        # Shopify's account state as its API spells it (CustomerState: ENABLED, DISABLED,
+        # INVITED, DECLINED — shopify.dev/docs/api/admin-graphql/latest/enums/CustomerState)
+        "account_status",
+        "company",
     ),
     [
         (
@@ -61,6 +66,8 @@ CUSTOMERS = (
             "2024-01-05",
             "yes",
             "VIP;newsletter",
+            "ENABLED",
+            "Acme",
         ),
         (
             "B",
@@ -73,12 +80,62 @@ CUSTOMERS = (
             "2025-06-20",
             "no",
             "",
+            "invited",
+            "",
         ),
-        ("C", "", "", "2000-02-29", "KR", "KR-41", "Suwon", "2023-03-01", "", "wholesale"),
-        ("E", "eve@gmail.com", "female", "", "US", "NY", "New York City", "2025-01-01", "yes", ""),
-        ("F", "fay@daum.net", "", "1970-12-25", "", "", "", "2025-06-29", "", "vip"),
+        (
+            "C",
+            "",
+            "",
+            "2000-02-29",
+            "KR",
+            "KR-41",
+            "Suwon",
+            "2023-03-01",
+            "",
+            "wholesale",
+            "",
+            "Wholesale Co",
+        ),
+        (
+            "E",
+            "eve@gmail.com",
+            "female",
+            "",
+            "US",
+            "NY",
+            "New York City",
+            "2025-01-01",
+            "yes",
+            "",
+            "DISABLED",
+            "",
+        ),
+        ("F", "fay@daum.net", "", "1970-12-25", "", "", "", "2025-06-29", "", "vip", "", ""),
         # signs up after the as-of date: not a customer yet
-        ("H", "hal@gmail.com", "male", "1999-07-01", "KR", "경기도", "", "2025-07-02", "", ""),
+        (
+            "H",
+            "hal@gmail.com",
+            "male",
+            "1999-07-01",
+            "KR",
+            "경기도",
+            "",
+            "2025-07-02",
+            "",
+            "",
+            "ENABLED",
+            "Acme",
+        ),
+    ],
+)
+#: the catalogue: product tags as Shopify writes them (comma-separated); P3 has no row
+PRODUCTS = (
+    ("product_id", "product_name", "tags"),
+    [
+        ("2012162031638", "Cold brew", "Summer, Coffee"),
+        ("P2", "Tote", "leather"),
+        ("P9", "Never sold", "summer"),
     ],
 )
 ORDERS = (
@@ -163,6 +220,9 @@ ADDED = {
 CITY = {"A": "강남구", "B": "Mapo-gu", "C": "Suwon", "E": "New York City"}
 REGION = {"A": "seoul", "B": "seoul", "C": "gyeonggi", "E": "NY"}
 SUBSCRIBED = {"A", "E"}
+PRODUCT_TAGS = {"2012162031638": {"summer", "coffee"}, "P2": {"leather"}, "P9": {"summer"}}
+ACCOUNT = {"A": "enabled", "B": "invited", "E": "disabled"}
+COMPANY = {"A": "Acme", "C": "Wholesale Co"}
 
 
 def days(n: int) -> dt.date:
@@ -187,6 +247,13 @@ def bought(product: str, since: dt.date | None = None) -> set[str]:
             if since is None or day > since:
                 found.add(order[1])
     return found & KNOWN
+
+
+def bought_tagged(test: Callable[[set[str]], bool], since: dt.date | None = None) -> set[str]:
+    """Customers with a purchased line whose product's tags pass ``test`` (a product without
+    a catalogue row has no tags)."""
+    products = {line[1] for line in ITEMS[1]}
+    return set().union(*(bought(p, since) for p in products if test(PRODUCT_TAGS.get(p, set()))))
 
 
 def opened(activity: str, since: dt.date) -> set[str]:
@@ -219,6 +286,13 @@ EXAMPLES: dict[str, set[str]] = {
     "last_order_date > 2025-06-01": {c for c, d in LAST_ORDER.items() if d > dt.date(2025, 6, 1)},
     "last_order_date >= 30_days_ago": {c for c, d in LAST_ORDER.items() if d >= days(30)},
     "last_order_date = yesterday": {c for c, d in LAST_ORDER.items() if d == days(1)},
+    # shopify.dev "Date-type attributes" (api/shopifyql/date): each operator on an absolute
+    # date and on week offsets; != is the complement (no last order included)
+    "last_order_date = 2025-06-22": {c for c, d in LAST_ORDER.items() if d == dt.date(2025, 6, 22)},
+    "last_order_date != 2025-06-22": KNOWN
+    - {c for c, d in LAST_ORDER.items() if d == dt.date(2025, 6, 22)},
+    "last_order_date <= 2025-06-05": {c for c, d in LAST_ORDER.items() if d <= dt.date(2025, 6, 5)},
+    "last_order_date >= -2w": {c for c, d in LAST_ORDER.items() if d >= days(14)},
     # Cities, countries, regions (ISO codes, Shopify's city codes)
     "customer_cities CONTAINS 'US-NY-NewYorkCity'": {"E"},
     "customer_cities NOT CONTAINS 'US-NY-NewYorkCity'": KNOWN - {"E"},
@@ -247,6 +321,28 @@ EXAMPLES: dict[str, set[str]] = {
         bought("2012162031638", dt.date(2024, 6, 29)) | bought("P3", dt.date(2024, 6, 29))
     ),
     "products_purchased MATCHES (id NOT IN ('P2', 'P3'))": bought("2012162031638"),
+    # Products purchased by product tag (the products table's tags)
+    "products_purchased MATCHES (tag = 'summer')": bought_tagged(lambda t: "summer" in t),
+    "products_purchased(tag: 'LEATHER') = true": bought_tagged(lambda t: "leather" in t),
+    "products_purchased NOT MATCHES (tag = 'leather')": KNOWN
+    - bought_tagged(lambda t: "leather" in t),
+    "products_purchased MATCHES (tag != 'summer')": bought_tagged(lambda t: "summer" not in t),
+    "products_purchased MATCHES (tag IN ('leather', 'coffee'), date > -30d)": bought_tagged(
+        lambda t: bool(t & {"leather", "coffee"}), days(30)
+    ),
+    "products_purchased MATCHES (tag NOT IN ('leather', 'coffee'))": bought_tagged(
+        lambda t: not t & {"leather", "coffee"}
+    ),
+    # Customer account status (Shopify's values in capitals) and companies
+    "customer_account_status = 'ENABLED'": {c for c, a in ACCOUNT.items() if a == "enabled"},
+    "customer_account_status != 'ENABLED'": KNOWN
+    - {c for c, a in ACCOUNT.items() if a == "enabled"},
+    "customer_account_status IN ('INVITED', 'DISABLED')": {
+        c for c, a in ACCOUNT.items() if a in ("invited", "disabled")
+    },
+    "customer_account_status IS NULL": KNOWN - set(ACCOUNT),
+    "companies IS NOT NULL": set(COMPANY),
+    "companies = 'acme'": {c for c, n in COMPANY.items() if n.lower() == "acme"},
     # Orders placed
     "orders_placed MATCHES (count >= 2, date > -1y)": {
         c
@@ -263,6 +359,11 @@ EXAMPLES: dict[str, set[str]] = {
     "shopify_email.opened NOT MATCHES (activity_id = 5240029206)": KNOWN
     - opened("5240029206", dt.date(1900, 1, 1)),
     "shopify_email.bounced MATCHES (campaign_id = 'C7')": {"B"},
+    # the help center's "Components of a customer segment": the older function form
+    "shopify_email.opened(activity_id: 5240029206) = true": opened(
+        "5240029206", dt.date(1900, 1, 1)
+    ),
+    "storefront.product_viewed(product_id: 2012162031638) = true": {"E"},  # V1 is a visitor
     "storefront.product_viewed MATCHES (product_id = 2012162031638, date > -7d)": {"E"},
 }
 
@@ -274,7 +375,13 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     load_rows(
         ws,
         folder,
-        {"customers": CUSTOMERS, "orders": ORDERS, "order_items": ITEMS, "events": EVENTS},
+        {
+            "customers": CUSTOMERS,
+            "orders": ORDERS,
+            "order_items": ITEMS,
+            "products": PRODUCTS,
+            "events": EVENTS,
+        },
     )
     yield ws
     ws.close()
@@ -307,3 +414,11 @@ def test_values_that_match_nothing_warn(shop):
     warnings = service.value_warnings(shop, tgt.tree)
     assert [w["en"] for w in warnings] == ["no product 'P9999' in this shop"]
     assert warnings[0]["ko"] == "이 쇼핑몰에 상품 'P9999' 없음"
+    # a product tag no product has (the catalogue's tags are 'summer', 'coffee', 'leather')
+    tgt = service.target(
+        shop, "products_purchased MATCHES (tag IN ('Summer', 'wool')) AND customer_cities = '부산'"
+    )
+    warnings = service.value_warnings(shop, tgt.tree)
+    assert [(w["kind"], w["value"]) for w in warnings] == [("tag", "wool"), ("city", "부산")]
+    assert warnings[0]["en"] == "no product tag 'wool' in this shop"
+    assert warnings[0]["ko"] == "이 쇼핑몰에 상품 태그 'wool' 없음"

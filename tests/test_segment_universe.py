@@ -47,6 +47,16 @@ GUEST_ITEMS = (
     ("order_id", "product_id", "category", "quantity", "unit_price"),
     [("G1-1", "P1", "의류", "1", "15000")],
 )
+#: the newer customers columns for some customers (a partial customers file: the other
+#: columns stay as loaded) and a catalogue with product tags (P3 and P5 have no row)
+ACCOUNTS = (
+    ("customer_id", "account_status", "company"),
+    [("C1", "ENABLED", "Acme"), ("C2", "invited", ""), ("C5", "", "acme"), ("C7", "DISABLED", "")],
+)
+PRODUCTS = (
+    ("product_id", "tags"),
+    [("P1", "basic;cotton"), ("P2", "sale"), ("P4", "sale;food")],
+)
 KNOWN = {"C1", "C2", "C3", "C5", "C6", "C7", "G1"}
 VISITORS = {"V1"}
 
@@ -58,6 +68,8 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
     load_tiny(ws, folder)
     (folder / "guest").mkdir()
     load_rows(ws, folder / "guest", {"orders": GUEST_ORDERS, "order_items": GUEST_ITEMS})
+    (folder / "newer").mkdir()
+    load_rows(ws, folder / "newer", {"customers": ACCOUNTS, "products": PRODUCTS})
     ws.close()
     return folder / "shop"
 
@@ -103,6 +115,23 @@ def test_known_customer_is_a_record_or_an_order(ws):
     ],
 )
 def test_segments_hold_known_customers_unless_asked(ws, query, expected):
+    assert ids(ws, query) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # worked by hand from ACCOUNTS and PRODUCTS: a missing value is in the complement
+        ("customer_account_status = 'enabled'", {"C1"}),
+        ("customer_account_status != 'ENABLED'", KNOWN - {"C1"}),
+        ("companies != 'acme'", KNOWN - {"C1", "C5"}),
+        # purchases by D: P2 (sale) by C1 (O2) and C3 (O8), P4 (sale, food) by C7
+        ("products_purchased MATCHES (tag = 'sale')", {"C1", "C3", "C7"}),
+        # cotton (P1): C1, C2, G1; food (P4): C7
+        ("products_purchased NOT MATCHES (tag IN ('cotton', 'food'))", {"C3", "C5", "C6"}),
+    ],
+)
+def test_the_newer_fields_by_hand(ws, query, expected):
     assert ids(ws, query) == expected
 
 
@@ -158,6 +187,54 @@ def test_cli_and_api_counts_agree_with_the_overview(shop):
     assert (visitors["count"], visitors["universe"]) == (1, "every_id")
 
 
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("products_purchased MATCHES (tag = 'sale')", 3),  # C1, C3, C7 (by hand, above)
+        ("customer_account_status != 'ENABLED' AND number_of_orders >= 1", 4),  # C2 C3 C7 G1
+        ("events MATCHES (name = 'cart_add', date >= -7d)", 2),  # C1, C5 (C5's at D − 7d)
+    ],
+)
+def test_cli_and_api_count_the_same_members(shop, query, expected):
+    """The CLI (a real process) and the API (whose count the builder shows) give the hand
+    count, for queries over the newer syntax and fields."""
+    cli = run_cli(shop, "segment", "count", query, "--as-of", str(D), "--json")
+    assert cli.returncode == 0, cli.stderr
+    with api_client(create_app(shop), raise_server_exceptions=False) as client:
+        api = client.post(f"/api/query/count?as_of={D}", json={"query": query}).json()
+    assert json.loads(cli.stdout)["count"] == api["count"] == expected
+
+
+def test_a_value_that_names_nothing_runs_and_warns_in_the_cli_and_the_api(shop):
+    """Issue 17 §6: 'no product 'P9999' in this shop' — the count still runs (0 for the
+    unknown product, the hand count for the rest), the CLI warns on stderr and in --json's
+    ``warnings``, the API in its response's ``warnings`` (what the builder shows)."""
+    query = "products_purchased MATCHES (id = 'P9999') OR customer_regions = '울릉도'"
+    plain = run_cli(shop, "segment", "count", query, "--as-of", str(D))
+    assert plain.returncode == 0, plain.stderr
+    assert plain.stdout.startswith("0 customers")
+    assert "warning: no product 'P9999' in this shop" in plain.stderr
+    assert "warning: no region '울릉도' in this shop" in plain.stderr
+    as_json = run_cli(shop, "segment", "count", query, "--as-of", str(D), "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    body = json.loads(as_json.stdout)
+    assert body["count"] == 0
+    assert [(w["kind"], w["value"]) for w in body["warnings"]] == [
+        ("product", "P9999"),
+        ("region", "울릉도"),
+    ]
+    assert body["warnings"][0]["ko"] == "이 쇼핑몰에 상품 'P9999' 없음"
+    with api_client(create_app(shop), raise_server_exceptions=False) as client:
+        api = client.post(f"/api/query/count?as_of={D}", json={"query": query}).json()
+        known = client.post(
+            f"/api/query/count?as_of={D}", json={"query": "products_purchased MATCHES (id = 'P1')"}
+        ).json()
+    assert api["count"] == 0 and api["warnings"] == body["warnings"]
+    assert known["warnings"] == [] and known["count"] > 0
+    quiet = run_cli(shop, "segment", "count", "products_purchased MATCHES (id = 'P1')")
+    assert quiet.returncode == 0 and "warning" not in quiet.stderr
+
+
 def test_json_errors_go_to_stdout(shop):
     done = run_cli(shop, "segment", "count", "amount_spend > 5", "--json")
     assert done.returncode == 2
@@ -194,6 +271,23 @@ LEAVES = [
     "customer_regions != '서울'",
     "customer_cities NOT CONTAINS 'nam'",
     "signup_date >= 2024-06-01T00:00:00+09:00",
+    # the newer fields and functions (issue 17), most of them missing for most customers
+    "customer_account_status = 'enabled'",
+    "customer_account_status != 'ENABLED'",
+    "customer_account_status IN ('invited', 'disabled')",
+    "companies IS NULL",
+    "companies != 'acme'",
+    "products_purchased MATCHES (tag = 'sale')",
+    "products_purchased MATCHES (tag != 'sale', date > -1y)",
+    "products_purchased NOT MATCHES (tag IN ('cotton', 'food'))",
+    "products_purchased(tag: 'basic') = true",
+    "customer_email_domain != 'gmail.com'",
+    "abandoned_checkout_date IS NULL",
+    "customer_added_date >= 2024-06-01",
+    "anniversary(date: 'first_order_date') BETWEEN today AND +60d",
+    "events MATCHES (name = 'cart_add', count < 2)",
+    "shopify_email.opened NOT MATCHES (activity_id = 1)",
+    "last_order_date = yesterday",
 ]
 
 

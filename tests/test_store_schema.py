@@ -112,8 +112,96 @@ def test_a_store_of_the_previous_release_is_migrated_when_first_opened(tmp_path)
         assert proc.returncode == 0, (args, proc.stderr)
     # the version is recorded once, with the time of the migration
     con = duckdb.connect(str(path / "store.duckdb"), read_only=True)
-    assert con.execute("SELECT version FROM danggol_schema").fetchall() == [(2,)]
+    assert con.execute("SELECT version FROM danggol_schema").fetchall() == [
+        (tables.SCHEMA_VERSION,)
+    ]
     con.close()
+
+
+#: schema version 2 as the release before product tags wrote it, frozen: the previous
+#: release's tables above, every other bookkeeping table, and the version row
+VERSION_2_DDL = [
+    *PREVIOUS_RELEASE_DDL,
+    "CREATE TABLE segment_moves (refresh_id BIGINT, segment VARCHAR, customer_id VARCHAR, "
+    "change VARCHAR)",
+    'CREATE TABLE "grade_history" (customer_id VARCHAR, as_of DATE, grade VARCHAR, '
+    "grade_level INTEGER, previous_grade VARCHAR, change VARCHAR)",
+    'CREATE TABLE "prediction_runs" (as_of DATE, recorded_at TIMESTAMP, run JSON)',
+    'CREATE TABLE "campaigns" (name VARCHAR PRIMARY KEY, segment VARCHAR, query VARCHAR, '
+    "goal VARCHAR, kpi VARCHAR, as_of DATE, window_start DATE, window_end DATE, "
+    "holdout_share DOUBLE, seed BIGINT, treated BIGINT, holdout BIGINT, created_at TIMESTAMP)",
+    'CREATE TABLE "campaign_members" (campaign VARCHAR, customer_id VARCHAR, holdout BOOLEAN)',
+    'CREATE TABLE "webhook_endpoints" (name VARCHAR PRIMARY KEY, url VARCHAR, secret VARCHAR, '
+    "segments VARCHAR[], batch_size INTEGER, last_refresh BIGINT, created_at TIMESTAMP)",
+    'CREATE TABLE "webhook_outbox" (delivery_id VARCHAR PRIMARY KEY, endpoint VARCHAR, '
+    "refresh_id BIGINT, segment VARCHAR, batch_no INTEGER, body VARCHAR, status VARCHAR, "
+    "attempts INTEGER, next_attempt_at TIMESTAMP, last_error VARCHAR, created_at TIMESTAMP, "
+    "delivered_at TIMESTAMP)",
+    'CREATE TABLE "webhook_dead_letters" (delivery_id VARCHAR, endpoint VARCHAR, '
+    "attempts INTEGER, last_error VARCHAR, failed_at TIMESTAMP)",
+    'CREATE TABLE "schedule_files" (path VARCHAR, size BIGINT, mtime DOUBLE, '
+    "table_name VARCHAR, loaded_at TIMESTAMP)",
+    'CREATE TABLE "schedule_runs" (run_id BIGINT, started_at TIMESTAMP, finished_at TIMESTAMP, '
+    "as_of DATE, status VARCHAR, files INTEGER, refresh_id BIGINT, error VARCHAR)",
+    'CREATE TABLE "danggol_schema" (version INTEGER, migrated_at TIMESTAMP)',
+    "INSERT INTO danggol_schema VALUES (2, '2026-11-01 00:00:00')",
+]
+
+
+def test_a_version_2_store_gains_products_and_the_customers_new_columns(tmp_path):
+    """Version 3 adds the products table (product tags) and the customers' account_status and
+    company columns: a version-2 store gets them empty in one transaction, its rows kept, and
+    the segments that read them run on it."""
+    path = tmp_path / "v2"
+    path.mkdir()
+    (path / "danggol.toml").write_text(WorkspaceConfig().to_toml(), encoding="utf-8")
+    con = duckdb.connect(str(path / "store.duckdb"))
+    for ddl in VERSION_2_DDL:
+        con.execute(ddl)
+    con.execute(
+        "INSERT INTO customers (customer_id, email, tags) VALUES "
+        "('c1', 'a@x.kr', ['vip']), ('c2', NULL, NULL)"
+    )
+    con.execute(
+        "INSERT INTO orders (order_id, customer_id, ordered_at, order_date, total, status) "
+        "VALUES ('o1', 'c1', '2025-06-01 01:00', '2025-06-01', 12000, 'paid')"
+    )
+    con.execute("INSERT INTO order_items VALUES ('o1', 'P1', 'Tee', 'tops', 1, 12000, 1)")
+    con.close()
+
+    with Workspace.open(path) as ws:
+        assert tables.version(ws.duck) == 3
+        assert tables.existing(ws.duck) == set(tables.all_tables())
+        columns = [r[0] for r in ws.duck.execute("DESCRIBE customers").fetchall()]
+        assert columns[-2:] == ["account_status", "company"]
+        rows = ws.duck.execute(
+            "SELECT customer_id, email, tags, account_status, company FROM customers "
+            "ORDER BY customer_id"
+        ).fetchall()
+        assert rows == [("c1", "a@x.kr", ["vip"], None, None), ("c2", None, None, None, None)]
+        assert ws.duck.execute("SELECT count(*) FROM products").fetchone()[0] == 0
+        assert ws.count("order_items") == 1
+    # one version row more, the migration's; the segments over the new columns run
+    con = duckdb.connect(str(path / "store.duckdb"), read_only=True)
+    versions = con.execute("SELECT version FROM danggol_schema ORDER BY 1").fetchall()
+    assert versions == [(2,), (3,)]
+    con.close()
+    env = {**os.environ, "PYTHONPATH": str(SRC), "NO_COLOR": "1", "COLUMNS": "200"}
+    for query, want in (
+        ("products_purchased MATCHES (tag = 'summer')", "0 customers"),
+        ("customer_account_status IS NULL", "2 customers"),
+        ("companies IS NOT NULL", "0 customers"),
+        ("products_purchased MATCHES (id = 'P1')", "1 customers"),
+    ):
+        proc = subprocess.run(
+            [*CLI, "-w", str(path), "segment", "count", query, "--as-of", "2025-06-30"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=env,
+        )
+        assert proc.returncode == 0, (query, proc.stderr)
+        assert proc.stdout.startswith(want), (query, proc.stdout)
 
 
 def test_a_store_from_a_newer_danggol_is_refused_with_what_to_do(tmp_path):

@@ -2,7 +2,7 @@
 
 >>> import danggol
 >>> sorted(danggol.TABLES)
-['customers', 'events', 'order_items', 'orders']
+['customers', 'events', 'order_items', 'orders', 'products']
 """
 
 from __future__ import annotations

@@ -23,6 +23,12 @@ VALUES: dict[str, dict[str, dict[str, str]]] = {
         "subscribed": {"ko": "수신 동의", "en": "Subscribed"},
         "not_subscribed": {"ko": "수신 거부", "en": "Not subscribed"},
     },
+    "account_status": {
+        "enabled": {"ko": "계정 활성", "en": "Enabled"},
+        "disabled": {"ko": "계정 없음", "en": "Disabled"},
+        "invited": {"ko": "가입 초대됨", "en": "Invited"},
+        "declined": {"ko": "초대 거절", "en": "Declined"},
+    },
     "signup_channel": {
         "organic": {"ko": "직접 방문", "en": "Organic"},
         "naver": {"ko": "네이버", "en": "Naver"},
@@ -75,7 +81,11 @@ VALUES: dict[str, dict[str, dict[str, str]]] = {
 }
 
 #: query fields whose values are these codes, by the column they read
-FIELD_COLUMNS = {"gender": "gender", "signup_channel": "signup_channel"}
+FIELD_COLUMNS = {
+    "gender": "gender",
+    "signup_channel": "signup_channel",
+    "customer_account_status": "account_status",
+}
 
 
 def name_of(column: str, code: str, lang: str) -> str:

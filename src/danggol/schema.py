@@ -97,6 +97,10 @@ class Table:
         return out
 
 
+#: a customer account's states (Shopify's customer ``state``: an account is disabled until the
+#: customer is invited, invited until they accept or decline)
+ACCOUNT_STATUSES = ("enabled", "disabled", "invited", "declined")
+
 ORDER_STATUSES = ("paid", "partially_refunded", "refunded", "cancelled", "failed")
 #: statuses that count as a purchase
 PURCHASE_STATUSES = ("paid", "partially_refunded")
@@ -137,6 +141,13 @@ CUSTOMERS = Table(
         Column("signup_channel"),
         Column("marketing_opt_in", "boolean"),
         Column("tags", "tags"),
+        Column(
+            "account_status",
+            choices=ACCOUNT_STATUSES,
+            description="the customer account's state, as Shopify has it: enabled, disabled, "
+            "invited or declined",
+        ),
+        Column("company", description="the customer's company (B2B), e.g. the default address's"),
     ),
     key=("customer_id",),
     description="one row per known customer",
@@ -189,6 +200,18 @@ ORDER_ITEMS = Table(
     description="one row per order line; a file's lines of an order replace that order's lines",
 )
 
+PRODUCTS = Table(
+    "products",
+    (
+        Column("product_id", required=True, description="the id order lines name the product by"),
+        Column("product_name"),
+        Column("category"),
+        Column("tags", "tags", description="the product's tags (``products_purchased(tag: …)``)"),
+    ),
+    key=("product_id",),
+    description="one row per product: its tags (a catalogue export); optional",
+)
+
 EVENTS = Table(
     "events",
     (
@@ -205,7 +228,7 @@ EVENTS = Table(
     description="one row per behaviour event",
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (CUSTOMERS, ORDERS, ORDER_ITEMS, EVENTS)}
+TABLES: dict[str, Table] = {t.name: t for t in (CUSTOMERS, ORDERS, ORDER_ITEMS, PRODUCTS, EVENTS)}
 
 #: the types a profile field can have in the segment language
 FieldType = Literal["integer", "number", "date", "text", "tags", "boolean", "enum"]

@@ -26,7 +26,7 @@ from danggol.store.workspace import Workspace
 #: the schedule's tables (declared with every store table in danggol.store.tables)
 TABLES = {name: store_tables.columns(name) for name in store_tables.SCHEDULE}
 #: the order tables are loaded in (an order line needs its order)
-LOAD_ORDER = ("customers", "orders", "order_items", "events")
+LOAD_ORDER = ("customers", "orders", "order_items", "products", "events")
 SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".jsonl", ".ndjson", ".json")
 
 

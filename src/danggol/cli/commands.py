@@ -66,7 +66,9 @@ def init(
 @app.command()
 def ingest(
     ctx: typer.Context,
-    table: Annotated[str, typer.Argument(help="customers | orders | order_items | events")],
+    table: Annotated[
+        str, typer.Argument(help="customers | orders | order_items | products | events")
+    ],
     files: Annotated[
         list[Path], typer.Argument(help="CSV, Excel (.xlsx/.xls), Parquet or JSON Lines files")
     ],

@@ -602,6 +602,11 @@ def _record_touched(con: duckdb.DuckDBPyConnection, table: Table, batch: int) ->
     name, key = q(table.name), q(table.key[0])
     if table.name == "order_items":
         ids = f"SELECT customer_id FROM orders WHERE order_id IN (SELECT order_id FROM {good})"
+    elif table.name == "products":  # a product's tags: the segments of its buyers
+        ids = (
+            "SELECT customer_id FROM orders WHERE order_id IN (SELECT order_id FROM order_items "
+            f"WHERE product_id IN (SELECT product_id FROM {good}))"
+        )
     else:
         ids = (
             f"SELECT customer_id FROM {good} UNION "

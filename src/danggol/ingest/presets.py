@@ -9,7 +9,8 @@ every item row: taken once per order (rows that disagree quarantine the order).
 
 ``shopify``: the Shopify orders export (one row per line item; ``Name`` is the order and
 ``Email`` the customer) → orders, order_items and customers in one load; and the Shopify
-customers export (``danggol ingest customers customers_export.csv --preset shopify``).
+customers export (``danggol ingest customers customers_export.csv --preset shopify``) and
+products export (``danggol ingest products products_export.csv --preset shopify``: tags).
 
 ``woocommerce``: the WooCommerce Customer/Order CSV Export, "Default – One Row per Item".
 
@@ -56,11 +57,34 @@ def _shopify_prepare(raw: pa.Table) -> pa.Table:
         raw = _set(raw, "Financial Status", status)
     if "Lineitem name" in names and "Tags" in names:
         raw = raw.rename_columns(["Order Tags" if n == "Tags" else n for n in names])
+    if "Handle" in names and "Variant SKU" in names:
+        raw = _fill_product_rows(raw)
     if "First Name" in names and "Last Name" in names and "Billing Name" not in names:
         full = pc.utf8_trim_whitespace(
             pc.binary_join_element_wise(raw["First Name"], raw["Last Name"], " ")
         )
         raw = _set(raw, "Customer Name", full)
+    return raw
+
+
+def _fill_product_rows(raw: pa.Table) -> pa.Table:
+    """A Shopify products export has one row per variant, and only a product's first row
+    carries its Title, Vendor and Tags (its other variants' rows leave them blank, sharing
+    the Handle): each variant row takes them from its product's first row."""
+    handles = raw["Handle"].to_pylist()
+    for name in ("Title", "Vendor", "Tags"):
+        if name not in raw.column_names:
+            continue
+        first: dict[object, object] = {}
+        values = raw[name].to_pylist()
+        for handle, value in zip(handles, values, strict=True):
+            if value not in (None, "") and handle not in first:
+                first[handle] = value
+        filled = [
+            v if v not in (None, "") else first.get(h, v)
+            for h, v in zip(handles, values, strict=True)
+        ]
+        raw = _set(raw, name, pa.array(filled, type=raw[name].type))
     return raw
 
 
@@ -81,7 +105,19 @@ def _shopify_prepare(raw: pa.Table) -> pa.Table:
 # Phone, Accepts SMS Marketing, Total Spent, Total Orders, Note, Tax Exempt, Tags (older
 # exports: First Name, Last Name, Email, Company, Address1, Address2, City, Province,
 # Province Code, Country, Country Code, Zip, Phone, Accepts Marketing, Total Spent,
-# Total Orders, Tags, Note, Tax Exempt).
+# Total Orders, Tags, Note, Tax Exempt). The account state (enabled, disabled, invited,
+# declined) is the 'State' column of the customers export of Matrixify/Excelify
+# (matrixify.app/documentation/customers, excelify.io/.../customers: "State: disabled, invited,
+# enabled, declined"); Shopify's own export has none, so account_status is then empty.
+# Shopify products export, one row per variant (help.shopify.com/en/manual/products/
+# import-export/using-csv, "Product CSV file format"; striveformats.com/guides/shopify/
+# shopify-product-csv-template-explained): Handle, Title, Body (HTML), Vendor, Product
+# Category, Type, Tags, Published, Option1 Name, Option1 Value, …, Variant SKU, Variant Grams,
+# Variant Inventory Tracker, Variant Inventory Qty, …, Variant Price, Variant Compare At
+# Price, …, Image Src, …, Status. Product-level columns are filled on a product's first row
+# only. The orders export names a line's product by 'Lineitem sku' (else 'Lineitem name'),
+# so a product is keyed by 'Variant SKU' (else its Title), and its category is the Vendor as
+# for order lines.
 SHOPIFY = Preset(
     Mapping(
         name="shopify",
@@ -115,6 +151,8 @@ SHOPIFY = Preset(
                     ],
                     "marketing_opt_in": ["Accepts Marketing", "Accepts Email Marketing"],
                     "tags": "Tags",
+                    "account_status": ["Account Status", "State"],
+                    "company": ["Default Address Company", "Company", "Billing Company"],
                 },
             ),
             "orders": TableMapping(
@@ -157,12 +195,22 @@ SHOPIFY = Preset(
                     "unit_price": "Lineitem price",
                 }
             ),
+            "products": TableMapping(
+                columns={
+                    "product_id": ["Variant SKU", "Title"],
+                    "product_name": "Title",
+                    "category": "Vendor",
+                    "tags": "Tags",
+                }
+            ),
         },
     ),
     prepare=_shopify_prepare,
-    description="Shopify orders export CSV (one row per line item), or its customers export",
+    description="Shopify orders export CSV (one row per line item), its customers export, or "
+    "its products export (product tags)",
     source="help.shopify.com/en/manual/orders/export-orders; "
-    "help.shopify.com/en/manual/customers/import-export-customers",
+    "help.shopify.com/en/manual/customers/import-export-customers; "
+    "help.shopify.com/en/manual/products/import-export/using-csv",
 )
 
 # Naver SmartStore order download (스마트스토어센터 › 주문통합검색 › 엑셀다운), one row per
@@ -490,7 +538,7 @@ PRESETS: dict[str, Preset] = {
 }
 
 #: the order tables are loaded in, so an order line can find its order
-LOAD_ORDER = ("customers", "orders", "order_items", "events")
+LOAD_ORDER = ("customers", "orders", "order_items", "products", "events")
 
 
 def get_preset(name: str) -> Preset:

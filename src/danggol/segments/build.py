@@ -23,7 +23,7 @@ from danggol.segments.fields import FIELDS, FUNCTIONS, suggest
 from danggol.segments.forms import from_dict, to_dict
 from danggol.segments.matches import MATCH_FUNCTIONS, from_call, match_spec
 from danggol.segments.parse import as_text_id, parse_query
-from danggol.segments.parse import to_query as _to_query
+from danggol.segments.printer import to_query as _to_query
 
 __all__ = [
     "Cond",

@@ -13,7 +13,7 @@ Types are checked before anything runs; a node kind without a rule fails loudly.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from zoneinfo import ZoneInfo
 
 import ibis
@@ -27,8 +27,9 @@ from danggol.segments.fields import FIELDS, FUNCTIONS, JOINED_FIELDS, suggest
 from danggol.segments.forms import check_size
 from danggol.segments.matches import INNER_OPS, MATCH_FUNCTIONS, match_spec
 from danggol.segments.operators import build
-from danggol.segments.parse import check_text, to_query
+from danggol.segments.parse import check_text
 from danggol.segments.places import city_key, region_spellings
+from danggol.segments.printer import to_query
 from danggol.segments.universe import asks_for_visitors, known
 
 #: resolves a segment name (``in_segment('vip')``) to its tree
@@ -161,12 +162,21 @@ class Compiler:
     def predicate(self, tree: n.Node, table: ir.Table) -> ir.BooleanValue:
         return self.visit(tree, table)
 
-    def members(self, tree: n.Node) -> ir.Table:
+    def members(self, tree: n.Node, *, also: Collection[str] = ()) -> ir.Table:
         """The profile rows of the customers in the segment: known customers only, unless
-        the tree names ``known_customer`` (see ``universe.py``)."""
+        the tree names ``known_customer`` (see ``universe.py``). ``also`` names joined
+        fields (``customer_account_status``, ``companies`` …) to add as columns."""
         table = self.with_calls(tree)
+        extra = [
+            FIELDS[f].column
+            for f in dict.fromkeys(also)
+            if f in JOINED_FIELDS and FIELDS[f].column not in self.base.columns
+        ]
+        for name in dict.fromkeys(also):
+            if name in JOINED_FIELDS and FIELDS[name].column not in table.columns:
+                table = getattr(self, f"field_{name}")(table)
         condition = self.in_universe(tree, table) & self.predicate(tree, table)
-        return table.filter(condition).select(*self.base.columns)
+        return table.filter(condition).select(*self.base.columns, *extra)
 
     def in_universe(self, tree: n.Node, table: ir.Table) -> ir.BooleanValue:
         """Whether a row can be a member at all: a known customer, or anyone when the tree
@@ -445,6 +455,20 @@ class Compiler:
             result = result & h
         return joined.mutate(**{column: result}).drop("count", "sum_amount")
 
+    def customers_with_rows(self, node: n.Call | n.Matches) -> ir.Table:
+        """The distinct customers with a row of a behaviour call, or with a row that passes a
+        MATCHES node's row tests: a condition that needs such a row holds for none other
+        (``service.count`` starts from them)."""
+        if isinstance(node, n.Call):
+            return getattr(self, f"call_{node.name}")(node).select("customer_id").distinct()
+        spec = match_spec(node.function)
+        assert spec is not None  # checked
+        rows = getattr(self, f"rows_{spec.source}")(spec)
+        for test in node.tests:
+            if not spec.arg(test.left.name).aggregate:  # type: ignore[union-attr,attr-defined]
+                rows = rows.filter(self._row_test(rows, spec, test))
+        return rows.select("customer_id").distinct()
+
     def _right(self, right: object, t: ir.Table) -> object:
         if isinstance(right, tuple):
             return tuple(self.value(x, t) for x in right)
@@ -470,12 +494,15 @@ class Compiler:
         """Purchased order lines: one row per line of a purchase up to the as-of date."""
         p = purchases(self.con, self.as_of).select("order_id", "customer_id", "order_date")
         items = self.con.table("order_items")
-        tags = items.product_tags if "product_tags" in items.columns else ibis.null("array<string>")
+        products = self.con.table("products")
+        # a product's tags come from the catalogue (the products table), by product id
+        tags = products.select(product_id="product_id", tag="tags")
+        items = items.left_join(tags, "product_id").drop("product_id_right")
         lines = items.select(
             "order_id",
             id=items.product_id,
             category=items.category,
-            tag=tags,
+            tag=items.tag,
             price=items.unit_price,
             _amount=items.unit_price * items.quantity,
         ).join(p, "order_id")
@@ -581,6 +608,10 @@ class Compiler:
             filters.append(items.unit_price >= v.value)  # type: ignore[union-attr]
         if (v := call.arg("max_price")) is not None:
             filters.append(items.unit_price <= v.value)  # type: ignore[union-attr]
+        if (v := call.arg("tag")) is not None:
+            tagged = self.con.table("products")
+            tagged = tagged.filter(build("CONTAINS", tagged.tags, v.value, "tags"))  # type: ignore[union-attr]
+            filters.append(items.product_id.isin(tagged.product_id))
         if filters:
             items = items.filter(*filters)
         lines = items.select("order_id").distinct().join(p, "order_id")

@@ -17,7 +17,7 @@ from danggol.segments.compile import Compiler, kind_of
 from danggol.segments.fields import FIELDS, FUNCTIONS
 from danggol.segments.matches import match_spec
 from danggol.segments.operators import OPERATORS
-from danggol.segments.parse import to_query
+from danggol.segments.printer import to_query
 
 UNIT_WORDS = {
     "en": {"d": "day", "w": "week", "m": "month", "y": "year"},

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from danggol.predict.customers import field_specs as prediction_field_specs
-from danggol.schema import FieldSpec, FieldType
+from danggol.schema import ACCOUNT_STATUSES, FieldSpec, FieldType
 from danggol.scores import field_specs
 
 
@@ -73,11 +73,13 @@ JOINED_FIELDS: dict[str, FieldSpec] = {
         _f("abandoned_checkout_date", "date", "last abandoned checkout", "최근 결제 이탈일"),
         _f(
             "customer_account_status",
-            "text",
+            "enum",
             "account status",
             "계정 상태",
+            column="account_status",
+            values=ACCOUNT_STATUSES,
         ),
-        _f("companies", "text", "company", "회사"),
+        _f("companies", "text", "company", "회사", column="company"),
         _f(
             "predicted_spend_tier",
             "enum",
@@ -132,6 +134,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
             (
                 ArgSpec("id", "text", "product", "상품"),
                 ArgSpec("category", "text", "category", "카테고리"),
+                ArgSpec("tag", "text", "product tag", "상품 태그"),
                 ArgSpec("min_price", "number", "unit price at least", "최소 단가"),
                 ArgSpec("max_price", "number", "unit price at most", "최대 단가"),
                 _DATE,

@@ -32,7 +32,8 @@ from danggol.segments.nodes import (
     Not,
     size,
 )
-from danggol.segments.parse import parse_query, to_query
+from danggol.segments.parse import parse_query
+from danggol.segments.printer import to_query
 
 __all__ = ["check_size", "from_dict", "to_dict"]
 

@@ -31,7 +31,7 @@ from danggol.errors import SegmentError
 from danggol.profile import SNAPSHOT_TABLE
 from danggol.segments.compile import Compiler
 from danggol.segments.definition import Segment
-from danggol.segments.parse import to_query
+from danggol.segments.printer import to_query
 from danggol.segments.registry import Registry
 from danggol.store import tables as store_tables
 from danggol.store.workspace import Workspace

@@ -4,8 +4,8 @@
 
     number_of_orders >= 1 AND (last_order_date < -5m OR NOT (customer_tags CONTAINS 'vip'))
 
-and ``to_query`` prints a tree back in canonical form, so that for every tree whose groups
-have at least two children ``parse_query(to_query(tree)) == tree``.
+and ``printer.to_query`` (re-exported here) prints a tree back in canonical form, so that
+for every tree whose groups have at least two children ``parse_query(to_query(tree)) == tree``.
 
 Grammar (keywords case-insensitive; AND binds tighter than OR)::
 
@@ -37,8 +37,6 @@ from danggol.errors import SegmentError
 from danggol.segments.fields import FIELDS, FUNCTIONS, FunctionSpec, suggest
 from danggol.segments.matches import MATCH_FUNCTIONS, MatchSpec, from_call, match_spec
 from danggol.segments.nodes import (
-    ARITH_OPS,
-    COMPARE_OPS,
     MAX_CONDITIONS,
     MAX_DEPTH,
     OFFSET_UNITS,
@@ -55,6 +53,9 @@ from danggol.segments.nodes import (
     Not,
     Value,
 )
+
+# the printer lives in printer.py; ``parse.to_query`` stays importable from here
+from danggol.segments.printer import to_query
 
 __all__ = ["MAX_DEPTH", "parse_query", "to_query"]
 
@@ -452,6 +453,8 @@ class _Parser:
         self.leaves += 1
         if self.matches_follows():
             return self.matches()
+        if self.match_call_follows():
+            return self.match_call()
         cond = self.compare(start)
         try:
             converted = from_call(cond)
@@ -514,6 +517,65 @@ class _Parser:
         self.advance()
         node: Node = Matches(spec.name, tuple(tests))
         return Not(node) if negated else node
+
+    def match_call_follows(self) -> bool:
+        """A behaviour function that has only the MATCHES form, written the older way:
+        ``shopify_email.opened(activity_id: 123) = true`` (Shopify's help center)."""
+        tok = self.peek()
+        return (
+            tok.kind == "ident"
+            and str(tok.value) not in FUNCTIONS
+            and match_spec(str(tok.value)) is not None
+            and self.is_op(self.tokens[self.i + 1], "(")
+        )
+
+    def match_call(self) -> Node:
+        """``fn(arg: value, …) = true`` → ``fn MATCHES (arg = value, …)`` (``date: d`` is
+        ``date >= d``, as in the older products_purchased form); ``= false`` or ``!= true`` →
+        NOT MATCHES."""
+        name_tok = self.advance()
+        spec = match_spec(str(name_tok.value))
+        assert spec is not None  # match_call_follows
+        self.advance()  # '('
+        tests: list[Compare] = []
+        while not self.is_op(self.peek(), ")"):
+            if tests:
+                if not self.is_op(self.peek(), ","):
+                    self.expected(f"',' or ')' in the arguments of {name_tok.value}")
+                self.advance()
+            tok = self.peek()
+            names = ", ".join(a.name for a in spec.args if not a.aggregate)
+            if tok.kind != "ident":
+                self.expected(f"an argument of {name_tok.value} ({names})")
+            arg = spec.arg(str(tok.value))
+            if arg is None or arg.aggregate:
+                self.fail(
+                    f"{name_tok.value} has no argument '{tok.value}'; its arguments are {names}",
+                    tok.pos,
+                    suggest(str(tok.value), [a.name for a in spec.args if not a.aggregate]),
+                )
+            self.advance()
+            if not self.is_op(self.peek(), ":"):
+                self.expected(f"':' after the argument name '{tok.value}'")
+            self.advance()
+            value = self.literal()
+            if value is None:
+                self.expected("a value (text in quotes, a number, a date or an offset like -30d)")
+            op = ">=" if arg.name == "date" else "="
+            tests.append(Compare(Field(arg.name), op, as_text_id(value, arg.type)))
+        self.advance()  # ')'
+        op_tok = self.peek()
+        truth = self.tokens[self.i + 1] if op_tok.kind != "eof" else op_tok
+        if not (self.is_op(op_tok, "=", "!=") and self.is_kw(truth, "TRUE", "FALSE")):
+            self.fail(
+                f"{name_tok.value}(…) is compared with = true or = false, or written "
+                f"{name_tok.value} MATCHES (…)",
+                op_tok.pos,
+            )
+        self.i += 2
+        positive = (truth.value == "TRUE") == (op_tok.value == "=")
+        node: Node = Matches(spec.name, tuple(tests))
+        return node if positive else Not(node)
 
     def match_test(self, spec: MatchSpec) -> Compare:
         tok = self.peek()
@@ -856,105 +918,3 @@ def parse_query(text: str, *, file: str | None = None) -> Node:
         # MAX_DEPTH keeps us well inside the limit; this only guards a caller that is
         # itself already deep in the stack
         raise SegmentError("query nested too deeply", query=text, position=0, file=file) from None
-
-
-# --------------------------------------------------------------------------- printing
-
-
-def to_query(node: Node) -> str:
-    """The canonical query text of a tree: ``parse_query(to_query(t)) == t``."""
-    if isinstance(node, Compare):
-        return _compare_text(node)
-    if isinstance(node, Matches):
-        return _matches_text(node, "MATCHES")
-    if isinstance(node, Not):
-        if isinstance(node.child, Matches):
-            return _matches_text(node.child, "NOT MATCHES")
-        return f"NOT ({to_query(node.child)})"
-    if isinstance(node, All | AnyOf):
-        if not node.children:
-            raise SegmentError(f"an empty {type(node).__name__} group cannot be printed")
-        joiner = " AND " if isinstance(node, All) else " OR "
-        return joiner.join(_child_text(child) for child in node.children)
-    raise SegmentError(f"not a segment node: {node!r}")
-
-
-def _matches_text(node: Matches, word: str) -> str:
-    return f"{node.function} {word} ({', '.join(_compare_text(t) for t in node.tests)})"
-
-
-def _child_text(child: Node) -> str:
-    # a group inside a group is always parenthesised: simplest rule that round-trips
-    text = to_query(child)
-    return f"({text})" if isinstance(child, All | AnyOf) else text
-
-
-def _compare_text(node: Compare) -> str:
-    left, op, right = _expr_text(node.left), node.op, node.right
-    if op not in COMPARE_OPS:
-        raise SegmentError(f"unknown comparison '{op}' in {node!r}")
-    if op in ("IS NULL", "IS NOT NULL"):
-        return f"{left} {op}"
-    if op in ("BETWEEN", "NOT BETWEEN"):
-        if not isinstance(right, tuple) or len(right) != 2:
-            raise SegmentError(f"{op} needs a (low, high) pair, got {right!r}")
-        return f"{left} {op} {_expr_text(right[0])} AND {_expr_text(right[1])}"
-    if op in ("IN", "NOT IN"):
-        if not isinstance(right, tuple) or not right:
-            raise SegmentError(f"{op} needs a non-empty tuple of values, got {right!r}")
-        return f"{left} {op} ({', '.join(_expr_text(item) for item in right)})"
-    if right is None or isinstance(right, tuple):
-        raise SegmentError(f"{op} needs one value on its right, got {right!r}")
-    return f"{left} {op} {_expr_text(right)}"
-
-
-def _expr_text(expr: Expr) -> str:
-    if isinstance(expr, Field):
-        return expr.name
-    if isinstance(expr, Value | DateOffset):
-        return _literal_text(expr)
-    if isinstance(expr, Arith):
-        if expr.op not in ARITH_OPS:
-            raise SegmentError(f"unknown arithmetic operator '{expr.op}'")
-        return f"{_operand_text(expr.left)} {expr.op} {_operand_text(expr.right)}"
-    if isinstance(expr, Call):
-        args = ", ".join(
-            f"{key}: {_literal_text(value)}" if key else _literal_text(value)
-            for key, value in expr.args
-        )
-        return f"{expr.name}({args})"
-    raise SegmentError(f"not a segment expression: {expr!r}")
-
-
-def _operand_text(expr: Expr) -> str:
-    # a nested Arith is always parenthesised, so the tree's shape survives the round trip
-    text = _expr_text(expr)
-    return f"({text})" if isinstance(expr, Arith) else text
-
-
-def _literal_text(expr: Value | DateOffset) -> str:
-    if isinstance(expr, DateOffset):
-        if expr.unit not in OFFSET_UNITS or type(expr.amount) is not int:
-            raise SegmentError(f"not a date offset that can be written: {expr!r}")
-        if expr.unit == "d" and expr.amount in (0, -1):
-            return "today" if expr.amount == 0 else "yesterday"
-        sign = "+" if expr.amount > 0 else ""
-        return f"{sign}{expr.amount}{expr.unit}"
-    value = expr.value
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise SegmentError(f"the number {value!r} cannot be written in a query")
-        return repr(value)
-    if isinstance(value, str):
-        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    raise SegmentError(f"the value {value!r} cannot be written in a query")

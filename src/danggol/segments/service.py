@@ -26,6 +26,7 @@ from danggol.scores import add_scores, scored_profile
 from danggol.segments.compile import Compiler
 from danggol.segments.definition import NAME_RE, Segment
 from danggol.segments.fields import FIELDS, FUNCTIONS, suggest
+from danggol.segments.matches import match_spec
 from danggol.segments.nodes import (
     All,
     Call,
@@ -153,13 +154,17 @@ _PY_OPS: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
-def restricting_call(tree: Node) -> Call | None:
+def restricting_call(tree: Node) -> Call | Matches | None:
     """A call the whole condition needs a matching row for: a top-level (ANDed) comparison of
     a behavioural call that its default (0 or false, no matching row) fails, such as
-    ``events(name: 'cart_add', date: -7d) >= 1``. The members are among the customers of
-    that call's rows, so a count need not build the profile of everyone."""
+    ``events(name: 'cart_add', date: -7d) >= 1``, or a MATCHES that no row fails
+    (``products_purchased MATCHES (date > -3m)``, ``events MATCHES (…, count >= 3)``; not
+    ``count < 2``, which a customer without rows passes). The members are among the
+    customers of that call's rows, so a count need not build the profile of everyone."""
     children = tree.children if isinstance(tree, All) else (tree,)
     for child in children:
+        if isinstance(child, Matches) and _needs_a_row(child):
+            return child
         if not (isinstance(child, Compare) and isinstance(child.left, Call)):
             continue
         spec = FUNCTIONS.get(child.left.name)
@@ -176,6 +181,40 @@ def restricting_call(tree: Node) -> Call | None:
         if not holds:
             return child.left
     return None
+
+
+def _needs_a_row(node: Matches) -> bool:
+    """Whether a customer without rows of the function fails the MATCHES: it has no test of
+    the totals (then it means 'at least one row'), or one that 0 fails."""
+    spec = match_spec(node.function)
+    if spec is None:
+        return False
+    totals = [
+        t
+        for t in node.tests
+        if isinstance(t.left, Field) and (a := spec.arg(t.left.name)) is not None and a.aggregate
+    ]
+    return not totals or any(_holds_at_zero(t) is False for t in totals)
+
+
+def _holds_at_zero(test: Compare) -> bool | None:
+    """Whether a test of a total (``count``, ``sum_amount``) holds for 0; None: cannot tell."""
+    values = test.right if isinstance(test.right, tuple) else (test.right,)
+    numbers = [
+        v.value
+        for v in values
+        if isinstance(v, Value)
+        and isinstance(v.value, int | float)
+        and not isinstance(v.value, bool)
+    ]
+    if not numbers or len(numbers) != len(values):
+        return None
+    if test.op == "BETWEEN":
+        return numbers[0] <= 0 <= numbers[1]
+    if test.op in ("IN", "NOT IN"):
+        return (0 in numbers) == (test.op == "IN")
+    check = _PY_OPS.get(test.op)
+    return None if check is None else bool(check(0, numbers[0]))
 
 
 #: what the order columns are for a customer without any order (no row in ``orders``); None is
@@ -250,7 +289,7 @@ def members(
     if fields is None:
         return compiler(ws, as_of).members(tgt.tree)
     needed = [*referenced_fields(ws, tgt.tree), *fields]
-    return compiler(ws, as_of, fields=needed).members(tgt.tree)
+    return compiler(ws, as_of, fields=needed).members(tgt.tree, also=fields)
 
 
 def explain_compiler(ws: Workspace, tgt: Target, as_of: dt.date) -> Compiler:
@@ -280,7 +319,7 @@ def count(ws: Workspace, tgt: Target, as_of: dt.date) -> int:
     if call is not None:  # only that call's customers can be in: they are the rows
         probe = Compiler(ws.ibis, as_of, resolver=registry(ws).tree)
         probe.check(tgt.tree)
-        ids = getattr(probe, f"call_{call.name}")(call).select("customer_id").distinct()
+        ids = probe.customers_with_rows(call)
     elif needs_an_order(tgt.tree):  # only customers with an order by the date can be in
         orders = ws.ibis.table("orders")
         ids = orders.filter(orders.order_date <= as_of).select("customer_id").distinct()
@@ -400,7 +439,7 @@ def member_fields(ws: Workspace, tgt: Target, as_of: dt.date, fields: list[str])
     wanted = ["customer_id", *[f for f in dict.fromkeys(fields) if f != "customer_id"]]
     shown = [f for f in wanted if f not in CONTACT_FIELDS]
     comp = compiler(ws, as_of, fields=[*referenced_fields(ws, tgt.tree), *shown])
-    table = comp.members(tgt.tree)
+    table = comp.members(tgt.tree, also=shown)
     contact = [f for f in wanted if f in CONTACT_FIELDS and f not in table.columns]
     columns = {}
     unknown = []
@@ -467,6 +506,7 @@ def member_page(
 #: what a value names, per field or MATCHES argument: (table, column, words en, words ko)
 _VOCABULARY = {
     "product": ("order_items", "product_id", "product", "상품"),
+    "tag": ("products", "tags", "product tag", "상품 태그"),
     "category": ("order_items", "category", "category", "카테고리"),
     "event": ("events", "event", "event", "이벤트"),
     "region": ("customers", "region", "region", "지역"),
@@ -476,6 +516,7 @@ _VOCABULARY = {
 _NAMES_OF = {
     ("products_purchased", "id"): "product",
     ("products_purchased", "category"): "category",
+    ("products_purchased", "tag"): "tag",
     ("product_viewed", "id"): "product",
     ("product_viewed", "product_id"): "product",
     ("product_viewed", "category"): "category",
@@ -512,6 +553,8 @@ def value_warnings(ws: Workspace, tree: Node) -> list[dict[str, str]]:
     for kind, values in wanted.items():
         table, column, en, ko = _VOCABULARY[kind]
         t = ws.ibis.table(table)
+        if kind == "tag":  # a list of tags per product
+            t = t.select(tags=t.tags.unnest())
         present = {
             str(v).lower()
             for v in t.select(v=t[column]).distinct().to_pyarrow()["v"].to_pylist()

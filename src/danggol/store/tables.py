@@ -17,6 +17,10 @@ Versions:
 * 1 — danggol up to this change: no ``danggol_schema`` table; the bookkeeping tables were
   created by the module that first wrote them, so an old store may lack some.
 * 2 — every table below exists; ``danggol_schema`` records the version.
+* 3 — the ``products`` table (a catalogue's product tags, for ``products_purchased(tag: …)``)
+  and the customers' ``account_status`` and ``company`` columns. A version-2 store gains them
+  empty (``ALTER TABLE … ADD COLUMN``); the profile snapshot is unaffected (the segment
+  compiler joins these columns from the customers table when a query names them).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from typing import Any
 from danggol.schema import TABLES as CANONICAL
 
 #: the version this danggol writes and expects
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 VERSION_TABLE = "danggol_schema"
 
 #: name → column definitions (DuckDB DDL), every table but the canonical ones
@@ -138,13 +142,32 @@ def ensure(con: Any, names: tuple[str, ...] | list[str]) -> None:
         con.execute(ddl(name))
 
 
+def missing_columns(con: Any, name: str) -> list[tuple[str, str]]:
+    """(column, DuckDB type) of a canonical table's declared columns the stored table lacks."""
+    stored = {
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' "
+            "AND table_catalog = current_database() AND table_name = ?",
+            [name],
+        ).fetchall()
+    }
+    return [(c, t) for c, t in CANONICAL[name].store_columns() if c not in stored]
+
+
 def migrate(con: Any) -> list[str]:
     """Bring the store to :data:`SCHEMA_VERSION` inside the caller's transaction: create every
-    missing table and record the version. Returns the tables created."""
+    missing table, add the canonical tables' missing columns (empty), and record the version.
+    Returns the tables created."""
     have = existing(con)
     created = [n for n in all_tables() if n not in have]
     for name in created:
         con.execute(ddl(name))
+    for name in CANONICAL:
+        if name in created:
+            continue
+        for column, type_ in missing_columns(con, name):
+            con.execute(f'ALTER TABLE "{name}" ADD COLUMN "{column}" {type_}')
     con.execute(
         f"INSERT INTO {VERSION_TABLE} VALUES (?, ?)",
         [SCHEMA_VERSION, dt.datetime.now(dt.UTC).replace(tzinfo=None)],
