@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import xlsxwriter
+import xlwt
 
 from danggol.ingest.load import ingest_files
 from danggol.profile import customer_profile
@@ -58,6 +59,30 @@ def write_xlsx(path: Path, header: list[str], rows: list[dict], title: str | Non
             elif value != "":
                 sheet.write_string(r, c, str(value))
     book.close()
+    return path
+
+
+def write_xls(path: Path, header: list[str], rows: list[dict], title: str | None) -> Path:
+    """The same download as an old binary Excel 97-2003 .xls (BIFF8, as xlwt writes it and as
+    older admin tools still offer): title row, real date cells, numbers as numbers."""
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("주문목록")
+    when = xlwt.easyxf(num_format_str="yyyy-mm-dd hh:mm:ss")
+    r = 0
+    if title:
+        sheet.write(0, 0, title)
+        r = 2
+    for c, h in enumerate(header):
+        sheet.write(r, c, h)
+    for row in rows:
+        r += 1
+        for c, h in enumerate(header):
+            value = row.get(h, "")
+            if isinstance(value, dt.datetime):
+                sheet.write(r, c, value, when)
+            elif value != "":
+                sheet.write(r, c, value if isinstance(value, int | float) else str(value))
+    book.save(str(path))
     return path
 
 
@@ -317,12 +342,13 @@ def smartstore_rows(excel: bool) -> tuple[list[dict], dict[str, dict], dict[str,
     return rows, orders, bad
 
 
-@pytest.mark.parametrize("form", ["xlsx", "csv-cp949", "csv-utf8"])
+@pytest.mark.parametrize("form", ["xlsx", "xls", "csv-cp949", "csv-utf8"])
 def test_smartstore_download_builds_orders_from_their_lines(tmp_path, form):
-    rows, orders, bad = smartstore_rows(excel=form == "xlsx")
-    if form == "xlsx":
-        path = write_xlsx(
-            tmp_path / "스마트스토어_주문.xlsx",
+    rows, orders, bad = smartstore_rows(excel=form in ("xlsx", "xls"))
+    if form in ("xlsx", "xls"):
+        write = write_xlsx if form == "xlsx" else write_xls
+        path = write(
+            tmp_path / f"스마트스토어_주문.{form}",
             SMARTSTORE_HEADER,
             rows,
             title="주문통합검색 (2025.06.01 ~ 2025.06.30)",
