@@ -151,6 +151,24 @@ LIBRARY = {
         "n = sum(1 for _ in book.get_sheet_by_name(book.sheet_names[0]).iter_rows())\n"
         "print(n - 1)"
     ),
+    # readers that stream an .xlsx in bounded memory (--streamed-readers)
+    "openpyxl read-only": (
+        "import openpyxl, sys\n"
+        "book = openpyxl.load_workbook(sys.argv[1], read_only=True, data_only=True)\n"
+        "print(sum(1 for _ in book.worksheets[0].iter_rows(values_only=True)) - 1)"
+    ),
+    "xlsx2csv": (
+        "import io, sys\n"
+        "from xlsx2csv import Xlsx2csv\n"
+        "class Count(io.TextIOBase):\n"
+        "    n = 0\n"
+        "    def write(self, s):\n"
+        "        self.n += s.count('\\n')\n"
+        "        return len(s)\n"
+        "out = Count()\n"
+        "Xlsx2csv(sys.argv[1], outputencoding='utf-8').convert(out, sheetid=1)\n"
+        "print(out.n - 1)"
+    ),
     "pyarrow.csv (streamed)": (
         "import pyarrow as pa, pyarrow.csv as c, sys\n"
         "names = open(sys.argv[1], encoding='utf-8').readline().rstrip('\\n').split(',')\n"
@@ -178,6 +196,11 @@ def main() -> None:
     parser.add_argument("--formats", default="xlsx,csv", help="xlsx, csv or both")
     parser.add_argument("--workdir", help="where the stores go (default: a temp dir)")
     parser.add_argument("--files", help="where the generated files are kept and reused")
+    parser.add_argument(
+        "--streamed-readers",
+        action="store_true",
+        help="also time openpyxl's read-only mode and xlsx2csv (bounded memory, slower)",
+    )
     args = parser.parse_args()
     info = machine()
     load = os.getloadavg()[0]
@@ -197,6 +220,8 @@ def main() -> None:
     cli = [sys.executable, "-c", "from danggol.cli.main import run; run()"]
     rows = []
     libraries = {"xlsx": ["fastexcel", "python-calamine"], "csv": ["pyarrow.csv (streamed)"]}
+    if args.streamed_readers:
+        libraries["xlsx"] += ["openpyxl read-only", "xlsx2csv"]
 
     def row(fmt: str, size: str, run: str, wall: float, cpu: float, peak: float, base: float):
         rows.append([fmt, size, run, f"{wall:.1f} s", f"{cpu:.1f} s", f"{args.lines / cpu:,.0f}",
@@ -244,6 +269,7 @@ def main() -> None:
     command = (
         f"PYTHONPATH=src python bench/bench_ingest_excel.py --lines {args.lines} "
         f"--memory-limit {args.memory_limit} --formats {args.formats}"
+        + (" --streamed-readers" if args.streamed_readers else "")
     )
     md = (
         "### Excel and CSV ingest of a SmartStore download, next to the libraries alone\n\n"
