@@ -4,16 +4,20 @@
 
 Writes one SmartStore order download of ``--lines`` order lines (the platform's real header,
 orders of 1–3 lines, Korean statuses, a returned line now and then) as .xlsx (xlsxwriter, a
-date cell per line) and as UTF-8 CSV, then measures, each in its own process under
-``/usr/bin/time -v`` (wall time and peak resident memory):
+date cell per line) and as UTF-8 CSV (kept in ``--files`` and reused when that directory
+already holds them), then measures, each in its own process under ``/usr/bin/time -v``
+(wall time, CPU seconds — user + system, every thread — and peak resident memory):
 
-* the library alone: python-calamine iterating every row of the sheet (.xlsx); pyarrow's
+* the library alone: fastexcel loading the sheet as Arrow text columns (what danggol reads
+  .xlsx with) and python-calamine iterating every row of the sheet (.xlsx); pyarrow's
   streaming CSV reader reading every batch as text (.csv) — the floor;
 * danggol's reader alone: ``readers.read_chunks`` turning the file into its text pieces;
 * danggol ingest: ``danggol -w WS ingest orders FILE --preset smartstore --json`` — read,
   map, build orders from their lines, check, quarantine and load in one transaction.
 
-The counts danggol reports are checked against the file (orders, lines). Writes
+The ratios are of CPU seconds against the first library row of the same file, measured in
+the same run (on a shared machine the wall time mostly measures the other sessions). The
+counts danggol reports are checked against the file (orders, lines). Writes
 ``bench/out/ingest-excel.md`` and prints it.
 """
 
@@ -70,6 +74,8 @@ def write_files(n: int, xlsx: Path | None, csv: Path | None) -> int:
     import xlsxwriter
 
     t = lines_table(n)
+    if xlsx is None and csv is None:
+        return len(np.unique(t["order"]))
     col = {h: i for i, h in enumerate(SMARTSTORE_HEADER)}
     base = dt.datetime(2024, 7, 1)
     book = xlsxwriter.Workbook(str(xlsx or "unused.xlsx"), {"constant_memory": True})
@@ -115,8 +121,8 @@ def write_files(n: int, xlsx: Path | None, csv: Path | None) -> int:
     return len(np.unique(t["order"]))
 
 
-def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS GiB, stdout) of ``cmd`` in its own process."""
+def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float, str]:
+    """(wall seconds, CPU seconds, peak RSS GiB, stdout) of ``cmd`` in its own process."""
     start = time.perf_counter()
     proc = subprocess.run(
         ["/usr/bin/time", "-v", *cmd], capture_output=True, text=True, env=env, check=False
@@ -124,18 +130,46 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, flo
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"{cmd} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    kib = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr).group(1))
-    return wall, kib / 1024 / 1024, proc.stdout
+
+    def field(name: str) -> float:
+        return float(re.search(rf"{name}: ([0-9.]+)", proc.stderr).group(1))
+
+    cpu = field(r"User time \(seconds\)") + field(r"System time \(seconds\)")
+    kib = field(r"Maximum resident set size \(kbytes\)")
+    return wall, cpu, kib / 1024 / 1024, proc.stdout
 
 
 LIBRARY = {
-    "xlsx": (
+    "fastexcel": (
+        "import fastexcel, sys\n"
+        "book = fastexcel.read_excel(sys.argv[1])\n"
+        "print(book.load_sheet(0, dtypes='string', eager=True).num_rows)"
+    ),
+    "python-calamine": (
         "from python_calamine import CalamineWorkbook; import sys\n"
         "book = CalamineWorkbook.from_path(sys.argv[1])\n"
         "n = sum(1 for _ in book.get_sheet_by_name(book.sheet_names[0]).iter_rows())\n"
         "print(n - 1)"
     ),
-    "csv": (
+    # readers that stream an .xlsx in bounded memory (--streamed-readers)
+    "openpyxl read-only": (
+        "import openpyxl, sys\n"
+        "book = openpyxl.load_workbook(sys.argv[1], read_only=True, data_only=True)\n"
+        "print(sum(1 for _ in book.worksheets[0].iter_rows(values_only=True)) - 1)"
+    ),
+    "xlsx2csv": (
+        "import io, sys\n"
+        "from xlsx2csv import Xlsx2csv\n"
+        "class Count(io.TextIOBase):\n"
+        "    n = 0\n"
+        "    def write(self, s):\n"
+        "        self.n += s.count('\\n')\n"
+        "        return len(s)\n"
+        "out = Count()\n"
+        "Xlsx2csv(sys.argv[1], outputencoding='utf-8').convert(out, sheetid=1)\n"
+        "print(out.n - 1)"
+    ),
+    "pyarrow.csv (streamed)": (
         "import pyarrow as pa, pyarrow.csv as c, sys\n"
         "names = open(sys.argv[1], encoding='utf-8').readline().rstrip('\\n').split(',')\n"
         "r = c.open_csv(sys.argv[1], convert_options=c.ConvertOptions("
@@ -149,40 +183,64 @@ READER = (
 )
 
 
+def _versions() -> str:
+    from importlib.metadata import version
+
+    return ", ".join(f"{p} {version(p)}" for p in ("fastexcel", "python-calamine"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--memory-limit", default="1GB")
     parser.add_argument("--formats", default="xlsx,csv", help="xlsx, csv or both")
-    parser.add_argument("--workdir", help="where files and stores go (default: a temp dir)")
+    parser.add_argument("--workdir", help="where the stores go (default: a temp dir)")
+    parser.add_argument("--files", help="where the generated files are kept and reused")
+    parser.add_argument(
+        "--streamed-readers",
+        action="store_true",
+        help="also time openpyxl's read-only mode and xlsx2csv (bounded memory, slower)",
+    )
     args = parser.parse_args()
     info = machine()
     load = os.getloadavg()[0]
     tmp = tempfile.TemporaryDirectory(prefix="danggol-excel-", dir=args.workdir)
     work = Path(tmp.name)
+    files = Path(args.files) if args.files else work
+    files.mkdir(parents=True, exist_ok=True)
     formats = args.formats.split(",")
-    xlsx = work / "smartstore.xlsx" if "xlsx" in formats else None
-    csv = work / "smartstore.csv" if "csv" in formats else None
+    xlsx = files / f"smartstore-{args.lines}.xlsx" if "xlsx" in formats else None
+    csv = files / f"smartstore-{args.lines}.csv" if "csv" in formats else None
     start = time.perf_counter()
-    orders = write_files(args.lines, xlsx, csv)
-    print(f"wrote {args.lines:,} lines ({orders:,} orders) in {time.perf_counter() - start:.0f} s")
+    missing_x = xlsx if xlsx is not None and not xlsx.exists() else None
+    missing_c = csv if csv is not None and not csv.exists() else None
+    orders = write_files(args.lines, missing_x, missing_c)  # the orders, even if none written
+    print(f"{args.lines:,} lines ({orders:,} orders) ready in {time.perf_counter() - start:.0f} s")
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     cli = [sys.executable, "-c", "from danggol.cli.main import run; run()"]
     rows = []
+    libraries = {"xlsx": ["fastexcel", "python-calamine"], "csv": ["pyarrow.csv (streamed)"]}
+    if args.streamed_readers:
+        libraries["xlsx"] += ["openpyxl read-only", "xlsx2csv"]
+
+    def row(fmt: str, size: str, run: str, wall: float, cpu: float, peak: float, base: float):
+        rows.append([fmt, size, run, f"{wall:.1f} s", f"{cpu:.1f} s", f"{args.lines / cpu:,.0f}",
+                     f"{cpu / base:.2f}", f"{peak:.2f} GiB"])  # fmt: skip
+
     for fmt, file in (("xlsx", xlsx), ("csv", csv)):
         if file is None:
             continue
         size = f"{file.stat().st_size / 2**20:,.0f} MiB"
-        lib = "python-calamine" if fmt == "xlsx" else "pyarrow.csv (streamed)"
-        wall, peak, out = timed([sys.executable, "-c", LIBRARY[fmt], str(file)])
+        base = 0.0
+        for lib in libraries[fmt]:
+            wall, cpu, peak, out = timed([sys.executable, "-c", LIBRARY[lib], str(file)])
+            assert int(out.strip()) == args.lines, out
+            base = base or cpu
+            row(fmt, size, f"{lib} alone", wall, cpu, peak, base)
+            size = ""
+        wall, cpu, peak, out = timed([sys.executable, "-c", READER, str(file)], env)
         assert int(out.strip()) == args.lines, out
-        base = wall
-        rows.append([fmt, size, f"{lib} alone", f"{wall:.1f} s", f"{args.lines / wall:,.0f}",
-                     "1.00", f"{peak:.2f} GiB"])  # fmt: skip
-        wall, peak, out = timed([sys.executable, "-c", READER, str(file)], env)
-        assert int(out.strip()) == args.lines, out
-        rows.append([fmt, "", "danggol reader (read_chunks)", f"{wall:.1f} s",
-                     f"{args.lines / wall:,.0f}", f"{wall / base:.2f}", f"{peak:.2f} GiB"])  # fmt: skip
+        row(fmt, "", "danggol reader (read_chunks)", wall, cpu, peak, base)
         ws = work / f"ws-{fmt}"
         subprocess.run([*cli, "init", str(ws)], check=True, env=env, capture_output=True)
         toml = ws / "danggol.toml"
@@ -192,7 +250,7 @@ def main() -> None:
             toml.read_text(encoding="utf-8"),
         )
         toml.write_text(text, encoding="utf-8")
-        wall, peak, out = timed(
+        wall, cpu, peak, out = timed(
             [*cli, "-w", str(ws), "ingest", "orders", str(file), "--preset", "smartstore",
              "--json"], env,
         )  # fmt: skip
@@ -203,19 +261,34 @@ def main() -> None:
             raise SystemExit(
                 f"danggol read {got} (orders, lines); the file has {orders, args.lines}"
             )
-        rows.append([fmt, "", "danggol ingest --preset smartstore", f"{wall:.1f} s",
-                     f"{args.lines / wall:,.0f}", f"{wall / base:.2f}", f"{peak:.2f} GiB"])  # fmt: skip
-        print(md_table(["file", "size", "run", "wall", "lines/s", "× library", "peak"], rows))
+        row(fmt, "", "danggol ingest --preset smartstore", wall, cpu, peak, base)
+        print(
+            md_table(["file", "size", "run", "wall", "CPU", "lines/CPU s", "× lib", "peak"], rows)
+        )
+    end_load = os.getloadavg()[0]
+    command = (
+        f"PYTHONPATH=src python bench/bench_ingest_excel.py --lines {args.lines} "
+        f"--memory-limit {args.memory_limit} --formats {args.formats}"
+        + (" --streamed-readers" if args.streamed_readers else "")
+    )
     md = (
         "### Excel and CSV ingest of a SmartStore download, next to the libraries alone\n\n"
         f"Machine: {info['cpu']}, {info['cores']} cores, {info['memory']}; Python "
-        f"{info['python']}; {info['libraries']}. **Shared machine** (about 7 sessions on 2 "
-        f"cores; load average {load:.2f} at the start): read the ratios, not the seconds. "
-        f"Run {info['date']}: `PYTHONPATH=src python bench/bench_ingest_excel.py --lines "
-        f"{args.lines} --memory-limit {args.memory_limit} --formats {args.formats}`; {orders:,} "
-        "orders.\n\n"
+        f"{info['python']}; {info['libraries']}, {_versions()}. **Shared machine** (about 7 sessions on 2 "
+        f"cores; load average {load:.2f} at the start, {end_load:.2f} at the end): read the "
+        f"CPU ratios, not the seconds. Run {info['date']}: `{command}`; {orders:,} orders.\n\n"
         + md_table(
-            ["file", "size", "run", "wall", "lines/s", "× library alone", "peak memory"], rows
+            [
+                "file",
+                "size",
+                "run",
+                "wall",
+                "CPU (user + sys)",
+                "lines per CPU s",
+                "× first library (CPU)",
+                "peak memory",
+            ],
+            rows,
         )
         + "\n"
     )

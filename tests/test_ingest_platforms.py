@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import xlsxwriter
+import xlwt
 
 from danggol.ingest.load import ingest_files
 from danggol.profile import customer_profile
@@ -27,7 +28,14 @@ PURCHASE = ("paid", "partially_refunded")
 
 
 # -- writing files as the platforms do -------------------------------------------------------
+def _only_listed(header: list[str], rows: list[dict]) -> None:
+    """Every value a test writes goes under a column of the platform's cited list."""
+    extra = {k for row in rows for k in row} - set(header)
+    assert not extra, f"not in the platform's column list: {sorted(extra)}"
+
+
 def write_csv(path: Path, header: list[str], rows: list[dict], encoding: str) -> Path:
+    _only_listed(header, rows)
     with path.open("w", encoding=encoding, newline="") as f:
         w = csv.writer(f)
         w.writerow(header)
@@ -39,6 +47,7 @@ def write_csv(path: Path, header: list[str], rows: list[dict], encoding: str) ->
 def write_xlsx(path: Path, header: list[str], rows: list[dict], title: str | None) -> Path:
     """An .xlsx as an admin download: optionally a title row above the table; dates as real
     date cells; amounts as numbers."""
+    _only_listed(header, rows)
     book = xlsxwriter.Workbook(str(path))
     sheet = book.add_worksheet("주문목록")
     when = book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
@@ -58,6 +67,31 @@ def write_xlsx(path: Path, header: list[str], rows: list[dict], title: str | Non
             elif value != "":
                 sheet.write_string(r, c, str(value))
     book.close()
+    return path
+
+
+def write_xls(path: Path, header: list[str], rows: list[dict], title: str | None) -> Path:
+    """The same download as an old binary Excel 97-2003 .xls (BIFF8, as xlwt writes it and as
+    older admin tools still offer): title row, real date cells, numbers as numbers."""
+    _only_listed(header, rows)
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("주문목록")
+    when = xlwt.easyxf(num_format_str="yyyy-mm-dd hh:mm:ss")
+    r = 0
+    if title:
+        sheet.write(0, 0, title)
+        r = 2
+    for c, h in enumerate(header):
+        sheet.write(r, c, h)
+    for row in rows:
+        r += 1
+        for c, h in enumerate(header):
+            value = row.get(h, "")
+            if isinstance(value, dt.datetime):
+                sheet.write(r, c, value, when)
+            elif value != "":
+                sheet.write(r, c, value if isinstance(value, int | float) else str(value))
+    book.save(str(path))
     return path
 
 
@@ -317,12 +351,13 @@ def smartstore_rows(excel: bool) -> tuple[list[dict], dict[str, dict], dict[str,
     return rows, orders, bad
 
 
-@pytest.mark.parametrize("form", ["xlsx", "csv-cp949", "csv-utf8"])
+@pytest.mark.parametrize("form", ["xlsx", "xls", "csv-cp949", "csv-utf8"])
 def test_smartstore_download_builds_orders_from_their_lines(tmp_path, form):
-    rows, orders, bad = smartstore_rows(excel=form == "xlsx")
-    if form == "xlsx":
-        path = write_xlsx(
-            tmp_path / "스마트스토어_주문.xlsx",
+    rows, orders, bad = smartstore_rows(excel=form in ("xlsx", "xls"))
+    if form in ("xlsx", "xls"):
+        write = write_xlsx if form == "xlsx" else write_xls
+        path = write(
+            tmp_path / f"스마트스토어_주문.{form}",
             SMARTSTORE_HEADER,
             rows,
             title="주문통합검색 (2025.06.01 ~ 2025.06.30)",
@@ -620,6 +655,9 @@ SHOPIFY_HEADER = [
     "Lineitem discount",
     "Phone",
 ]
+# the customers export as Shopify writes it today (help.shopify.com/en/manual/customers/
+# import-export-customers; the same 20 headers, in this order, in the exports public Shopify
+# loaders test against); the import template lacks Customer ID, Total Spent and Total Orders
 SHOPIFY_CUSTOMERS = [
     "Customer ID",
     "First Name",
@@ -770,18 +808,21 @@ def test_shopify_orders_and_customers_exports(tmp_path):
 
 
 # -- WooCommerce ---------------------------------------------------------------------------------
+# the "Default - One Row per Item" order export of WooCommerce Customer/Order/Coupon Export 5.x,
+# header by header as its CSV_Export_Format_Definition::get_predefined_formats() writes them
+# (the order date's header is 'date'; older 3.x/4.x exports wrote 'order_date', which the preset
+# also reads); docs: woocommerce.com/document/ordercustomer-csv-exporter/ and
+# woocommerce.com/document/ordercustomer-csv-export-developer-documentation/
 WOO_HEADER = [
     "order_id",
     "order_number",
-    "order_date",
+    "date",
     "status",
     "shipping_total",
     "shipping_tax_total",
     "fee_total",
     "fee_tax_total",
     "tax_total",
-    "cart_discount",
-    "order_discount",
     "discount_total",
     "order_total",
     "refunded_total",
@@ -800,15 +841,35 @@ WOO_HEADER = [
     "billing_city",
     "billing_state",
     "billing_country",
+    "shipping_first_name",
+    "shipping_last_name",
+    "shipping_address_1",
+    "shipping_address_2",
+    "shipping_postcode",
+    "shipping_city",
+    "shipping_state",
+    "shipping_country",
+    "shipping_company",
     "customer_note",
     "item_id",
     "item_product_id",
     "item_name",
     "item_sku",
+    "item_price",
     "item_quantity",
     "item_subtotal",
+    "item_subtotal_tax",
     "item_total",
+    "item_total_tax",
     "item_refunded",
+    "item_refunded_qty",
+    "item_meta",
+    "shipping_items",
+    "fee_items",
+    "tax_items",
+    "coupon_items",
+    "order_notes",
+    "download_permissions_granted",
 ]
 
 
@@ -816,7 +877,7 @@ def test_woocommerce_one_row_per_item_with_a_guest(tmp_path):
     rows = [
         {
             "order_id": "501",
-            "order_date": "2025-06-10 08:00:00",
+            "date": "2025-06-10 08:00:00",
             "status": "completed",
             "order_total": "35000",
             "customer_id": "12",
@@ -827,7 +888,7 @@ def test_woocommerce_one_row_per_item_with_a_guest(tmp_path):
         },
         {
             "order_id": "501",
-            "order_date": "2025-06-10 08:00:00",
+            "date": "2025-06-10 08:00:00",
             "status": "completed",
             "order_total": "35000",
             "customer_id": "12",
@@ -838,7 +899,7 @@ def test_woocommerce_one_row_per_item_with_a_guest(tmp_path):
         },
         {
             "order_id": "502",
-            "order_date": "2025-06-11 09:00:00",
+            "date": "2025-06-11 09:00:00",
             "status": "processing",
             "order_total": "9000",
             "customer_id": "0",
@@ -849,7 +910,7 @@ def test_woocommerce_one_row_per_item_with_a_guest(tmp_path):
         },
         {
             "order_id": "503",
-            "order_date": "2025-06-12 09:00:00",
+            "date": "2025-06-12 09:00:00",
             "status": "refunded",
             "order_total": "5000",
             "customer_id": "12",

@@ -1,44 +1,47 @@
 """Read Excel workbooks (.xlsx, .xlsm, .xlsb, .xls, .ods) as pieces of text columns.
 
-Read with python-calamine (Rust's calamine): one reader for every Excel format, the old
-binary .xls that SmartStore-era tools still write included, several times faster than
-openpyxl, and without formulas being evaluated or macros run. calamine holds one sheet's
-cells in memory while it is read (not the whole workbook; strings are shared); rows are
-then handed over ``EXCEL_ROWS`` at a time, so the text columns built from them stay small.
+Read with fastexcel (Rust's calamine, as python-calamine, but handing the sheet over as Arrow
+columns instead of one Python object per cell): one reader for every Excel format, the old
+binary .xls included, without formulas being evaluated or macros run, and about twice as
+fast as python-calamine's row iterator (docs/benchmarks.md, issue 15). calamine holds one
+sheet's cells in memory while it is read (not the whole workbook; strings are shared; it has
+no lazy row reader: calamine issue #27, python-calamine issue #42); the text columns are
+then handed on ``EXCEL_ROWS`` rows at a time.
 
 Cells become the text a CSV export of the sheet would hold: a date cell its ISO form
 (``2025-06-01 14:15:00``: local time in the workspace zone, like any naive time), a whole
 number without ``.0``, a boolean true/false. The header row is the first of the top rows
 that fills at least half as many cells as the fullest of them (title rows above the table,
 as some admin exports have, are skipped), or the row given with ``--header-row N`` (the
-row number Excel shows). Each data row keeps its Excel row number as its line.
+row number Excel shows). Each data row keeps its Excel row number as its line; blank rows
+are skipped.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import itertools
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from danggol.errors import InputFileError
 from danggol.ingest.readers import RawFile
 
-#: data rows turned into one piece of text columns at a time
+#: data rows handed on as one piece of text columns at a time
 EXCEL_ROWS = 100_000
 #: how many top rows are looked at to find the header row
 HEADER_SCAN = 30
 
 
-def _open(path: Path):
-    from python_calamine import CalamineWorkbook
+def _open(path: Path) -> Any:
+    import fastexcel
 
     try:
-        return CalamineWorkbook.from_path(str(path))
-    except Exception as exc:  # calamine raises its own errors and plain ones for a bad zip
+        return fastexcel.read_excel(str(path))
+    except Exception as exc:  # fastexcel raises its own errors for a bad zip or workbook
         raise InputFileError(
             f"{path} is not a readable Excel workbook ({type(exc).__name__}: {exc}). Save it "
             "again from Excel as .xlsx, or export the sheet as CSV."
@@ -47,6 +50,18 @@ def _open(path: Path):
 
 def sheet_names(path: Path) -> list[str]:
     return list(_open(path).sheet_names)
+
+
+def _sheet_columns(book: Any, sheet: str, source: str) -> list[pa.Array]:
+    """Every column of the sheet as text, row i being Excel row i + 1 (none: an empty sheet)."""
+    try:
+        batch = book.load_sheet(sheet, header_row=None, skip_rows=0, dtypes="string", eager=True)
+    except Exception as exc:
+        raise InputFileError(
+            f"{source} could not be read ({type(exc).__name__}: {exc}). Save it again from "
+            "Excel as .xlsx, or export the sheet as CSV."
+        ) from exc
+    return [c.cast(pa.string()) for c in batch.columns]
 
 
 def excel_chunks(
@@ -63,58 +78,66 @@ def excel_chunks(
         raise InputFileError(
             f"{path} has no sheet {sheet!r}; its sheets are {names}. Name one with --sheet."
         )
-    data = book.get_sheet_by_name(sheet)
     source = f"{path}#{sheet}"
-    first_row = data.start[0] + 1 if data.start else 1  # the Excel row of the first cell
-    rows = data.iter_rows()
-    top: list[list[object]] = []
-    for row in rows:
-        top.append(row)
-        if len(top) >= HEADER_SCAN:
-            break
-    at = _header_index(top, header_row, first_row, source)
+    columns = _sheet_columns(book, sheet, source)
+    del book  # the reader's copy of the sheet goes with it
+    height = len(columns[0]) if columns else 0
+    top = _rows(columns, 0, min(height, HEADER_SCAN))
+    at = _header_index(top, header_row, source)
     if at is None:
         raise InputFileError(f"{source} is empty: no header row with column names")
-    names_row = _header_names(top[at], source, first_row + at)
+    names_row = _header_names(top[at], source, at + 1)
     width = len(names_row)
-    pending = top[at + 1 :]
-    line = first_row + at + 1
+    data = [c.slice(at + 1) for c in columns[:width]]
+    data += [pa.nulls(height - at - 1, pa.string())] * (width - len(data))
+    del columns
+    filled = _filled_rows(data)
+    lines = np.flatnonzero(filled) + (at + 2)  # row index i is Excel row i + 1
     yielded = False
-    for piece_rows in _batches(pending, rows):
-        table, lines = _piece(piece_rows, names_row, width, line)
-        line += len(piece_rows)
+    for start in range(0, len(data[0]), EXCEL_ROWS):
+        piece = [c.slice(start, EXCEL_ROWS) for c in data]
+        keep = filled[start : start + EXCEL_ROWS]
+        if not keep.all():
+            mask = pa.array(keep)
+            piece = [c.filter(mask) for c in piece]
+        piece_lines = lines[(lines >= start + at + 2) & (lines < start + at + 2 + EXCEL_ROWS)]
+        table = pa.table({n: c.fill_null("") for n, c in zip(names_row, piece, strict=True)})
         if table.num_rows or not yielded:
             yielded = True
-            yield RawFile(source, "excel", None, table, lines)
+            yield RawFile(source, "excel", None, table, piece_lines)
     if not yielded:
         empty = pa.table({n: pa.array([], pa.string()) for n in names_row})
         yield RawFile(source, "excel", None, empty, np.arange(1, 1))
 
 
-def _batches(pending: list[list[object]], rows: Iterator[list[object]]) -> Iterator[list]:
-    batch = list(pending)
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= EXCEL_ROWS:
-            yield batch
-            batch = []
-    yield batch
+def _rows(columns: list[pa.Array], start: int, stop: int) -> list[list[str]]:
+    """Rows ``start``..``stop`` as lists of text ('' for an empty cell)."""
+    values = [c.slice(start, stop - start).fill_null("").to_pylist() for c in columns]
+    return [list(row) for row in zip(*values, strict=True)] if values else []
 
 
-def _filled(row: list[object]) -> int:
-    # list.count runs in C: a million rows of sixty cells are counted in a blink
-    return len(row) - row.count("") - row.count(None)
+def _filled_rows(columns: list[pa.Array]) -> np.ndarray:
+    """Whether each row has at least one cell that is not empty."""
+    if not columns:
+        return np.zeros(0, dtype=bool)
+    any_value: pa.Array | None = None
+    for c in columns:
+        has = pc.fill_null(pc.not_equal(c, ""), False)
+        any_value = has if any_value is None else pc.or_(any_value, has)
+    return np.asarray(any_value, dtype=bool)
 
 
-def _header_index(
-    top: list[list[object]], header_row: int | None, first_row: int, source: str
-) -> int | None:
+def _filled(row: list[str]) -> int:
+    return len(row) - row.count("")
+
+
+def _header_index(top: list[list[str]], header_row: int | None, source: str) -> int | None:
     if header_row is not None:
-        at = header_row - first_row
+        at = header_row - 1
         if header_row < 1 or not 0 <= at < len(top) or not _filled(top[at]):
             raise InputFileError(
                 f"{source}: row {header_row} is not a header row (empty or outside the first "
-                f"{HEADER_SCAN} rows of the table, which starts at row {first_row})"
+                f"{HEADER_SCAN} rows of the sheet)"
             )
         return at
     counts = [_filled(r) for r in top]
@@ -124,8 +147,8 @@ def _header_index(
     return next(i for i, n in enumerate(counts) if n >= need)
 
 
-def _header_names(row: list[object], source: str, excel_row: int) -> list[str]:
-    names = [_cell_text(v).strip() for v in row]
+def _header_names(row: list[str], source: str, excel_row: int) -> list[str]:
+    names = [v.strip() for v in row]
     while names and not names[-1]:
         names.pop()  # the sheet's used range may run past the table
     names = [n or f"column {i + 1}" for i, n in enumerate(names)]
@@ -136,42 +159,3 @@ def _header_names(row: list[object], source: str, excel_row: int) -> list[str]:
             "own name"
         )
     return names
-
-
-def _piece(
-    rows: list[list[object]], names: list[str], width: int, first_line: int
-) -> tuple[pa.Table, np.ndarray]:
-    """Text columns of the non-blank rows, and the Excel row number of each."""
-    keep = [i for i, r in enumerate(rows) if _filled(r)]
-    kept = rows if len(keep) == len(rows) else [rows[i] for i in keep]
-    # transposed in C (zip), each column then handed to Arrow whole when it is all text
-    columns = list(itertools.islice(itertools.zip_longest(*kept, fillvalue=None), width))
-    columns += [(None,) * len(kept)] * (width - len(columns))
-    lines = np.asarray(keep, dtype=np.int64) + first_line
-    arrays = [_text_column(c) for c in columns]
-    return pa.table(dict(zip(names, arrays, strict=True))), lines
-
-
-def _text_column(values: tuple[object, ...]) -> pa.Array:
-    try:  # the common case: a column of text cells (calamine gives '' for an empty one)
-        return pa.array(values, pa.string(), from_pandas=False).fill_null("")
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return pa.array([_cell_text(v) for v in values], pa.string())
-
-
-def _cell_text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        return repr(value)
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    return str(value)

@@ -98,7 +98,8 @@ def _fill_product_rows(raw: pa.Table) -> pa.Table:
 # Shipping Name, … Shipping Phone, Notes, Note Attributes, Cancelled at, Payment Method,
 # Payment Reference, Refunded Amount, Vendor, Outstanding Balance, Employee, Location,
 # Device ID, Id, Tags, Risk Level, Source, Lineitem discount, Tax 1 Name, Tax 1 Value, …, Phone.
-# Shopify customers export (help.shopify.com/en/manual/customers/import-export-customers):
+# Shopify customers export (help.shopify.com/en/manual/customers/import-export-customers;
+# the same 20 headers in the exports that public Shopify loaders test against):
 # Customer ID, First Name, Last Name, Email, Accepts Email Marketing, Default Address Company,
 # Default Address Address1, Default Address Address2, Default Address City, Default Address
 # Province Code, Default Address Country Code, Default Address Zip, Default Address Phone,
@@ -353,18 +354,22 @@ CAFE24 = Preset(
     source="Cafe24 admin order Excel download; headers as read by public Cafe24 loaders",
 )
 
-# WooCommerce Customer/Order CSV Export, "Default – One Row per Item" format
-# (woocommerce.com/document/ordercustomer-csv-exporter/ column list; the format's key
-# 'default_one_row_per_item' as the extension's filters name it): order_id, order_number,
-# order_date, status, shipping_total, shipping_tax_total, fee_total, fee_tax_total, tax_total,
-# cart_discount, order_discount, discount_total, order_total, refunded_total, order_currency,
+# WooCommerce Customer/Order/Coupon Export, "Default - One Row per Item" order format, as
+# the extension (5.x) defines it in CSV_Export_Format_Definition::get_predefined_formats()
+# (format key 'default_one_row_per_item'; docs: woocommerce.com/document/ordercustomer-csv-
+# exporter/ and woocommerce.com/document/ordercustomer-csv-export-developer-documentation/):
+# order_id, order_number, date, status, shipping_total, shipping_tax_total, fee_total,
+# fee_tax_total, tax_total, discount_total, order_total, refunded_total, order_currency,
 # payment_method, shipping_method, customer_id, billing_first_name, billing_last_name,
 # billing_company, billing_email, billing_phone, billing_address_1, billing_address_2,
-# billing_postcode, billing_city, billing_state, billing_state_code, billing_country,
-# shipping_first_name, …, customer_note, item_id, item_product_id, item_name, item_sku,
-# item_quantity, item_subtotal, item_subtotal_tax, item_total, item_total_tax, item_refunded,
-# item_refunded_qty, item_meta, shipping_items, fee_items, tax_items, coupon_items,
-# order_notes, download_permissions. A guest's customer_id is 0.
+# billing_postcode, billing_city, billing_state, billing_country, shipping_first_name,
+# shipping_last_name, shipping_address_1, shipping_address_2, shipping_postcode, shipping_city,
+# shipping_state, shipping_country, shipping_company, customer_note, item_id, item_product_id,
+# item_name, item_sku, item_price, item_quantity, item_subtotal, item_subtotal_tax, item_total,
+# item_total_tax, item_refunded, item_refunded_qty, item_meta, shipping_items, fee_items,
+# tax_items, coupon_items, order_notes, download_permissions_granted. Older (3.x/4.x) exports
+# name the date column order_date and add cart_discount, order_discount. A guest's
+# customer_id is 0.
 WOOCOMMERCE_STATUS = {
     "pending": "failed",
     "wc-pending": "failed",
@@ -434,6 +439,7 @@ WOOCOMMERCE = Preset(
                     "product_id": ["item_sku", "item_product_id", "item_name"],
                     "product_name": "item_name",
                     "quantity": "item_quantity",
+                    "unit_price": "item_price",
                 }
             ),
         },
@@ -442,7 +448,8 @@ WOOCOMMERCE = Preset(
     ),
     prepare=_woocommerce_prepare,
     description="WooCommerce Customer/Order CSV Export, Default - One Row per Item",
-    source="woocommerce.com/document/ordercustomer-csv-exporter/",
+    source="woocommerce.com/document/ordercustomer-csv-exporter/ (the extension's "
+    "'Default - One Row per Item' format definition)",
 )
 
 KOREAN = Preset(

@@ -37,7 +37,7 @@ AUTO_ENCODINGS = ("utf-8", "cp949")
 CHUNK_BYTES = 16 << 20
 #: the rows of a Parquet file read at a time
 PARQUET_ROWS = 1_000_000
-#: file name endings read as Excel workbooks (python-calamine reads them all)
+#: file name endings read as Excel workbooks (fastexcel, i.e. calamine, reads them all)
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
 #: encodings (codecs' names) in which byte 0x0A only ever means a line break
 _LINE_SAFE = frozenset(

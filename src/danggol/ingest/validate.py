@@ -99,6 +99,8 @@ _EU_PLAIN = r"[+-]?[0-9]+(,[0-9]+)?"
 _NON_FINITE = ("nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity")
 #: an Excel date serial (days since 1899-12-30), as Excel writes a date cell as a number
 _SERIAL = r"[0-9]{5}(\.[0-9]+)?"
+#: an ISO 8601 date or date-time without an offset (2025-06-01 14:15[:09[.5]])
+_ISO_LOCAL = r"[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?"
 #: a value that is a JSON list or object, where one id was expected
 _NOT_SCALAR = r"\s*(\[.*\]|\{.*\})\s*"
 
@@ -128,16 +130,19 @@ class Rules:
 
 def _money_text(t: str, decimal_comma: bool) -> str:
     c = f"regexp_replace({t}, '[\\s₩￦$€£¥]|원$|KRW|USD', '', 'g')"
+    # the common case first: whole units in digits alone (39000), read without the
+    # clean-up and the separator forms below (one pattern instead of up to five)
+    plain = f"WHEN regexp_full_match({t}, '[0-9]{{1,15}}') THEN CAST({t} AS DOUBLE) "
     if decimal_comma:
         return (
-            f"CASE WHEN regexp_full_match({c}, '{_EU_GROUPED}') "
+            f"CASE {plain}WHEN regexp_full_match({c}, '{_EU_GROUPED}') "
             f"THEN TRY_CAST(replace(replace({c}, '.', ''), ',', '.') AS DOUBLE) "
             f"WHEN regexp_full_match({c}, '{_EU_PLAIN}') "
             f"THEN TRY_CAST(replace({c}, ',', '.') AS DOUBLE) "
             f"WHEN lower({c}) IN {_in_list(_NON_FINITE)} THEN TRY_CAST({c} AS DOUBLE) END"
         )
     return (
-        f"CASE WHEN regexp_full_match({c}, '{_THOUSANDS}') "
+        f"CASE {plain}WHEN regexp_full_match({c}, '{_THOUSANDS}') "
         f"THEN TRY_CAST(replace({c}, ',', '') AS DOUBLE) "
         f"WHEN regexp_full_match({c}, '{_DOT_GROUP}') THEN NULL "
         f"WHEN regexp_full_match({c}, '{_PLAIN}') THEN TRY_CAST({c} AS DOUBLE) "
@@ -240,8 +245,16 @@ def _timestamp_utc(ref: str, t: str, stype: str, formats: tuple[str, ...]) -> st
     local = f"COALESCE(try_strptime({n}, {_sql_list(list(formats))}), " if formats else "COALESCE("
     # a declared format wins over the built-in reading (a day-first file, say)
     local += f"TRY_CAST({n} AS TIMESTAMP), try_strptime({n}, {fmts}), {_serial(t)})"
+    # the common case first: an ISO date-time without offset, local time (no declared format
+    # to prefer), read without the normalisation below
+    iso = ""
+    if not formats:
+        iso = (
+            f"WHEN regexp_full_match({t}, '{_ISO_LOCAL}') AND TRY_CAST({t} AS TIMESTAMP) "
+            f"IS NOT NULL THEN timezone('UTC', timezone($tz, TRY_CAST({t} AS TIMESTAMP))) "
+        )
     return (
-        f"CASE WHEN regexp_matches({n}, '{OFFSET_RE}') "
+        f"CASE {iso}WHEN regexp_matches({n}, '{OFFSET_RE}') "
         f"THEN timezone('UTC', TRY_CAST({with_offset} AS TIMESTAMPTZ)) "
         f"ELSE timezone('UTC', timezone($tz, {local})) END"
     )
@@ -296,7 +309,9 @@ def _value_checks(table: Table, col: Column, rules: Rules) -> list[str]:
         )
     if col.name in (*table.key, "customer_id") and col.kind == "text":
         out.append(
-            f"CASE WHEN regexp_full_match(CAST({raw} AS VARCHAR), '{_NOT_SCALAR}', 's') "
+            f"CASE WHEN (contains(CAST({raw} AS VARCHAR), '[') OR "
+            f"contains(CAST({raw} AS VARCHAR), '{{')) AND "
+            f"regexp_full_match(CAST({raw} AS VARCHAR), '{_NOT_SCALAR}', 's') "
             f"THEN '{col.name} ' || {shown} || ' is a list or an object; an id is one value' END"
         )
     if col.choices:
@@ -411,7 +426,7 @@ def typed_query(
             if rules.companion:  # an order file's item rows that name no customer at all
                 live = f"SELECT * FROM ({live}) WHERE customer_id IS NOT NULL"
         ctes.append(f"live AS ({live})")
-        ctes += _grouped_ctes(table, rules)
+        ctes += _grouped_ctes(table, rules, set(source_types))
         source = "grouped"
     else:
         source = "marked"
@@ -461,14 +476,18 @@ def typed_query(
     return "WITH " + ",\n".join(ctes) + "\n" + final
 
 
+#: grouped columns whose value may come from other columns (a status's refunded amount)
+_FROM_OTHERS = ("total", "ordered_at", "status", "refunded_amount")
 #: order columns on which the rows of one order must agree (else it is quarantined)
 _ORDER_AGREE = ("customer_id", "ordered_at", "total")
 
 
-def _grouped_ctes(table: Table, rules: Rules) -> list[str]:
+def _grouped_ctes(table: Table, rules: Rules, present: set[str]) -> list[str]:
     """Rows sharing the key become one record. Each column takes its first non-empty value;
     the columns in ``_ORDER_AGREE`` must not disagree; in ``lines`` mode the total is the sum
-    of the lines' amounts and the time the earliest; mixed line statuses make the order's."""
+    of the lines' amounts and the time the earliest; mixed line statuses make the order's.
+    A column the input lacks (not in ``present``) is NULL in every row: it stays NULL,
+    without an aggregate per record."""
     key = q(table.key[0])
     agree = [c for c in _ORDER_AGREE if table.name == "orders"]
     if rules.lines:
@@ -491,6 +510,10 @@ def _grouped_ctes(table: Table, rules: Rules) -> list[str]:
         if col.name == table.key[0]:
             continue
         c, raw = q(col.name), q("_raw_" + col.name)
+        if col.name not in present and col.name not in _FROM_OTHERS:
+            selects.append(f"CAST(NULL AS {STORE_TYPE[col.kind]}) AS {c}")
+            selects.append(f"CAST(NULL AS VARCHAR) AS {raw}")
+            continue
         first = f"arg_min({c}, _pos) FILTER (WHERE {c} IS NOT NULL)"
         first_raw = f"arg_min({raw}, _pos) FILTER (WHERE {raw} IS NOT NULL)"
         value = first
