@@ -44,7 +44,6 @@ from scipy.stats import rankdata
 from danggol.config import PredictionSettings
 from danggol.errors import ConfigError
 from danggol.predict.backtest import repurchase_probability
-from danggol.predict.btyd import BGNBD, DAYS_PER_UNIT, MBGNBD, GammaGamma, ParetoNBD
 from danggol.predict.choice import (
     LEARNERS,
     Choice,
@@ -66,6 +65,7 @@ from danggol.predict.guards import (
     spend_rows,
     values_problem,
 )
+from danggol.predict.models import BGNBD, DAYS_PER_UNIT, MBGNBD, GammaGamma, ParetoNBD
 from danggol.predict.summary import UNITS, rfm_summary
 from danggol.predict.uncertainty import (
     gradients,
