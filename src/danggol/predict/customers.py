@@ -66,7 +66,8 @@ from danggol.predict.guards import (
     values_problem,
 )
 from danggol.predict.models import BGNBD, DAYS_PER_UNIT, MBGNBD, GammaGamma, ParetoNBD
-from danggol.predict.summary import UNITS, rfm_summary
+from danggol.predict.models.covariates import Bound, Covariates
+from danggol.predict.summary import MISSING, UNITS, customer_covariates, rfm_summary
 from danggol.predict.uncertainty import (
     gradients,
     log_interval,
@@ -202,6 +203,9 @@ class PredictionRun:
     zero_value_buyers: int = 0
     totals: dict[str, dict[str, float]] = field(default_factory=dict)
     interval_reason: str = ""
+    #: with [predictions] covariates: the names, the groups of customers, the coefficients
+    #: ({parameter: {"covariate=level": γ}}) and their standard errors, or why not used
+    covariates: dict[str, Any] = field(default_factory=dict)
     choice: dict[str, Any] = field(default_factory=dict)
     choice_summary: str = ""
     repurchase_model: str = ""
@@ -280,12 +284,24 @@ def _purchase_values(
 
 
 def choose_purchase_model(
-    x: np.ndarray, tx: np.ndarray, T: np.ndarray, settings: PredictionSettings, run: PredictionRun
+    x: np.ndarray,
+    tx: np.ndarray,
+    T: np.ndarray,
+    settings: PredictionSettings,
+    run: PredictionRun,
+    covariates: dict[str, np.ndarray] | None = None,
 ) -> tuple[Any, dict[str, np.ndarray]]:
     """The configured model, or the first usable one after it in :data:`FALLBACK`, with its
     predictions; :class:`CycleModel` when none is usable. Each model passed over is recorded
-    in ``run.fallbacks`` with the reason."""
+    in ``run.fallbacks`` with the reason. With ``covariates`` (one value per customer of each
+    of ``settings.covariates``) the configured model is first fitted with them
+    (:class:`~danggol.predict.models.covariates.Covariates`); when that fit is not usable, the
+    plain models follow as above."""
     start = FALLBACK.index(settings.model) if settings.model in FALLBACK else 1  # auto: BG/NBD
+    if covariates:
+        found = _with_covariates(FALLBACK[start], x, tx, T, settings, run, covariates)
+        if found is not None:
+            return found
     for name in FALLBACK[start:]:
         try:
             model = MODELS[name](penalizer_coef=settings.penalizer_coef).fit(x, tx, T)
@@ -312,6 +328,52 @@ def choose_purchase_model(
     discount = sum((1 + monthly) ** -i for i in range(1, settings.clv_months + 1))
     values["discounted_orders"] = np.asarray(cycle.expected_purchases(month, x, tx, T)) * discount
     return cycle, values
+
+
+def _with_covariates(
+    name: str,
+    x: np.ndarray,
+    tx: np.ndarray,
+    T: np.ndarray,
+    settings: PredictionSettings,
+    run: PredictionRun,
+    covariates: dict[str, np.ndarray],
+) -> tuple[Any, dict[str, np.ndarray]] | None:
+    """The model ``name`` with the covariates, bound to these customers, and its predictions;
+    None (the reason in ``run.fallbacks`` and ``run.covariates``) when it is not usable."""
+    names = tuple(settings.covariates)
+    try:
+        fitted = Covariates(
+            name, purchase=names, dropout=names, penalizer_coef=settings.penalizer_coef
+        ).fit(x, tx, T, covariates)
+    except ConfigError as exc:
+        problem = str(exc)
+    else:
+        model = fitted.bind(covariates, len(x))
+        problem = fit_problem(model)
+        if not problem:
+            with np.errstate(all="ignore"):
+                values = _purchase_values(model, x, tx, T, settings)
+            problem = values_problem(**values)
+        if not problem:
+            run.model = name
+            run.converged = bool(fitted.converged_)
+            run.model_params = dict(fitted.params_)
+            run.log_likelihood = float(fitted.log_likelihood_)
+            se = fitted.standard_errors()
+            run.covariates = {
+                "names": list(names),
+                "groups": fitted.n_groups_,
+                "coefficients": fitted.coefficients_,
+                "coefficients_se": se.get("coefficients", {}),
+                "rare_levels": fitted.design_["purchase"].rare,
+                "log_likelihood_without": float(fitted.plain_.log_likelihood_),
+            }
+            run.model_params_se = se.get("params", {})
+            return model, {k: np.maximum(v, 0.0) for k, v in values.items()}
+    run.fallbacks.append({"model": f"{name} with covariates", "reason": problem})
+    run.covariates = {"names": list(names), "reason": problem}
+    return None
 
 
 def choose_spend(
@@ -371,6 +433,12 @@ def _intervals(
     out = {k: nan for k in ("orders_low", "orders_high", "clv_low", "clv_high")}
     if isinstance(model, CycleModel):
         run.interval_reason = "no interval: the customers' own cycle is not a fitted model"
+        return out
+    if isinstance(model, Bound):
+        run.interval_reason = (
+            "no interval: not computed for a model with covariates (the parameters' standard "
+            "errors are in the run)"
+        )
         return out
     cov = log_param_covariance(model)
     if cov is None:
@@ -436,8 +504,13 @@ def customer_predictions(
         run.reason = "predictions are turned off ([predictions] enabled = false)"
         return _empty(), run
     summary = rfm_summary(con, as_of, time_unit=settings.time_unit)
+    covariates = (
+        customer_covariates(con, as_of, tuple(settings.covariates)) if settings.covariates else None
+    )
     if settings.model != "auto":
-        return predict_summary(summary, as_of, settings, grades=grades, vip_grade=vip_grade)
+        return predict_summary(
+            summary, as_of, settings, grades=grades, vip_grade=vip_grade, covariates=covariates
+        )
     choice = _cached_choice(con, as_of, settings)
     if choice is None:
         choice = backtest_candidates(con, as_of, settings, summary)
@@ -454,12 +527,14 @@ def customer_predictions(
         grades=grades,
         vip_grade=vip_grade,
         spend_penalizer=settings.penalizer_coef,  # the backtest's penalty is the purchase model's
+        covariates=covariates,
     )
     run.settings = settings.model_dump()
     run.choice = choice.to_dict()
     run.choice_summary = choice.summary()
     if choice.best in LEARNERS and run.status in ("fitted", "fallback") and table.num_rows:
-        models = {run.model: _refit(run, summary)} if run.model == "bgnbd" else {}
+        plain = run.model == "bgnbd" and "coefficients" not in run.covariates
+        models = {run.model: _refit(run, summary)} if plain else {}
         try:
             prob = learner_repurchase(con, as_of, settings, choice.best, summary, models)
         except ConfigError as exc:  # it won the backtest but cannot be trained up to as_of
@@ -506,9 +581,13 @@ def predict_summary(
     grades: pa.Table | None = None,
     vip_grade: str | None = None,
     spend_penalizer: float | None = None,
+    covariates: pa.Table | None = None,
 ) -> tuple[pa.Table, PredictionRun]:
     """:func:`customer_predictions` from a ready summary (customer_id, frequency, recency, T,
-    monetary_value in ``settings.time_unit``): the models and the guards, no store access."""
+    monetary_value in ``settings.time_unit``): the models and the guards, no store access.
+    ``covariates``: customer_id and a column for each of ``settings.covariates``
+    (:func:`~danggol.predict.summary.customer_covariates`); a customer missing from it is in
+    the category ``(none)``."""
     settings = settings or PredictionSettings()
     run = PredictionRun(as_of=as_of.isoformat(), settings=settings.model_dump(), status="fitted")
     ids = summary.column("customer_id")
@@ -524,7 +603,8 @@ def predict_summary(
         return _empty(), run
 
     unit_days = UNITS[settings.time_unit]
-    model, values = choose_purchase_model(x, tx, T, settings, run)
+    aligned = _aligned(ids, covariates, settings) if settings.covariates else None
+    model, values = choose_purchase_model(x, tx, T, settings, run, aligned)
     if run.fallbacks:
         run.status = "fallback"
         passed = "; ".join(f"{f['model']} not used: {f['reason']}" for f in run.fallbacks)
@@ -581,6 +661,24 @@ def predict_summary(
         schema=SCHEMA,
     )
     return table, run
+
+
+def _aligned(
+    ids: pa.ChunkedArray, covariates: pa.Table | None, settings: PredictionSettings
+) -> dict[str, np.ndarray]:
+    """Each of ``settings.covariates`` in the summary's customer order, ``(none)`` where the
+    covariate table has no row or no value."""
+    n = len(ids)
+    out = {name: np.full(n, MISSING, dtype=object) for name in settings.covariates}
+    if covariates is None or covariates.num_rows == 0:
+        return out
+    where = pc.index_in(ids.cast(pa.string()), covariates.column("customer_id").cast(pa.string()))
+    found = where.is_valid().to_numpy(zero_copy_only=False)
+    rows = where.fill_null(0).to_numpy(zero_copy_only=False)
+    for name in settings.covariates:
+        values = np.array(covariates.column(name).to_pylist(), dtype=object)
+        out[name][found] = values[rows[found]]
+    return out
 
 
 def fit_report(summary: pa.Table, model: str, as_of: dt.date, time_unit: str) -> dict[str, Any]:
