@@ -323,8 +323,9 @@ def test_refresh_with_covariates_stores_their_predictions(tmp_path):
     refresh(ws, dt.date(2024, 12, 31), segments={})
     run = last_run(ws.duck)
     stored = ws.duck.execute(
-        "SELECT customer_id, expected_orders, p_alive FROM profile_snapshot "
-        "WHERE expected_orders IS NOT NULL ORDER BY customer_id"
+        "SELECT customer_id, expected_orders, p_alive, expected_orders_low, "
+        "expected_orders_high, predicted_clv_low, predicted_clv, predicted_clv_high "
+        "FROM profile_snapshot WHERE expected_orders IS NOT NULL ORDER BY customer_id"
     ).fetchall()
     ws.close()
     assert run.status == "fitted" and run.model == "bgnbd", run.reason
@@ -336,10 +337,18 @@ def test_refresh_with_covariates_stores_their_predictions(tmp_path):
     se = cov["coefficients_se"]["alpha"]["signup_channel=web"]
     # web sign-ups buy 3× as often: γ = log 3 = 1.10 on α
     assert abs(web - np.log(3)) < 3.5 * se and se < 0.25
-    assert run.interval_reason.startswith("no interval: not computed for a model with covariates")
+    assert run.interval_reason == ""
     assert len(stored) > 1000
-    values = np.array([[e, a] for _, e, a in stored], dtype=float)
+    values = np.array([row[1:] for row in stored], dtype=float)
     assert np.isfinite(values).all() and (values >= 0).all() and (values[:, 1] <= 1).all()
+    # the 90 % intervals (delta method over the reference parameters and the coefficients)
+    orders, low, high = values[:, 0], values[:, 2], values[:, 3]
+    clv_low, clv, clv_high = values[:, 4], values[:, 5], values[:, 6]
+    assert (low <= orders * (1 + 1e-9)).all() and (orders <= high * (1 + 1e-9)).all()
+    assert (clv_low <= clv * (1 + 1e-9)).all() and (clv <= clv_high * (1 + 1e-9)).all()
+    assert ((high - low) > 0).mean() > 0.99
+    total = run.totals["expected_orders"]
+    assert total["low"] < total["value"] < total["high"]
 
 
 def test_covariates_from_the_store(tmp_path):

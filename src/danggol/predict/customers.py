@@ -434,17 +434,12 @@ def _intervals(
     if isinstance(model, CycleModel):
         run.interval_reason = "no interval: the customers' own cycle is not a fitted model"
         return out
-    if isinstance(model, Bound):
-        run.interval_reason = (
-            "no interval: not computed for a model with covariates (the parameters' standard "
-            "errors are in the run)"
-        )
-        return out
     cov = log_param_covariance(model)
     if cov is None:
         run.interval_reason = "no interval: the likelihood's curvature could not be estimated"
         return out
-    run.model_params_se = parameter_se(model, cov)
+    if not isinstance(model, Bound):  # a model with covariates has set its own
+        run.model_params_se = parameter_se(model, cov)
     t = settings.horizon_days / UNITS[settings.time_unit]
     clv_t = settings.clv_months * DAYS_PER_UNIT["month"] / UNITS[settings.time_unit]
     expected = values["expected_orders"]

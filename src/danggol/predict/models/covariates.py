@@ -307,11 +307,13 @@ class Covariates(Estimator):
 
         return objective
 
-    def standard_errors(self) -> dict[str, Any]:
-        """Standard errors from the observed information (central differences of the exact
-        gradient in θ): of the reference parameters by the delta method (params · sd(log)),
-        of the coefficients directly; {} when the information is not positive definite."""
+    def theta_covariance(self) -> FloatArray | None:
+        """Covariance of θ (log reference parameters, then the coefficients) from the observed
+        information, −∂²ll/∂θ² by central differences of the exact gradient; None when a
+        parameter is at the bound or the information is not positive definite."""
         self._fitted()
+        if self.at_bounds_:
+            return None
         theta = self._theta
         k = theta.size
         hess = np.empty((k, k))
@@ -324,11 +326,22 @@ class Covariates(Estimator):
                     self._loglik_theta(theta + e)[1] - self._loglik_theta(theta - e)[1]
                 ) / (2 * step)
         info = -(hess + hess.T) / 2
+        if not np.isfinite(info).all():
+            return None
         try:
             np.linalg.cholesky(info)
         except np.linalg.LinAlgError:
+            return None
+        cov = np.linalg.inv(info)
+        return cov if np.isfinite(cov).all() else None
+
+    def standard_errors(self) -> dict[str, Any]:
+        """Standard errors from :meth:`theta_covariance`: of the reference parameters by the
+        delta method (params · sd(log)), of the coefficients directly; {} without one."""
+        cov = self.theta_covariance()
+        if cov is None:
             return {}
-        sd = np.sqrt(np.diag(np.linalg.inv(info)))
+        sd = np.sqrt(np.diag(cov))
         names = MODELS[self.model]._names
         params = {n: float(self.params_[n] * s) for n, s in zip(names, sd, strict=False)}
         _, coefs = self._unpack(np.concatenate([np.zeros(len(names)), sd[len(names) :]]))
@@ -359,14 +372,16 @@ class Covariates(Estimator):
         keys, group = np.unique(
             np.hstack([z["purchase"], z["dropout"]]), axis=0, return_inverse=True
         )
-        k1 = z["purchase"].shape[1]
-        params = self._group_params(self._theta, keys[:, :k1], keys[:, k1:])
+        return Bound(self, keys, group.ravel(), self._theta)
+
+    def _models(self, keys: FloatArray, theta: FloatArray) -> list[RFMModel]:
+        k1 = len(self.design_["purchase"].columns)
         models = []
-        for row in params:
+        for row in self._group_params(theta, keys[:, :k1], keys[:, k1:]):
             model = MODELS[self.model]()
             model.params_ = dict(zip(model._names, row.tolist(), strict=True))
             models.append(model)
-        return Bound(self, models, group.ravel())
+        return models
 
 
 class Bound:
@@ -376,9 +391,13 @@ class Bound:
     ``log_likelihood_``, ``at_bounds_``, ``converged_`` are the fit's; ``params_`` has the
     reference parameters and the coefficients ("alpha:channel=web")."""
 
-    def __init__(self, fitted: Covariates, models: list[RFMModel], group: NDArray[np.intp]):
+    def __init__(
+        self, fitted: Covariates, keys: FloatArray, group: NDArray[np.intp], theta: FloatArray
+    ) -> None:
         self.fitted = fitted
-        self.models = models
+        self.keys = keys
+        self.theta_ = theta
+        self.models = fitted._models(keys, theta)
         self.group = group
         self.params_ = {
             **fitted.params_,
@@ -392,6 +411,13 @@ class Bound:
         self.log_likelihood_ = fitted.log_likelihood_
         self.at_bounds_ = fitted.at_bounds_
         self.converged_ = fitted.converged_
+
+    def with_theta(self, theta: FloatArray) -> Bound:
+        """The same customers with the parameters θ (for the delta method's differences)."""
+        return Bound(self.fitted, self.keys, self.group, np.asarray(theta, dtype=float))
+
+    def theta_covariance(self) -> FloatArray | None:
+        return self.fitted.theta_covariance()
 
     def _each(self, call: Callable[[RFMModel, NDArray[np.bool_]], Any], *arrays: Any) -> FloatArray:
         n = self.group.size
