@@ -235,18 +235,21 @@ def next_purchase_days(
     stays below 0.5 within ``max_days`` (bisection on the model's own repurchase probability,
     which rises with the horizon)."""
 
+    # bisection over whole days: P(repurchase by lo) < 0.5 <= P(by hi), until hi = lo + 1
+    # (12 steps for 3,650 days): hi is then the first whole day at or after the crossing —
+    # the ceiling of the crossing time that a search in continuous time converges to
     lo = np.zeros(len(x))
     hi = np.full(len(x), float(max_days))
     none = model.no_purchase_curve(x, tx, T)
     reach = 1 - none(max_days / unit_days)
     ok = reach >= 0.5
-    for _ in range(40):  # 3650 / 2**40 days: far below a day
-        mid = (lo + hi) / 2
+    while bool((hi - lo > 1).any()):
+        mid = np.floor((lo + hi) / 2)
         prob = 1 - none(mid / unit_days)
         above = prob >= 0.5
         hi = np.where(above, mid, hi)
         lo = np.where(above, lo, mid)
-    return np.where(ok, np.ceil(hi), np.nan)
+    return np.where(ok, hi, np.nan)
 
 
 def discounted_orders(
@@ -260,8 +263,9 @@ def discounted_orders(
     monthly = (1 + settings.discount_rate) ** (1 / 12) - 1
     total = np.zeros(len(x))
     before = np.zeros(len(x))
+    curve = model.expected_purchases_curve(x, tx, T)
     for i in range(1, settings.clv_months + 1):
-        upto = np.asarray(model.expected_purchases(i * month, x, tx, T), dtype=float)
+        upto = np.asarray(curve(i * month), dtype=float)
         total += (upto - before) / (1 + monthly) ** i
         before = upto
     return total
@@ -443,10 +447,18 @@ def _intervals(
     t = settings.horizon_days / UNITS[settings.time_unit]
     clv_t = settings.clv_months * DAYS_PER_UNIT["month"] / UNITS[settings.time_unit]
     expected = values["expected_orders"]
+    n = len(x)
+
+    def both(m: Any) -> np.ndarray:  # E[X(t)] and E[X(clv_t)] from one curve per model
+        curve = m.expected_purchases_curve(x, tx, T)
+        return np.concatenate([curve(t), curve(clv_t)])
+
     with np.errstate(all="ignore"):
-        g_orders = gradients(model, lambda m: m.expected_purchases(t, x, tx, T), expected)
-        long = np.asarray(model.expected_purchases(clv_t, x, tx, T), dtype=float)
-        g_long = gradients(model, lambda m: m.expected_purchases(clv_t, x, tx, T), long)
+        base = both(model)
+        long = base[n:]
+        g_both = gradients(model, both, base)
+    g_orders = [g[:n] for g in g_both]
+    g_long = [g[n:] for g in g_both]
     out["orders_low"], out["orders_high"] = log_interval(expected, variance(g_orders, cov))
     total = float(expected.sum())
     total_var = float(variance([g.sum(keepdims=True) for g in g_orders], cov)[0])

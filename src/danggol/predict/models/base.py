@@ -336,6 +336,14 @@ class RFMModel(MaximumLikelihood):
 
         return curve
 
+    def expected_purchases_curve(
+        self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    ) -> Callable[[Any], FloatArray]:
+        """t ↦ E[X(T, T+t) | x, t_x, T] for the given customers (a model whose expectation
+        has a part that does not depend on t computes it once)."""
+        x, tx, T = self._inputs(frequency, recency, T)
+        return lambda t: np.asarray(self.expected_purchases(t, x, tx, T), dtype=float)
+
     def probability_of_purchases(
         self,
         t: ArrayLike,

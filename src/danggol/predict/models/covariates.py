@@ -457,10 +457,17 @@ class Bound:
     def no_purchase_curve(
         self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> Callable[[Any], FloatArray]:
-        args = (frequency, recency, T)
+        return self._curve("no_purchase_curve", frequency, recency, T)
+
+    def expected_purchases_curve(
+        self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    ) -> Callable[[Any], FloatArray]:
+        return self._curve("expected_purchases_curve", frequency, recency, T)
+
+    def _curve(self, method: str, *args: ArrayLike) -> Callable[[Any], FloatArray]:
         rows = [self.group == g for g in range(len(self.models))]
         curves = [
-            m.no_purchase_curve(*(self._take(a, r) for a in args))
+            getattr(m, method)(*(self._take(a, r) for a in args))
             for m, r in zip(self.models, rows, strict=True)
         ]
 

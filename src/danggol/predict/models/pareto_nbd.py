@@ -75,7 +75,16 @@ class ParetoNBD(RFMModel):
         return value, np.column_stack([dr, dalpha, ds, dbeta])
 
     def _loglik(self, params: FloatArray, data: tuple[FloatArray, ...]) -> FloatArray:
-        return self._loglik_grad(params, data)[0]
+        """The value of :meth:`_loglik_grad` from log(s·I) alone (the same rule's first output,
+        without the six means the gradient needs: a third of the work)."""
+        x, tx, T = data
+        r, alpha, s, beta = (float(v) for v in params)
+        log_aT = np.log(alpha + T)
+        odds = log_dropout(r, alpha, s, beta, x, tx, T) + (r + x) * log_aT + s * np.log(beta + T)
+        value = (
+            -r * np.log1p(T / alpha) - s * np.log1p(T / beta) - x * log_aT + np.logaddexp(0.0, odds)
+        )
+        return gammaln(r + x) - gammaln(r) + value
 
     def _loglik_grad(
         self, params: FloatArray, data: tuple[FloatArray, ...]
@@ -137,6 +146,26 @@ class ParetoNBD(RFMModel):
             growth = (beta + T) * -np.expm1(-(s - 1) * log_ratio) / (s - 1)
         value = (r + x) / (alpha + T) * growth * expit(-self._log_death_odds(x, tx, T))
         return _scalar_or_array(value)
+
+    def expected_purchases_curve(
+        self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    ) -> Callable[[Any], FloatArray]:
+        """t ↦ :meth:`expected_purchases` for the given customers, with P(alive) (the integral)
+        computed once (the CLV sums it month by month)."""
+        x, tx, T = self._inputs(frequency, recency, T)
+        p = self._fitted()
+        r, alpha, s, beta = p["r"], p["alpha"], p["s"], p["beta"]
+        head = (r + x) / (alpha + T) * expit(-self._log_death_odds(x, tx, T))
+
+        def curve(t: Any) -> FloatArray:
+            log_ratio = np.log1p(np.asarray(t, dtype=float) / (beta + T))
+            if abs(s - 1) < 1e-10:
+                growth = (beta + T) * log_ratio
+            else:
+                growth = (beta + T) * -np.expm1(-(s - 1) * log_ratio) / (s - 1)
+            return np.asarray(head * growth, dtype=float)
+
+        return curve
 
     def expected_purchases_new_customer(self, t: ArrayLike) -> Any:
         """E[X(t)] for a customer just acquired (Fader & Hardie 2005, eq. (17)):
