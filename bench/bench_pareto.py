@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 
 from bench_predict import OUT, build_summary, module_at, workspace_for
 from common import given_workspaces, machine, md_table
-from danggol.predict.btyd import ParetoNBD
+from danggol.predict.models import ParetoNBD
 
 CDNOW = Path(__file__).parents[1] / "tests" / "data" / "cdnow" / "cdnow_customers_summary.csv"
 

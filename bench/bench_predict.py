@@ -62,7 +62,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from common import best_of, given_workspaces, machine, md_table, peak_rss_gib
-from danggol.predict.btyd import BGNBD, GammaGamma, aggregate_rows, check_rfm
+from danggol.predict.models import BGNBD, GammaGamma, aggregate_rows, check_rfm
 from danggol.predict.summary import rfm_summary
 
 HERE = Path(__file__).parent

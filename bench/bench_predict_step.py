@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import os
 import subprocess
 import sys
@@ -50,10 +51,14 @@ import danggol.predict.customers as customers
 summary = pq.read_table(sys.argv[1])
 customers.rfm_summary = lambda *a, **k: summary  # the store's query replaced by the file
 settings = PredictionSettings(**json.loads(sys.argv[2]))
-start = time.perf_counter()
+import resource
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+start, start_cpu = time.perf_counter(), cpu()
 table, run = customers.customer_predictions(None, dt.date.fromisoformat(sys.argv[3]), settings)
-took = time.perf_counter() - start
-print(json.dumps({"seconds": took, "rows": table.num_rows, "status": run.status}))
+took, took_cpu = time.perf_counter() - start, cpu() - start_cpu
+print(json.dumps({"seconds": took, "cpu_seconds": took_cpu, "rows": table.num_rows, "status": run.status}))
 """
 
 
@@ -97,10 +102,14 @@ from danggol.config import PredictionSettings
 from danggol.predict.customers import customer_predictions
 con = ibis.duckdb.connect(sys.argv[1], read_only=True)
 settings = PredictionSettings(**json.loads(sys.argv[2]))
-start = time.perf_counter()
+import resource
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+start, start_cpu = time.perf_counter(), cpu()
 table, run = customer_predictions(con, dt.date.fromisoformat(sys.argv[3]), settings)
-took = time.perf_counter() - start
-out = {"seconds": took, "rows": table.num_rows, "status": run.status}
+took, took_cpu = time.perf_counter() - start, cpu() - start_cpu
+out = {"seconds": took, "cpu_seconds": took_cpu, "rows": table.num_rows, "status": run.status}
 for key in ("model", "choice_summary", "repurchase_model"):
     if hasattr(run, key):
         out[key] = getattr(run, key)
@@ -169,15 +178,19 @@ def main() -> None:
                 results[name].append(run(src, store, settings, child))
     load_after = os.getloadavg()
     base = min(r["seconds"] for r in results["before"])
+    base_cpu = min(r.get("cpu_seconds", math.nan) for r in results["before"])
     rows = []
     for name, runs in results.items():
         best = min(r["seconds"] for r in runs)
+        best_cpu = min(r.get("cpu_seconds", math.nan) for r in runs)
         rows.append(
             [
                 name,
+                f"{best_cpu:.2f} s",
+                f"{best_cpu / base_cpu:.2f}×",
                 f"{best:.2f} s",
                 f"{best / base:.2f}×",
-                ", ".join(f"{r['seconds']:.2f}" for r in runs),
+                ", ".join(f"{r.get('cpu_seconds', math.nan):.2f}" for r in runs),
                 f"{runs[-1]['rows']:,}",
             ]
         )
@@ -196,7 +209,18 @@ def main() -> None:
             f"jobs: load average (1, 5, 15 min) before {', '.join(f'{v:.2f}' for v in load_before)}, "
             f"after {', '.join(f'{v:.2f}' for v in load_after)}.",
             "",
-            md_table(["prediction step", "best", "vs before", "runs (s)", "customers"], rows),
+            md_table(
+                [
+                    "prediction step",
+                    "CPU (best)",
+                    "CPU vs before",
+                    "wall (best)",
+                    "wall vs before",
+                    "CPU of each run (s)",
+                    "customers",
+                ],
+                rows,
+            ),
             "",
             "auto: "
             + str(

@@ -10,7 +10,7 @@ import pytest
 import danggol.estimator
 from danggol.errors import ConfigError
 from danggol.estimator import Estimator
-from danggol.predict.btyd import BGNBD, GammaGamma
+from danggol.predict.models import BGNBD, GammaGamma
 from danggol.scores import RFM, Grades, Lifecycle
 
 
@@ -83,3 +83,32 @@ def test_grades_set_params_forgets_the_rules_learned_from_the_old_ones():
         "gold",
         "basic",
     ]
+
+
+def test_every_model_shares_the_base():
+    """Issue 20 item 5: the prediction models too (the BTYD models through
+    predict.models.base.MaximumLikelihood), none with a get_params / set_params / repr of its own."""
+    from danggol.predict.choice import Learner
+    from danggol.predict.clusters import VIPClusters
+    from danggol.predict.guards import CycleModel
+    from danggol.predict.models import BGBB, MBGNBD, ParetoNBD
+    from danggol.predict.models.base import MaximumLikelihood
+    from danggol.predict.supervised import RepurchaseModel
+
+    models = (BGNBD, MBGNBD, ParetoNBD, GammaGamma, BGBB, RepurchaseModel, VIPClusters)
+    for cls in (*models, CycleModel, Learner):
+        assert issubclass(cls, Estimator), cls
+        for klass in cls.__mro__:
+            if klass in (Estimator, object):
+                break
+            for name in ("get_params", "set_params", "__repr__", "validate_params"):
+                assert name not in vars(klass), (cls, klass, name)
+    for cls in (BGNBD, MBGNBD, ParetoNBD, GammaGamma, BGBB):
+        assert issubclass(cls, MaximumLikelihood)
+    assert repr(RepurchaseModel(horizon_days=30)).startswith(
+        "RepurchaseModel(method='gradient_boosting', horizon_days=30,"
+    )
+    with pytest.raises(ConfigError, match="The 'k_range' parameter of VIPClusters must be"):
+        VIPClusters(k_range=(1, 3)).validate_params()
+    with pytest.raises(ConfigError, match="ParetoNBD has no parameter 'penalty'"):
+        ParetoNBD().set_params(penalty=1.0)

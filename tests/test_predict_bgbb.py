@@ -12,7 +12,7 @@ import pyarrow.csv as pacsv
 import pytest
 
 from danggol.errors import ConfigError
-from danggol.predict.bgbb import BGBB
+from danggol.predict.models import BGBB
 
 DONATIONS = Path(__file__).parent / "data" / "donations" / "donations.csv"
 

@@ -445,7 +445,7 @@ def test_rfm_summary_rebuilds_the_cdnow_summary_from_transactions(ws, write_csv)
 
 
 def test_fast_aggregation_matches_numpy_unique_rows(cdnow):
-    from danggol.predict.btyd import _aggregate_rows_slow, aggregate_rows
+    from danggol.predict.models.inputs import _aggregate_rows_slow, aggregate_rows
 
     weights = np.arange(cdnow[0].size, dtype=float)
     fast_cols, fast_w = aggregate_rows(cdnow, weights)
@@ -456,7 +456,7 @@ def test_fast_aggregation_matches_numpy_unique_rows(cdnow):
 
 
 def test_fast_aggregation_on_floats_negative_values_and_no_weights():
-    from danggol.predict.btyd import _aggregate_rows_slow, aggregate_rows
+    from danggol.predict.models.inputs import _aggregate_rows_slow, aggregate_rows
 
     rng = np.random.default_rng(3)
     cols = (

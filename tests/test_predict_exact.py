@@ -250,3 +250,40 @@ def test_mbgnbd_new_customer_expectation_is_the_pmf_mean(cdnow):
         assert (n[:300] * pmf).sum() == pytest.approx(
             float(m.expected_purchases(39.0, x, tx, T)), rel=1e-8
         )
+
+
+def test_bgnbd_new_customer_expectation_is_the_papers(cdnow):
+    """E[X(t)] of a new customer, FHL 2005 eq. (9) in mpmath, and the mean of eq. (8)."""
+    m = BGNBD().fit(*cdnow)
+    r, al, a, b = (mp.mpf(m.params_[k]) for k in ("r", "alpha", "a", "b"))
+    for t in (13.0, 39.0, 78.0):
+        tt = mp.mpf(t)
+        want = (
+            (a + b - 1)
+            / (a - 1)
+            * (1 - (al / (al + tt)) ** r * mp.hyp2f1(r, b, a + b - 1, tt / (al + tt)))
+        )
+        assert float(m.expected_purchases_new_customer(t)) == pytest.approx(float(want), rel=1e-10)
+    n = np.arange(600)
+    pmf = np.asarray(m.probability_of_purchases(39.0, n))
+    assert (n * pmf).sum() == pytest.approx(
+        float(m.expected_purchases_new_customer(39.0)), rel=1e-7
+    )
+
+
+@pytest.mark.parametrize("n", [0, 1, 3])
+def test_bgnbd_conditional_pmf_is_the_papers(cdnow, n):
+    """P(X(T, T+t) = n | x, t_x, T) from Fader, Hardie & Lee's conditional form: P(alive),
+    eq. (11) of their P(alive) note, times eq. (8) with (r+x, α+T, a, b+x), plus 1 − P(alive)
+    for n = 0 — written in mpmath."""
+    m = BGNBD().fit(*cdnow)
+    r, al, a, b = (mp.mpf(m.params_[k]) for k in ("r", "alpha", "a", "b"))
+    for x, tx, T in ROWS:
+        xm, txm, Tm = mp.mpf(x), mp.mpf(tx), mp.mpf(T)
+        odds = a / (b + xm - 1) * ((al + Tm) / (al + txm)) ** (r + xm) if x > 0 else 0
+        alive = 1 / (1 + odds)
+        updated = {"r": r + xm, "alpha": al + Tm, "a": a, "b": b + xm}
+        want = alive * bg_pmf(updated, n, 39.0) + (1 - alive) * (n == 0)
+        got = float(m.probability_of_purchases(39.0, n, x, tx, T))
+        assert got == pytest.approx(float(want), rel=1e-10)
+        assert float(m.p_alive(x, tx, T)) == pytest.approx(float(alive), rel=1e-12)

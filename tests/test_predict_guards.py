@@ -21,8 +21,8 @@ from danggol.cli.main import app
 from danggol.config import PredictionSettings
 from danggol.ingest.load import ingest_tables
 from danggol.pipeline import refresh
-from danggol.predict.btyd import BGNBD, GammaGamma
 from danggol.predict.customers import last_run
+from danggol.predict.models import BGNBD, GammaGamma
 from danggol.predict.summary import rfm_summary
 from danggol.store.workspace import Workspace
 

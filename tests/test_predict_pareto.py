@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from danggol.predict import ParetoNBD
-from danggol.predict.pareto_integral import dropout_integral
+from danggol.predict.models.pareto_integral import dropout_integral
 
 NAMES = ("r", "alpha", "s", "beta")
 

@@ -21,7 +21,7 @@ from danggol.demo import generate_shop
 from danggol.errors import ConfigError
 from danggol.ingest.load import ingest_tables
 from danggol.predict.backtest import auc_score
-from danggol.predict.btyd import BGNBD
+from danggol.predict.models import BGNBD
 from danggol.predict.summary import rfm_summary
 from danggol.predict.supervised import (
     RepurchaseModel,

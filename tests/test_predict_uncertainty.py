@@ -13,8 +13,8 @@ import pyarrow as pa
 import pytest
 
 from danggol.config import PredictionSettings
-from danggol.predict.btyd import BGNBD, GammaGamma
 from danggol.predict.customers import discounted_orders, predict_summary
+from danggol.predict.models import BGNBD, GammaGamma
 from danggol.predict.uncertainty import Z90, log_param_covariance, with_params
 
 TRUE = {"r": 0.6, "alpha": 5.0, "a": 0.9, "b": 3.0}

@@ -66,6 +66,13 @@ class PredictionSettings(BaseModel):
         description="penalty on the purchase and spend models' parameters (lifetimes' "
         "penalizer_coef; 0 = plain maximum likelihood)",
     )
+    covariates: tuple[
+        Literal["signup_channel", "region", "first_order_coupon", "first_order_channel"], ...
+    ] = Field(
+        (),
+        description="customer attributes on the purchase and dropout rates of BG/NBD, MBG/NBD "
+        "and Pareto/NBD (Fader & Hardie 2007); [] = none",
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -11,17 +11,16 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from danggol.predict.bgbb import BGBB
-    from danggol.predict.btyd import BGNBD, MBGNBD, GammaGamma, ParetoNBD
     from danggol.predict.clusters import VIPClusters, vip_features
+    from danggol.predict.models import BGBB, BGNBD, MBGNBD, GammaGamma, ParetoNBD
     from danggol.predict.supervised import RepurchaseModel, supervised_backtest
 
 _LAZY = {
-    "BGBB": "danggol.predict.bgbb",
-    "BGNBD": "danggol.predict.btyd",
-    "MBGNBD": "danggol.predict.btyd",
-    "GammaGamma": "danggol.predict.btyd",
-    "ParetoNBD": "danggol.predict.btyd",
+    "BGBB": "danggol.predict.models",
+    "BGNBD": "danggol.predict.models",
+    "MBGNBD": "danggol.predict.models",
+    "GammaGamma": "danggol.predict.models",
+    "ParetoNBD": "danggol.predict.models",
     "RepurchaseModel": "danggol.predict.supervised",
     "VIPClusters": "danggol.predict.clusters",
     "supervised_backtest": "danggol.predict.supervised",

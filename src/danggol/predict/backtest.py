@@ -26,9 +26,9 @@ import ibis
 import numpy as np
 
 from danggol.errors import ConfigError
-from danggol.predict.btyd import BGNBD, MBGNBD, GammaGamma, ParetoNBD
 from danggol.predict.diagnostics import conditional_expectations, p_alive_matrix, tracking
 from danggol.predict.guards import MIN_CUSTOMERS, MIN_REPEAT_BUYERS, spend_rows
+from danggol.predict.models import BGNBD, MBGNBD, GammaGamma, ParetoNBD
 from danggol.predict.summary import UNITS, rfm_summary
 from danggol.profile import purchases
 

@@ -47,9 +47,10 @@ from scipy.special import logit
 
 from danggol.config import PredictionSettings
 from danggol.errors import ConfigError
+from danggol.estimator import Estimator
 from danggol.predict.backtest import auc_score
-from danggol.predict.btyd import BGNBD, MBGNBD, ParetoNBD
 from danggol.predict.guards import FALLBACK, fit_problem, history_shortfall, values_problem
+from danggol.predict.models import BGNBD, MBGNBD, ParetoNBD
 from danggol.predict.summary import UNITS, rfm_summary
 from danggol.profile import purchases
 
@@ -244,7 +245,7 @@ def _logits(probabilities: list[np.ndarray]) -> np.ndarray:
     return np.column_stack([logit(np.clip(p, _EPS, 1 - _EPS)) for p in probabilities])
 
 
-class Learner:
+class Learner(Estimator):
     """Logistic regression on standardised features (scikit-learn)."""
 
     def __init__(self) -> None:

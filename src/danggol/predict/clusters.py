@@ -54,7 +54,7 @@ import pyarrow as pa
 
 from danggol.dates import check_date
 from danggol.errors import ConfigError
-from danggol.estimator import Param, int_in, validate
+from danggol.estimator import Estimator, Param, int_in
 from danggol.predict.supervised import purchase_windows, single_threaded
 from danggol.profile import customer_profile
 
@@ -178,7 +178,7 @@ def _transform(x: np.ndarray) -> np.ndarray:
     return np.column_stack([np.log1p(x[:, :4]), x[:, 4:]])
 
 
-class VIPClusters:
+class VIPClusters(Estimator):
     """k-means sub-segments of VIP customers, each with a marketer's name.
 
     ``fit(table)`` takes :func:`vip_features`' columns; learned: ``k_``, ``silhouettes_``
@@ -222,25 +222,12 @@ class VIPClusters:
         self.min_customers = min_customers
         self.silhouette_sample = silhouette_sample
 
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "k_range": self.k_range,
-            "random_state": self.random_state,
-            "n_init": self.n_init,
-            "min_customers": self.min_customers,
-            "silhouette_sample": self.silhouette_sample,
-        }
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
-
     def fit(self, table: Any) -> VIPClusters:
         from sklearn.cluster import KMeans
         from sklearn.metrics import silhouette_score
         from sklearn.preprocessing import StandardScaler
 
-        validate(type(self).__name__, self._parameters, self.get_params())
+        self.validate_params()
         k_min, k_max = self.k_range
         least = 10 * k_max if self.min_customers is None else self.min_customers
         _, x = _matrix(table)

@@ -44,7 +44,6 @@ from scipy.stats import rankdata
 from danggol.config import PredictionSettings
 from danggol.errors import ConfigError
 from danggol.predict.backtest import repurchase_probability
-from danggol.predict.btyd import BGNBD, DAYS_PER_UNIT, MBGNBD, GammaGamma, ParetoNBD
 from danggol.predict.choice import (
     LEARNERS,
     Choice,
@@ -66,7 +65,9 @@ from danggol.predict.guards import (
     spend_rows,
     values_problem,
 )
-from danggol.predict.summary import UNITS, rfm_summary
+from danggol.predict.models import BGNBD, DAYS_PER_UNIT, MBGNBD, GammaGamma, ParetoNBD
+from danggol.predict.models.covariates import Bound, Covariates
+from danggol.predict.summary import MISSING, UNITS, customer_covariates, rfm_summary
 from danggol.predict.uncertainty import (
     gradients,
     log_interval,
@@ -202,6 +203,9 @@ class PredictionRun:
     zero_value_buyers: int = 0
     totals: dict[str, dict[str, float]] = field(default_factory=dict)
     interval_reason: str = ""
+    #: with [predictions] covariates: the names, the groups of customers, the coefficients
+    #: ({parameter: {"covariate=level": γ}}) and their standard errors, or why not used
+    covariates: dict[str, Any] = field(default_factory=dict)
     choice: dict[str, Any] = field(default_factory=dict)
     choice_summary: str = ""
     repurchase_model: str = ""
@@ -231,18 +235,21 @@ def next_purchase_days(
     stays below 0.5 within ``max_days`` (bisection on the model's own repurchase probability,
     which rises with the horizon)."""
 
+    # bisection over whole days: P(repurchase by lo) < 0.5 <= P(by hi), until hi = lo + 1
+    # (12 steps for 3,650 days): hi is then the first whole day at or after the crossing —
+    # the ceiling of the crossing time that a search in continuous time converges to
     lo = np.zeros(len(x))
     hi = np.full(len(x), float(max_days))
     none = model.no_purchase_curve(x, tx, T)
     reach = 1 - none(max_days / unit_days)
     ok = reach >= 0.5
-    for _ in range(40):  # 3650 / 2**40 days: far below a day
-        mid = (lo + hi) / 2
+    while bool((hi - lo > 1).any()):
+        mid = np.floor((lo + hi) / 2)
         prob = 1 - none(mid / unit_days)
         above = prob >= 0.5
         hi = np.where(above, mid, hi)
         lo = np.where(above, lo, mid)
-    return np.where(ok, np.ceil(hi), np.nan)
+    return np.where(ok, hi, np.nan)
 
 
 def discounted_orders(
@@ -256,8 +263,9 @@ def discounted_orders(
     monthly = (1 + settings.discount_rate) ** (1 / 12) - 1
     total = np.zeros(len(x))
     before = np.zeros(len(x))
+    curve = model.expected_purchases_curve(x, tx, T)
     for i in range(1, settings.clv_months + 1):
-        upto = np.asarray(model.expected_purchases(i * month, x, tx, T), dtype=float)
+        upto = np.asarray(curve(i * month), dtype=float)
         total += (upto - before) / (1 + monthly) ** i
         before = upto
     return total
@@ -280,12 +288,24 @@ def _purchase_values(
 
 
 def choose_purchase_model(
-    x: np.ndarray, tx: np.ndarray, T: np.ndarray, settings: PredictionSettings, run: PredictionRun
+    x: np.ndarray,
+    tx: np.ndarray,
+    T: np.ndarray,
+    settings: PredictionSettings,
+    run: PredictionRun,
+    covariates: dict[str, np.ndarray] | None = None,
 ) -> tuple[Any, dict[str, np.ndarray]]:
     """The configured model, or the first usable one after it in :data:`FALLBACK`, with its
     predictions; :class:`CycleModel` when none is usable. Each model passed over is recorded
-    in ``run.fallbacks`` with the reason."""
+    in ``run.fallbacks`` with the reason. With ``covariates`` (one value per customer of each
+    of ``settings.covariates``) the configured model is first fitted with them
+    (:class:`~danggol.predict.models.covariates.Covariates`); when that fit is not usable, the
+    plain models follow as above."""
     start = FALLBACK.index(settings.model) if settings.model in FALLBACK else 1  # auto: BG/NBD
+    if covariates:
+        found = _with_covariates(FALLBACK[start], x, tx, T, settings, run, covariates)
+        if found is not None:
+            return found
     for name in FALLBACK[start:]:
         try:
             model = MODELS[name](penalizer_coef=settings.penalizer_coef).fit(x, tx, T)
@@ -312,6 +332,52 @@ def choose_purchase_model(
     discount = sum((1 + monthly) ** -i for i in range(1, settings.clv_months + 1))
     values["discounted_orders"] = np.asarray(cycle.expected_purchases(month, x, tx, T)) * discount
     return cycle, values
+
+
+def _with_covariates(
+    name: str,
+    x: np.ndarray,
+    tx: np.ndarray,
+    T: np.ndarray,
+    settings: PredictionSettings,
+    run: PredictionRun,
+    covariates: dict[str, np.ndarray],
+) -> tuple[Any, dict[str, np.ndarray]] | None:
+    """The model ``name`` with the covariates, bound to these customers, and its predictions;
+    None (the reason in ``run.fallbacks`` and ``run.covariates``) when it is not usable."""
+    names = tuple(settings.covariates)
+    try:
+        fitted = Covariates(
+            name, purchase=names, dropout=names, penalizer_coef=settings.penalizer_coef
+        ).fit(x, tx, T, covariates)
+    except ConfigError as exc:
+        problem = str(exc)
+    else:
+        model = fitted.bind(covariates, len(x))
+        problem = fit_problem(model)
+        if not problem:
+            with np.errstate(all="ignore"):
+                values = _purchase_values(model, x, tx, T, settings)
+            problem = values_problem(**values)
+        if not problem:
+            run.model = name
+            run.converged = bool(fitted.converged_)
+            run.model_params = dict(fitted.params_)
+            run.log_likelihood = float(fitted.log_likelihood_)
+            se = fitted.standard_errors()
+            run.covariates = {
+                "names": list(names),
+                "groups": fitted.n_groups_,
+                "coefficients": fitted.coefficients_,
+                "coefficients_se": se.get("coefficients", {}),
+                "rare_levels": fitted.design_["purchase"].rare,
+                "log_likelihood_without": float(fitted.plain_.log_likelihood_),
+            }
+            run.model_params_se = se.get("params", {})
+            return model, {k: np.maximum(v, 0.0) for k, v in values.items()}
+    run.fallbacks.append({"model": f"{name} with covariates", "reason": problem})
+    run.covariates = {"names": list(names), "reason": problem}
+    return None
 
 
 def choose_spend(
@@ -376,14 +442,23 @@ def _intervals(
     if cov is None:
         run.interval_reason = "no interval: the likelihood's curvature could not be estimated"
         return out
-    run.model_params_se = parameter_se(model, cov)
+    if not isinstance(model, Bound):  # a model with covariates has set its own
+        run.model_params_se = parameter_se(model, cov)
     t = settings.horizon_days / UNITS[settings.time_unit]
     clv_t = settings.clv_months * DAYS_PER_UNIT["month"] / UNITS[settings.time_unit]
     expected = values["expected_orders"]
+    n = len(x)
+
+    def both(m: Any) -> np.ndarray:  # E[X(t)] and E[X(clv_t)] from one curve per model
+        curve = m.expected_purchases_curve(x, tx, T)
+        return np.concatenate([curve(t), curve(clv_t)])
+
     with np.errstate(all="ignore"):
-        g_orders = gradients(model, lambda m: m.expected_purchases(t, x, tx, T), expected)
-        long = np.asarray(model.expected_purchases(clv_t, x, tx, T), dtype=float)
-        g_long = gradients(model, lambda m: m.expected_purchases(clv_t, x, tx, T), long)
+        base = both(model)
+        long = base[n:]
+        g_both = gradients(model, both, base)
+    g_orders = [g[:n] for g in g_both]
+    g_long = [g[n:] for g in g_both]
     out["orders_low"], out["orders_high"] = log_interval(expected, variance(g_orders, cov))
     total = float(expected.sum())
     total_var = float(variance([g.sum(keepdims=True) for g in g_orders], cov)[0])
@@ -436,8 +511,13 @@ def customer_predictions(
         run.reason = "predictions are turned off ([predictions] enabled = false)"
         return _empty(), run
     summary = rfm_summary(con, as_of, time_unit=settings.time_unit)
+    covariates = (
+        customer_covariates(con, as_of, tuple(settings.covariates)) if settings.covariates else None
+    )
     if settings.model != "auto":
-        return predict_summary(summary, as_of, settings, grades=grades, vip_grade=vip_grade)
+        return predict_summary(
+            summary, as_of, settings, grades=grades, vip_grade=vip_grade, covariates=covariates
+        )
     choice = _cached_choice(con, as_of, settings)
     if choice is None:
         choice = backtest_candidates(con, as_of, settings, summary)
@@ -454,12 +534,14 @@ def customer_predictions(
         grades=grades,
         vip_grade=vip_grade,
         spend_penalizer=settings.penalizer_coef,  # the backtest's penalty is the purchase model's
+        covariates=covariates,
     )
     run.settings = settings.model_dump()
     run.choice = choice.to_dict()
     run.choice_summary = choice.summary()
     if choice.best in LEARNERS and run.status in ("fitted", "fallback") and table.num_rows:
-        models = {run.model: _refit(run, summary)} if run.model == "bgnbd" else {}
+        plain = run.model == "bgnbd" and "coefficients" not in run.covariates
+        models = {run.model: _refit(run, summary)} if plain else {}
         try:
             prob = learner_repurchase(con, as_of, settings, choice.best, summary, models)
         except ConfigError as exc:  # it won the backtest but cannot be trained up to as_of
@@ -506,9 +588,13 @@ def predict_summary(
     grades: pa.Table | None = None,
     vip_grade: str | None = None,
     spend_penalizer: float | None = None,
+    covariates: pa.Table | None = None,
 ) -> tuple[pa.Table, PredictionRun]:
     """:func:`customer_predictions` from a ready summary (customer_id, frequency, recency, T,
-    monetary_value in ``settings.time_unit``): the models and the guards, no store access."""
+    monetary_value in ``settings.time_unit``): the models and the guards, no store access.
+    ``covariates``: customer_id and a column for each of ``settings.covariates``
+    (:func:`~danggol.predict.summary.customer_covariates`); a customer missing from it is in
+    the category ``(none)``."""
     settings = settings or PredictionSettings()
     run = PredictionRun(as_of=as_of.isoformat(), settings=settings.model_dump(), status="fitted")
     ids = summary.column("customer_id")
@@ -524,7 +610,8 @@ def predict_summary(
         return _empty(), run
 
     unit_days = UNITS[settings.time_unit]
-    model, values = choose_purchase_model(x, tx, T, settings, run)
+    aligned = _aligned(ids, covariates, settings) if settings.covariates else None
+    model, values = choose_purchase_model(x, tx, T, settings, run, aligned)
     if run.fallbacks:
         run.status = "fallback"
         passed = "; ".join(f"{f['model']} not used: {f['reason']}" for f in run.fallbacks)
@@ -581,6 +668,24 @@ def predict_summary(
         schema=SCHEMA,
     )
     return table, run
+
+
+def _aligned(
+    ids: pa.ChunkedArray, covariates: pa.Table | None, settings: PredictionSettings
+) -> dict[str, np.ndarray]:
+    """Each of ``settings.covariates`` in the summary's customer order, ``(none)`` where the
+    covariate table has no row or no value."""
+    n = len(ids)
+    out = {name: np.full(n, MISSING, dtype=object) for name in settings.covariates}
+    if covariates is None or covariates.num_rows == 0:
+        return out
+    where = pc.index_in(ids.cast(pa.string()), covariates.column("customer_id").cast(pa.string()))
+    found = where.is_valid().to_numpy(zero_copy_only=False)
+    rows = where.fill_null(0).to_numpy(zero_copy_only=False)
+    for name in settings.covariates:
+        values = np.array(covariates.column(name).to_pylist(), dtype=object)
+        out[name][found] = values[rows[found]]
+    return out
 
 
 def fit_report(summary: pa.Table, model: str, as_of: dt.date, time_unit: str) -> dict[str, Any]:

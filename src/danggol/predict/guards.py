@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from danggol.estimator import Estimator
+
 #: the least number of buyers / repeat buyers a purchase model is fitted on
 MIN_CUSTOMERS = 200
 MIN_REPEAT_BUYERS = 20
@@ -116,7 +118,7 @@ def shrunk_spend(
     return (x * m + shop) / (x + 1), shop
 
 
-class CycleModel:
+class CycleModel(Estimator):
     """The last fallback: each repeat buyer's own purchase rate, x repeat purchases over the
     t_x periods between their first and last purchase, carried forward (E[X(t)] = x/t_x · t);
     no prediction (NaN) for a customer without two purchase days. No P(alive): the model has

@@ -93,3 +93,50 @@ def rfm_summary(
     """
     expr = rfm_summary_expr(con, as_of, time_unit=time_unit, calibration_start=calibration_start)
     return expr.to_pyarrow()
+
+
+#: the customer attributes a purchase model can take as time-invariant covariates
+#: (``[predictions] covariates``): where a customer came from and how they started
+COVARIATES = ("signup_channel", "region", "first_order_coupon", "first_order_channel")
+#: the category of a customer without a value
+MISSING = "(none)"
+
+
+def customer_covariates(con: ibis.BaseBackend, as_of: dt.date, names: tuple[str, ...]) -> pa.Table:
+    """One row per buyer by ``as_of``: customer_id and each covariate in ``names`` as text.
+
+    * ``signup_channel``, ``region``: the customers table's columns;
+    * ``first_order_coupon``: "yes" when an order of the first purchase day carried a coupon
+      code, else "no";
+    * ``first_order_channel``: the channel of the first purchase day's orders (the first in
+      alphabetical order when they differ).
+
+    A customer without a value (a guest, an empty column) is in the category ``(none)``.
+    """
+    unknown = [n for n in names if n not in COVARIATES]
+    if unknown:
+        raise ConfigError(
+            f"unknown covariate(s) {unknown}: the covariates are {', '.join(COVARIATES)}"
+        )
+    p = purchases(con, as_of)
+    first_day = p.order_date.min().over(group_by=p.customer_id)
+    first = p.mutate(_first_day=first_day)
+    first = first.filter(first.order_date == first._first_day)
+    coupon = first.coupon_code.strip()
+    per = first.group_by("customer_id").aggregate(
+        first_order_coupon=ibis.cases((coupon.notnull() & (coupon != ""), 1), else_=0).max(),
+        first_order_channel=first.channel.min(),
+    )
+    per = per.mutate(
+        first_order_coupon=ibis.cases((per.first_order_coupon == 1, "yes"), else_="no")
+    )
+    customers = con.table("customers").select("customer_id", "signup_channel", "region")
+    joined = per.left_join(customers, "customer_id")
+    text = {
+        n: ibis.cases(
+            (joined[n].cast("string").strip().fill_null("") == "", MISSING),
+            else_=joined[n].cast("string").strip(),
+        )
+        for n in names
+    }
+    return joined.select("customer_id", **text).order_by("customer_id").to_pyarrow()

@@ -55,14 +55,14 @@ import pyarrow as pa
 from danggol.choices import SUPERVISED_METHODS
 from danggol.dates import check_date
 from danggol.errors import ConfigError
-from danggol.estimator import Param, int_in, one_of, validate
+from danggol.estimator import Estimator, Param, int_in, one_of
 from danggol.predict.backtest import (
     MIN_CUSTOMERS,
     auc_score,
     calibration_table,
     repurchase_probability,
 )
-from danggol.predict.btyd import BGNBD
+from danggol.predict.models import BGNBD
 from danggol.predict.summary import rfm_summary
 from danggol.profile import customer_profile, event_column, purchases
 
@@ -239,7 +239,7 @@ def _classifier(method: str, random_state: int) -> Any:
     )
 
 
-class RepurchaseModel:
+class RepurchaseModel(Estimator):
     """P(a purchase within ``horizon_days``), learned from the shop's own past.
 
     ``fit(con, as_of)`` learns from the features at ``as_of − horizon_days`` and who bought in
@@ -275,22 +275,8 @@ class RepurchaseModel:
         self.min_positives = min_positives
         self.random_state = random_state
 
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "method": self.method,
-            "horizon_days": self.horizon_days,
-            "calibration": self.calibration,
-            "min_customers": self.min_customers,
-            "min_positives": self.min_positives,
-            "random_state": self.random_state,
-        }
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
-
     def _check_params(self) -> None:
-        validate(type(self).__name__, self._parameters, self.get_params())
+        self.validate_params()
 
     def _training(self, con: ibis.BaseBackend, as_of: dt.date) -> tuple[pa.Table, list[str]]:
         self._check_params()

@@ -36,6 +36,9 @@ _STEP_GRADIENT = 1e-6
 
 def log_param_covariance(model: Any) -> FloatArray | None:
     """Covariance of log(parameters) from the observed information, or None (see module)."""
+    if hasattr(model, "theta_covariance"):  # a model with covariates: θ of its own
+        cov = model.theta_covariance()
+        return None if cov is None else np.asarray(cov, dtype=float)
     if getattr(model, "at_bounds_", None) or not hasattr(model, "_theta"):
         return None
     prepared = model._prepared_objective(model._data, model._w)
@@ -81,13 +84,21 @@ def with_params(model: Any, theta: FloatArray) -> Any:
 def gradients(
     model: Any, predict: Callable[[Any], FloatArray], base: FloatArray
 ) -> list[FloatArray]:
-    """∂ predict(model) / ∂θ_j for every log-parameter θ_j, by forward differences."""
-    theta = np.log(np.array([model.params_[k] for k in model._names], dtype=float))
+    """∂ predict(model) / ∂θ_j for every log-parameter θ_j (and, for a model with covariates,
+    every coefficient: ``model.theta_``, ``model.with_theta``), by forward differences."""
+    if hasattr(model, "with_theta"):
+        theta, moved_by = np.asarray(model.theta_, dtype=float), model.with_theta
+    else:
+        theta = np.log(np.array([model.params_[k] for k in model._names], dtype=float))
+
+        def moved_by(th: FloatArray) -> Any:
+            return with_params(model, th)
+
     out = []
     for j in range(theta.size):
         step = np.zeros(theta.size)
         step[j] = _STEP_GRADIENT
-        moved = np.asarray(predict(with_params(model, theta + step)), dtype=float)
+        moved = np.asarray(predict(moved_by(theta + step)), dtype=float)
         out.append((moved - base) / _STEP_GRADIENT)
     return out
 

@@ -10,7 +10,7 @@ opportunity of the last purchase, 0 without one) and n.
     L = B(α+x, β+n−x)/B(α, β) · B(γ, δ+n)/B(γ, δ)
         + Σ_{i=0}^{n−t_x−1} B(α+x, β+t_x−x+i)/B(α, β) · B(γ+1, δ+t_x+i)/B(γ, δ)      (eq. 5)
 
-Fitted like the other models (:class:`danggol.predict.btyd._MaximumLikelihood`: log-parameters,
+Fitted like the other models (:class:`danggol.predict.models.base.MaximumLikelihood`: log-parameters,
 SLSQP, identical rows merged into weights — discrete data have at most (n+1)(n+2)/2 distinct
 rows per n, so the gradient is taken by central differences of the exact log-likelihood). On
 the donations data (11,104 donors, n = 6): α = 1.204, β = 0.750, γ = 0.657, δ = 2.783, as
@@ -27,14 +27,13 @@ from numpy.typing import ArrayLike
 from scipy.special import betaln, gammaln, logsumexp
 
 from danggol.errors import ConfigError
-from danggol.predict.btyd import (
+from danggol.predict.models.base import MaximumLikelihood, _scalar_or_array
+from danggol.predict.models.inputs import (
     FloatArray,
     _as_array,
     _check_weights,
     _column,
     _first_bad,
-    _MaximumLikelihood,
-    _scalar_or_array,
 )
 
 _STEP = 1e-6
@@ -63,7 +62,7 @@ def check_discrete(
     return x.astype(float), tx.astype(float), n.astype(float)
 
 
-class BGBB(_MaximumLikelihood):
+class BGBB(MaximumLikelihood):
     """The BG/BB model (see the module docstring). Parameters: ``params_ = {alpha, beta,
     gamma, delta}``."""
 
