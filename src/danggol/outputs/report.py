@@ -288,13 +288,13 @@ def _predictions(data: ReportData, lang: str, figs: dict[str, Figure]) -> str:
     if b is None:
         if not data.diagnostics_reason:
             return ""
-        reason = label("predictions_none", lang, reason=data.diagnostics_reason)
+        reason = label("diag_none", lang, reason=data.diagnostics_reason)
         return _section(
-            "predictions", lang, f'<p class="muted" id="no-diagnostics">{esc(reason)}</p>'
+            "diagnostics", lang, f'<p class="muted" id="no-diagnostics">{esc(reason)}</p>'
         )
     cutoff = dt.date.fromisoformat(b.cutoff)
     note = label(
-        "predictions_note",
+        "diag_note",
         lang,
         model=MODEL_NAMES.get(b.model, b.model),
         cutoff=cutoff,
@@ -308,7 +308,7 @@ def _predictions(data: ReportData, lang: str, figs: dict[str, Figure]) -> str:
     )
     if b.actual_spend is not None and b.predicted_spend is not None:
         note += " " + label(
-            "predictions_spend",
+            "diag_spend",
             lang,
             actual=fmt_money(b.actual_spend, data.currency, lang),
             predicted=fmt_money(b.predicted_spend, data.currency, lang),
@@ -318,8 +318,8 @@ def _predictions(data: ReportData, lang: str, figs: dict[str, Figure]) -> str:
 
     def part(key: str, body: str, **values: object) -> str:
         return (
-            f'<div class="diagnostic" id="diag-{key}"><h3>{esc(label(key, lang))}</h3>'
-            f'<p class="note">{esc(label(key + "_note", lang, **values))}</p>{body}</div>'
+            f'<div class="diagnostic" id="diag-{key}"><h3>{esc(label("diag_" + key, lang))}</h3>'
+            f'<p class="note">{esc(label("diag_" + key + "_note", lang, **values))}</p>{body}</div>'
         )
 
     rows = [
@@ -339,7 +339,7 @@ def _predictions(data: ReportData, lang: str, figs: dict[str, Figure]) -> str:
         for r in b.conditional_expectations
     ]
     headers = [
-        (esc(label(k, lang)), k == "repeat_purchases")
+        (esc(label(k if k == "customers" else "diag_" + k, lang)), k == "repeat_purchases")
         for k in ("repeat_purchases", "customers", "actual_mean", "predicted_mean", "difference")
     ]
     table = _table(headers, rows, id="cond-exp-table")
@@ -351,9 +351,9 @@ def _predictions(data: ReportData, lang: str, figs: dict[str, Figure]) -> str:
         ),
         part(
             "tracking",
-            f"<h4>{esc(label('tracking_weekly', lang, unit=unit))}</h4>"
+            f"<h4>{esc(label('diag_tracking_weekly', lang, unit=unit))}</h4>"
             f"<figure>{figs['tracking-weekly'].svg}</figure>"
-            f"<h4>{esc(label('tracking_cumulative', lang))}</h4>"
+            f"<h4>{esc(label('diag_tracking_cumulative', lang))}</h4>"
             f"<figure>{figs['tracking-cumulative'].svg}</figure>",
             unit=unit,
         ),
@@ -364,7 +364,7 @@ def _predictions(data: ReportData, lang: str, figs: dict[str, Figure]) -> str:
             T=units(T, b, lang),
         ),
     ]
-    return _section("predictions", lang, *parts, note=note)
+    return _section("diagnostics", lang, *parts, note=note)
 
 
 def _product(product_id: str, name: str | None) -> str:

@@ -121,69 +121,69 @@ LABELS: dict[str, dict[str, str]] = {
         "en": "No products were bought together.",
     },
     "no_data": {"ko": "데이터가 없습니다.", "en": "No data."},
-    "predictions": {"ko": "예측 진단", "en": "Prediction diagnostics"},
-    "predictions_note": {
+    "diagnostics": {"ko": "예측 진단", "en": "Prediction diagnostics"},
+    "diag_note": {
         "ko": "{cutoff}까지의 구매로 {model} 모델을 학습해 다음 {days}일({end}까지)을 예측하고, 실제로 일어난 구매와 비교했습니다. 고객 {n}명 · 실제 구매 {actual}건 · 예측 {predicted}건 · 재구매 AUC {auc} · 브라이어 점수 {brier}.",
         "en": "The {model} model was fitted on the purchases up to {cutoff}, predicted the next {days} days (to {end}) and was compared with what happened. {n} customers · {actual} purchases, {predicted} predicted · repurchase AUC {auc} · Brier score {brier}.",
     },
-    "predictions_spend": {
+    "diag_spend": {
         "ko": "같은 기간 매출: 실제 {actual}, 예측 {predicted}.",
         "en": "Spend in the same period: {actual} actual, {predicted} predicted.",
     },
-    "predictions_none": {
+    "diag_none": {
         "ko": "예측 진단을 계산할 수 없습니다: {reason}",
         "en": "The prediction diagnostics cannot be computed: {reason}",
     },
-    "cond_exp": {
+    "diag_cond_exp": {
         "ko": "보정 기간 재구매 횟수별 실제 대 예측 구매",
         "en": "Actual against predicted purchases by repeat purchases before the cutoff",
     },
-    "cond_exp_note": {
+    "diag_cond_exp_note": {
         "ko": "기준일 전 재구매 횟수가 같은 고객끼리 묶어, 그 뒤 {days}일 동안의 고객당 평균 구매 수를 실제와 모델 예측으로 비교합니다.",
         "en": "Customers grouped by their repeat purchases before the cutoff: their mean purchases in the next {days} days, actual against the model's prediction.",
     },
-    "tracking": {"ko": "구매 추적: 실제 대 예측", "en": "Tracking: actual against predicted"},
-    "tracking_note": {
+    "diag_tracking": {"ko": "구매 추적: 실제 대 예측", "en": "Tracking: actual against predicted"},
+    "diag_tracking_note": {
         "ko": "기준일 뒤 {unit}마다 실제 구매 수(실선)와 모델이 예측한 구매 수(점선)를 비교하고, 아래 그래프는 그 누적 합계입니다.",
         "en": "Purchases per {unit} after the cutoff, actual (solid) against the model's prediction (dashed); the chart below adds them up.",
     },
-    "tracking_weekly": {"ko": "{unit}별 구매 수", "en": "Purchases per {unit}"},
-    "tracking_cumulative": {"ko": "누적 구매 수", "en": "Cumulative purchases"},
-    "calibration": {"ko": "재구매 확률 보정", "en": "Calibration of P(repurchase)"},
-    "calibration_note": {
+    "diag_tracking_weekly": {"ko": "{unit}별 구매 수", "en": "Purchases per {unit}"},
+    "diag_tracking_cumulative": {"ko": "누적 구매 수", "en": "Cumulative purchases"},
+    "diag_calibration": {"ko": "재구매 확률 보정", "en": "Calibration of P(repurchase)"},
+    "diag_calibration_note": {
         "ko": "고객을 예측 재구매 확률 순으로 10개 구간으로 나눠 구간별 평균 예측 확률과 실제 재구매 비율을 비교하며, 점이 대각선에 가까울수록 확률을 그대로 믿을 수 있습니다.",
         "en": "Customers in ten groups by predicted P(repurchase): each group's mean predicted probability against the share that did buy again; the closer the points to the diagonal, the more the probabilities can be taken at face value.",
     },
-    "p_alive": {
+    "diag_p_alive": {
         "ko": "재구매 횟수 × 최근성별 활동 확률 P(alive)",
         "en": "P(alive) by frequency and recency",
     },
-    "p_alive_note": {
+    "diag_p_alive_note": {
         "ko": "첫 구매 뒤 {T} 지난 고객이 아직 활동 중일 확률을 재구매 횟수(가로)와 마지막 구매 시점(세로)으로 보여 주며, 자주 그리고 최근에 산 고객일수록 높습니다.",
         "en": "The probability that a customer whose first purchase was {T} ago is still active, by repeat purchases (across) and the time of the last purchase (down): higher for those who bought often and lately.",
     },
-    "x_repeat": {"ko": "기준일 전 재구매 횟수", "en": "Repeat purchases before the cutoff"},
-    "y_mean_purchases": {"ko": "고객당 평균 구매 수", "en": "Mean purchases per customer"},
-    "y_purchases": {"ko": "구매 수", "en": "Purchases"},
-    "x_period_end": {"ko": "{unit} (끝나는 날)", "en": "Each {unit}, by its last day"},
-    "x_predicted_p": {"ko": "예측 재구매 확률", "en": "Predicted P(repurchase)"},
-    "y_observed_p": {"ko": "실제 재구매 비율", "en": "Share that bought again"},
-    "x_frequency": {"ko": "재구매 횟수", "en": "Repeat purchases"},
-    "y_recency": {
+    "diag_x_repeat": {"ko": "기준일 전 재구매 횟수", "en": "Repeat purchases before the cutoff"},
+    "diag_y_mean_purchases": {"ko": "고객당 평균 구매 수", "en": "Mean purchases per customer"},
+    "diag_y_purchases": {"ko": "구매 수", "en": "Purchases"},
+    "diag_x_period_end": {"ko": "{unit} (끝나는 날)", "en": "Each {unit}, by its last day"},
+    "diag_x_predicted_p": {"ko": "예측 재구매 확률", "en": "Predicted P(repurchase)"},
+    "diag_y_observed_p": {"ko": "실제 재구매 비율", "en": "Share that bought again"},
+    "diag_x_frequency": {"ko": "재구매 횟수", "en": "Repeat purchases"},
+    "diag_y_recency": {
         "ko": "마지막 구매 시점 (첫 구매 후 {unit} 수)",
         "en": "Last purchase ({unit}s after the first)",
     },
-    "actual": {"ko": "실제", "en": "Actual"},
-    "predicted": {"ko": "예측", "en": "Predicted"},
-    "perfect": {"ko": "완전 보정", "en": "Perfectly calibrated"},
-    "repeat_purchases": {"ko": "재구매 횟수", "en": "Repeat purchases"},
-    "actual_mean": {"ko": "실제 평균 구매", "en": "Actual mean purchases"},
-    "predicted_mean": {"ko": "예측 평균 구매", "en": "Predicted mean purchases"},
-    "difference": {"ko": "차이 (예측 − 실제)", "en": "Difference (predicted − actual)"},
-    "unit_week": {"ko": "주", "en": "week"},
-    "unit_day": {"ko": "일", "en": "day"},
-    "units_week": {"ko": "{n}주", "en": "{n} weeks"},
-    "units_day": {"ko": "{n}일", "en": "{n} days"},
+    "diag_actual": {"ko": "실제", "en": "Actual"},
+    "diag_predicted": {"ko": "예측", "en": "Predicted"},
+    "diag_perfect": {"ko": "완전 보정", "en": "Perfectly calibrated"},
+    "diag_repeat_purchases": {"ko": "재구매 횟수", "en": "Repeat purchases"},
+    "diag_actual_mean": {"ko": "실제 평균 구매", "en": "Actual mean purchases"},
+    "diag_predicted_mean": {"ko": "예측 평균 구매", "en": "Predicted mean purchases"},
+    "diag_difference": {"ko": "차이 (예측 − 실제)", "en": "Difference (predicted − actual)"},
+    "diag_unit_week": {"ko": "주", "en": "week"},
+    "diag_unit_day": {"ko": "일", "en": "day"},
+    "diag_units_week": {"ko": "{n}주", "en": "{n} weeks"},
+    "diag_units_day": {"ko": "{n}일", "en": "{n} days"},
     "footer": {
         "ko": "danggol {version}이 만든 리포트입니다. 모든 수치는 기준일 {as_of}의 데이터에서 계산했습니다.",
         "en": "Made by danggol {version}. Every figure is computed from the data as of {as_of}.",

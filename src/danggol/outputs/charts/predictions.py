@@ -56,11 +56,11 @@ def fmt_num(value: float, digits: int = 2) -> str:
 
 
 def unit_word(b: Backtest, lang: str) -> str:
-    return label(f"unit_{b.time_unit}", lang)
+    return label(f"diag_unit_{b.time_unit}", lang)
 
 
 def units(n: float, b: Backtest, lang: str) -> str:
-    return label(f"units_{b.time_unit}", lang, n=fmt_num(n, 1))
+    return label(f"diag_units_{b.time_unit}", lang, n=fmt_num(n, 1))
 
 
 def _legend_top(x: float, lang: str, kinds: tuple[str, str]) -> str:
@@ -68,8 +68,8 @@ def _legend_top(x: float, lang: str, kinds: tuple[str, str]) -> str:
         x,
         16,
         [
-            (label("actual", lang), ACTUAL, kinds[0]),
-            (label("predicted", lang), PREDICTED, kinds[1]),
+            (label("diag_actual", lang), ACTUAL, kinds[0]),
+            (label("diag_predicted", lang), PREDICTED, kinds[1]),
         ],
     )
     return markup
@@ -83,7 +83,7 @@ def _legend_top(x: float, lang: str, kinds: tuple[str, str]) -> str:
 def conditional_expectations_chart(data: ReportData, lang: str) -> Figure:
     """Two bars per calibration frequency (0, 1, …, 7+): actual and predicted mean purchases."""
     b, name = data.diagnostics, "conditional-expectations"
-    caption = label("cond_exp", lang)
+    caption = label("diag_cond_exp", lang)
     if b is None or not b.conditional_expectations:
         return empty(name, caption, lang)
     rows = b.conditional_expectations
@@ -100,8 +100,8 @@ def conditional_expectations_chart(data: ReportData, lang: str) -> Figure:
         for j, (series, colour) in enumerate((("actual", ACTUAL), ("predicted", PREDICTED))):
             v = r[f"{series}_mean"]
             tip = (
-                f"{label('repeat_purchases', lang)} {r['frequency']} · "
-                f"{label(series, lang)} {fmt_num(v, 3)} ({label('people', lang, n=fmt_int(r['customers']))})"
+                f"{label('diag_repeat_purchases', lang)} {r['frequency']} · "
+                f"{label(f'diag_{series}', lang)} {fmt_num(v, 3)} ({label('people', lang, n=fmt_int(r['customers']))})"
             )
             body.append(
                 bar(
@@ -131,8 +131,10 @@ def conditional_expectations_chart(data: ReportData, lang: str) -> Figure:
                 font_size=11,
             )
         )
-    body.append(axis_title(left + plot_w / 2, top + plot_h + 50, label("x_repeat", lang)))
-    body.append(axis_title(16, top + plot_h / 2, label("y_mean_purchases", lang), vertical=True))
+    body.append(axis_title(left + plot_w / 2, top + plot_h + 50, label("diag_x_repeat", lang)))
+    body.append(
+        axis_title(16, top + plot_h / 2, label("diag_y_mean_purchases", lang), vertical=True)
+    )
     return root(left + plot_w + 12, top + plot_h + 58, body, name, caption)
 
 
@@ -152,9 +154,9 @@ def tracking_chart(data: ReportData, lang: str, *, cumulative: bool) -> Figure:
     b = data.diagnostics
     name = "tracking-cumulative" if cumulative else "tracking-weekly"
     caption = (
-        label("tracking_cumulative", lang)
+        label("diag_tracking_cumulative", lang)
         if cumulative
-        else label("tracking_weekly", lang, unit=unit_word(b, lang) if b else "")
+        else label("diag_tracking_weekly", lang, unit=unit_word(b, lang) if b else "")
     )
     if b is None or not b.tracking:
         return empty(name, caption, lang)
@@ -189,7 +191,7 @@ def tracking_chart(data: ReportData, lang: str, *, cumulative: bool) -> Figure:
         for series, colour in ((keys[0], ACTUAL), (keys[1], PREDICTED)):
             v = float(r[series])
             kind = "actual" if series == keys[0] else "predicted"
-            tip = f"{_day_label(r['end'], lang)} · {label(kind, lang)} {fmt_num(v, 1)}"
+            tip = f"{_day_label(r['end'], lang)} · {label(f'diag_{kind}', lang)} {fmt_num(v, 1)}"
             body.append(
                 dot(
                     x(r["period"]),
@@ -206,9 +208,11 @@ def tracking_chart(data: ReportData, lang: str, *, cumulative: bool) -> Figure:
             )
     unit = unit_word(b, lang)
     body.append(
-        axis_title(left + plot_w / 2, top + plot_h + 38, label("x_period_end", lang, unit=unit))
+        axis_title(
+            left + plot_w / 2, top + plot_h + 38, label("diag_x_period_end", lang, unit=unit)
+        )
     )
-    body.append(axis_title(16, top + plot_h / 2, label("y_purchases", lang), vertical=True))
+    body.append(axis_title(16, top + plot_h / 2, label("diag_y_purchases", lang), vertical=True))
     return root(int(left + plot_w + 30), top + plot_h + 46, body, name, caption)
 
 
@@ -221,7 +225,7 @@ def calibration_chart(data: ReportData, lang: str) -> Figure:
     """Each tenth of the customers (by predicted P(repurchase)) as a point: mean predicted
     probability across, share that bought again up; the diagonal is perfect calibration."""
     b, name = data.diagnostics, "calibration"
-    caption = label("calibration", lang)
+    caption = label("diag_calibration", lang)
     if b is None or not b.calibration:
         return empty(name, caption, lang)
     rows = b.calibration
@@ -234,7 +238,10 @@ def calibration_chart(data: ReportData, lang: str) -> Figure:
     x = Scale(0, top_value, left, left + side)
     y = Scale(0, top_value, top + side, top)
     pct = lambda v: fmt_pct(v, 0)  # noqa: E731
-    keys = [(label("actual", lang), ACTUAL, "bar"), (label("perfect", lang), MUTED, "dash")]
+    keys = [
+        (label("diag_actual", lang), ACTUAL, "bar"),
+        (label("diag_perfect", lang), MUTED, "dash"),
+    ]
     body = [legend(left, 16, keys)[0]]
     body += y_axis(y, ticks, left, left + side, pct)
     body += x_axis(x, ticks, top, top + side, pct)
@@ -252,8 +259,8 @@ def calibration_chart(data: ReportData, lang: str) -> Figure:
     body.append(line([(x(r["predicted"]), y(r["observed"])) for r in rows], ACTUAL, width=1.5))
     for r in rows:
         tip = (
-            f"{r['bin']}/10 · {label('predicted', lang)} {fmt_pct(r['predicted'])} · "
-            f"{label('actual', lang)} {fmt_pct(r['observed'])} "
+            f"{r['bin']}/10 · {label('diag_predicted', lang)} {fmt_pct(r['predicted'])} · "
+            f"{label('diag_actual', lang)} {fmt_pct(r['observed'])} "
             f"({label('people', lang, n=fmt_int(r['customers']))})"
         )
         body.append(
@@ -270,8 +277,8 @@ def calibration_chart(data: ReportData, lang: str) -> Figure:
                 data_customers=r["customers"],
             )
         )
-    body.append(axis_title(left + side / 2, top + side + 36, label("x_predicted_p", lang)))
-    body.append(axis_title(16, top + side / 2, label("y_observed_p", lang), vertical=True))
+    body.append(axis_title(left + side / 2, top + side + 36, label("diag_x_predicted_p", lang)))
+    body.append(axis_title(16, top + side / 2, label("diag_y_observed_p", lang), vertical=True))
     return root(left + side + 20, top + side + 44, body, name, caption)
 
 
@@ -284,7 +291,7 @@ def p_alive_chart(data: ReportData, lang: str) -> Figure:
     """P(alive | x, t_x, T) as a heat map: repeat purchases x across, the time of the last
     purchase t_x down (the most recent, t_x = T, on top)."""
     b, name = data.diagnostics, "p-alive"
-    caption = label("p_alive", lang)
+    caption = label("diag_p_alive", lang)
     if b is None or not b.p_alive_matrix:
         return empty(name, caption, lang)
     m: dict[str, Any] = b.p_alive_matrix
@@ -292,11 +299,11 @@ def p_alive_chart(data: ReportData, lang: str) -> Figure:
     label_w, head_h, cell_w, cell_h = 92, 44, 38, 24
     unit = unit_word(b, lang)
     body = [
-        axis_title(label_w + len(freq) * cell_w / 2, 14, label("x_frequency", lang)),
+        axis_title(label_w + len(freq) * cell_w / 2, 14, label("diag_x_frequency", lang)),
         axis_title(
             14,
             head_h + len(recency) * cell_h / 2,
-            label("y_recency", lang, unit=unit),
+            label("diag_y_recency", lang, unit=unit),
             vertical=True,
         ),
     ]
@@ -327,7 +334,7 @@ def p_alive_chart(data: ReportData, lang: str) -> Figure:
         for j, f in enumerate(freq):
             p = grid[i][j]
             tip = (
-                f"{label('x_frequency', lang)} {f} · {label('y_recency', lang, unit=unit)} "
+                f"{label('diag_x_frequency', lang)} {f} · {label('diag_y_recency', lang, unit=unit)} "
                 f"{fmt_num(t, 1)}: P(alive) {fmt_pct(p)}"
             )
             body.append(
