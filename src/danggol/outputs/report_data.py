@@ -155,9 +155,10 @@ LABELS: dict[str, dict[str, str]] = {
         "en": "Customers in ten groups by predicted P(repurchase): each group's mean predicted probability against the share that did buy again; the closer the points to the diagonal, the more the probabilities can be taken at face value.",
     },
     "diag_p_alive": {
-        "ko": "재구매 횟수 × 최근성별 활동 확률 P(alive)",
+        "ko": "재구매 횟수 × 최근성별 활동 확률",
         "en": "P(alive) by frequency and recency",
     },
+    "diag_alive": {"ko": "활동 확률", "en": "P(alive)"},
     "diag_p_alive_note": {
         "ko": "첫 구매 뒤 {T} 지난 고객이 아직 활동 중일 확률을 재구매 횟수(가로)와 마지막 구매 시점(세로)으로 보여 주며, 자주 그리고 최근에 산 고객일수록 높습니다.",
         "en": "The probability that a customer whose first purchase was {T} ago is still active, by repeat purchases (across) and the time of the last purchase (down): higher for those who bought often and lately.",

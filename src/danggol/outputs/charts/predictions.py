@@ -335,7 +335,7 @@ def p_alive_chart(data: ReportData, lang: str) -> Figure:
             p = grid[i][j]
             tip = (
                 f"{label('diag_x_frequency', lang)} {f} · {label('diag_y_recency', lang, unit=unit)} "
-                f"{fmt_num(t, 1)}: P(alive) {fmt_pct(p)}"
+                f"{fmt_num(t, 1)}: {label('diag_alive', lang)} {fmt_pct(p)}"
             )
             body.append(
                 heat_cell(

@@ -828,7 +828,7 @@ function pAliveChart(m, unit) {
       const p = m.p_alive[i][j], fill = p === null ? "#fafbfc" : mix(p);
       const g = s("g", { class: "p-alive-cell", "data-frequency": f, "data-recency": rec, "data-p-alive": p === null ? "" : p },
         s("rect", { x: labelW + j * cw, y: yy, width: cw, height: ch, fill, stroke: "#fff" }));
-      if (p !== null) g.append(s("title", {}, `${t("diag_x_frequency")} ${f} · ${t("diag_y_recency", { unit })} ${fmtNum(rec, 1)}: P(alive) ${fmtPct(p)}`),
+      if (p !== null) g.append(s("title", {}, `${t("diag_x_frequency")} ${f} · ${t("diag_y_recency", { unit })} ${fmtNum(rec, 1)}: ${t("diag_alive")} ${fmtPct(p)}`),
         svgText(labelW + j * cw + cw / 2, yy + ch / 2 + 4, fmtPct(p, 0), { "text-anchor": "middle", fill: inkOn(fill), "font-size": 11 }));
       svg.append(g);
     });
