@@ -352,3 +352,11 @@ def test_a_shop_without_enough_history_says_why(tmp_path):
     page = render_report(data, "ko")
     assert 'id="no-diagnostics"' in page and "예측 진단을 계산할 수 없습니다" in page
     assert "ce-bar" not in page
+    out = tmp_path / "report.html"
+    args = ["-w", str(tmp_path / "small"), "report", "--as-of", str(AS_OF), "--months", "2"]
+    done = CliRunner().invoke(app, [*args, "--out", str(out), "--no-diagnostics"])
+    assert done.exit_code == 0, done.output
+    assert '<section id="diagnostics">' not in out.read_text(encoding="utf-8")
+    done = CliRunner().invoke(app, [*args, "--out", str(out), "--lang", "en"])
+    assert done.exit_code == 0, done.output
+    assert 'id="no-diagnostics"' in out.read_text(encoding="utf-8")
