@@ -160,7 +160,7 @@ P_ALIVE_COLUMNS = 9
 def diagnostics_tables(data: dict[str, Any]) -> list[Any]:
     """The backtest's diagnostics (``--json`` has them whole) as terminal tables: conditional
     expectations, tracking per period, and the P(alive) matrix (some frequency columns)."""
-    ce = [
+    ce: list[tuple[object, ...]] = [
         (
             r["frequency"],
             f"{r['customers']:,}",
@@ -177,7 +177,7 @@ def diagnostics_tables(data: dict[str, Any]) -> list[Any]:
             ("repeat purchases", "customers", "actual", "predicted", "difference"),
         )
     ]
-    track = [
+    track: list[tuple[object, ...]] = [
         (
             r["period"],
             r["end"],
@@ -200,7 +200,7 @@ def diagnostics_tables(data: dict[str, Any]) -> list[Any]:
         freq = m["frequency"]
         step = max(1, -(-len(freq) // P_ALIVE_COLUMNS))
         cols = sorted({*range(0, len(freq), step), len(freq) - 1})
-        rows = [
+        rows: list[tuple[object, ...]] = [
             (
                 f"{m['recency'][i]:.1f}",
                 *("" if m["p_alive"][i][j] is None else f"{m['p_alive'][i][j]:.0%}" for j in cols),
