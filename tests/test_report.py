@@ -34,7 +34,16 @@ from danggol.store.workspace import Workspace
 from danggol.summary import shop_summary
 
 AS_OF = dt.date(2025, 6, 30)
-SECTIONS = ("headline", "rfm", "lifecycle", "concentration", "migration", "cohorts", "affinity")
+SECTIONS = (
+    "headline",
+    "rfm",
+    "lifecycle",
+    "concentration",
+    "migration",
+    "cohorts",
+    "affinity",
+    "diagnostics",
+)
 HOSTILE = "<script>alert(1)</script>"
 #: months of stage shares and cohorts in the big shop's report (12 by default; 6 is faster)
 MONTHS = 6
@@ -91,8 +100,9 @@ def test_every_section_is_there_with_its_title(shop):
         assert f'<html lang="{lang}">' in page
         for key in SECTIONS:
             assert f'<section id="{key}"><h2>{html.escape(LABELS[key][lang])}</h2>' in page
-        assert len(figures(data, lang)) == 7
-        assert page.count("<svg") == 7
+        # seven of the shop, five of the prediction diagnostics (tests/test_report_diagnostics.py)
+        assert len(figures(data, lang)) == 12
+        assert page.count("<svg") == 12
 
 
 def test_the_rfm_grid_adds_up_to_the_buyers_shown(shop):

@@ -635,6 +635,49 @@ def test_backtest_is_cached(client):
     )
 
 
+def test_prediction_diagnostics_route(client):
+    """/api/predictions/diagnostics: the purchase model the last refresh used, and holdout counts
+    that plain SQL on the same store gives; typed in the OpenAPI schema."""
+    r = client.get("/api/predictions/diagnostics")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    cut = AS_OF - dt.timedelta(days=90)
+    bought = "status IN ('paid', 'partially_refunded')"
+    (run,) = sql(
+        client, "SELECT run FROM prediction_runs ORDER BY as_of DESC, recorded_at DESC LIMIT 1"
+    )[0]
+    assert body["model"] == json.loads(run)["model"] and body["cutoff"] == cut.isoformat()
+    customers = sql(
+        client,
+        f"SELECT count(DISTINCT customer_id) FROM orders WHERE {bought} AND order_date < ?",
+        [cut],
+    )[0][0]
+    assert body["customers"] == customers
+    assert sum(g["customers"] for g in body["conditional_expectations"]) == customers
+    assert sum(b["customers"] for b in body["calibration"]) == customers
+    weekly = sql(
+        client,
+        # purchase days of the customers who bought before the cutoff day, per 7 days after it
+        f"SELECT (order_date - ?::DATE + 6) // 7 AS week, count(DISTINCT (customer_id, order_date)) "
+        f"FROM orders WHERE {bought} AND order_date > ? AND order_date <= ? AND customer_id IN "
+        f"(SELECT customer_id FROM orders WHERE {bought} AND order_date < ?) GROUP BY 1 ORDER BY 1",
+        [cut, cut, AS_OF, cut],
+    )
+    assert [(t["period"], t["actual"]) for t in body["tracking"]] == weekly
+    assert body["tracking"][-1]["end"] == AS_OF.isoformat()
+    assert body["tracking"][-1]["cumulative_actual"] == body["actual_total"]
+    matrix = body["p_alive_matrix"]
+    assert len(matrix["p_alive"]) == len(matrix["recency"]) == 11
+    assert all(len(row) == len(matrix["frequency"]) for row in matrix["p_alive"])
+    schema = client.get("/openapi.json").json()
+    op = schema["paths"]["/api/predictions/diagnostics"]["get"]
+    ref = op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    assert ref.endswith("/PredictionDiagnostics")
+    assert_error(
+        client.get("/api/predictions/diagnostics", params={"model": "magic"}), 422, "invalid_input"
+    )
+
+
 def test_predictions_show_the_profile_prediction_columns(client):
     """The refresh stores the prediction fields; the page lists the highest predicted CLV first
     and the customer page shows the stored values."""

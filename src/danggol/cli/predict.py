@@ -120,6 +120,7 @@ def backtest_cmd(
     day = parse_date(cutoff, "--cutoff")
     with open_workspace(ctx) as ws, show_progress(json_), step(f"backtest {model}"):
         result = backtest(ws.ibis, cutoff=day, horizon_days=days, model=model, time_unit=time_unit)
+        currency = ws.config.currency
     data = result.to_dict()
     if json_:
         print_json(data)
@@ -132,6 +133,8 @@ def backtest_cmd(
             k,
             "-"
             if data[k] is None
+            else money(data[k], currency)
+            if k in ("actual_spend", "predicted_spend")
             else f"{data[k]:,}"
             if isinstance(data[k], int)
             else f"{data[k]:.4g}",
@@ -146,6 +149,73 @@ def backtest_cmd(
         for c in result.calibration
     ]
     out.print(rich_table("calibration", cal, ("decile", "customers", "predicted", "observed")))
+    for table in diagnostics_tables(data):
+        out.print(table)
+
+
+#: at most this many frequency columns of the P(alive) matrix in the terminal (evenly spread)
+P_ALIVE_COLUMNS = 9
+
+
+def diagnostics_tables(data: dict[str, Any]) -> list[Any]:
+    """The backtest's diagnostics (``--json`` has them whole) as terminal tables: conditional
+    expectations, tracking per period, and the P(alive) matrix (some frequency columns)."""
+    ce: list[tuple[object, ...]] = [
+        (
+            r["frequency"],
+            f"{r['customers']:,}",
+            f"{r['actual_mean']:.3f}",
+            f"{r['predicted_mean']:.3f}",
+            f"{r['predicted_mean'] - r['actual_mean']:+.3f}",
+        )
+        for r in data["conditional_expectations"]
+    ]
+    tables = [
+        rich_table(
+            "conditional expectations: mean holdout purchases by repeat purchases before the cutoff",
+            ce,
+            ("repeat purchases", "customers", "actual", "predicted", "difference"),
+        )
+    ]
+    track: list[tuple[object, ...]] = [
+        (
+            r["period"],
+            r["end"],
+            f"{r['actual']:,}",
+            f"{r['predicted']:,.1f}",
+            f"{r['cumulative_actual']:,}",
+            f"{r['cumulative_predicted']:,.1f}",
+        )
+        for r in data["tracking"]
+    ]
+    tables.append(
+        rich_table(
+            f"tracking: purchases per {data['time_unit']} after the cutoff",
+            track,
+            ("period", "ends", "actual", "predicted", "cum. actual", "cum. predicted"),
+        )
+    )
+    m = data["p_alive_matrix"]
+    if m:
+        freq = m["frequency"]
+        step = max(1, -(-len(freq) // P_ALIVE_COLUMNS))
+        cols = sorted({*range(0, len(freq), step), len(freq) - 1})
+        rows: list[tuple[object, ...]] = [
+            (
+                f"{m['recency'][i]:.1f}",
+                *("" if m["p_alive"][i][j] is None else f"{m['p_alive'][i][j]:.0%}" for j in cols),
+            )
+            for i in reversed(range(len(m["recency"])))
+        ]
+        tables.append(
+            rich_table(
+                f"P(alive) for a customer {m['T']:.1f} {data['time_unit']}s old: "
+                "last purchase (rows) × repeat purchases (columns)",
+                rows,
+                ("t_x, x", *(str(freq[j]) for j in cols)),
+            )
+        )
+    return tables
 
 
 @predict_app.command("show")

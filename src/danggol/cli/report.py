@@ -35,9 +35,16 @@ def report(
     months: Annotated[
         int, typer.Option(help="months of stage shares and of monthly cohorts to show")
     ] = 12,
+    diagnostics: Annotated[
+        bool,
+        typer.Option(
+            "--diagnostics/--no-diagnostics",
+            help="backtest the purchase model and show its diagnostics",
+        ),
+    ] = True,
 ) -> None:
     """Write one self-contained HTML report: RFM grid, lifecycle, concentration, migration,
-    cohorts and product affinity."""
+    cohorts, product affinity and the prediction diagnostics."""
     from danggol.outputs.report import check_lang, check_out_path, collect_report, save_report
     from danggol.progress import step
 
@@ -51,6 +58,7 @@ def report(
                 day,
                 compare_to=parse_date(compare_to, "--compare-to") if compare_to else None,
                 months=months,
+                diagnostics=diagnostics,
             )
     with show_progress(), step("report: write"):
         written = save_report(data, out_file, lang=lang, png=png)

@@ -1,9 +1,11 @@
 """``danggol report``: one self-contained HTML report of a shop — RFM grid, lifecycle funnel
-and stage shares, revenue concentration, RFM migration, cohort retention, top affinities.
+and stage shares, revenue concentration, RFM migration, cohort retention, top affinities, and
+the prediction diagnostics (the purchase model's backtest: conditional expectations, tracking,
+calibration of P(repurchase), the P(alive) matrix).
 
 The page loads nothing: no script, and no stylesheet, font or image from elsewhere, so it
 opens offline and can be mailed as one file. The charts are inline SVG drawn in Python
-(``outputs.report_svg``); text is set in a font stack that starts with Korean fonts, so 한글
+(``outputs.charts``); text is set in a font stack that starts with Korean fonts, so 한글
 renders wherever one of them is installed. Every data value is escaped with ``html.escape``.
 
 :func:`collect_report` runs the queries once (``outputs.report_data``); :func:`render_report`
@@ -25,6 +27,9 @@ from pathlib import Path
 from string import Template
 
 from danggol.errors import ConfigError, DanggolError
+from danggol.outputs.charts import predictions as prediction_charts
+from danggol.outputs.charts.predictions import MODEL_NAMES, fmt_num, unit_word, units
+from danggol.outputs.charts.shop import FIGURES, Figure
 from danggol.outputs.files import atomic_file, file_mode
 from danggol.outputs.report_data import (
     FONT_STACK,
@@ -40,7 +45,6 @@ from danggol.outputs.report_data import (
     fmt_pct,
     label,
 )
-from danggol.outputs.report_svg import FIGURES, Figure
 from danggol.scores.rfm import PROSPECTS
 from danggol.store.workspace import Workspace
 
@@ -78,7 +82,10 @@ def check_lang(lang: str) -> None:
 def figures(data: ReportData, lang: str) -> dict[str, Figure]:
     """Every chart of the report as SVG, by name (the PNG file names)."""
     check_lang(lang)
-    return {name: draw(data, lang) for name, draw in FIGURES.items()}
+    figs = {name: draw(data, lang) for name, draw in FIGURES.items()}
+    if data.diagnostics is not None:
+        figs |= {name: draw(data, lang) for name, draw in prediction_charts.FIGURES.items()}
+    return figs
 
 
 def render_report(data: ReportData, lang: str = "ko") -> str:
@@ -103,6 +110,7 @@ def render_report(data: ReportData, lang: str = "ko") -> str:
             note=label("cohorts_note", lang, n=len(data.cohorts.cohorts), as_of=data.as_of),
         ),
         _affinity(data, lang, figs["affinity"].svg),
+        _predictions(data, lang, figs),
         f"<footer>{esc(label('footer', lang, version=_version(), as_of=data.as_of))}</footer>",
     ]
     page = Template(TEMPLATE.read_text(encoding="utf-8"))
@@ -271,6 +279,92 @@ def _affinity(data: ReportData, lang: str, chart: str) -> str:
     return _section(
         "affinity", lang, chart, f'<div style="overflow-x:auto">{table}</div>', note=note
     )
+
+
+def _predictions(data: ReportData, lang: str, figs: dict[str, Figure]) -> str:
+    """The purchase model's backtest: a summary sentence, then each diagnostic with a
+    sentence saying how to read it (nothing when the report was collected without it)."""
+    b = data.diagnostics
+    if b is None:
+        if not data.diagnostics_reason:
+            return ""
+        reason = label("diag_none", lang, reason=data.diagnostics_reason)
+        return _section(
+            "diagnostics", lang, f'<p class="muted" id="no-diagnostics">{esc(reason)}</p>'
+        )
+    cutoff = dt.date.fromisoformat(b.cutoff)
+    note = label(
+        "diag_note",
+        lang,
+        model=MODEL_NAMES.get(b.model, b.model),
+        cutoff=cutoff,
+        days=fmt_int(b.horizon_days),
+        end=cutoff + dt.timedelta(days=b.horizon_days),
+        n=fmt_int(b.customers),
+        actual=fmt_int(b.actual_total),
+        predicted=fmt_int(b.predicted_total),
+        auc=fmt_num(b.auc, 3),
+        brier=fmt_num(b.brier, 4),
+    )
+    if b.actual_spend is not None and b.predicted_spend is not None:
+        note += " " + label(
+            "diag_spend",
+            lang,
+            actual=fmt_money(b.actual_spend, data.currency, lang),
+            predicted=fmt_money(b.predicted_spend, data.currency, lang),
+        )
+    unit = unit_word(b, lang)
+    T = b.p_alive_matrix.get("T", 0.0)
+
+    def part(key: str, body: str, **values: object) -> str:
+        return (
+            f'<div class="diagnostic" id="diag-{key}"><h3>{esc(label("diag_" + key, lang))}</h3>'
+            f'<p class="note">{esc(label("diag_" + key + "_note", lang, **values))}</p>{body}</div>'
+        )
+
+    rows = [
+        [
+            (esc(r["frequency"]), True),
+            (esc(fmt_int(r["customers"])), False),
+            (
+                f'<span data-value="{r["actual_mean"]!r}">{esc(fmt_num(r["actual_mean"], 3))}</span>',
+                False,
+            ),
+            (
+                f'<span data-value="{r["predicted_mean"]!r}">{esc(fmt_num(r["predicted_mean"], 3))}</span>',
+                False,
+            ),
+            (esc(f"{r['predicted_mean'] - r['actual_mean']:+.3f}"), False),
+        ]
+        for r in b.conditional_expectations
+    ]
+    headers = [
+        (esc(label(k if k == "customers" else "diag_" + k, lang)), k == "repeat_purchases")
+        for k in ("repeat_purchases", "customers", "actual_mean", "predicted_mean", "difference")
+    ]
+    table = _table(headers, rows, id="cond-exp-table")
+    parts = [
+        part(
+            "cond_exp",
+            f'<div class="row"><figure>{figs["conditional-expectations"].svg}</figure>{table}</div>',
+            days=fmt_int(b.horizon_days),
+        ),
+        part(
+            "tracking",
+            f"<h4>{esc(label('diag_tracking_weekly', lang, unit=unit))}</h4>"
+            f"<figure>{figs['tracking-weekly'].svg}</figure>"
+            f"<h4>{esc(label('diag_tracking_cumulative', lang))}</h4>"
+            f"<figure>{figs['tracking-cumulative'].svg}</figure>",
+            unit=unit,
+        ),
+        part("calibration", f"<figure>{figs['calibration'].svg}</figure>"),
+        part(
+            "p_alive",
+            f'<figure style="overflow-x:auto">{figs["p-alive"].svg}</figure>',
+            T=units(T, b, lang),
+        ),
+    ]
+    return _section("diagnostics", lang, *parts, note=note)
 
 
 def _product(product_id: str, name: str | None) -> str:

@@ -1,9 +1,10 @@
 """The data of the report, its words and its number formats.
 
 :func:`collect_report` runs every query the report needs once and returns
-:class:`ReportData`; the HTML page (``outputs.report``) and its charts (``outputs.report_svg``)
+:class:`ReportData`; the HTML page (``outputs.report``) and its charts (``outputs.charts``)
 only format it. Every number comes from the library: ``summary.shop_summary``,
-``scores.scored_profile``, ``scores.stage_shares`` and ``analytics``. Every word of the page
+``scores.scored_profile``, ``scores.stage_shares``, ``analytics`` and, for the predictions'
+diagnostics, ``predict.backtest``. Every word of the page
 comes from :data:`LABELS`, in Korean and English.
 
 >>> fmt_money(893180940.0, "KRW", "ko"), fmt_money(893180940.0, "KRW", "ko", compact=True)
@@ -18,7 +19,7 @@ import dataclasses
 import datetime as dt
 import html
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from danggol import analytics
 from danggol.analytics import Affinity, Cohorts, Concentration, Migration
@@ -29,6 +30,9 @@ from danggol.scores.rfm import SegmentMap, load_segment_map
 from danggol.scores.summaries import GridCell, rfm_cells, stage_counts
 from danggol.store.workspace import Workspace
 from danggol.summary import shop_summary
+
+if TYPE_CHECKING:
+    from danggol.predict.backtest import Backtest
 
 LANGS = ("ko", "en")
 FONT_STACK = '"Noto Sans KR", "NanumGothic", "Malgun Gothic", "Apple SD Gothic Neo", sans-serif'
@@ -117,6 +121,70 @@ LABELS: dict[str, dict[str, str]] = {
         "en": "No products were bought together.",
     },
     "no_data": {"ko": "데이터가 없습니다.", "en": "No data."},
+    "diagnostics": {"ko": "예측 진단", "en": "Prediction diagnostics"},
+    "diag_note": {
+        "ko": "{cutoff}까지의 구매로 {model} 모델을 학습해 다음 {days}일({end}까지)을 예측하고, 실제로 일어난 구매와 비교했습니다. 고객 {n}명 · 실제 구매 {actual}건 · 예측 {predicted}건 · 재구매 AUC {auc} · 브라이어 점수 {brier}.",
+        "en": "The {model} model was fitted on the purchases up to {cutoff}, predicted the next {days} days (to {end}) and was compared with what happened. {n} customers · {actual} purchases, {predicted} predicted · repurchase AUC {auc} · Brier score {brier}.",
+    },
+    "diag_spend": {
+        "ko": "같은 기간 매출: 실제 {actual}, 예측 {predicted}.",
+        "en": "Spend in the same period: {actual} actual, {predicted} predicted.",
+    },
+    "diag_none": {
+        "ko": "예측 진단을 계산할 수 없습니다: {reason}",
+        "en": "The prediction diagnostics cannot be computed: {reason}",
+    },
+    "diag_cond_exp": {
+        "ko": "보정 기간 재구매 횟수별 실제 대 예측 구매",
+        "en": "Actual against predicted purchases by repeat purchases before the cutoff",
+    },
+    "diag_cond_exp_note": {
+        "ko": "기준일 전 재구매 횟수가 같은 고객끼리 묶어, 그 뒤 {days}일 동안의 고객당 평균 구매 수를 실제와 모델 예측으로 비교합니다.",
+        "en": "Customers grouped by their repeat purchases before the cutoff: their mean purchases in the next {days} days, actual against the model's prediction.",
+    },
+    "diag_tracking": {"ko": "구매 추적: 실제 대 예측", "en": "Tracking: actual against predicted"},
+    "diag_tracking_note": {
+        "ko": "기준일 뒤 {unit}마다 실제 구매 수(실선)와 모델이 예측한 구매 수(점선)를 비교하고, 아래 그래프는 그 누적 합계입니다.",
+        "en": "Purchases per {unit} after the cutoff, actual (solid) against the model's prediction (dashed); the chart below adds them up.",
+    },
+    "diag_tracking_weekly": {"ko": "{unit}별 구매 수", "en": "Purchases per {unit}"},
+    "diag_tracking_cumulative": {"ko": "누적 구매 수", "en": "Cumulative purchases"},
+    "diag_calibration": {"ko": "재구매 확률 보정", "en": "Calibration of P(repurchase)"},
+    "diag_calibration_note": {
+        "ko": "고객을 예측 재구매 확률 순으로 10개 구간으로 나눠 구간별 평균 예측 확률과 실제 재구매 비율을 비교하며, 점이 대각선에 가까울수록 확률을 그대로 믿을 수 있습니다.",
+        "en": "Customers in ten groups by predicted P(repurchase): each group's mean predicted probability against the share that did buy again; the closer the points to the diagonal, the more the probabilities can be taken at face value.",
+    },
+    "diag_p_alive": {
+        "ko": "재구매 횟수 × 최근성별 활동 확률",
+        "en": "P(alive) by frequency and recency",
+    },
+    "diag_alive": {"ko": "활동 확률", "en": "P(alive)"},
+    "diag_p_alive_note": {
+        "ko": "첫 구매 뒤 {T} 지난 고객이 아직 활동 중일 확률을 재구매 횟수(가로)와 마지막 구매 시점(세로)으로 보여 주며, 자주 그리고 최근에 산 고객일수록 높습니다.",
+        "en": "The probability that a customer whose first purchase was {T} ago is still active, by repeat purchases (across) and the time of the last purchase (down): higher for those who bought often and lately.",
+    },
+    "diag_x_repeat": {"ko": "기준일 전 재구매 횟수", "en": "Repeat purchases before the cutoff"},
+    "diag_y_mean_purchases": {"ko": "고객당 평균 구매 수", "en": "Mean purchases per customer"},
+    "diag_y_purchases": {"ko": "구매 수", "en": "Purchases"},
+    "diag_x_period_end": {"ko": "{unit} (끝나는 날)", "en": "Each {unit}, by its last day"},
+    "diag_x_predicted_p": {"ko": "예측 재구매 확률", "en": "Predicted P(repurchase)"},
+    "diag_y_observed_p": {"ko": "실제 재구매 비율", "en": "Share that bought again"},
+    "diag_x_frequency": {"ko": "재구매 횟수", "en": "Repeat purchases"},
+    "diag_y_recency": {
+        "ko": "마지막 구매 시점 (첫 구매 후 {unit} 수)",
+        "en": "Last purchase ({unit}s after the first)",
+    },
+    "diag_actual": {"ko": "실제", "en": "Actual"},
+    "diag_predicted": {"ko": "예측", "en": "Predicted"},
+    "diag_perfect": {"ko": "완전 보정", "en": "Perfectly calibrated"},
+    "diag_repeat_purchases": {"ko": "재구매 횟수", "en": "Repeat purchases"},
+    "diag_actual_mean": {"ko": "실제 평균 구매", "en": "Actual mean purchases"},
+    "diag_predicted_mean": {"ko": "예측 평균 구매", "en": "Predicted mean purchases"},
+    "diag_difference": {"ko": "차이 (예측 − 실제)", "en": "Difference (predicted − actual)"},
+    "diag_unit_week": {"ko": "주", "en": "week"},
+    "diag_unit_day": {"ko": "일", "en": "day"},
+    "diag_units_week": {"ko": "{n}주", "en": "{n} weeks"},
+    "diag_units_day": {"ko": "{n}일", "en": "{n} days"},
     "footer": {
         "ko": "danggol {version}이 만든 리포트입니다. 모든 수치는 기준일 {as_of}의 데이터에서 계산했습니다.",
         "en": "Made by danggol {version}. Every figure is computed from the data as of {as_of}.",
@@ -198,16 +266,26 @@ class ReportData:
     #: the last ``months`` cohorts and offsets 0 … months − 1
     cohorts: Cohorts
     affinity: Affinity
+    #: the backtest of the purchase model with its diagnostics (``predict.backtest``); None
+    #: when it cannot run, ``diagnostics_reason`` saying why
+    diagnostics: Backtest | None = None
+    diagnostics_reason: str = ""
 
 
 def collect_report(
-    ws: Workspace, as_of: dt.date, *, compare_to: dt.date | None = None, months: int = 12
+    ws: Workspace,
+    as_of: dt.date,
+    *,
+    compare_to: dt.date | None = None,
+    months: int = 12,
+    diagnostics: bool = True,
 ) -> ReportData:
     """Run every query the report needs, as of ``as_of``.
 
     ``compare_to`` is the first date of the migration matrix (default: one month before
     ``as_of``); ``months`` is how far back the stage shares go (one bar per month-end
-    as-of date) and how many monthly cohorts the heatmap shows.
+    as-of date) and how many monthly cohorts the heatmap shows. With ``diagnostics`` the
+    purchase model is backtested (:func:`prediction_diagnostics`).
     """
     if isinstance(months, bool) or not isinstance(months, int) or not 1 <= months <= 60:
         raise ConfigError(f"months must be a whole number in [1, 60]; got {months!r}")
@@ -237,7 +315,31 @@ def collect_report(
         migration=analytics.migration(con, before, as_of, by="rfm_group"),
         cohorts=_last_cohorts(analytics.cohorts(con, as_of), months),
         affinity=analytics.affinity(con, as_of, top=TOP_RULES),
+        **(prediction_diagnostics(ws, as_of) if diagnostics else {}),
     )
+
+
+def prediction_diagnostics(ws: Workspace, as_of: dt.date) -> dict[str, Any]:
+    """The backtest the report's diagnostics show: the purchase model of the ``[predictions]``
+    settings (with ``auto``, the one the latest refresh used) fitted up to ``as_of`` − horizon
+    and scored on the horizon up to ``as_of``, in the settings' time unit. A shop with too little
+    history gets no backtest and the reason (``diagnostics_reason``)."""
+    from danggol.predict.backtest import backtest
+    from danggol.predict.diagnostics import model_to_diagnose
+
+    settings = ws.config.predictions
+    days = settings.horizon_days
+    try:
+        run = backtest(
+            ws.ibis,
+            cutoff=as_of - dt.timedelta(days=days),
+            horizon_days=days,
+            model=model_to_diagnose(ws.duck, settings.model),
+            time_unit=settings.time_unit,
+        )
+    except ConfigError as e:
+        return {"diagnostics": None, "diagnostics_reason": str(e)}
+    return {"diagnostics": run, "diagnostics_reason": ""}
 
 
 def _last_cohorts(co: Cohorts, months: int) -> Cohorts:

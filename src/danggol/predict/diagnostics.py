@@ -8,7 +8,8 @@ model fitted on it and what happened in the holdout.
 * :func:`tracking` — holdout purchases week by week (or day by day), actual against predicted,
   and their running totals;
 * :func:`p_alive_matrix` — P(alive) on a grid of frequency × recency for one customer age T;
-* the calibration of P(repurchase) is :func:`danggol.predict.backtest.calibration_table`.
+* the calibration of P(repurchase) is :func:`danggol.predict.backtest.calibration_table`;
+* :func:`model_to_diagnose` — which purchase model the report and the dashboard show them for.
 """
 
 from __future__ import annotations
@@ -109,3 +110,16 @@ def p_alive_matrix(model: Any, T: float, max_frequency: int, steps: int = 10) ->
         "recency": recency.tolist(),
         "p_alive": matrix,
     }
+
+
+def model_to_diagnose(con: Any, setting: str) -> str:
+    """The purchase model whose backtest and diagnostics the report and the dashboard show:
+    the ``[predictions] model`` setting, or with ``auto`` the purchase model the latest refresh
+    used (``con`` is the store's DuckDB connection); BG/NBD before the first refresh."""
+    from danggol.predict.backtest import MODELS  # backtest imports this module
+    from danggol.predict.customers import last_run
+
+    if setting in MODELS:
+        return setting
+    run = last_run(con)
+    return run.model if run is not None and run.model in MODELS else "bgnbd"

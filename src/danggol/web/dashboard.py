@@ -18,8 +18,8 @@ import ibis
 
 from danggol import analytics
 from danggol.errors import NotFoundError
+from danggol.outputs.charts.primitives import STAGE_COLORS, group_color
 from danggol.outputs.report_data import rfm_cells, stage_counts
-from danggol.outputs.report_svg import STAGE_COLORS, group_color
 from danggol.predict.customers import field_specs as prediction_field_specs
 from danggol.predict.customers import profile_with_predictions
 from danggol.profile import SNAPSHOT_META
@@ -474,14 +474,10 @@ def backtest_metrics(
     """The backtest of a purchase model (``predict.backtest``) as JSON-safe data: a metric
     the model cannot compute (NaN) is null. ``auto`` backtests the model the latest refresh
     chose (BG/NBD before the first one)."""
-    from danggol.predict.backtest import MODELS, backtest
+    from danggol.predict.backtest import backtest
+    from danggol.predict.diagnostics import model_to_diagnose
 
-    if model not in MODELS:  # "auto": what the shop's own backtest picked at the last refresh
-        from danggol.predict.customers import last_run
-
-        run = last_run(ws.duck)
-        model = run.model if run is not None and run.model in MODELS else "bgnbd"
-
+    model = model_to_diagnose(ws.duck, model)
     return clean(backtest(ws.ibis, cutoff=cutoff, horizon_days=horizon_days, model=model).to_dict())  # type: ignore[no-any-return]
 
 

@@ -1,5 +1,5 @@
 """Analytics: overview, RFM grid, lifecycle over time, concentration, migration, cohorts,
-affinities, what-if; and the predictions' backtest."""
+affinities, what-if; and the predictions' backtest and its diagnostics."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from danggol import analytics
 from danggol.dates import shift
@@ -136,3 +137,72 @@ def predictions_backtest(
     end = state.as_of(as_of)
     cut = parse_day(cutoff, "cutoff") if cutoff else end - dt.timedelta(days=horizon_days)
     return state.cached("backtest", dashboard.backtest_metrics, cut, horizon_days, model)
+
+
+class ConditionalExpectation(BaseModel):
+    frequency: str = Field(description="repeat purchases before the cutoff: 0, 1, …, '7+'")
+    customers: int
+    actual_mean: float = Field(description="mean purchase days in the holdout")
+    predicted_mean: float = Field(description="mean of the model's E[X(t) | x, t_x, T]")
+
+
+class TrackingPeriod(BaseModel):
+    period: int = Field(description="1, 2, … after the cutoff (one time unit each)")
+    end: dt.date = Field(description="the period's last day (the last period may be shorter)")
+    actual: int
+    predicted: float
+    cumulative_actual: int
+    cumulative_predicted: float
+
+
+class CalibrationBin(BaseModel):
+    bin: int = Field(description="1 … 10: tenths of the customers by predicted P(repurchase)")
+    customers: int
+    predicted: float = Field(description="mean predicted P(repurchase)")
+    observed: float = Field(description="share that bought in the holdout")
+
+
+class PAliveMatrix(BaseModel):
+    T: float = Field(description="the customer age the grid is drawn for, in time units")
+    frequency: list[int]
+    recency: list[float]
+    p_alive: list[list[float | None]] = Field(
+        description="p_alive[i][j]: recency[i] × frequency[j] (null where impossible)"
+    )
+
+
+class PredictionDiagnostics(BaseModel):
+    """The purchase model's backtest diagnostics (``predict.diagnostics``)."""
+
+    model: str
+    cutoff: dt.date
+    horizon_days: int
+    time_unit: str
+    customers: int
+    repurchasers: int
+    actual_total: int
+    predicted_total: float
+    auc: float | None
+    brier: float | None
+    conditional_expectations: list[ConditionalExpectation]
+    tracking: list[TrackingPeriod]
+    calibration: list[CalibrationBin]
+    p_alive_matrix: PAliveMatrix
+
+
+@router.get(
+    "/predictions/diagnostics",
+    summary="The purchase model's diagnostics: conditional expectations, tracking, calibration, "
+    "P(alive) matrix (cached with the backtest)",
+)
+def predictions_diagnostics(
+    state: State,
+    as_of: AsOf = None,
+    horizon_days: Annotated[int, Query(ge=7, le=730)] = 90,
+    cutoff: str | None = None,
+    model: Literal[tuple(MODELS)] | None = None,  # type: ignore[valid-type]
+) -> PredictionDiagnostics:
+    """The same backtest as ``/predictions/backtest`` (one computation for both)."""
+    return PredictionDiagnostics.model_validate(
+        predictions_backtest(state, as_of, horizon_days, cutoff, model)
+    )

@@ -718,6 +718,9 @@ async function pagePredictions(main) {
         kpi("correlation", fmtNum(b.correlation, 3), t("correlation_note")), kpi("actual_total", fmtInt(b.actual_total)), kpi("predicted_total", fmtInt(b.predicted_total))),
       h("h3", {}, t("calibration")), calibrationChart(b.calibration || []));
   } catch (e) { metrics.replaceChildren(errorBox(e)); }
+  const diag = h("div", { id: "diagnostics" }, h("p", { class: "muted" }, t("loading")));
+  main.append(card(t("diagnostics"), diag));
+  try { diag.replaceChildren(...diagnosticsParts(await api("/api/predictions/diagnostics"))); } catch (e) { diag.replaceChildren(errorBox(e)); }
 }
 function predictionsCard(p) {
   if (!p.columns.length) return card(t("predictions"), h("p", { class: "muted", id: "no-predictions" }, t("no_predictions")));
@@ -726,6 +729,129 @@ function predictionsCard(p) {
     h("div", { class: "kpis small" }, Object.entries(p.averages).filter(([k]) => !/_(low|high)$/.test(k)).map(([k, v]) => h("div", { class: "kpi" }, h("div", { class: "kpi-label" }, `${t("average")} ${fieldLabel(k)}`), h("div", { class: "kpi-value" }, fmtValue(k, v))))),
     h("div", { class: "scroll" }, h("table", { class: "data" }, h("thead", {}, h("tr", {}, fields.map((f) => h("th", {}, fieldLabel(f))))),
       h("tbody", {}, p.rows.map((r) => h("tr", {}, fields.map((f) => h("td", { class: typeof r[f] === "number" ? "num" : "" }, f === "customer_id" ? h("a", { href: `#/customer/${encodeURIComponent(r[f])}`, translate: "no" }, r[f]) : showValue(f, r[f])))))))));
+}
+
+// predictions: the purchase model's diagnostics, drawn as the report draws them
+// (src/danggol/outputs/charts/predictions.py), at their own pixel size (text ≥ 11 px on a phone;
+// a wide chart scrolls sideways instead of shrinking)
+const DIAG = { actual: "#1d4e89", predicted: "#e8703f", grid: "#d9dee4", muted: "#5f6b7a" };
+function diagSvg(w, hgt, name, caption) {
+  return s("svg", { viewBox: `0 0 ${w} ${hgt}`, width: w, height: hgt, class: `chart diag ${name}`, style: `width:${w}px;height:${hgt}px;max-width:none`, role: "img", "aria-label": caption });
+}
+function diagTicks(hi, count = 4) {
+  if (!(hi > 0) || !Number.isFinite(hi)) return [0, 1];
+  const raw = hi / count, power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * power).find((v) => v >= raw * (1 - 1e-9));
+  return Array.from({ length: Math.ceil(hi / step - 1e-9) + 1 }, (_, i) => Math.round(i * step * 1e10) / 1e10);
+}
+const diagScale = (lo, hi, a, b) => (v) => (hi === lo ? (a + b) / 2 : a + ((v - lo) * (b - a)) / (hi - lo));
+function diagYAxis(svg, y, ticks, x0, x1, fmt) {
+  for (const v of ticks) svg.append(s("line", { x1: x0, x2: x1, y1: y(v), y2: y(v), stroke: DIAG.grid }), svgText(x0 - 5, y(v) + 4, fmt(v), { "text-anchor": "end", class: "axis" }));
+}
+function diagLegend(svg, x, items) {
+  for (const [words, colour, kind] of items) {
+    svg.append(kind === "bar" ? s("rect", { x, y: 4, width: 11, height: 11, rx: 2, fill: colour })
+      : s("line", { x1: x, x2: x + 15, y1: 10, y2: 10, stroke: colour, "stroke-width": 2.5, "stroke-dasharray": kind === "dash" ? "5 3" : null }));
+    svg.append(svgText(x + 19, 14, words));
+    x += 19 + words.length * (App.lang === "ko" ? 12 : 7) + 16;
+  }
+}
+function diagMark(tag, attrs, tip) { return s(tag, attrs, s("title", {}, tip)); }
+function condExpChart(rows) {
+  const left = 44, top = 26, slot = 36, plotH = 160, w = left + slot * rows.length + 6, hgt = top + plotH + 52;
+  const svg = diagSvg(w, hgt, "cond-exp", t("diag_cond_exp"));
+  const ticks = diagTicks(Math.max(...rows.map((r) => Math.max(r.actual_mean, r.predicted_mean))));
+  const y = diagScale(0, ticks[ticks.length - 1], top + plotH, top);
+  diagLegend(svg, left, [[t("diag_actual"), DIAG.actual, "bar"], [t("diag_predicted"), DIAG.predicted, "bar"]]);
+  diagYAxis(svg, y, ticks, left, w - 6, (v) => fmtNum(v, 1));
+  rows.forEach((r, i) => {
+    const x = left + i * slot + 4, bw = (slot - 8) / 2;
+    ["actual", "predicted"].forEach((series, j) => {
+      const v = r[`${series}_mean`];
+      svg.append(diagMark("rect", { x: x + j * bw, y: y(v), width: bw, height: Math.max(0, y(0) - y(v)), fill: DIAG[series], class: "ce-bar", "data-frequency": r.frequency, "data-series": series, "data-value": v },
+        `${t("diag_repeat_purchases")} ${r.frequency} · ${t(`diag_${series}`)} ${fmtNum(v, 3)} (${fmtPeople(r.customers)})`));
+    });
+    svg.append(svgText(x + bw, top + plotH + 15, r.frequency, { "text-anchor": "middle", class: "axis" }));
+  });
+  svg.append(svgText(left + (w - left) / 2, hgt - 8, t("diag_x_repeat"), { "text-anchor": "middle", class: "axis" }));
+  return svg;
+}
+function trackingChart(rows, cumulative, unit) {
+  const keys = cumulative ? ["cumulative_actual", "cumulative_predicted"] : ["actual", "predicted"];
+  const left = 48, top = 26, plotH = 150, step = Math.max(14, Math.min(40, 280 / Math.max(rows.length - 1, 1)));
+  const w = left + step * Math.max(rows.length - 1, 1) + 22, hgt = top + plotH + 48;
+  const svg = diagSvg(w, hgt, cumulative ? "tracking-cumulative" : "tracking-weekly", cumulative ? t("diag_tracking_cumulative") : t("diag_tracking_weekly", { unit }));
+  const ticks = diagTicks(Math.max(...rows.map((r) => Math.max(r[keys[0]], r[keys[1]]))));
+  const y = diagScale(0, ticks[ticks.length - 1], top + plotH, top), x = diagScale(1, Math.max(rows.length, 2), left, w - 22);
+  diagLegend(svg, left, [[t("diag_actual"), DIAG.actual, "line"], [t("diag_predicted"), DIAG.predicted, "dash"]]);
+  diagYAxis(svg, y, ticks, left, w - 22, (v) => fmtNum(v, 0));
+  const every = Math.max(1, Math.round(48 / step));
+  const day = (iso) => (App.lang === "ko" ? `${iso.slice(5, 7)}.${iso.slice(8)}` : `${iso.slice(5, 7)}-${iso.slice(8)}`);
+  for (const r of rows) if ((r.period - 1) % every === 0) svg.append(svgText(x(r.period), top + plotH + 15, day(r.end), { "text-anchor": "middle", class: "axis" }));
+  [[keys[1], DIAG.predicted, "6 4"], [keys[0], DIAG.actual, null]].forEach(([k, colour, dash]) =>
+    svg.append(s("polyline", { points: rows.map((r) => `${x(r.period).toFixed(1)},${y(r[k]).toFixed(1)}`).join(" "), fill: "none", stroke: colour, "stroke-width": 2, "stroke-dasharray": dash })));
+  for (const r of rows) keys.forEach((k, j) => {
+    const series = j ? "predicted" : "actual";
+    svg.append(diagMark("circle", { cx: x(r.period), cy: y(r[k]), r: j ? 2.2 : 3, fill: DIAG[series], stroke: "#fff", class: "tracking-point", "data-period": r.period, "data-end": r.end, "data-series": series, "data-value": r[k] },
+      `${fmtDate(r.end)} · ${t(`diag_${series}`)} ${fmtNum(r[k], 1)}`));
+  });
+  svg.append(svgText(left + (w - left) / 2, hgt - 6, t("diag_x_period_end", { unit }), { "text-anchor": "middle", class: "axis" }));
+  return svg;
+}
+function diagCalibrationChart(rows) {
+  const left = 48, top = 26, side = 240, w = left + side + 16, hgt = top + side + 40;
+  const svg = diagSvg(w, hgt, "diag-calibration", t("diag_calibration"));
+  const hi = Math.max(...rows.map((r) => Math.max(r.predicted, r.observed)));
+  let ticks = diagTicks(Math.min(hi, 1), 4).filter((v) => v <= 1);
+  if (ticks[ticks.length - 1] < hi) ticks = [...ticks, 1];
+  const top1 = ticks[ticks.length - 1], x = diagScale(0, top1, left, left + side), y = diagScale(0, top1, top + side, top);
+  diagLegend(svg, left, [[t("diag_actual"), DIAG.actual, "bar"], [t("diag_perfect"), DIAG.muted, "dash"]]);
+  diagYAxis(svg, y, ticks, left, left + side, (v) => fmtPct(v, 0));
+  for (const v of ticks) svg.append(s("line", { x1: x(v), x2: x(v), y1: top, y2: top + side, stroke: DIAG.grid }), svgText(x(v), top + side + 15, fmtPct(v, 0), { "text-anchor": "middle", class: "axis" }));
+  svg.append(s("line", { x1: x(0), y1: y(0), x2: x(top1), y2: y(top1), stroke: DIAG.muted, "stroke-dasharray": "5 4" }));
+  svg.append(s("polyline", { points: rows.map((r) => `${x(r.predicted).toFixed(1)},${y(r.observed).toFixed(1)}`).join(" "), fill: "none", stroke: DIAG.actual, "stroke-width": 1.5 }));
+  for (const r of rows) svg.append(diagMark("circle", { cx: x(r.predicted), cy: y(r.observed), r: 5, fill: DIAG.actual, stroke: "#fff", "stroke-width": 1.5, class: "calibration-point", "data-bin": r.bin, "data-predicted": r.predicted, "data-observed": r.observed, "data-customers": r.customers },
+    `${r.bin}/10 · ${t("diag_predicted")} ${fmtPct(r.predicted)} · ${t("diag_actual")} ${fmtPct(r.observed)} (${fmtPeople(r.customers)})`));
+  svg.append(svgText(left + side / 2, hgt - 4, t("diag_x_predicted_p"), { "text-anchor": "middle", class: "axis" }));
+  return svg;
+}
+function pAliveChart(m, unit) {
+  const labelW = 46, head = 40, cw = 36, ch = 24, w = labelW + m.frequency.length * cw + 4, hgt = head + m.recency.length * ch + 4;
+  const svg = diagSvg(w, hgt, "p-alive", t("diag_p_alive"));
+  const mix = (p) => "#" + [[0xf3, 0x1d], [0xf7, 0x4e], [0xfb, 0x89]].map(([a, b]) => Math.round(a + (b - a) * p).toString(16).padStart(2, "0")).join("");
+  svg.append(svgText(labelW, 14, `${t("diag_x_frequency")} →  ·  ${t("diag_y_recency", { unit })} ↓`, { class: "axis" }));
+  m.frequency.forEach((f, j) => svg.append(svgText(labelW + j * cw + cw / 2, head - 7, f, { "text-anchor": "middle", class: "axis" })));
+  [...m.recency.keys()].reverse().forEach((i, row) => {
+    const yy = head + row * ch, rec = m.recency[i];
+    svg.append(svgText(labelW - 5, yy + ch / 2 + 4, fmtNum(rec, 1), { "text-anchor": "end", class: "axis" }));
+    m.frequency.forEach((f, j) => {
+      const p = m.p_alive[i][j], fill = p === null ? "#fafbfc" : mix(p);
+      const g = s("g", { class: "p-alive-cell", "data-frequency": f, "data-recency": rec, "data-p-alive": p === null ? "" : p },
+        s("rect", { x: labelW + j * cw, y: yy, width: cw, height: ch, fill, stroke: "#fff" }));
+      if (p !== null) g.append(s("title", {}, `${t("diag_x_frequency")} ${f} · ${t("diag_y_recency", { unit })} ${fmtNum(rec, 1)}: ${t("diag_alive")} ${fmtPct(p)}`),
+        svgText(labelW + j * cw + cw / 2, yy + ch / 2 + 4, fmtPct(p, 0), { "text-anchor": "middle", fill: inkOn(fill), "font-size": 11 }));
+      svg.append(g);
+    });
+  });
+  return svg;
+}
+function diagnosticsParts(d) {
+  const unit = t(`diag_unit_${d.time_unit}`);
+  const part = (key, vars, ...body) => h("div", { class: "diagnostic", id: `diag-${key}` }, h("h3", {}, t(`diag_${key}`)), h("p", { class: "muted small" }, t(`diag_${key}_note`, vars)), ...body);
+  const end = new Date(`${d.cutoff}T00:00:00Z`);
+  end.setUTCDate(end.getUTCDate() + d.horizon_days);
+  const rows = d.conditional_expectations;
+  const table = h("table", { class: "data", id: "cond-exp-table" },
+    h("thead", {}, h("tr", {}, ["diag_repeat_purchases", "customers", "diag_actual_mean", "diag_predicted_mean"].map((k, i) => h("th", { class: i ? "num" : "" }, t(k))))),
+    h("tbody", {}, rows.map((r) => h("tr", {}, h("td", {}, r.frequency), h("td", { class: "num" }, fmtInt(r.customers)), h("td", { class: "num" }, fmtNum(r.actual_mean, 3)), h("td", { class: "num" }, fmtNum(r.predicted_mean, 3))))));
+  return [
+    h("p", { class: "muted", id: "diag-summary" }, t("diag_note", { model: t(`model_${d.model}`), cutoff: d.cutoff, days: fmtInt(d.horizon_days), end: end.toISOString().slice(0, 10), n: fmtInt(d.customers), actual: fmtInt(d.actual_total), predicted: fmtInt(d.predicted_total), auc: fmtNum(d.auc, 3), brier: fmtNum(d.brier, 4) })),
+    part("cond_exp", { days: fmtInt(d.horizon_days) }, h("div", { class: "two" }, h("div", { class: "scroll" }, condExpChart(rows)), h("div", { class: "scroll" }, table))),
+    part("tracking", { unit }, h("h4", {}, t("diag_tracking_weekly", { unit })), h("div", { class: "scroll" }, trackingChart(d.tracking, false, unit)),
+      h("h4", {}, t("diag_tracking_cumulative")), h("div", { class: "scroll" }, trackingChart(d.tracking, true, unit))),
+    part("calibration", {}, h("div", { class: "scroll" }, diagCalibrationChart(d.calibration))),
+    part("p_alive", { T: t(`diag_units_${d.time_unit}`, { n: fmtNum(d.p_alive_matrix.T, 1) }) }, h("div", { class: "scroll" }, pAliveChart(d.p_alive_matrix, unit))),
+  ];
 }
 
 // ------------------------------------------------------------------ campaigns

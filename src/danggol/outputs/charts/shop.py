@@ -1,4 +1,6 @@
-"""The charts of the report as inline SVG, drawn in Python: no JavaScript, no fonts or images.
+"""The shop's charts of the report as inline SVG, drawn in Python: no JavaScript, no fonts
+or images (the predictions' diagnostics are in :mod:`danggol.outputs.charts.predictions`; both
+draw with :mod:`danggol.outputs.charts.primitives`).
 
 Each chart is a function ``draw(data, lang) -> Figure`` listed in :data:`FIGURES` (its key is
 the PNG file name). Text goes through :func:`text`, which escapes it, and attribute values
@@ -16,28 +18,28 @@ import math
 from collections.abc import Callable
 
 from danggol.analytics import NONE
+from danggol.outputs.charts.primitives import (
+    GRID,
+    INK,
+    MUTED,
+    STAGE_COLORS,
+    Figure,
+    clip,
+    empty,
+    group_color,
+    heat_cell,
+    ink_on,
+    root,
+    tag,
+    text,
+    title,
+)
 from danggol.outputs.report_data import (
     ReportData,
     fmt_int,
     fmt_money,
     fmt_pct,
     label,
-)
-from danggol.outputs.svg import (
-    GRID,
-    INK,
-    MUTED,
-    STAGE_COLORS,
-    Figure,
-    blend,
-    clip,
-    empty,
-    group_color,
-    ink_on,
-    root,
-    tag,
-    text,
-    title,
 )
 from danggol.scores.lifecycle import STAGE_LABELS, STAGES
 from danggol.scores.rfm import PROSPECTS
@@ -454,7 +456,7 @@ def migration_matrix(data: ReportData, lang: str) -> Figure:
             count = grid[a][b]
             col_totals[b] += count
             body.append(
-                _heat_cell(
+                heat_cell(
                     x0 + j * cell_w,
                     y,
                     cell_w,
@@ -510,38 +512,6 @@ def migration_matrix(data: ReportData, lang: str) -> Figure:
     )
 
 
-def _heat_cell(
-    x: float,
-    y: float,
-    w: float,
-    h: float,
-    t: float,
-    shown: str,
-    tip: str,
-    *,
-    strong: bool = False,
-    **attrs: object,
-) -> str:
-    fill = blend(t) if shown else "#fafbfc"
-    parts = title(tip) + tag("rect", x=x, y=y, width=w, height=h, fill=fill, stroke="#ffffff")
-    if strong and shown:
-        parts += tag(
-            "rect",
-            x=x + 1,
-            y=y + 1,
-            width=w - 2,
-            height=h - 2,
-            fill="none",
-            stroke=INK,
-            stroke_width=1.5,
-        )
-    if shown:
-        parts += text(
-            x + w / 2, y + h / 2 + 4, shown, text_anchor="middle", fill=ink_on(fill), font_size=11
-        )
-    return tag("g", parts, **attrs)
-
-
 def cohort_heatmap(data: ReportData, lang: str) -> Figure:
     """Retention by cohort (rows, oldest on top) and months since the first purchase."""
     co = data.cohorts
@@ -580,7 +550,7 @@ def cohort_heatmap(data: ReportData, lang: str) -> Figure:
             tip = f"{cohort} M+{k}: {fmt_pct(value)} ({fmt_int(co.customers[i][k] or 0)}/{fmt_int(co.sizes[i])})"
             t = 1.0 if k == 0 else value / scale
             body.append(
-                _heat_cell(
+                heat_cell(
                     label_w + k * cell_w,
                     y,
                     cell_w,
