@@ -180,11 +180,11 @@ def lifecycle_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Customers and share per lifecycle stage, each split by reason, and the churn window."""
+    if ctx.invoked_subcommand is not None:
+        return  # before any import: this runs ahead of the subcommand's own --help
     from danggol.scores import Lifecycle, scored_profile
     from danggol.scores.summaries import lifecycle_summary
 
-    if ctx.invoked_subcommand is not None:
-        return
     lang = check_lang(lang)
     with open_workspace(ctx) as ws:
         day = as_of_day(as_of, ws.config)
