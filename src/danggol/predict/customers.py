@@ -55,6 +55,7 @@ from danggol.predict.choice import (
     settings_key,
 )
 from danggol.predict.clusters import VIPClusters, vip_features
+from danggol.predict.fields import field_specs as field_specs  # the fields, named here too
 from danggol.predict.guards import (
     FALLBACK,
     MIN_REPEAT_BUYERS,

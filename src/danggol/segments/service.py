@@ -518,7 +518,7 @@ def value_warnings(ws: Workspace, tree: Node) -> list[dict[str, str]]:
         t = ws.ibis.table(table)
         present = {
             str(v).lower()
-            for v in t.select(v=t[column]).distinct().to_pyarrow()["v"].to_pylist()
+            for (v,) in to_rows(ws.ibis, t.select(v=t[column]).distinct())
             if v is not None
         }
         if kind == "city":
