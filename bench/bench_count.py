@@ -53,7 +53,12 @@ def queries(day: dt.date) -> list[tuple[str, str]]:
             f"SELECT count(DISTINCT customer_id) FROM events WHERE event = 'cart_add' "
             f"AND event_date BETWEEN {ago(day, 7, 'd')} AND {d} AND customer_id NOT IN "
             f"(SELECT customer_id FROM orders WHERE {PURCHASE} "
-            f"AND order_date BETWEEN {ago(day, 7, 'd')} AND {d})",
+            f"AND order_date BETWEEN {ago(day, 7, 'd')} AND {d}) "
+            # a count is drawn from the known customers (issue 17): signed up by the date, or
+            # with an order by then — a visitor's cart alone does not make one
+            f"AND (customer_id IN (SELECT customer_id FROM customers WHERE signup_date IS NULL "
+            f"OR signup_date <= {d}) OR customer_id IN (SELECT customer_id FROM orders "
+            f"WHERE order_date <= {d}))",
         ),
         (
             "number_of_orders >= 1 AND last_order_date < -5m",

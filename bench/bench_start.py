@@ -16,9 +16,6 @@ import statistics
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
-
-import typer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine
@@ -43,20 +40,10 @@ def leaf_commands(src: Path) -> list[list[str]]:
     """Every command path of the CLI in ``src`` (``['segment', 'count']``, ``['init']`` …)."""
     sys.path.insert(0, str(src))
     try:
-        from danggol.cli.main import app
+        from danggol.cli.main import command_paths
     finally:
         sys.path.remove(str(src))
-    paths: list[list[str]] = []
-
-    def walk(cmd: Any, path: list[str]) -> None:
-        if hasattr(cmd, "commands"):  # a group (Typer vendors its own click classes)
-            for name, sub in cmd.commands.items():
-                walk(sub, [*path, name])
-        else:
-            paths.append(path)
-
-    walk(typer.main.get_command(app), [])
-    return paths
+    return command_paths()
 
 
 def run(srcs: list[Path], repeat: int) -> list[str]:

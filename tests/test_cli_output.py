@@ -206,3 +206,125 @@ def test_prediction_and_campaign_values_read_as_money_and_percent():
     assert _kpi(0.0312, "conversion_rate", "KRW") == "3.12%"
     assert _kpi(45210.6, "aov", "KRW") == "₩45,211"
     assert _kpi(1.25, "orders", "KRW") == "1.25"
+
+
+def _draws_a_table(function: object) -> bool:
+    """Whether a command's function draws a Rich table: it calls ``rich_table`` itself or
+    through a function of its module (``show_rfm`` …), followed by name."""
+    import ast
+    import inspect
+
+    module = inspect.getmodule(function)
+    tree = ast.parse(inspect.getsource(module))  # type: ignore[arg-type]
+    calls: dict[str, set[str]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef):
+            calls[node.name] = {
+                c.func.id
+                for c in ast.walk(node)
+                if isinstance(c, ast.Call) and isinstance(c.func, ast.Name)
+            }
+    seen: set[str] = set()
+    todo = [function.__name__]  # type: ignore[attr-defined]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        todo += [c for c in calls.get(name, ()) if c in calls]
+    return any("rich_table" in calls.get(name, ()) for name in seen)
+
+
+def test_every_command_that_draws_a_table_takes_format():
+    """Walk every command: each one that prints a table (a listing, or a report's rows) also
+    prints them as CSV or JSON with --format."""
+    import typer.main
+
+    from danggol.cli.main import app, command_paths
+
+    root = typer.main.get_command(app)
+    tables, missing = [], []
+    for path in command_paths():
+        cmd = root
+        for name in path:
+            with typer.Context(cmd) as ctx:
+                cmd = cmd.get_command(ctx, name)  # type: ignore[attr-defined]
+        function = cmd.callback.__wrapped__  # type: ignore[union-attr]
+        if not _draws_a_table(function):
+            continue
+        tables.append(" ".join(path))
+        if not any("--format" in p.opts for p in cmd.params):
+            missing.append(" ".join(path))
+    # a group that runs by itself (danggol lifecycle) is a command too
+    with typer.Context(root) as ctx:
+        group = root.get_command(ctx, "lifecycle")  # type: ignore[attr-defined]
+    assert _draws_a_table(group.callback.__wrapped__)
+    if not any("--format" in p.opts for p in group.params):
+        missing.append("lifecycle")
+    assert len(tables) >= 20, tables  # the walk found the listings (not a vacuous pass)
+    assert not missing, f"commands drawing a table without --format: {missing}"
+
+
+@pytest.mark.parametrize(
+    ("args", "rows_of"),
+    [
+        (["analytics", "concentration"], lambda d: d["tops"]),
+        (["analytics", "whatif", "--repeat", "10"], lambda d: [0, 1, 2]),
+        (["lifecycle", "shares", "--dates", "2025-03-31,2025-06-30"], lambda d: d),
+        (["grades", "show"], lambda d: d["grades"]),
+        (["segment", "list"], lambda d: d),
+    ],
+)
+def test_listings_as_csv_and_json(demo, args, rows_of):
+    """--format json is the command's --json; --format csv has a header and a line per row."""
+    shop, _ = demo
+    as_json = json.loads(_cli("-w", str(shop), *args, "--format", "json").stdout)
+    assert as_json == json.loads(_cli("-w", str(shop), *args, "--json").stdout)
+    got = list(csv.reader(io.StringIO(_cli("-w", str(shop), *args, "--format", "csv").stdout)))
+    assert len(got) == 1 + len(rows_of(as_json)) and len(rows_of(as_json)) > 0
+
+
+def test_concentration_csv_matches_the_store(demo):
+    """The CSV's buyers and revenue of the top 20% recomputed from the store with SQL."""
+    import duckdb
+
+    shop, _ = demo
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                _cli("-w", str(shop), "analytics", "concentration", "--format", "csv").stdout
+            )
+        )
+    )
+    top20 = next(r for r in rows if float(r["top"]) == 0.2)
+    store = next(shop.glob("*.duckdb"))
+    with duckdb.connect(str(store), read_only=True) as con:
+        spent = [
+            v
+            for (v,) in con.execute(
+                "SELECT sum(total - coalesce(refunded_amount, 0)) AS s FROM orders "
+                "WHERE status IN ('paid', 'partially_refunded') AND order_date <= DATE "
+                "'2025-06-30' GROUP BY customer_id HAVING s > 0 ORDER BY s DESC"
+            ).fetchall()
+        ]
+    n = int(top20["customers"])
+    assert abs(n - 0.2 * len(spent)) <= 1
+    assert float(top20["revenue"]) == pytest.approx(sum(spent[:n]), rel=1e-9)
+
+
+def test_money_in_tables_is_the_shops_currency(demo):
+    shop, _ = demo
+    for args in (["analytics", "concentration"], ["analytics", "whatif", "--repeat", "10"]):
+        shown = _cli("-w", str(shop), *args, columns=160).stdout
+        assert re.search(r"₩\d{1,3}(,\d{3})+", shown), shown
+        assert not re.search(r"\d[eE][+-]\d", shown) and not re.search(r"₩[\d,]+\.\d", shown)
+
+
+def test_large_backtest_figures_are_never_in_e_notation():
+    from danggol.cli.predict import _metric
+
+    assert _metric("predicted_spend", 3.2e10, "KRW") == "₩32,000,000,000"
+    assert _metric("clv_top_decile_share", 0.4123, "KRW") == "41.2%"
+    assert _metric("mae", 1234567.891, "KRW") == "1,234,568"
+    assert _metric("brier", 0.000012346, "KRW") == "0.00001235"
+    assert _metric("customers", 1_000_000, "KRW") == "1,000,000"

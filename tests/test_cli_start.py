@@ -17,19 +17,29 @@ import pytest
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 #: packages a command may load in its body, never at the CLI's start
 HEAVY = ("ibis", "duckdb", "scipy", "sklearn", "fastapi", "uvicorn", "numpy", "pyarrow", "yaml")
+#: and what --help needs no more than the engines: pydantic (Typer 0.29 coerces every option
+#: through pydantic, hence typer<0.29 in pyproject.toml)
+HELP_HEAVY = (*HEAVY, "pydantic")
 
 
-def _loaded_after(code: str) -> list[str]:
-    probe = (
-        f"{code}\nimport json, sys\n"
-        "sys.stdout.write(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
-    )
+def _modules_after(code: str) -> set[str]:
+    probe = f"{code}\nimport json, sys\nsys.stdout.write(json.dumps(sorted(sys.modules)))"
     env = {**os.environ, "PYTHONPATH": SRC}
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
     )
-    loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
-    return sorted(loaded & set(HEAVY))
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def _loaded_after(code: str, heavy: tuple[str, ...] = HEAVY) -> list[str]:
+    return sorted({m.split(".")[0] for m in _modules_after(code)} & set(heavy))
+
+
+def _run_code(argv: list[str]) -> str:
+    return (
+        "import sys\nfrom danggol.cli.main import app\n"
+        f"try:\n    app({argv!r}, prog_name='danggol')\nexcept SystemExit:\n    pass"
+    )
 
 
 def test_cli_import_loads_no_heavy_package():
@@ -50,14 +60,45 @@ def test_package_import_loads_no_heavy_package():
         ["predict", "backtest", "--help"],
         ["campaign", "create", "--help"],
         ["analytics", "cohorts", "--help"],
+        ["lifecycle", "shares", "--help"],  # its group's callback runs before the --help
     ],
 )
 def test_help_loads_no_heavy_package(argv):
-    code = (
-        "import sys\nfrom danggol.cli.main import app\n"
-        f"try:\n    app({argv!r}, prog_name='danggol')\nexcept SystemExit:\n    pass"
-    )
-    assert _loaded_after(code) == []
+    assert _loaded_after(_run_code(argv), HELP_HEAVY) == []
+
+
+def test_a_command_loads_only_its_own_module():
+    cli = {m for m in _modules_after(_run_code(["segment", "count", "--help"]))}
+    assert {m for m in cli if m.startswith("danggol.cli.")} == {
+        "danggol.cli.main",
+        "danggol.cli.options",
+        "danggol.cli.segments",
+    }
+
+
+def test_the_command_table_names_every_command_once():
+    """cli/main.py's COMMANDS (what the lazy root loads) lists every command of every module,
+    and the root's help lists each with the help its own --help shows."""
+    import inspect
+
+    import typer.main
+
+    from danggol.cli.main import COMMANDS, LazyRoot, _summary, _typer_app, app
+
+    merged = {module for module, attr in COMMANDS.values() if attr == "app"}
+    defined = []
+    for module in sorted(merged):
+        sub = _typer_app(next(n for n, (m, a) in COMMANDS.items() if (m, a) == (module, "app")))
+        defined += [i.name or i.callback.__name__ for i in sub.registered_commands]
+    listed = [n for n, (_, attr) in COMMANDS.items() if attr == "app"]
+    assert sorted(defined) == sorted(listed)
+    root = typer.main.get_command(app)
+    assert isinstance(root, LazyRoot)
+    with typer.Context(root) as ctx:
+        for name in COMMANDS:
+            built = root.get_command(ctx, name)
+            assert built is not None and built.name == name
+            assert inspect.cleandoc(built.help or "") == inspect.cleandoc(_summary(name))
 
 
 def test_version_is_the_installed_one():

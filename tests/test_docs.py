@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import typer.main
-
-from danggol.cli.main import app
+from danggol.cli.main import command_paths
 from danggol.segments.fields import FIELDS, FUNCTIONS
 from danggol.segments.registry import builtin_segments
 
@@ -18,12 +16,7 @@ DOCS = "\n".join(
 
 
 def command_names() -> list[str]:
-    group = typer.main.get_command(app)
-    names = []
-    for name, cmd in group.commands.items():  # type: ignore[attr-defined]
-        sub = getattr(cmd, "commands", None)
-        names += [f"{name} {s}" for s in sub] if sub else [name]
-    return names
+    return [" ".join(path) for path in command_paths()]
 
 
 def test_every_cli_command_is_documented():

@@ -143,3 +143,37 @@ def test_needs_an_order_only_when_no_order_fails():
     assert not needs("last_order_date IS NULL")
     assert not needs("number_of_orders >= 1 OR age > 30")  # OR: anyone may be in
     assert not needs("age > 30")
+
+
+def test_a_count_without_predictions_loads_no_model_code(ws):
+    """A behavioural count in a fresh process (the CLI's) imports neither SciPy nor
+    scikit-learn: those load only when a query tests a prediction (or its scores' fit)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import datetime as dt, json, sys\n"
+        "from pathlib import Path\n"
+        "from danggol.segments import service\n"
+        "from danggol.store.workspace import Workspace\n"
+        "with Workspace.open(Path(sys.argv[1])) as ws:\n"
+        "    tgt = service.target(ws, sys.argv[2])\n"
+        "    n = service.count(ws, tgt, dt.date(2025, 6, 30))\n"
+        "print(json.dumps([n, sorted({m.split('.')[0] for m in sys.modules})]))"
+    )
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env = {**os.environ, "PYTHONPATH": src}
+    query = "number_of_orders >= 1 AND last_order_date < -5m"
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(ws.path), query],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    n, loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    assert n == service.count(ws, service.target(ws, query), AS_OF)
+    assert not {"scipy", "sklearn"} & set(loaded)

@@ -8,15 +8,10 @@
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-try:  # the one version source: pyproject.toml, as installed
-    __version__ = version("danggol")
-except PackageNotFoundError:  # a source tree run without installing (PYTHONPATH=src)
-    __version__ = "0+unknown"
-
 if TYPE_CHECKING:  # for type checkers and editors; at run time the names load on first use
+    __version__: str
     from danggol.config import WorkspaceConfig
     from danggol.errors import (
         BackendError,
@@ -62,7 +57,21 @@ _LAZY: dict[str, tuple[str, str]] = {
 }
 
 
+def _version() -> str:
+    """The one version source: pyproject.toml, as installed (importlib.metadata costs ~20 ms
+    of CPU to import, so only ``__version__`` pays it)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("danggol")
+    except PackageNotFoundError:  # a source tree run without installing (PYTHONPATH=src)
+        return "0+unknown"
+
+
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        globals()[name] = value = _version()
+        return value
     try:
         module, attr = _LAZY[name]
     except KeyError:

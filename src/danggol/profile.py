@@ -168,8 +168,8 @@ def _event_stats(con: ibis.BaseBackend, as_of: dt.date, names: list[str]) -> ir.
 def event_names(con: ibis.BaseBackend) -> list[str]:
     """The event names present in the store (a small query, run once per profile build)."""
     e = con.table("events")
-    names = e.select("event").distinct().order_by("event").to_pyarrow()["event"].to_pylist()
-    return [name for name in names if name is not None]
+    rows = to_rows(con, e.select("event").distinct().order_by("event"))
+    return [str(name) for (name,) in rows if name is not None]
 
 
 def _age(birth: ir.DateValue, as_of: dt.date) -> ir.IntegerValue:

@@ -25,6 +25,7 @@ from danggol.cli.options import (
     parse_params,
     print_items,
     print_json,
+    print_listing,
     rich_table,
 )
 from danggol.errors import ConfigError
@@ -214,14 +215,20 @@ def webhooks_send(
 
 
 @webhooks_app.command("status")
-def webhooks_status(ctx: typer.Context, json_: JsonOpt = False) -> None:
+def webhooks_status(
+    ctx: typer.Context, json_: JsonOpt = False, format: ListFormatOpt = "table"
+) -> None:
     """Pending, delivered and failed deliveries per endpoint, and the dead letters."""
     from danggol.activation import webhooks
 
+    fmt = listing_format(format, json_)
     with open_workspace(ctx) as ws:
         data = webhooks.status(ws)
-    if json_:
-        print_json(data)
+    records = [
+        *({"kind": "endpoint", **e} for e in data["endpoints"]),
+        *({"kind": "dead_letter", **d} for d in data["dead_letters"]),
+    ]
+    if print_listing(fmt, data, records):
         return
     rows = [(e["endpoint"], e["pending"], e["delivered"], e["failed"]) for e in data["endpoints"]]
     out.print(rich_table("deliveries", rows, ("endpoint", "pending", "delivered", "failed")))
@@ -362,14 +369,19 @@ def campaign_report(
     name: Annotated[str, typer.Argument(help="campaign name")],
     confidence: Annotated[float, typer.Option(help="confidence level of the interval")] = 0.95,
     json_: JsonOpt = False,
+    format: ListFormatOpt = "table",
 ) -> None:
     """Treated against holdout on the KPI: difference, uplift, interval, p-value, revenue."""
     from danggol.activation import campaigns
 
+    fmt = listing_format(format, json_)
     with open_workspace(ctx) as ws:
         rep = campaigns.report(ws, name, confidence)
-    if json_:
-        print_json(rep.to_dict())
+    data = rep.to_dict()
+    records = [
+        {"group": g, **data[g], rep.campaign.kpi: data["kpi"][g]} for g in ("treated", "holdout")
+    ]
+    if print_listing(fmt, data, records):
         return
     c, k = rep.campaign, rep.kpi
     cur = ws.config.currency
@@ -403,7 +415,8 @@ def campaign_report(
     out.print(
         f"difference {kpi(k.difference)} ({level} CI {kpi(k.ci_low)} to "
         f"{kpi(k.ci_high)}), relative uplift {uplift}, "
-        f"p = {'–' if k.p_value is None else f'{k.p_value:.4f}'} ({k.test})"
+        f"p = {'–' if k.p_value is None else f'{k.p_value:.4f}'} ({k.test})",
+        highlight=False,
     )
     low, high = rep.incremental_revenue_ci
     out.print(

@@ -16,15 +16,19 @@ from danggol.cli.options import (
     AsOfOpt,
     JsonOpt,
     LangOpt,
+    ListFormatOpt,
     as_of_day,
     check_lang,
     err,
+    listing_format,
+    money,
     number,
     open_workspace,
     out,
     parse_date,
     percent,
     print_json,
+    print_listing,
     rich_table,
     split_list,
 )
@@ -54,21 +58,23 @@ def concentration_cmd(
     ] = "0.01,0.1,0.2",
     points: Annotated[int, typer.Option(help="Lorenz curve points (101 = every percent)")] = 101,
     json_: JsonOpt = False,
+    format: ListFormatOpt = "table",
 ) -> None:
     """How much of the revenue the top 1/10/20% of buyers bring, and the Gini coefficient."""
     from danggol.analytics import concentration
 
+    fmt = listing_format(format, json_)
     tops = tuple(_fraction(t, "--top") for t in split_list(top, "--top"))
     with open_workspace(ctx) as ws:
         result = concentration(ws.ibis, as_of_day(as_of, ws.config), tops=tops, points=points)
-    if json_:
-        print_json(result.to_dict())
+        cur = ws.config.currency
+    if print_listing(fmt, result.to_dict(), [t.to_dict() for t in result.tops]):
         return
     rows = [
         (
             f"top {t.top:.0%} (상위 {t.top:.0%})",
             f"{t.customers:,}",
-            f"{t.revenue:,.0f}",
+            money(t.revenue, cur),
             percent(t.revenue_share),
         )
         for t in result.tops
@@ -76,7 +82,7 @@ def concentration_cmd(
     out.print(
         rich_table(
             f"revenue concentration as of {result.as_of}: {result.buyers:,} buyers, "
-            f"revenue {result.revenue:,.0f}",
+            f"revenue {money(result.revenue, cur)}",
             rows,
             ("buyers by spend", "customers", "revenue", "revenue share"),
         )
@@ -145,13 +151,15 @@ def cohorts_cmd(
         if out_file is not None:
             err.print(f"{rows} cohort cells written to {out_file}")
         return
-    show_cohorts(result, metric, offsets)
+    show_cohorts(result, metric, offsets, ws.config.currency)
 
 
-def show_cohorts(result: Cohorts, metric: str, offsets: int) -> None:
+def show_cohorts(result: Cohorts, metric: str, offsets: int, currency: str) -> None:
     def cell(value: float | None) -> str:
         if value is None:
             return ""
+        if metric == "revenue":
+            return money(value, currency)
         return f"{value:.0%}" if metric == "retention" else number(value)
 
     cells = [[cell(v) for v in values] for values in getattr(result, metric)]
@@ -202,6 +210,7 @@ def affinity_cmd(
     window: Annotated[int, typer.Option(help="months of 'lately' in the saved segment")] = 3,
     replace: Annotated[bool, typer.Option(help="overwrite a saved segment of that name")] = False,
     json_: JsonOpt = False,
+    format: ListFormatOpt = "table",
 ) -> None:
     """Products bought together and bought later (support, confidence, lift); or, with
     --save-segment NAME --rule A,B, save 'bought A lately but not B' as a segment."""
@@ -215,12 +224,16 @@ def affinity_cmd(
     if save_segment is not None and rule is not None:
         save_cross_sell(ctx, save_segment, rule, window, replace=replace, json_=json_)
         return
+    fmt = listing_format(format, json_)
     with open_workspace(ctx) as ws:
         result = affinity(
             ws.ibis, as_of_day(as_of, ws.config), min_support=min_support, top=top, months=months
         )
-    if json_:
-        print_json(result.to_dict())
+    records = [
+        *({"kind": "together", **r.to_dict()} for r in result.pairs),
+        *({"kind": "later", **r.to_dict()} for r in result.sequences),
+    ]
+    if print_listing(fmt, result.to_dict(), records):
         return
     show_affinity(result)
 
@@ -308,28 +321,28 @@ def migration_cmd(
     ] = None,
     lang: LangOpt = "ko",
     json_: JsonOpt = False,
+    format: ListFormatOpt = "table",
 ) -> None:
     """Who moved from one label to another between two dates (e.g. loyal → at_risk)."""
     from danggol.analytics import migration, movers
 
+    fmt = listing_format(format, json_)
     lang = check_lang(lang)
     first, second = parse_date(from_, "--from"), parse_date(to, "--to")
     if movers_ is not None:
         a, b = split_list(movers_, "--movers", exactly=2)
         with open_workspace(ctx) as ws:
             ids = movers(ws.ibis, first, second, a, b, by=by)["customer_id"].to_pylist()
-        if json_:
-            print_json(
-                {
-                    "date_from": first.isoformat(),
-                    "date_to": second.isoformat(),
-                    "by": by,
-                    "from_label": a,
-                    "to_label": b,
-                    "count": len(ids),
-                    "customers": ids,
-                }
-            )
+        moved = {
+            "date_from": first.isoformat(),
+            "date_to": second.isoformat(),
+            "by": by,
+            "from_label": a,
+            "to_label": b,
+            "count": len(ids),
+            "customers": ids,
+        }
+        if print_listing(fmt, moved, [{"customer_id": cid} for cid in ids]):
             return
         err.print(f"{len(ids):,} customers moved from {a} to {b} ({first} → {second}, by {by})")
         for cid in ids:
@@ -337,8 +350,8 @@ def migration_cmd(
         return
     with open_workspace(ctx) as ws:
         result = migration(ws.ibis, first, second, by=by)
-    if json_:
-        print_json({**result.to_dict(), "by": by, "stayed": result.stayed, "moved": result.moved})
+    payload = {**result.to_dict(), "by": by, "stayed": result.stayed, "moved": result.moved}
+    if print_listing(fmt, payload, [c.to_dict() for c in result.cells]):
         return
     show_migration(result, by, lang)
 
@@ -408,11 +421,14 @@ def whatif_cmd(
     months: Annotated[int, typer.Option(help="the period: the last N months")] = 12,
     as_of: AsOfOpt = None,
     json_: JsonOpt = False,
+    format: ListFormatOpt = "table",
 ) -> None:
     """Revenue change if N one-time buyers bought like repeat buyers and M like VIPs."""
     from danggol.analytics import whatif
 
+    fmt = listing_format(format, json_)
     with open_workspace(ctx) as ws:
+        cur = ws.config.currency
         result = whatif(
             ws.ibis,
             as_of_day(as_of, ws.config),
@@ -421,34 +437,37 @@ def whatif_cmd(
             vip_rule=vip_top,
             months=months,
         )
-    if json_:
-        print_json(result.to_dict())
+    groups = [
+        {"group": "one_time", "buyers": result.one_time_buyers, "avg": result.avg_one_time},
+        {"group": "repeat", "buyers": result.repeat_buyers, "avg": result.avg_repeat},
+        {"group": "vip", "buyers": result.vip_buyers, "avg": result.avg_vip},
+    ]
+    if print_listing(fmt, result.to_dict(), groups):
         return
-    show_whatif(result)
+    show_whatif(result, cur)
 
 
-def money(value: float | None) -> str:
-    return "—" if value is None else f"{value:,.0f}"
-
-
-def show_whatif(r: WhatIf) -> None:
+def show_whatif(r: WhatIf, cur: str) -> None:
     rows = [
-        ("one-time buyers (1회 구매)", f"{r.one_time_buyers:,}", money(r.avg_one_time)),
-        ("repeat buyers (재구매)", f"{r.repeat_buyers:,}", money(r.avg_repeat)),
-        ("VIPs", f"{r.vip_buyers:,}", money(r.avg_vip)),
+        ("one-time buyers (1회 구매)", f"{r.one_time_buyers:,}", money(r.avg_one_time, cur)),
+        ("repeat buyers (재구매)", f"{r.repeat_buyers:,}", money(r.avg_repeat, cur)),
+        ("VIPs", f"{r.vip_buyers:,}", money(r.avg_vip, cur)),
     ]
     out.print(
         rich_table(
-            f"buyers from {r.since or 'the start'} to {r.as_of}: revenue {r.baseline_revenue:,.0f}",
+            f"buyers from {r.since or 'the start'} to {r.as_of}: "
+            f"revenue {money(r.baseline_revenue, cur)}",
             rows,
             ("group", "buyers", "average value"),
         )
     )
     pct = "—" if r.revenue_change_pct is None else f"{r.revenue_change_pct:+.2f}%"
+    change = money(r.revenue_change, cur)
     out.print(
-        f"{r.repeat_conversions:,} → repeat: +{r.repeat_gain:,.0f}; "
-        f"{r.vip_conversions:,} → VIP: +{r.vip_gain:,.0f}; "
-        f"revenue change [bold]{r.revenue_change:+,.0f}[/] ({pct}) → {r.projected_revenue:,.0f}",
+        f"{r.repeat_conversions:,} → repeat: +{money(r.repeat_gain, cur)}; "
+        f"{r.vip_conversions:,} → VIP: +{money(r.vip_gain, cur)}; "
+        f"revenue change [bold]{'' if r.revenue_change < 0 else '+'}{change}[/] ({pct}) → "
+        f"{money(r.projected_revenue, cur)}",
         highlight=False,
     )
 
@@ -466,35 +485,42 @@ def overlap_cmd(
     ],
     as_of: AsOfOpt = None,
     json_: JsonOpt = False,
+    format: ListFormatOpt = "table",
 ) -> None:
     """Sizes, revenue shares and pairwise overlap (count, Jaccard) of segments."""
     from danggol.analytics import overlap
     from danggol.segments import service
 
+    fmt = listing_format(format, json_)
     with open_workspace(ctx) as ws:
         day = as_of_day(as_of, ws.config)
         tables = {name: service.members(ws, service.target(ws, name), day) for name in segments}
         result = overlap(ws.ibis, day, tables)
-    if json_:
-        print_json(result.to_dict())
+        cur = ws.config.currency
+    records = [
+        *({"kind": "segment", **s.to_dict()} for s in result.sizes),
+        *({"kind": "pair", **p.to_dict()} for p in result.pairs),
+    ]
+    if print_listing(fmt, result.to_dict(), records):
         return
-    show_overlap(result)
+    show_overlap(result, cur)
 
 
-def show_overlap(r: Overlap) -> None:
+def show_overlap(r: Overlap, cur: str) -> None:
     rows = [
         (
             s.segment,
             f"{s.customers:,}",
             percent(s.share_of_customers),
-            f"{s.revenue:,.0f}",
+            money(s.revenue, cur),
             percent(s.revenue_share),
         )
         for s in r.sizes
     ]
     out.print(
         rich_table(
-            f"segments as of {r.as_of} ({r.customers:,} customers, revenue {r.revenue:,.0f})",
+            f"segments as of {r.as_of} ({r.customers:,} customers, "
+            f"revenue {money(r.revenue, cur)})",
             rows,
             ("segment", "customers", "share", "revenue", "revenue share"),
         )

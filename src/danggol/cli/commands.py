@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -20,6 +21,7 @@ from danggol.cli.options import (
     parse_date,
     print_items,
     print_json,
+    print_listing,
     rich_table,
     show_progress,
     workspace_path,
@@ -90,14 +92,16 @@ def ingest(
         typer.Option(help="Excel: the row number of the header (default: found)", min=1),
     ] = None,
     json_: JsonOpt = False,
+    format: ListFormatOpt = "table",
 ) -> None:
     """Load files into the store. Bad rows go to the quarantine with a reason."""
     from danggol.ingest.load import ingest_files
     from danggol.schema import TABLES
 
+    fmt = listing_format(format, json_)
     if table not in TABLES:
         raise ConfigError(f"unknown table {table!r}; expected one of {', '.join(TABLES)}")
-    with open_workspace(ctx) as ws, show_progress(json_):
+    with open_workspace(ctx) as ws, show_progress(fmt != "table"):
         result = ingest_files(
             ws,
             table,
@@ -108,8 +112,7 @@ def ingest(
             sheet=sheet,
             header_row=header_row,
         )
-    if json_:
-        print_json(result.to_dict())
+    if print_listing(fmt, result.to_dict(), [asdict(t) for t in result.tables.values()]):
         return
     show_ingest(result)
 
@@ -216,10 +219,12 @@ def demo(
         bool, typer.Option("--serve", help="then refresh it and open the dashboard on 127.0.0.1")
     ] = False,
     port: Annotated[int, typer.Option(help="port of the dashboard (with --serve)")] = 8765,
+    format: ListFormatOpt = "table",
 ) -> None:
     """Generate a realistic Korean online shop, load it, and summarise it."""
     from danggol.demo.workspace import load_demo, open_demo_workspace
 
+    fmt = listing_format(format, json_)
     if not 100 <= customers <= 5_000_000:
         raise ConfigError(f"--customers must be between 100 and 5,000,000; got {customers}")
     last_day = parse_date(end, "--end")
@@ -228,13 +233,12 @@ def demo(
     if note:
         err.print(escape(note))
     try:
-        with show_progress(json_):
+        with show_progress(fmt != "table"):
             made = load_demo(ws, directory, customers, seed=seed, end=last_day)
     finally:
         ws.close()
-    if json_:
-        print_json(made.to_dict())
-    else:
+    records = [{"name": k, "value": v} for k, v in made.summary.items()]
+    if not print_listing(fmt, made.to_dict(), records):
         show_summary(directory, made.summary, made.ingest, made.timings)
     if serve:
         from danggol.cli.serve import serve_workspace

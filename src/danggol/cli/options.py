@@ -258,6 +258,16 @@ def print_items(items: list[dict[str, Any]], format: str) -> None:
         writer.writerow([_cell(item.get(k)) for k in keys])
 
 
+def print_listing(fmt: str, payload: object, records: list[dict[str, Any]]) -> bool:
+    """Print a listing as JSON (``payload``: what ``--json`` prints) or CSV (``records``: one
+    row per item, raw values) and say so; False for ``table``, which the command draws."""
+    if fmt == "json":
+        print_json(payload)
+    elif fmt == "csv":
+        print_items(records, "csv")
+    return fmt != "table"
+
+
 def _cell(value: object) -> object:
     if value is None:
         return ""

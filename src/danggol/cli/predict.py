@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from typing import Annotated, Any
 
@@ -11,14 +12,16 @@ import typer
 from danggol.choices import BACKTEST_MODELS, FIT_MODELS, SUPERVISED_METHODS
 from danggol.cli.options import (
     JsonOpt,
+    ListFormatOpt,
     as_of_day,
+    listing_format,
     money,
     number,
     open_workspace,
     out,
     parse_date,
     percent,
-    print_json,
+    print_listing,
     rich_table,
     show_progress,
 )
@@ -64,21 +67,36 @@ def fit_cmd(
     ] = None,
     time_unit: TimeUnitOpt = "week",
     json_: JsonOpt = False,
+    format: ListFormatOpt = "table",
 ) -> None:
     """Fit a model on the purchases up to --as-of; print its parameters."""
     from danggol.predict.customers import fit_report
     from danggol.predict.summary import rfm_summary
 
+    fmt = listing_format(format, json_)
     _check(model, FIT_MODELS, time_unit)
     with open_workspace(ctx) as ws:
         day = as_of_day(as_of, ws.config)
         summary = rfm_summary(ws.ibis, day, time_unit=time_unit)
     result = fit_report(summary, model, day, time_unit)
-    if json_:
-        print_json(result)
+    records = [
+        {"name": k, "value": v, "se": result["params_se"].get(k)}
+        for k, v in result["params"].items()
+    ]
+    records += [
+        {"name": k, "value": result[k], "se": None}
+        for k in ("log_likelihood", "customers", "converged", "zero_value_buyers")
+    ]
+    if print_listing(fmt, result, records):
         return
     rows = [
-        (k, f"{v:.4g}" + (f" (± {result['params_se'][k]:.2g})" if k in result["params_se"] else ""))
+        (
+            k,
+            significant(v)
+            + (
+                f" (± {significant(result['params_se'][k], 2)})" if k in result["params_se"] else ""
+            ),
+        )
         for k, v in result["params"].items()
     ]
     rows += [("log_likelihood", f"{result['log_likelihood']:.2f}")]
@@ -107,40 +125,29 @@ def backtest_cmd(
         ),
     ] = "gradient_boosting",
     json_: JsonOpt = False,
+    format: ListFormatOpt = "table",
 ) -> None:
     """Fit up to --cutoff, predict the next --horizon, and compare with what happened."""
     from danggol.predict.backtest import backtest
     from danggol.progress import step
 
+    fmt = listing_format(format, json_)
     if model == "supervised":
-        _supervised(ctx, parse_date(cutoff, "--cutoff"), parse_horizon(horizon), method, json_)
+        _supervised(ctx, parse_date(cutoff, "--cutoff"), parse_horizon(horizon), method, fmt)
         return
     _check(model, BACKTEST_MODELS, time_unit)
     days = parse_horizon(horizon)
     day = parse_date(cutoff, "--cutoff")
-    with open_workspace(ctx) as ws, show_progress(json_), step(f"backtest {model}"):
+    with open_workspace(ctx) as ws, show_progress(fmt != "table"), step(f"backtest {model}"):
         result = backtest(ws.ibis, cutoff=day, horizon_days=days, model=model, time_unit=time_unit)
         currency = ws.config.currency
     data = result.to_dict()
-    if json_:
-        print_json(data)
-        return
     keys = ("customers", "repeat_buyers", "actual_total", "predicted_total", "mae", "rmse")
     keys += ("correlation", "repurchasers", "auc", "brier", "actual_spend", "predicted_spend")
     keys += ("clv_top_decile_share", "clv_top_decile_lift")
-    rows = [
-        (
-            k,
-            "-"
-            if data[k] is None
-            else money(data[k], currency)
-            if k in ("actual_spend", "predicted_spend")
-            else f"{data[k]:,}"
-            if isinstance(data[k], int)
-            else f"{data[k]:.4g}",
-        )
-        for k in keys
-    ]
+    if print_listing(fmt, data, [{"metric": k, "value": data[k]} for k in keys]):
+        return
+    rows = [(k, _metric(k, data[k], currency)) for k in keys]
     title = f"{model} backtest: fit to {day}, {days} days ahead"
     out.print(rich_table(title, rows, ("metric", "value")))
     out.print(f"repurchase probability: {result.repurchase_probability}")
@@ -219,17 +226,18 @@ def diagnostics_tables(data: dict[str, Any]) -> list[Any]:
 
 
 @predict_app.command("show")
-def show_cmd(ctx: typer.Context, json_: JsonOpt = False) -> None:
+def show_cmd(ctx: typer.Context, json_: JsonOpt = False, format: ListFormatOpt = "table") -> None:
     """The predictions the last refresh made: model, parameters, settings, and the fields' spread."""
     from danggol.predict.customers import overview as prediction_overview
 
+    fmt = listing_format(format, json_)
     with open_workspace(ctx) as ws:
         data = prediction_overview(ws.ibis)
         currency = ws.config.currency
     if data is None:
         raise ConfigError("no predictions yet: run 'danggol refresh' first")
-    if json_:
-        print_json(data)
+    records = [{"field": k, "value": v} for k, v in data["fields"].items()]
+    if print_listing(fmt, data, records):
         return
     run = data["run"]
     rows: list[tuple[object, ...]] = [("as of", run["as_of"]), ("status", run["status"])]
@@ -248,7 +256,7 @@ def show_cmd(ctx: typer.Context, json_: JsonOpt = False) -> None:
         rows.append(("converged", "yes" if run["converged"] else "no"))
     se = run.get("model_params_se", {})
     rows += [
-        (f"model {k}", f"{v:.4g}" + (f" (± {se[k]:.2g})" if k in se else ""))
+        (f"model {k}", significant(v) + (f" (± {significant(se[k], 2)})" if k in se else ""))
         for k, v in run["model_params"].items()
     ]
     if run["log_likelihood"] is not None:
@@ -257,7 +265,10 @@ def show_cmd(ctx: typer.Context, json_: JsonOpt = False) -> None:
         rows.append(("spend model used", run["spend_model"]))
     spend_se = run.get("spend_params_se", {})
     rows += [
-        (f"spend {k}", f"{v:.4g}" + (f" (± {spend_se[k]:.2g})" if k in spend_se else ""))
+        (
+            f"spend {k}",
+            significant(v) + (f" (± {significant(spend_se[k], 2)})" if k in spend_se else ""),
+        )
         for k, v in run["spend_params"].items()
     ]
     if run["spend_reason"]:
@@ -299,6 +310,37 @@ MONEY_FIELDS = ("predicted_clv", "median_predicted_clv")
 PROBABILITY_FIELDS = ("mean_p_alive", "mean_repurchase_probability")
 
 
+#: backtest metrics that are amounts of money, and those that are shares
+MONEY_METRICS = ("actual_spend", "predicted_spend")
+SHARE_METRICS = ("clv_top_decile_share",)
+
+
+def _metric(key: str, value: Any, currency: str) -> str:
+    """A backtest metric for a table: money in the shop's currency, shares as percentages,
+    counts with separators, other numbers with 4 significant digits — never scientific."""
+    if value is None:
+        return "-"
+    if key in MONEY_METRICS:
+        return money(value, currency)
+    if key in SHARE_METRICS:
+        return percent(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    return significant(value)
+
+
+def significant(value: float, digits: int = 4) -> str:
+    """``value`` with ``digits`` significant digits and separators, never in e-notation.
+
+    >>> significant(12345678.9), significant(0.000123456), significant(-2.5)
+    ('12,345,679', '0.0001235', '-2.5')
+    """
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(value))))
+    return f"{value:,.{decimals}f}".rstrip("0").rstrip(".") if decimals else f"{value:,.0f}"
+
+
 def _field_value(key: str, value: Any, currency: str) -> str:
     """A prediction field's value for a table: money in the shop's currency, probabilities as
     percentages, counts with separators — never scientific notation."""
@@ -311,22 +353,21 @@ def _field_value(key: str, value: Any, currency: str) -> str:
     return number(round(value, 2) if isinstance(value, float) else value)
 
 
-def _supervised(ctx: typer.Context, day: dt.date, days: int, method: str, json_: bool) -> None:
+def _supervised(ctx: typer.Context, day: dt.date, days: int, method: str, fmt: str) -> None:
     from danggol.predict.supervised import supervised_backtest
     from danggol.progress import step
 
     if method not in SUPERVISED_METHODS:
         raise ConfigError(f"--method is one of {', '.join(SUPERVISED_METHODS)}; got {method!r}")
     with open_workspace(ctx) as ws:
-        with show_progress(json_), step(f"backtest supervised ({method})"):
+        with show_progress(fmt != "table"), step(f"backtest supervised ({method})"):
             run = supervised_backtest(ws.ibis, cutoff=day, horizon_days=days, method=method)
         data = run.to_dict()
-    if json_:
-        print_json(data)
-        return
     keys = ("train_customers", "train_repurchasers", "customers", "repurchasers")
     keys += ("mean_predicted", "auc", "brier", "bgnbd_mean_predicted", "bgnbd_auc", "bgnbd_brier")
-    rows = [(k, f"{data[k]:,}" if isinstance(data[k], int) else f"{data[k]:.4g}") for k in keys]
+    if print_listing(fmt, data, [{"metric": k, "value": data[k]} for k in keys]):
+        return
+    rows = [(k, f"{data[k]:,}" if isinstance(data[k], int) else significant(data[k])) for k in keys]
     title = f"supervised ({method}) backtest: trained to {day}, {days} days ahead"
     out.print(rich_table(title, rows, ("metric", "value")))
     cal = [

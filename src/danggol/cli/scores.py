@@ -22,6 +22,7 @@ from danggol.cli.options import (
     check_lang,
     err,
     listing_format,
+    money,
     number,
     open_workspace,
     out,
@@ -29,6 +30,7 @@ from danggol.cli.options import (
     percent,
     print_items,
     print_json,
+    print_listing,
     rich_table,
     split_list,
 )
@@ -99,7 +101,7 @@ def rfm_cmd(
     if json_:
         print_json(summary)
         return
-    show_rfm(summary, lang)
+    show_rfm(summary, lang, ws.config.currency)
 
 
 def _bin_text(b: dict[str, Any]) -> str:
@@ -112,7 +114,7 @@ def _bin_text(b: dict[str, Any]) -> str:
     return f"> {number(b['above'])}, ≤ {number(b['up_to'])}"
 
 
-def show_rfm(s: dict[str, Any], lang: str) -> None:
+def show_rfm(s: dict[str, Any], lang: str, currency: str) -> None:
     from danggol.scores.rfm import DIMENSIONS
 
     rows = [
@@ -121,7 +123,7 @@ def show_rfm(s: dict[str, Any], lang: str) -> None:
             g[lang],
             f"{g['customers']:,}",
             percent(g["share"]),
-            f"{g['revenue']:,.0f}",
+            money(g["revenue"], currency),
             percent(g["revenue_share"]),
         )
         for g in s["groups"]
@@ -178,13 +180,15 @@ def lifecycle_cmd(
     as_of: AsOfOpt = None,
     lang: LangOpt = "ko",
     json_: JsonOpt = False,
+    format: ListFormatOpt = "table",
 ) -> None:
     """Customers and share per lifecycle stage, each split by reason, and the churn window."""
+    if ctx.invoked_subcommand is not None:
+        return  # before any import: this runs ahead of the subcommand's own --help
     from danggol.scores import Lifecycle, scored_profile
     from danggol.scores.summaries import lifecycle_summary
 
-    if ctx.invoked_subcommand is not None:
-        return
+    fmt = listing_format(format, json_)
     lang = check_lang(lang)
     with open_workspace(ctx) as ws:
         day = as_of_day(as_of, ws.config)
@@ -192,8 +196,19 @@ def lifecycle_cmd(
         model = Lifecycle().fit(profile)
         staged = model.transform(profile)
         summary = lifecycle_summary(model, staged, day)
-    if json_:
-        print_json(summary)
+    records = [
+        {"stage": st["stage"], "reason": r["reason"], "customers": r["customers"], "share": None}
+        if r
+        else {
+            "stage": st["stage"],
+            "reason": "",
+            "customers": st["customers"],
+            "share": st["share"],
+        }
+        for st in summary["stages"]
+        for r in [None, *st["reasons"]]
+    ]
+    if print_listing(fmt, summary, records):
         return
     show_lifecycle(summary, lang)
 
@@ -247,17 +262,18 @@ def shares_cmd(
     dates: Annotated[str, typer.Option(help="as-of dates, comma-separated: 2025-03-31,2025-06-30")],
     lang: LangOpt = "ko",
     json_: JsonOpt = False,
+    format: ListFormatOpt = "table",
 ) -> None:
     """The share of each lifecycle stage at several dates (the churn window learned per date)."""
     from danggol.scores.lifecycle import STAGE_LABELS, STAGES, stage_shares
 
+    fmt = listing_format(format, json_)
     lang = check_lang(lang)
     days = [parse_date(d, "--dates") for d in split_list(dates, "--dates")]
     with open_workspace(ctx) as ws:
         table = stage_shares(ws.ibis, days)
     rows = table.to_pylist()
-    if json_:
-        print_json(rows)
+    if print_listing(fmt, rows, rows):
         return
     ordered = sorted(set(days))
     cell = {(r["as_of"], r["stage"]): r for r in rows}
@@ -309,10 +325,13 @@ def rule_text(rule: GradeRule, months: int, lang: str) -> str:
 
 
 @grades_app.command("show")
-def grades_show_cmd(lang: LangOpt = "ko", json_: JsonOpt = False) -> None:
+def grades_show_cmd(
+    lang: LangOpt = "ko", json_: JsonOpt = False, format: ListFormatOpt = "table"
+) -> None:
     """The grade rules, highest first, with every threshold."""
     from danggol.scores.grades import load_grade_rules
 
+    fmt = listing_format(format, json_)
     lang = check_lang(lang)
     rules = load_grade_rules()
     data = {
@@ -332,8 +351,11 @@ def grades_show_cmd(lang: LangOpt = "ko", json_: JsonOpt = False) -> None:
             for g in rules.grades
         ],
     }
-    if json_:
-        print_json(data)
+    records = [
+        {**{k: v for k, v in g.items() if k != "rule"}, "rule": g["rule"][lang]}
+        for g in data["grades"]
+    ]
+    if print_listing(fmt, data, records):
         return
     rows = [(g["grade"], g[lang], g["level"], g["rule"][lang]) for g in data["grades"]]
     out.print(
@@ -351,21 +373,29 @@ def grades_show_cmd(lang: LangOpt = "ko", json_: JsonOpt = False) -> None:
 
 @grades_app.command("evaluate")
 def grades_evaluate_cmd(
-    ctx: typer.Context, as_of: AsOfOpt = None, lang: LangOpt = "ko", json_: JsonOpt = False
+    ctx: typer.Context,
+    as_of: AsOfOpt = None,
+    lang: LangOpt = "ko",
+    json_: JsonOpt = False,
+    format: ListFormatOpt = "table",
 ) -> None:
     """Grade every customer as of a date and record it in the grade history."""
     from danggol.scores import evaluate_grades
     from danggol.scores.grades import CHANGES, load_grade_rules
 
+    fmt = listing_format(format, json_)
     lang = check_lang(lang)
     with open_workspace(ctx) as ws:
         day = as_of_day(as_of, ws.config)
         result = evaluate_grades(ws, day)
-    if json_:
-        print_json(result.to_dict())
+    total = result.customers
+    records = [
+        {"grade": key, "customers": n, "share": n / total if total else None}
+        for key, n in result.grades.items()
+    ]
+    if print_listing(fmt, result.to_dict(), records):
         return
     rules = load_grade_rules()
-    total = result.customers
     rows = [
         (key, rules.label(key, lang), f"{n:,}", percent(n / total if total else None))
         for key, n in result.grades.items()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,6 +27,7 @@ from danggol.cli.options import (
     parse_params,
     print_items,
     print_json,
+    print_listing,
     rich_table,
     show_progress,
 )
@@ -348,20 +350,21 @@ def refresh_cmd(
         bool, typer.Option("--full", help="rebuild every customer (no incremental refresh)")
     ] = False,
     json_: JsonOpt = False,
+    format: ListFormatOpt = "table",
 ) -> None:
     """Materialise the profile and snapshot every saved segment (atomically)."""
     from danggol import pipeline
     from danggol.activation import webhooks
     from danggol.progress import step
 
+    fmt = listing_format(format, json_)
     with open_workspace(ctx) as ws:
         day = as_of_day(as_of, ws.config)
-        with show_progress(json_), step("refresh", total=5):
+        with show_progress(fmt != "table"), step("refresh", total=5):
             result = pipeline.refresh(ws, day, full=full)
         # the entered/left changes go to the webhook outbox at once ('webhooks send' delivers)
         queued = webhooks.enqueue(ws) if webhooks.endpoints(ws) else 0
-    if json_:
-        print_json(result.to_dict())
+    if print_listing(fmt, result.to_dict(), [asdict(s) for s in result.segments]):
         return
     rows = [(s.segment, f"{s.size:,}", f"+{s.entered:,}", f"-{s.left:,}") for s in result.segments]
     out.print(

@@ -3,7 +3,7 @@
 model (scikit-learn) and VIP sub-segments by clustering.
 
 The names load on first use (PEP 562), so that a module needing only the prediction fields'
-names (``predict.customers.field_specs``) does not load SciPy and scikit-learn."""
+names (``predict.fields.field_specs``) does not load SciPy and scikit-learn."""
 
 from __future__ import annotations
 

@@ -54,6 +54,7 @@ from danggol.predict.choice import (
     settings_key,
 )
 from danggol.predict.clusters import VIPClusters, vip_features
+from danggol.predict.fields import field_specs as field_specs  # the fields, named here too
 from danggol.predict.guards import (
     FALLBACK,
     MIN_REPEAT_BUYERS,
@@ -77,7 +78,6 @@ from danggol.predict.uncertainty import (
     variance,
 )
 from danggol.profile import SNAPSHOT_TABLE, snapshot_is_current
-from danggol.schema import FieldSpec
 from danggol.scores import scored_profile
 from danggol.scores.grades import load_grade_rules
 from danggol.store import tables as store_tables
@@ -106,77 +106,6 @@ COLUMNS: dict[str, pa.DataType] = {
     "future_vip": pa.bool_(),
 }
 SCHEMA = pa.schema([("customer_id", pa.string()), *COLUMNS.items()])
-
-
-def field_specs() -> tuple[FieldSpec, ...]:
-    """The segment-language fields for the prediction columns."""
-    return (
-        FieldSpec(
-            "expected_orders", "expected_orders", "number", "expected orders", "예상 구매 횟수"
-        ),
-        FieldSpec(
-            "expected_orders_low",
-            "expected_orders_low",
-            "number",
-            "expected orders, 90% interval low",
-            "예상 구매 횟수 90% 구간 하한",
-        ),
-        FieldSpec(
-            "expected_orders_high",
-            "expected_orders_high",
-            "number",
-            "expected orders, 90% interval high",
-            "예상 구매 횟수 90% 구간 상한",
-        ),
-        FieldSpec("p_alive", "p_alive", "number", "probability active", "활성 확률"),
-        FieldSpec(
-            "repurchase_probability",
-            "repurchase_probability",
-            "number",
-            "repurchase probability",
-            "재구매 확률",
-        ),
-        FieldSpec(
-            "predicted_clv",
-            "predicted_clv",
-            "number",
-            "predicted lifetime value",
-            "예상 고객생애가치",
-            money=True,
-        ),
-        FieldSpec(
-            "predicted_clv_low",
-            "predicted_clv_low",
-            "number",
-            "predicted lifetime value, 90% interval low",
-            "예상 고객생애가치 90% 구간 하한",
-            money=True,
-        ),
-        FieldSpec(
-            "predicted_clv_high",
-            "predicted_clv_high",
-            "number",
-            "predicted lifetime value, 90% interval high",
-            "예상 고객생애가치 90% 구간 상한",
-            money=True,
-        ),
-        FieldSpec(
-            "predicted_clv_percentile",
-            "predicted_clv_percentile",
-            "number",
-            "predicted CLV percentile",
-            "예상 CLV 백분위",
-        ),
-        FieldSpec(
-            "expected_next_order_date",
-            "expected_next_order_date",
-            "date",
-            "expected next order date",
-            "다음 구매 예상일",
-        ),
-        FieldSpec("future_vip", "future_vip", "boolean", "future VIP", "예비 VIP"),
-        FieldSpec("vip_cluster", "vip_cluster", "text", "VIP sub-segment", "VIP 세부 유형"),
-    )
 
 
 @dataclass

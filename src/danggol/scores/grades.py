@@ -42,12 +42,11 @@ from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import ibis
 import ibis.expr.types as ir
-import pyarrow as pa
 
 from danggol.dates import shift
 from danggol.errors import ConfigError
@@ -56,6 +55,9 @@ from danggol.profile import customer_profile, purchases
 from danggol.scores._yaml import read_table
 from danggol.store import tables as store_tables
 from danggol.store.workspace import Workspace, transaction
+
+if TYPE_CHECKING:  # loaded by what computes: reading the score fields (a count) needs neither
+    import pyarrow as pa
 
 DEFAULT_GRADES = Path(__file__).parent / "defaults" / "grades.yaml"
 HISTORY_TABLE = "grade_history"
@@ -373,6 +375,8 @@ def record_grade_history(
 
 def grade_history(target: Target, *, customer_id: str | None = None) -> pa.Table:
     """The recorded grade snapshots, ordered by customer and date (empty before the first)."""
+    import pyarrow as pa
+
     con, _ = _connections(target)
     if HISTORY_TABLE not in con.list_tables():
         return pa.table(

@@ -66,16 +66,18 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
-import numpy as np
-import pyarrow as pa
 
 from danggol.errors import ConfigError
 from danggol.estimator import Estimator, Param, int_in, number_in, optional
 from danggol.profile import customer_profile, event_column
+
+if TYPE_CHECKING:  # loaded by what computes: reading the score fields (a count) needs neither
+    import numpy as np
+    import pyarrow as pa
 
 STAGES = ("potential", "new", "active", "loyal", "churned")
 
@@ -282,6 +284,8 @@ class Lifecycle(Estimator):
 
 def _quantile(values: np.ndarray, q: float) -> float:
     """Inverted-CDF quantile: the ceil(q·n)-th smallest value (no interpolation)."""
+    import numpy as np
+
     ordered = np.sort(values)
     return float(ordered[max(1, math.ceil(q * len(ordered))) - 1])
 
@@ -335,6 +339,8 @@ def stage_shares(
     ``share`` (float64, 0–1) and ``churn_days`` (the window used), ordered by date and
     ``STAGES``.
     """
+    import pyarrow as pa
+
     params = (lifecycle or Lifecycle()).get_params()
     signals = [name for names in SIGNAL_EVENTS.values() for name in names]
     rows: list[dict[str, Any]] = []

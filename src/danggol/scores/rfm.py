@@ -69,16 +69,17 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
-import numpy as np
-import pyarrow as pa
 
 from danggol.errors import ConfigError
 from danggol.estimator import Estimator, Param, int_in, is_number
 from danggol.scores._yaml import read_table
+
+if TYPE_CHECKING:  # loaded by what computes: reading the score fields (a count) needs neither
+    import numpy as np
 
 #: dimension → the profile column it is scored on
 DIMENSIONS: dict[str, str] = {
@@ -213,6 +214,8 @@ def _check_segments(raw: object, fail: Any) -> dict[str, dict[str, Any]]:
 
 def quantile_thresholds(values: np.ndarray, bins: int) -> list[Any]:
     """The ``bins − 1`` inverted-CDF quantiles of ``values``: t_k = v_(ceil(k·n/bins))."""
+    import numpy as np
+
     ordered = np.sort(values)
     n = len(ordered)
     return [ordered[-(-k * n // bins) - 1].item() for k in range(1, bins)]
@@ -319,6 +322,8 @@ class RFM(Estimator):
     # -- fit ------------------------------------------------------------------------------
     def fit(self, profile: ir.Table) -> RFM:
         """Validate the parameters and learn the thresholds from the customers with a purchase."""
+        import pyarrow as pa
+
         self.validate_params()
         n_bins, specs = _resolve_bins(self.bins)
         segment_map = (

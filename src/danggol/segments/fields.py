@@ -11,7 +11,7 @@ import difflib
 from dataclasses import dataclass
 from typing import Literal
 
-from danggol.predict.customers import field_specs as prediction_field_specs
+from danggol.predict.fields import field_specs as prediction_field_specs
 from danggol.schema import ACCOUNT_STATUSES, FieldSpec, FieldType
 from danggol.scores import field_specs
 

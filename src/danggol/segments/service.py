@@ -19,10 +19,8 @@ import sqlglot
 
 from danggol.choices import DIALECTS
 from danggol.errors import ConfigError, NotFoundError, SegmentError, UnknownSegmentError
-from danggol.predict.customers import field_specs as prediction_fields
-from danggol.predict.customers import profile_with_predictions
+from danggol.predict.fields import field_specs as prediction_fields
 from danggol.profile import BASE_FIELDS, SNAPSHOT_TABLE, customer_profile, snapshot_is_current
-from danggol.scores import add_scores, scored_profile
 from danggol.segments.compile import Compiler
 from danggol.segments.definition import NAME_RE, Segment
 from danggol.segments.fields import FIELDS, FUNCTIONS, suggest
@@ -274,8 +272,12 @@ def profile_base(
     if snapshot_is_current(con, as_of):
         return con.table(SNAPSHOT_TABLE)
     if columns is None or columns & PREDICTION_COLUMNS:
+        from danggol.predict.customers import profile_with_predictions  # SciPy: only if asked
+
         return profile_with_predictions(con, as_of, ws.config.predictions)
     if any(c not in PROFILE_COLUMNS and not c.startswith("events_") for c in columns):
+        from danggol.scores import scored_profile
+
         return scored_profile(con, as_of)
     return customer_profile(con, as_of, columns=columns, ids=ids)
 
@@ -342,6 +344,8 @@ def to_sql(ws: Workspace, tgt: Target, as_of: dt.date, dialect: str = "duckdb") 
             " made in Python at refresh, not SQL: this segment has no portable SQL. Count it or "
             "list its members with danggol (they read the stored profile), or export the members"
         )
+    from danggol.scores import add_scores
+
     # the full expression (not the materialised profile), so the SQL runs on any engine
     full = Compiler(
         ws.ibis,
@@ -557,7 +561,7 @@ def value_warnings(ws: Workspace, tree: Node) -> list[dict[str, str]]:
             t = t.select(tags=t.tags.unnest())
         present = {
             str(v).lower()
-            for v in t.select(v=t[column]).distinct().to_pyarrow()["v"].to_pylist()
+            for (v,) in to_rows(ws.ibis, t.select(v=t[column]).distinct())
             if v is not None
         }
         if kind == "city":

@@ -36,13 +36,16 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote
 
 import ibis
 import ibis.expr.types as ir
-import pyarrow as pa
 
 from danggol.errors import BackendError, ConfigError
+
+if TYPE_CHECKING:  # pyarrow loads where an Arrow table is handled (~0.14 s of CPU a command)
+    import pyarrow as pa
 
 #: the ``backend`` setting of a workspace that reads its own embedded DuckDB file
 EMBEDDED = "duckdb"
@@ -270,6 +273,8 @@ def connect(url: str) -> ibis.BaseBackend:
 def temp_table(con: ibis.BaseBackend, name: str, obj: ir.Table | pa.Table) -> ir.Table:
     """``obj`` (an expression or an Arrow table) computed once for this session: a temporary
     table named ``name`` where the engine has them, else a cached temporary view."""
+    import pyarrow as pa
+
     caps = capabilities(con)
     if caps.temp_tables:
         con.drop_table(name, force=True)  # (create_table(overwrite=True) fails on DuckDB, Ibis 12)
@@ -300,6 +305,8 @@ def to_rows(con: ibis.BaseBackend, expr: ir.Expr) -> list[tuple[object, ...]]:
     pandas for its type converters, which costs a command more than its query does."""
     if capabilities(con).embedded_store:
         return con.con.execute(str(ibis.to_sql(expr, dialect="duckdb"))).fetchall()  # type: ignore[attr-defined]
+    import pyarrow as pa
+
     result = expr.to_pyarrow()
     if isinstance(result, pa.Table):
         return [tuple(row.values()) for row in result.to_pylist()]
