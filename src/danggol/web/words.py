@@ -397,6 +397,12 @@ UI: dict[str, dict[str, str]] = {
     "pick_customer_countries": {"ko": "국가 선택", "en": "Choose a country"},
     "pick_customer_tags": {"ko": "태그 선택", "en": "Choose a tag"},
     "pick_signup_channel": {"ko": "가입 경로 선택", "en": "Choose a channel"},
+    "pick_event": {"ko": "이벤트 선택", "en": "Choose an event"},
+    "pick_channel": {"ko": "주문 채널 선택", "en": "Choose a channel"},
+    "pick_coupon_code": {"ko": "쿠폰 선택", "en": "Choose a coupon"},
+    "pick_customer_email_domain": {"ko": "이메일 도메인 선택", "en": "Choose a domain"},
+    "pick_customer_account_status": {"ko": "계정 상태 선택", "en": "Choose a status"},
+    "pick_companies": {"ko": "회사 선택", "en": "Choose a company"},
     "param_product": {"ko": "상품", "en": "Product"},
     "param_product_a": {"ko": "상품 A (구매함)", "en": "Product A (bought)"},
     "param_product_b": {"ko": "상품 B (구매하지 않음)", "en": "Product B (not bought)"},
@@ -424,6 +430,26 @@ UI: dict[str, dict[str, str]] = {
     "type_enum": {"ko": "선택", "en": "choice"},
     "type_boolean": {"ko": "예/아니오", "en": "yes/no"},
     "type_tags": {"ko": "태그", "en": "tags"},
+    "behaviour_matches": {
+        "ko": "행동 기록 (조건에 맞는 기록)",
+        "en": "Behaviour records (records that match)",
+    },
+    "records": {"ko": "기록", "en": "records"},
+    "match_yes": {"ko": "조건에 맞는 기록 있음", "en": "has a matching record"},
+    "match_no": {"ko": "조건에 맞는 기록 없음", "en": "has no matching record"},
+    "match_any": {
+        "ko": "세부 조건 없음: 기록이 하나라도 있으면 해당",
+        "en": "No details: any record counts",
+    },
+    "add_detail": {"ko": "+ 세부 조건", "en": "+ Detail"},
+    "detail": {"ko": "세부 항목", "en": "Detail"},
+    "agg_note": {"ko": "(맞는 기록 전체)", "en": "(of the matching records)"},
+    "date_ahead": {"ko": "기준일 이후", "en": "After the as-of date"},
+    "date_today": {"ko": "기준일 당일", "en": "The as-of date"},
+    "ahead_after": {"ko": "후", "en": "from the as-of date"},
+    "anniversary_of": {"ko": "기념일 기준", "en": "Anniversary of"},
+    "pick_more": {"ko": "값 추가", "en": "Add a value"},
+    "warning": {"ko": "확인", "en": "Check"},
     "op_eq": {"ko": "같음", "en": "is"},
     "op_ne": {"ko": "같지 않음", "en": "is not"},
     "op_gt": {"ko": "초과", "en": "more than"},
@@ -513,6 +539,16 @@ def value_words() -> dict[str, dict[str, dict[str, str]]]:
         frequency_tier=TIER_LABELS,
         grade={k: {"ko": grades.label(k, "ko"), "en": grades.label(k, "en")} for k in grades.keys},
         vip_cluster={c.key: {"ko": c.ko, "en": c.en} for c in (*NAMES, TYPICAL)},
+        # Shopify's tiers from the predicted CLV percentile (segments/compile.py)
+        predicted_spend_tier={
+            "high": {"ko": "높음 (예상 CLV 상위 20%)", "en": "high (top 20% predicted CLV)"},
+            "medium": {"ko": "중간 (상위 21–60%)", "en": "medium (21–60%)"},
+            "low": {"ko": "낮음 (하위 40%)", "en": "low (bottom 40%)"},
+        },
+        anniversary_date={
+            "birth_date": {"ko": "생일", "en": "birthday"},
+            "first_order_date": {"ko": "첫 구매일", "en": "first order"},
+        },
     )
     words["order_status"] = words["status"]
     words["order_channel"] = words["channel"]

@@ -840,9 +840,9 @@ async function route() {
   const main = document.getElementById("main");
   renderHeader();
   main.replaceChildren(h("p", { class: "muted" }, t("loading")));
-  const hash = decodeURIComponent((location.hash || "#/").slice(1));
-  const [path, query] = hash.split("?");
-  const parts = path.split("/").filter(Boolean);
+  // decoded once: the parameters by URLSearchParams (a '+' in a query stays a '+')
+  const [path, query] = (location.hash || "#/").slice(1).split("?");
+  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
   const params = new URLSearchParams(query || "");
   const page = h("div", { class: "page" });
   try {
