@@ -27,9 +27,9 @@ from danggol.scores import scored_profile
 from danggol.scores.lifecycle import STAGE_LABELS, STAGES
 from danggol.scores.rfm import PROSPECTS, load_segment_map
 from danggol.segments import history, service
+from danggol.segments.compile import ANNIVERSARY_DATES
 from danggol.segments.definition import GOALS, Segment
 from danggol.segments.explain import describe, explain
-from danggol.segments.compile import ANNIVERSARY_DATES
 from danggol.segments.fields import FIELDS, FUNCTIONS
 from danggol.segments.matches import MATCH_FUNCTIONS
 from danggol.segments.operators import OPERATORS
