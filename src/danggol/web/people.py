@@ -38,6 +38,7 @@ PICKABLE = {
     "customer_email_domain": ("customers", "email"),
     "customer_account_status": ("customers", "account_status"),
     "companies": ("customers", "company"),
+    "product_tags": ("products", "tags"),  # the catalogue's tags, where a shop loads one
 }
 #: the profile's per-event counters (``events_cart_add`` …) are shown as one activity list
 EVENT_PREFIX = "events_"
@@ -121,7 +122,7 @@ def field_values(
     if column not in table.columns:
         return []
     value = table[column]
-    if column == "tags":
+    if column == "tags":  # a list per row: customers' tags, products' tags
         value = value.unnest()
     if column == "email":  # the domain, as customer_email_domain compares it
         value = _email_domain(value)

@@ -403,6 +403,7 @@ UI: dict[str, dict[str, str]] = {
     "pick_customer_email_domain": {"ko": "이메일 도메인 선택", "en": "Choose a domain"},
     "pick_customer_account_status": {"ko": "계정 상태 선택", "en": "Choose a status"},
     "pick_companies": {"ko": "회사 선택", "en": "Choose a company"},
+    "pick_product_tags": {"ko": "상품 태그 선택", "en": "Choose a product tag"},
     "param_product": {"ko": "상품", "en": "Product"},
     "param_product_a": {"ko": "상품 A (구매함)", "en": "Product A (bought)"},
     "param_product_b": {"ko": "상품 B (구매하지 않음)", "en": "Product B (not bought)"},

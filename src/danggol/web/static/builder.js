@@ -25,12 +25,15 @@
   MATCH_OPS.integer = MATCH_OPS.number;
   //: the older functions the builder still offers (products_purchased and events are MATCHES now)
   const OLD_FUNCTIONS = new Set(["number_of_orders", "amount_spent", "anniversary", "in_segment"]);
+  //: pickers whose values are codes shown in words (a choice rather than a search)
+  const CODED = new Set(["event", "channel"]);
   const DATE_RE = /^(?:[+-]?\d+[dwmy]|today|yesterday|\d+_days_ago|\d{4}-\d{2}-\d{2})$/;
   const matchSpec = (name) => (App.vocab.matches || []).find((m) => m.name === name);
   const argSpec = (fn, arg) => { const m = matchSpec(fn); return m ? m.args.find((a) => a.name === arg) : null; };
   //: which picker lists the shop's values of a MATCHES argument (an order's id is no product)
   function argPick(fn, arg) {
     if (arg === "category") return "categories";
+    if (arg === "tag") return "product_tags";
     if (arg === "product_id" || (arg === "id" && ["products_purchased", "product_viewed", "abandoned_checkouts", "events"].includes(fn))) return "products";
     if (fn === "events" && arg === "name") return "event";
     if (fn === "orders_placed" && (arg === "channel" || arg === "coupon_code")) return arg;
@@ -247,7 +250,7 @@
         count.classList.remove("pending");
       }, 250);
     }
-    async function applyText() {
+    async function applyText(opening) {
       const text = qtext.value.trim();
       const seq = ++st.seq;
       if (!text) { st.root = newGroup("all"); renderTree(); setCount(null); return; }
@@ -255,6 +258,7 @@
         const r = await api("/api/query/parse", { json: { query: text } });
         if (seq !== st.seq) return;
         qerr.replaceChildren();
+        if (opening === true) qtext.value = r.query; // a query opened here reads in its one printed form
         const root = fromWhere(r.where);
         st.root = root.kind === "group" && !root.negate ? root : { kind: "group", op: "all", negate: false, children: [root] };
         renderTree();
@@ -380,6 +384,21 @@
       if (values && values.length) {
         const choose = (onPick, current) => {
           const sel = h("select", { class: "value" }, h("option", { value: "" }, "…"), values.map((v) => h("option", { value: v, selected: current === v || null }, wordsOf(v) || v)));
+          sel.addEventListener("change", () => onPick(sel.value));
+          return sel;
+        };
+        if (list) return multiInput(get, set, (add) => choose(add, ""), words);
+        return choose((v) => { set(v); changed(); }, o[key]);
+      }
+      if (CODED.has(pick)) {
+        // coded values (event names, order channels): a choice in words, of the shop's values
+        const choose = (onPick, current) => {
+          const sel = h("select", { class: `value coded ${pick}`, "aria-label": t(`pick_${pick}`) }, h("option", { value: "" }, t(`pick_${pick}`)));
+          if (current) sel.append(h("option", { value: current, selected: true }, wordsOf(current) || current));
+          api(`/api/values/${pick}?limit=200`).then((rows) => {
+            for (const r of rows) if (r.value !== current) sel.append(h("option", { value: r.value }, wordsOf(r.value) || r.value));
+            sel.dataset.loaded = String(rows.length);
+          }).catch(() => {});
           sel.addEventListener("change", () => onPick(sel.value));
           return sel;
         };
@@ -557,7 +576,7 @@
           h("label", {}, `${t("seg_title")} (${t("in_korean")})`, titleKo), h("label", {}, `${t("seg_title")} (${t("in_english")})`, titleEn),
           h("label", {}, t("description"), descIn),
           save, saveMsg))));
-    if (query) { qtext.value = query; await applyText(); } else { st.root.children.push(newCond()); changed(); }
+    if (query) { qtext.value = query; await applyText(true); } else { st.root.children.push(newCond()); changed(); }
   }
 
   window.Builder = { page, toWhere, fromWhere, parseCond };
