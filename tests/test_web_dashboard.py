@@ -245,7 +245,10 @@ def show(page, hash_: str) -> None:
         page.evaluate("document.getElementById('main').replaceChildren()")
     page.goto(page.base + hash_)
     page.wait_for_selector("body[data-ready]")
-    page.wait_for_selector("#main > .page, #main > .error")
+    try:
+        page.wait_for_selector("#main > .page, #main > .error", timeout=60_000)
+    except Exception as exc:  # say which page, and what the page raised
+        raise AssertionError(f"{hash_} was not drawn: {page.errors}") from exc
     page.wait_for_load_state("networkidle")
 
 

@@ -8,7 +8,7 @@ the library's own names for stages, reasons, tiers, RFM groups, grades and VIP c
 
 >>> words = ui_words()
 >>> words["ko"]["revenue"], words["en"]["nav_builder"]
-('매출', 'Segment builder')
+('매출', 'Builder')
 >>> value_words()["gender"]["male"]
 {'ko': '남성', 'en': 'Male'}
 """
@@ -27,7 +27,7 @@ UI: dict[str, dict[str, str]] = {
     "brand": {"ko": "단골", "en": "danggol"},
     "nav_overview": {"ko": "개요", "en": "Overview"},
     "nav_segments": {"ko": "세그먼트", "en": "Segments"},
-    "nav_builder": {"ko": "세그먼트 만들기", "en": "Segment builder"},
+    "nav_builder": {"ko": "세그먼트 만들기", "en": "Builder"},
     "nav_predictions": {"ko": "예측", "en": "Predictions"},
     "lang_switch": {"ko": "English", "en": "한국어"},
     "nav_campaigns": {"ko": "캠페인", "en": "Campaigns"},
@@ -288,7 +288,7 @@ UI: dict[str, dict[str, str]] = {
     },
     "csv_in_words": {"ko": "한글 제목과 값으로", "en": "Headings and values in words"},
     "date_mode": {"ko": "날짜 방식", "en": "Date kind"},
-    "date_relative": {"ko": "기준일로부터", "en": "From the as-of date"},
+    "date_relative": {"ko": "지난 기간", "en": "In the past"},
     "destinations": {"ko": "발송 대상 목록 내보내기", "en": "Lists for a destination"},
     "dest_sms": {"ko": "문자 발송 목록", "en": "SMS list"},
     "dest_sms_note": {"ko": "수신 동의한 휴대전화 번호만", "en": "opted-in mobile numbers only"},
@@ -445,7 +445,7 @@ UI: dict[str, dict[str, str]] = {
     "add_detail": {"ko": "+ 세부 조건", "en": "+ Detail"},
     "detail": {"ko": "세부 항목", "en": "Detail"},
     "agg_note": {"ko": "(맞는 기록 전체)", "en": "(of the matching records)"},
-    "date_ahead": {"ko": "기준일 이후", "en": "After the as-of date"},
+    "date_ahead": {"ko": "앞으로", "en": "Ahead"},
     "date_today": {"ko": "기준일 당일", "en": "The as-of date"},
     "ahead_after": {"ko": "후", "en": "from the as-of date"},
     "anniversary_of": {"ko": "기념일 기준", "en": "Anniversary of"},
