@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 from playwright.sync_api import Route, sync_playwright
 
@@ -65,6 +66,17 @@ ROUTES = [
     ("segment-params", "#/segment/cross_sell"),
     ("builder", "#/builder/vip_at_risk"),
     ("builder-copy", "#/builder?from=top_spenders"),
+    # the MATCHES form, the newer fields and a value the shop lacks (its warning)
+    (
+        "builder-matches",
+        "#/builder?q="
+        + quote(
+            "products_purchased MATCHES (id IN ('P0001', 'P9999'), date >= -3m) AND "
+            "orders_placed NOT MATCHES (channel = 'app', count >= 2) AND "
+            "(anniversary(date: 'birth_date') BETWEEN today AND +30d OR "
+            "rfm_group IN ('champions', 'loyal'))"
+        ),
+    ),
     ("grid-members", "#/grid/5/5/champions"),
     ("customer", "#/customer/{customer}"),
     ("predictions", "#/predictions"),

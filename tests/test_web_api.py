@@ -12,6 +12,7 @@ import io
 import json
 import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -113,6 +114,47 @@ def test_value_pickers_list_the_shops_own_values_like_sql(client):
     seoul = client.get("/api/values/customer_regions", params={"q": "서울"}).json()
     assert seoul and all("서울" in r["value"] for r in seoul)
     assert_error(client.get("/api/values/amount_spent"), 400, "bad_request")
+
+
+def test_newer_field_pickers_list_the_shops_own_values(client):
+    # the e-mail domain as customer_email_domain compares it: after the '@', lower-cased
+    got = client.get("/api/values/customer_email_domain", params={"limit": 200}).json()
+    want = sql(
+        client,
+        "SELECT lower(trim(split_part(email, '@', 2))) AS d, count(*) FROM customers "
+        "WHERE email LIKE '%@%' AND d <> '' GROUP BY 1 ORDER BY 2 DESC, 1",
+    )
+    assert [(r["value"], r["count"]) for r in got] == [tuple(w) for w in want]
+    coupons = client.get("/api/values/coupon_code", params={"limit": 200}).json()
+    want = sql(
+        client,
+        "SELECT coupon_code, count(*) FROM orders WHERE coupon_code <> '' "
+        "GROUP BY 1 ORDER BY 2 DESC, 1",
+    )
+    assert [(r["value"], r["count"]) for r in coupons] == [tuple(w) for w in want][:200]
+    # columns this shop does not load: an empty list, not an error
+    assert client.get("/api/values/companies").json() == []
+    assert client.get("/api/values/customer_account_status").json() == []
+
+
+def test_vocabulary_lists_the_matches_functions_and_the_builder_has_its_words(client):
+    from danggol.segments.matches import MATCH_FUNCTIONS
+
+    body = client.get("/api/vocabulary").json()
+    got = {m["name"]: m for m in body["matches"]}
+    assert set(got) == set(MATCH_FUNCTIONS)
+    args = {a["name"]: a for a in got["orders_placed"]["args"]}
+    assert args["sum_amount"]["aggregate"] and not args["channel"]["aggregate"]
+    assert args["sum_amount"]["ko"] == "합계 금액"
+    assert "birth_date" in body["anniversary_dates"]
+    # every word key the builder and the pages ask for by name is in both languages
+    words = client.get("/api/words").json()
+    static = Path(__file__).resolve().parent.parent / "src/danggol/web/static"
+    used = set()
+    for name in ("builder.js", "app.js"):
+        used |= set(re.findall(r'\bt\("([a-z0-9_]+)"', (static / name).read_text("utf-8")))
+    assert len(used) > 100
+    assert not used - set(words["ko"]), sorted(used - set(words["ko"]))
 
 
 def test_words_come_in_both_languages_from_one_table(client):

@@ -18,6 +18,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from typer.testing import CliRunner
@@ -114,6 +115,7 @@ def shop(tmp_path_factory):
     contact = con.execute(
         "SELECT name, email, phone FROM customers WHERE customer_id = ?", [customer]
     ).fetchall()[0]
+    expected = builder_expectations(con, a, b)
     ws.close()
     cross = cli_subprocess(
         path,
@@ -137,6 +139,80 @@ def shop(tmp_path_factory):
         "customer": customer,
         "contact": contact,
         "member_of": member_of,
+        **expected,
+    }
+
+
+def builder_expectations(con, a: str, b: str) -> dict[str, int]:
+    """What the builder's MATCHES and newer-field conditions must count, in plain SQL (and
+    Python for the birthdays) on the stored tables: known customers only, purchases are paid
+    or partly refunded orders up to the as-of date."""
+    known = "SELECT customer_id FROM profile_snapshot WHERE known_customer"
+    day = f"DATE '{AS_OF}'"
+    bought = (
+        "SELECT o.customer_id, count(DISTINCT o.order_id) AS n FROM orders o "
+        "JOIN order_items i USING (order_id) "
+        "WHERE o.status IN ('paid', 'partially_refunded') "
+        f"AND o.order_date >= {day} - INTERVAL 90 DAY AND o.order_date <= {day} "
+        "AND i.product_id IN (?, ?) GROUP BY 1"
+    )
+
+    def one(sql: str, params: list | None = None) -> int:
+        return int(con.execute(sql, params or []).fetchall()[0][0])
+
+    birthdays = [
+        r[0]
+        for r in con.execute(
+            f"SELECT birth_date FROM customers WHERE customer_id IN ({known}) "
+            "AND birth_date IS NOT NULL"
+        ).fetchall()
+    ]
+    soon = 0
+    for born in birthdays:  # the next birthday on or after the as-of date, 30 days ahead
+        try:
+            next_ = born.replace(year=AS_OF.year)
+        except ValueError:  # 29 February: the 28th in a common year
+            next_ = dt.date(AS_OF.year, 2, 28)
+        if next_ < AS_OF:
+            next_ = next_.replace(year=AS_OF.year + 1)
+        soon += next_ <= AS_OF + dt.timedelta(days=30)
+    top_domain = con.execute(
+        "SELECT lower(split_part(email, '@', 2)) d FROM customers WHERE email LIKE '%@%' "
+        "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
+    ).fetchall()[0][0]
+    return {
+        "universe": one(f"SELECT count(*) FROM ({known})"),
+        "bought_any": one(
+            f"SELECT count(*) FROM ({bought}) b WHERE customer_id IN ({known})", [a, b]
+        ),
+        "bought_two": one(
+            f"SELECT count(*) FROM ({bought}) b WHERE n >= 2 AND customer_id IN ({known})",
+            [a, b],
+        ),
+        "cart_30": one(
+            "SELECT count(DISTINCT customer_id) FROM events WHERE event = 'cart_add' "
+            f"AND event_date >= {day} - INTERVAL 30 DAY AND event_date <= {day} "
+            f"AND customer_id IN ({known})"
+        ),
+        "birthdays_30": soon,
+        "top_domain": top_domain,
+        "domain_count": one(
+            f"SELECT count(*) FROM customers WHERE lower(split_part(email, '@', 2)) = ? "
+            f"AND customer_id IN ({known})",
+            [top_domain],
+        ),
+        "champions_loyal": one(
+            "SELECT count(*) FROM profile_snapshot WHERE known_customer "
+            "AND rfm_group IN ('champions', 'loyal')"
+        ),
+        "abandoned_90": one(
+            "SELECT count(DISTINCT e.customer_id) FROM events e LEFT JOIN ("
+            "SELECT customer_id, max(order_date) AS lp FROM orders "
+            f"WHERE status IN ('paid', 'partially_refunded') AND order_date <= {day} GROUP BY 1"
+            ") l USING (customer_id) WHERE e.event = 'checkout_start' "
+            f"AND e.event_date <= {day} AND e.event_date >= {day} - INTERVAL 90 DAY "
+            f"AND (l.lp IS NULL OR l.lp < e.event_date) AND e.customer_id IN ({known})"
+        ),
     }
 
 
@@ -169,7 +245,10 @@ def show(page, hash_: str) -> None:
         page.evaluate("document.getElementById('main').replaceChildren()")
     page.goto(page.base + hash_)
     page.wait_for_selector("body[data-ready]")
-    page.wait_for_selector("#main > .page, #main > .error")
+    try:
+        page.wait_for_selector("#main > .page, #main > .error", timeout=60_000)
+    except Exception as exc:  # say which page, and what the page raised
+        raise AssertionError(f"{hash_} was not drawn: {page.errors}") from exc
     page.wait_for_load_state("networkidle")
 
 
@@ -348,6 +427,13 @@ def test_every_page_in_both_languages_has_no_raw_code_or_other_language(browser,
         f"#/segment/{SAVED.name}",
         "#/builder",
         "#/builder?from=cart_abandoners",
+        "#/builder?q="
+        + quote(
+            "products_purchased MATCHES (id IN ('P9999'), date >= -3m, count >= 2) AND "
+            "orders_placed NOT MATCHES (channel = 'app') AND email_opened MATCHES () AND "
+            "anniversary(date: 'birth_date') BETWEEN today AND +30d AND "
+            "rfm_group IN ('champions', 'loyal') AND abandoned_checkout_date >= -7d"
+        ),
         f"#/customer/{shop['customer']}",
         "#/grid/5/5/champions",
         "#/predictions",
@@ -490,4 +576,146 @@ def test_size_over_time_follows_dates_and_sparklines_start_at_zero(browser, shop
     top = max(by_date)
     for y, n in zip(ys, by_date, strict=True):
         assert baseline - y == pytest.approx(n / top * (height - 6), abs=0.01)
+    assert not page.errors, page.errors
+
+
+# --------------------------------------------------------------------------------------
+# the builder's MATCHES form and newer fields (issue 17 item 3, items 5-6 in the builder)
+# --------------------------------------------------------------------------------------
+
+
+def wait_count(page, value: int) -> None:
+    page.wait_for_function(
+        "v => document.getElementById('live-count').dataset.count === String(v)", arg=value
+    )
+
+
+def wait_query(page, text: str) -> None:
+    page.wait_for_function(
+        "q => document.getElementById('query-text').value === q", arg=text, timeout=30_000
+    )
+
+
+def test_builder_makes_edits_and_shows_a_matches_condition(browser, shop):
+    a, b = shop["products"]
+    page = open_page(browser)
+    show(page, "#/builder")
+    page.wait_for_function("document.getElementById('live-count').dataset.count !== ''")
+    page.locator(".cond .field-pick").first.select_option("match:products_purchased")
+    ids = page.locator(".match-test[data-arg='id']")
+    ids.wait_for()
+    ids.locator(".op").select_option("IN")
+    for product in (a, b):  # two products picked, one chip each
+        picker = page.locator(".match-test[data-arg='id'] input.picker.products")
+        picker.fill(product)
+        picker.dispatch_event("change")
+        page.wait_for_selector(f".match-test[data-arg='id'] .chip[data-value='{product}']")
+    query = f"products_purchased MATCHES (id IN ('{a}', '{b}'), date >= -90d)"
+    wait_query(page, query)
+    wait_count(page, shop["bought_any"])
+    assert 0 < shop["bought_any"] < shop["universe"]
+    assert "최근" in page.locator(".match-test[data-arg='date']").inner_text()
+
+    # "has no matching record": NOT MATCHES, the complement over the known customers
+    page.locator(".cond.match .match-not").select_option("not")
+    wait_query(page, query.replace(" MATCHES ", " NOT MATCHES "))
+    wait_count(page, shop["universe"] - shop["bought_any"])
+    page.locator(".cond.match .match-not").select_option("")
+
+    # an aggregate test: at least two such orders
+    page.locator(".cond.match .add-detail").click()
+    last = page.locator(".match-test").last
+    last.locator(".arg-pick").select_option("count")
+    page.locator(".match-test[data-arg='count'] .op").select_option(">=")
+    page.locator(".match-test[data-arg='count'] input.value").fill("2")
+    two = query[:-1] + ", count >= 2)"
+    wait_query(page, two)
+    wait_count(page, shop["bought_two"])
+
+    page.locator("#seg-name").fill("xs_matches")
+    page.locator("#seg-title-ko").fill("두 상품 2회 이상")
+    page.locator("#save").click()
+    page.wait_for_url(re.compile(r"#/segment/xs_matches$"))
+    saved = page.request.get(page.base + "api/segments/xs_matches").json()
+    assert saved["query"] == two and saved["size"] == shop["bought_two"]
+
+    # edited again: the saved MATCHES comes back as the same form, not as text
+    show(page, "#/builder/xs_matches")
+    wait_query(page, two)
+    assert page.locator(".cond[data-kind='raw']").count() == 0
+    tests = page.locator(".cond.match .match-test").evaluate_all(
+        "els => els.map(e => e.dataset.arg)"
+    )
+    assert tests == ["id", "date", "count"]
+    chips = page.locator(".chip").evaluate_all("els => els.map(e => e.dataset.value)")
+    assert chips == [a, b]
+    wait_count(page, shop["bought_two"])
+    assert not page.errors, page.errors
+
+
+def test_builder_reads_the_older_form_and_warns_of_values_the_shop_lacks(browser, shop):
+    older = "products_purchased(id: 'P9999') = true OR events(name: 'cart_add', date: -30d) >= 1"
+    canonical = (
+        "products_purchased MATCHES (id = 'P9999') OR "
+        "events MATCHES (name = 'cart_add', date >= -30d)"
+    )
+    for lang, warning in (
+        ("ko", "⚠ 이 쇼핑몰에 상품 'P9999' 없음"),
+        ("en", "⚠ no product 'P9999' in this shop"),
+    ):
+        page = open_page(browser, lang)
+        show(page, "#/builder?q=" + quote(older))
+        wait_query(page, canonical)
+        kinds = page.locator(".cond").evaluate_all("els => els.map(e => e.dataset.kind)")
+        assert kinds == ["match", "match"]
+        # the count still runs: nobody bought P9999, so it is the cart count
+        wait_count(page, shop["cart_30"])
+        page.wait_for_selector("#value-warnings li")
+        assert page.locator("#value-warnings li").all_inner_texts() == [warning]
+        event = page.locator(".cond.match").nth(1).locator("select.coded.event")
+        chosen = event.evaluate("s => [s.value, s.options[s.selectedIndex].text]")
+        assert chosen == ["cart_add", "장바구니 담기" if lang == "ko" else "Added to cart"]
+        assert not page.errors, page.errors
+        page.context.close()
+
+
+def test_builder_newer_fields_pick_the_shops_values(browser, shop):
+    page = open_page(browser)
+    show(page, "#/builder")
+    page.wait_for_function("document.getElementById('live-count').dataset.count !== ''")
+    first = page.locator(".cond").first
+    # the e-mail domain: the picker offers the shop's own domains
+    first.locator(".field-pick").select_option("customer_email_domain")
+    picker = page.locator("input.picker.customer_email_domain")
+    picker.focus()
+    page.wait_for_function(
+        "Number(document.querySelector('input.picker.customer_email_domain').dataset.loaded) > 0"
+    )
+    assert page.locator(f"datalist option[value='{shop['top_domain']}']").count() == 1
+    picker.fill(shop["top_domain"])
+    picker.dispatch_event("change")
+    wait_query(page, f"customer_email_domain = '{shop['top_domain']}'")
+    wait_count(page, shop["domain_count"])
+
+    # RFM groups, chosen in words, one chip each
+    first.locator(".field-pick").select_option("rfm_group")
+    first.locator(".op").select_option("IN")
+    for group in ("champions", "loyal"):
+        page.locator(".cond .multi select.value").select_option(group)
+        page.wait_for_selector(f".chip[data-value='{group}']")
+    chips = page.locator(".chip").all_inner_texts()
+    assert not any("champions" in c or "loyal" in c for c in chips), chips
+    wait_query(page, "rfm_group IN ('champions', 'loyal')")
+    wait_count(page, shop["champions_loyal"])
+
+    # a birthday in the next 30 days
+    first.locator(".field-pick").select_option("fn:anniversary")
+    wait_query(page, "anniversary(date: 'birth_date') BETWEEN today AND +30d")
+    wait_count(page, shop["birthdays_30"])
+    assert "생일" in first.inner_text()
+
+    # a checkout abandoned in the last 90 days
+    first.locator(".field-pick").select_option("abandoned_checkout_date")
+    wait_query(page, "abandoned_checkout_date >= -90d")
+    wait_count(page, shop["abandoned_90"])
     assert not page.errors, page.errors

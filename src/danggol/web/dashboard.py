@@ -27,9 +27,11 @@ from danggol.scores import scored_profile
 from danggol.scores.lifecycle import STAGE_LABELS, STAGES
 from danggol.scores.rfm import PROSPECTS, load_segment_map
 from danggol.segments import history, service
+from danggol.segments.compile import ANNIVERSARY_DATES
 from danggol.segments.definition import GOALS, Segment
 from danggol.segments.explain import describe, explain
 from danggol.segments.fields import FIELDS, FUNCTIONS
+from danggol.segments.matches import MATCH_FUNCTIONS
 from danggol.segments.operators import OPERATORS
 from danggol.segments.parse import check_text, to_query
 from danggol.store.workspace import Workspace
@@ -290,6 +292,20 @@ def vocabulary(ws: Workspace) -> dict[str, Any]:
         }
         for f in FUNCTIONS.values()
     ]
+    # the MATCHES form's functions and their arguments (row tests, and aggregate tests:
+    # count, sum_amount); a function whose events the shop lacks is still listed
+    matches = [
+        {
+            "name": m.name,
+            "ko": m.ko,
+            "en": m.en,
+            "args": [
+                {"name": a.name, "type": a.type, "ko": a.ko, "en": a.en, "aggregate": a.aggregate}
+                for a in m.args
+            ],
+        }
+        for m in MATCH_FUNCTIONS.values()
+    ]
     operators = [
         {"op": op, "ko": o.words("ko"), "en": o.words("en")} for op, o in OPERATORS.items()
     ]
@@ -302,6 +318,8 @@ def vocabulary(ws: Workspace) -> dict[str, Any]:
     return {
         "fields": fields,
         "functions": functions,
+        "matches": matches,
+        "anniversary_dates": list(ANNIVERSARY_DATES),
         "operators": operators,
         "goals": goals,
         "value_labels": values,

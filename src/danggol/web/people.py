@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from danggol.errors import ConfigError
 from danggol.segments import service
+from danggol.segments.compile import _email_domain
 from danggol.segments.fields import FIELDS
 from danggol.segments.parse import check_text
 from danggol.store.workspace import Workspace
@@ -33,6 +34,11 @@ PICKABLE = {
     "favourite_category": ("order_items", "category"),
     "channel": ("orders", "channel"),
     "event": ("events", "event"),
+    "coupon_code": ("orders", "coupon_code"),
+    "customer_email_domain": ("customers", "email"),
+    "customer_account_status": ("customers", "account_status"),
+    "companies": ("customers", "company"),
+    "product_tags": ("products", "tags"),  # the catalogue's tags, where a shop loads one
 }
 #: the profile's per-event counters (``events_cart_add`` …) are shown as one activity list
 EVENT_PREFIX = "events_"
@@ -116,8 +122,10 @@ def field_values(
     if column not in table.columns:
         return []
     value = table[column]
-    if column == "tags":
+    if column == "tags":  # a list per row: customers' tags, products' tags
         value = value.unnest()
+    if column == "email":  # the domain, as customer_email_domain compares it
+        value = _email_domain(value)
     t = table.select(value=value)
     t = t.filter(t.value.notnull() & (t.value.cast("string") != ""))
     needle = check_text(search.strip().lower(), "a search")

@@ -8,7 +8,7 @@ the library's own names for stages, reasons, tiers, RFM groups, grades and VIP c
 
 >>> words = ui_words()
 >>> words["ko"]["revenue"], words["en"]["nav_builder"]
-('매출', 'Segment builder')
+('매출', 'Builder')
 >>> value_words()["gender"]["male"]
 {'ko': '남성', 'en': 'Male'}
 """
@@ -27,7 +27,7 @@ UI: dict[str, dict[str, str]] = {
     "brand": {"ko": "단골", "en": "danggol"},
     "nav_overview": {"ko": "개요", "en": "Overview"},
     "nav_segments": {"ko": "세그먼트", "en": "Segments"},
-    "nav_builder": {"ko": "세그먼트 만들기", "en": "Segment builder"},
+    "nav_builder": {"ko": "세그먼트 만들기", "en": "Builder"},
     "nav_predictions": {"ko": "예측", "en": "Predictions"},
     "lang_switch": {"ko": "English", "en": "한국어"},
     "nav_campaigns": {"ko": "캠페인", "en": "Campaigns"},
@@ -288,7 +288,7 @@ UI: dict[str, dict[str, str]] = {
     },
     "csv_in_words": {"ko": "한글 제목과 값으로", "en": "Headings and values in words"},
     "date_mode": {"ko": "날짜 방식", "en": "Date kind"},
-    "date_relative": {"ko": "기준일로부터", "en": "From the as-of date"},
+    "date_relative": {"ko": "지난 기간", "en": "In the past"},
     "destinations": {"ko": "발송 대상 목록 내보내기", "en": "Lists for a destination"},
     "dest_sms": {"ko": "문자 발송 목록", "en": "SMS list"},
     "dest_sms_note": {"ko": "수신 동의한 휴대전화 번호만", "en": "opted-in mobile numbers only"},
@@ -397,6 +397,13 @@ UI: dict[str, dict[str, str]] = {
     "pick_customer_countries": {"ko": "국가 선택", "en": "Choose a country"},
     "pick_customer_tags": {"ko": "태그 선택", "en": "Choose a tag"},
     "pick_signup_channel": {"ko": "가입 경로 선택", "en": "Choose a channel"},
+    "pick_event": {"ko": "이벤트 선택", "en": "Choose an event"},
+    "pick_channel": {"ko": "주문 채널 선택", "en": "Choose a channel"},
+    "pick_coupon_code": {"ko": "쿠폰 선택", "en": "Choose a coupon"},
+    "pick_customer_email_domain": {"ko": "이메일 도메인 선택", "en": "Choose a domain"},
+    "pick_customer_account_status": {"ko": "계정 상태 선택", "en": "Choose a status"},
+    "pick_companies": {"ko": "회사 선택", "en": "Choose a company"},
+    "pick_product_tags": {"ko": "상품 태그 선택", "en": "Choose a product tag"},
     "param_product": {"ko": "상품", "en": "Product"},
     "param_product_a": {"ko": "상품 A (구매함)", "en": "Product A (bought)"},
     "param_product_b": {"ko": "상품 B (구매하지 않음)", "en": "Product B (not bought)"},
@@ -424,6 +431,26 @@ UI: dict[str, dict[str, str]] = {
     "type_enum": {"ko": "선택", "en": "choice"},
     "type_boolean": {"ko": "예/아니오", "en": "yes/no"},
     "type_tags": {"ko": "태그", "en": "tags"},
+    "behaviour_matches": {
+        "ko": "행동 기록 (조건에 맞는 기록)",
+        "en": "Behaviour records (records that match)",
+    },
+    "records": {"ko": "기록", "en": "records"},
+    "match_yes": {"ko": "조건에 맞는 기록 있음", "en": "has a matching record"},
+    "match_no": {"ko": "조건에 맞는 기록 없음", "en": "has no matching record"},
+    "match_any": {
+        "ko": "세부 조건 없음: 기록이 하나라도 있으면 해당",
+        "en": "No details: any record counts",
+    },
+    "add_detail": {"ko": "+ 세부 조건", "en": "+ Detail"},
+    "detail": {"ko": "세부 항목", "en": "Detail"},
+    "agg_note": {"ko": "(맞는 기록 전체)", "en": "(of the matching records)"},
+    "date_ahead": {"ko": "앞으로", "en": "Ahead"},
+    "date_today": {"ko": "기준일 당일", "en": "The as-of date"},
+    "ahead_after": {"ko": "후", "en": "from the as-of date"},
+    "anniversary_of": {"ko": "기념일 기준", "en": "Anniversary of"},
+    "pick_more": {"ko": "값 추가", "en": "Add a value"},
+    "warning": {"ko": "확인", "en": "Check"},
     "op_eq": {"ko": "같음", "en": "is"},
     "op_ne": {"ko": "같지 않음", "en": "is not"},
     "op_gt": {"ko": "초과", "en": "more than"},
@@ -513,6 +540,16 @@ def value_words() -> dict[str, dict[str, dict[str, str]]]:
         frequency_tier=TIER_LABELS,
         grade={k: {"ko": grades.label(k, "ko"), "en": grades.label(k, "en")} for k in grades.keys},
         vip_cluster={c.key: {"ko": c.ko, "en": c.en} for c in (*NAMES, TYPICAL)},
+        # Shopify's tiers from the predicted CLV percentile (segments/compile.py)
+        predicted_spend_tier={
+            "high": {"ko": "높음 (예상 CLV 상위 20%)", "en": "high (top 20% predicted CLV)"},
+            "medium": {"ko": "중간 (상위 21–60%)", "en": "medium (21–60%)"},
+            "low": {"ko": "낮음 (하위 40%)", "en": "low (bottom 40%)"},
+        },
+        anniversary_date={
+            "birth_date": {"ko": "생일", "en": "birthday"},
+            "first_order_date": {"ko": "첫 구매일", "en": "first order"},
+        },
     )
     words["order_status"] = words["status"]
     words["order_channel"] = words["channel"]

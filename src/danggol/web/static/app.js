@@ -89,11 +89,16 @@ function fmtValue(name, v) {
   if (PROBABILITIES.has(name)) return fmtPct(v);
   const words = typeof v === "string" ? valueWords(name, v) || valueWords(column, v) : null;
   if (words) return words;
+  if (column === "country" && /^[A-Z]{2}$/.test(v)) return countryName(v);
   if (typeof v === "boolean") return v ? t("yes") : t("no");
   if (typeof v === "number") return Number.isInteger(v) ? fmtInt(v) : fmtNum(v);
   if (Array.isArray(v)) return v.join(", ");
   if (typeof v === "string" && /^\d{4}-\d{2}-\d{2}/.test(v)) return fmtDate(v);
   return String(v);
+}
+// an ISO 3166 country code in the page's language (KR → 대한민국), by the browser's own names
+function countryName(code) {
+  try { return new Intl.DisplayNames([locale()], { type: "region" }).of(code) || code; } catch (e) { return code; }
 }
 // a value on the page: words, numbers and dates as text; anything else is the shop's data
 function showValue(name, v) {
@@ -859,6 +864,9 @@ const KPIS = ["conversion_rate", "revenue_per_customer", "aov", "orders"];
 async function pageCampaigns(main) {
   main.append(h("h1", {}, t("campaigns_title")));
   const list = await api("/api/campaigns");
+  const segments = new Map((await api("/api/segments")).map((sg) => [sg.name, sg]));
+  // the segment by its title (a link), its name only when it is gone
+  const segOf = (name) => { const sg = segments.get(name); return sg ? h("a", { href: `#/segment/${encodeURIComponent(name)}` }, titleOf(sg)) : dv(name); };
   if (!list.length) main.append(card(null, h("p", { class: "muted", id: "no-campaigns" }, t("no_campaigns"))));
   for (const c of list) {
     const r = await api(`/api/campaigns/${encodeURIComponent(c.name)}/report`);
@@ -871,7 +879,7 @@ async function pageCampaigns(main) {
       : t("verdict_none", { l: level });
     main.append(card(h("span", {}, `${t("campaign")}: `, dv(c.name)),
       h("p", { class: `verdict ${v.significant ? (v.direction === "down" ? "out" : "in") : ""}`, "data-significant": String(v.significant) }, verdict),
-      h("p", { class: "muted" }, `${t("segment")}: `, dv(c.segment), ` · ${t("kpi_name")} ${t(`kpi_${c.kpi}`)} · ${t("window")} ${fmtDate(c.window_start)} – ${fmtDate(c.window_end)}`,
+      h("p", { class: "muted" }, `${t("segment")}: `, segOf(c.segment), ` · ${t("kpi_name")} ${t(`kpi_${c.kpi}`)} · ${t("window")} ${fmtDate(c.window_start)} – ${fmtDate(c.window_end)}`,
         r.complete ? "" : ` · ${t("window_open", { d: fmtDate(r.data_through) })}`),
       h("div", { class: "kpis small", "data-campaign": c.name },
         kpi("treated", `${show(k.treated)} (${fmtInt(r.treated.customers)})`),
@@ -966,9 +974,9 @@ async function route() {
   const main = document.getElementById("main");
   renderHeader();
   main.replaceChildren(h("p", { class: "muted" }, t("loading")));
-  const hash = decodeURIComponent((location.hash || "#/").slice(1));
-  const [path, query] = hash.split("?");
-  const parts = path.split("/").filter(Boolean);
+  // decoded once: the parameters by URLSearchParams (a '+' in a query stays a '+')
+  const [path, query] = (location.hash || "#/").slice(1).split("?");
+  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
   const params = new URLSearchParams(query || "");
   const page = h("div", { class: "page" });
   try {

@@ -19,7 +19,26 @@
   const OP_SLUG = { "=": "eq", "!=": "ne", ">": "gt", ">=": "ge", "<": "lt", "<=": "le", BETWEEN: "between", "NOT BETWEEN": "not_between", IN: "in", "NOT IN": "not_in", CONTAINS: "contains", "NOT CONTAINS": "not_contains", "IS NULL": "null", "IS NOT NULL": "not_null" };
   const opWords = (op, type) => t(type === "date" && ["=", ">", ">=", "<", "<="].includes(op) ? `op_date_${OP_SLUG[op]}` : `op_${OP_SLUG[op]}`);
   //: text fields whose values a picker offers from the shop's own data
-  const PICKED = { customer_regions: "customer_regions", customer_cities: "customer_cities", customer_countries: "customer_countries", customer_tags: "customer_tags", signup_channel: "signup_channel" };
+  const PICKED = { customer_regions: "customer_regions", customer_cities: "customer_cities", customer_countries: "customer_countries", customer_tags: "customer_tags", signup_channel: "signup_channel", favourite_category: "categories", customer_email_domain: "customer_email_domain", customer_account_status: "customer_account_status", companies: "companies" };
+  //: the comparisons inside MATCHES ( … ), by the argument's type
+  const MATCH_OPS = { text: ["=", "!=", "IN", "NOT IN"], tags: ["=", "!=", "IN", "NOT IN"], number: ["=", "!=", ">", ">=", "<", "<=", "BETWEEN"], date: [">=", ">", "<=", "<", "=", "BETWEEN"] };
+  MATCH_OPS.integer = MATCH_OPS.number;
+  //: the older functions the builder still offers (products_purchased and events are MATCHES now)
+  const OLD_FUNCTIONS = new Set(["number_of_orders", "amount_spent", "anniversary", "in_segment"]);
+  //: pickers whose values are codes shown in words (a choice rather than a search)
+  const CODED = new Set(["event", "channel"]);
+  const DATE_RE = /^(?:[+-]?\d+[dwmy]|today|yesterday|\d+_days_ago|\d{4}-\d{2}-\d{2})$/;
+  const matchSpec = (name) => (App.vocab.matches || []).find((m) => m.name === name);
+  const argSpec = (fn, arg) => { const m = matchSpec(fn); return m ? m.args.find((a) => a.name === arg) : null; };
+  //: which picker lists the shop's values of a MATCHES argument (an order's id is no product)
+  function argPick(fn, arg) {
+    if (arg === "category") return "categories";
+    if (arg === "tag") return "product_tags";
+    if (arg === "product_id" || (arg === "id" && ["products_purchased", "product_viewed", "abandoned_checkouts", "events"].includes(fn))) return "products";
+    if (fn === "events" && arg === "name") return "event";
+    if (fn === "orders_placed" && (arg === "channel" || arg === "coupon_code")) return arg;
+    return null;
+  }
 
   // ---------------------------------------------------------------- model <-> text
   const quote = (v) => `'${String(v).replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
@@ -52,28 +71,39 @@
     const text = String(v).trim();
     if (type === "number" || type === "integer") return Number.isFinite(Number(text)) ? text : null;
     if (type === "boolean") return text === "false" ? "false" : "true";
-    if (type === "date") return /^-?\d+[dwmy]$/.test(text) || /^\d{4}-\d{2}-\d{2}$/.test(text) ? text : null;
+    if (type === "date") return DATE_RE.test(text) ? text : null;
     return quote(text);
+  }
+  //: one comparison as text (a field's, or a MATCHES argument's), or null while incomplete
+  function compareText(left, type, op, value, value2) {
+    if (NO_VALUE.has(op)) return `${left} ${op}`;
+    if (op === "IN" || op === "NOT IN") {
+      const items = String(value || "").split(",").map((x) => literal(type, x)).filter(Boolean);
+      return items.length ? `${left} ${op} (${items.join(", ")})` : null;
+    }
+    if (op.endsWith("BETWEEN")) {
+      const a = literal(type, value), b = literal(type, value2);
+      return a && b ? `${left} ${op} ${a} AND ${b}` : null;
+    }
+    const v = literal(type === "tags" ? "text" : type, value);
+    return v === null ? null : `${left} ${op} ${v}`;
   }
   function condText(n) {
     if (n.kind === "raw") return n.text.trim() || null;
+    if (n.match) return matchText(n);
     if (n.fn) return fnText(n);
-    const type = fieldType(n.field);
-    if (NO_VALUE.has(n.op)) return `${n.field} ${n.op}`;
-    if (n.op === "IN" || n.op === "NOT IN") {
-      const items = String(n.value || "").split(",").map((x) => literal(type, x)).filter(Boolean);
-      return items.length ? `${n.field} ${n.op} (${items.join(", ")})` : null;
-    }
-    if (n.op.endsWith("BETWEEN")) {
-      const a = literal(type, n.value), b = literal(type, n.value2);
-      return a && b ? `${n.field} ${n.op} ${a} AND ${b}` : null;
-    }
-    const v = literal(type === "tags" ? "text" : type, n.value);
-    return v === null ? null : `${n.field} ${n.op} ${v}`;
+    return compareText(n.field, fieldType(n.field), n.op, n.value, n.value2);
+  }
+  //: products_purchased MATCHES (id IN ('A', 'B'), date >= -3m): the tests not yet filled in
+  //: are left out, so that the count follows what is complete
+  function matchText(n) {
+    const tests = n.tests.map((x) => { const a = argSpec(n.match, x.arg); return a ? compareText(x.arg, a.type, x.op, x.value, x.value2) : null; }).filter((x) => x !== null);
+    return `${n.match} ${n.matchNot ? "NOT MATCHES" : "MATCHES"} (${tests.join(", ")})`;
   }
   function fnText(n) {
     const args = [];
     if (n.fn === "in_segment") return n.args.segment ? `in_segment(${quote(n.args.segment)}) = ${n.value === "false" ? "false" : "true"}` : null;
+    if (n.fn === "anniversary") return compareText(`anniversary(date: ${quote(n.args.date || "birth_date")})`, "date", n.op, n.value, n.value2);
     if (n.fn === "events") { if (!n.args.name) return null; args.push(`name: ${quote(n.args.name)}`); }
     if (n.fn === "products_purchased") {
       if (n.args.id) args.push(`id: ${quote(n.args.id)}`);
@@ -97,30 +127,56 @@
   }
 
   const OP_RE = /^([a-z_][a-z0-9_]*) (NOT BETWEEN|BETWEEN|NOT IN|IN|NOT CONTAINS|CONTAINS|IS NOT NULL|IS NULL|!=|>=|<=|=|>|<)(?: (.*))?$/;
+  //: the right side of "x OP rest" into the model's value (and value2); null when the
+  //: builder's inputs cannot show it (the condition then stays as text)
+  function parseRight(node, type, op, rest) {
+    const ok = (v) => type !== "date" || DATE_RE.test(v);
+    if (NO_VALUE.has(op)) return node;
+    if (op.endsWith("BETWEEN")) {
+      const [a, b] = splitTop(rest, " AND ");
+      node.value = unquote(a || ""); node.value2 = unquote(b || "");
+      return ok(node.value) && ok(node.value2) ? node : null;
+    }
+    if (op.endsWith("IN")) {
+      const items = splitTop(rest.replace(/^\(|\)$/g, ""), ",").map(unquote);
+      node.value = items.join(", ");
+      return items.every(ok) ? node : null;
+    }
+    node.value = unquote(rest);
+    return ok(node.value) ? node : null;
+  }
+  const MATCH_RE = /^([a-z_][a-z0-9_]*) (NOT MATCHES|MATCHES) \((.*)\)$/;
+  const TEST_RE = /^([a-z_][a-z0-9_]*) (NOT BETWEEN|BETWEEN|NOT IN|IN|!=|>=|<=|=|>|<)(?: (.*))?$/;
   function parseCond(text) {
-    const fn = /^([a-z_]+)\((.*)\) (>=|<=|!=|=|>|<) (.+)$/.exec(text);
-    if (fn && App.vocab.functions.some((f) => f.name === fn[1])) {
-      const node = { kind: "cond", fn: fn[1], args: {}, op: fn[3], value: fn[4] };
+    const mt = MATCH_RE.exec(text);
+    if (mt && matchSpec(mt[1])) {
+      const node = { kind: "cond", match: mt[1], matchNot: mt[2] === "NOT MATCHES", tests: [] };
+      for (const part of mt[3].trim() ? splitTop(mt[3], ",") : []) {
+        const m = TEST_RE.exec(part);
+        const a = m && argSpec(mt[1], m[1]);
+        if (!a || !(MATCH_OPS[a.type] || []).includes(m[2])) return null;
+        const tst = parseRight({ arg: m[1], op: m[2], value: "", value2: "" }, a.type, m[2], m[3] || "");
+        if (!tst) return null;
+        node.tests.push(tst);
+      }
+      return node;
+    }
+    const fn = /^([a-z_]+)\((.*)\) (NOT BETWEEN|BETWEEN|>=|<=|!=|=|>|<) (.+)$/.exec(text);
+    if (fn && OLD_FUNCTIONS.has(fn[1])) {
+      const node = { kind: "cond", fn: fn[1], args: {}, op: fn[3], value: fn[4], value2: "" };
       for (const part of fn[2] ? splitTop(fn[2], ",") : []) {
         const m = /^([a-z_]+):\s*(.+)$/.exec(part);
-        if (m) node.args[m[1]] = m[1] === "date" ? m[2].trim() : unquote(m[2]);
+        if (m) node.args[m[1]] = m[1] === "date" && fn[1] !== "anniversary" ? m[2].trim() : unquote(m[2]);
         else if (fn[1] === "in_segment") node.args.segment = unquote(part);
         else return null;
       }
-      if (["id", "category", "name", "date", "segment"].some((k) => k in node.args) || !fn[2]) return node;
-      return null;
+      if (fn[1] === "anniversary") return parseRight(node, "date", fn[3], fn[4]);
+      if (fn[3].endsWith("BETWEEN")) return null;
+      return node;
     }
     const m = OP_RE.exec(text);
     if (!m || !fieldType(m[1])) return null;
-    const node = { kind: "cond", field: m[1], op: m[2], value: "", value2: "" };
-    const rest = m[3] || "";
-    if (m[2].endsWith("BETWEEN")) {
-      const [a, b] = splitTop(rest, " AND ");
-      node.value = unquote(a || ""); node.value2 = unquote(b || "");
-    } else if (m[2].endsWith("IN")) {
-      node.value = splitTop(rest.replace(/^\(|\)$/g, ""), ",").map(unquote).join(", ");
-    } else node.value = unquote(rest);
-    return node;
+    return parseRight({ kind: "cond", field: m[1], op: m[2], value: "", value2: "" }, fieldType(m[1]), m[2], m[3] || "");
   }
   function fromWhere(w) {
     if (w === null || w === undefined) return newGroup("all");
@@ -145,6 +201,10 @@
     const countNote = h("span", { class: "muted small" });
     const share = h("span", { id: "live-share", class: "live-share" });
     const preview = h("div", { id: "preview", class: "preview scroll" });
+    // values that name nothing in this shop (a product, category, event, region): the count
+    // still runs, but a typo would count 0 without a word
+    const warns = h("ul", { id: "value-warnings", class: "warnings", role: "status" });
+    const showWarnings = (list) => warns.replaceChildren(...(list || []).map((w) => h("li", { class: "warn", "data-kind": w.kind, "data-value": w.value }, `⚠ ${w[App.lang] || w.en}`)));
     let countTimer = null, textTimer = null;
 
     function changed() {
@@ -165,7 +225,7 @@
       countNote.textContent = "";
       const base = App.status.customers;
       share.textContent = n === null || !base ? "" : t("of_customers", { p: fmtPct(n / base) });
-      if (n === null) preview.replaceChildren();
+      if (n === null) { preview.replaceChildren(); warns.replaceChildren(); }
     }
     const PREVIEW = ["customer_id", "amount_spent", "number_of_orders", "last_order_date", "lifecycle_stage"];
     function showPreview(body, seq) {
@@ -185,12 +245,12 @@
       countTimer = setTimeout(async () => {
         try {
           const r = await api("/api/query/count", { json: body });
-          if (seq === st.seq) { setCount(r.count); count.dataset.query = r.query; showPreview(body, seq); }
+          if (seq === st.seq) { setCount(r.count); count.dataset.query = r.query; showWarnings(r.warnings); showPreview(body, seq); }
         } catch (e) { if (seq === st.seq) { qerr.replaceChildren(errorBox(e)); setCount(null); } }
         count.classList.remove("pending");
       }, 250);
     }
-    async function applyText() {
+    async function applyText(opening) {
       const text = qtext.value.trim();
       const seq = ++st.seq;
       if (!text) { st.root = newGroup("all"); renderTree(); setCount(null); return; }
@@ -198,6 +258,7 @@
         const r = await api("/api/query/parse", { json: { query: text } });
         if (seq !== st.seq) return;
         qerr.replaceChildren();
+        if (opening === true) qtext.value = r.query; // a query opened here reads in its one printed form
         const root = fromWhere(r.where);
         st.root = root.kind === "group" && !root.negate ? root : { kind: "group", op: "all", negate: false, children: [root] };
         renderTree();
@@ -230,13 +291,24 @@
       const sel = h("select", { class: "field-pick", "aria-label": t("field") });
       const fields = h("optgroup", { label: t("field") });
       for (const f of App.vocab.fields) fields.append(h("option", { value: f.name, selected: !n.fn && n.field === f.name || null }, `${label(f)} (${t(`type_${f.type}`)})`));
+      const records = h("optgroup", { label: t("behaviour_matches") });
+      for (const m of App.vocab.matches || []) records.append(h("option", { value: `match:${m.name}`, selected: n.match === m.name || null }, `${label(m)} (${t("records")})`));
       const fns = h("optgroup", { label: t("behaviour") });
-      for (const f of App.vocab.functions) fns.append(h("option", { value: `fn:${f.name}`, selected: n.fn === f.name || null }, `${label(f)} (${t("in_period")})`));
-      sel.append(fields, fns);
+      for (const f of App.vocab.functions.filter((x) => OLD_FUNCTIONS.has(x.name))) fns.append(h("option", { value: `fn:${f.name}`, selected: n.fn === f.name || null }, `${label(f)} (${t("in_period")})`));
+      sel.append(fields, records, fns);
       sel.addEventListener("change", () => {
         const v = sel.value;
-        for (const k of ["field", "fn", "args", "value", "value2"]) delete n[k];
-        if (v.startsWith("fn:")) {
+        for (const k of ["field", "fn", "args", "value", "value2", "match", "matchNot", "tests"]) delete n[k];
+        if (v.startsWith("match:")) {
+          // a new MATCHES starts with the function's first row test and the last 90 days
+          n.match = v.slice(6); n.matchNot = false; n.tests = [];
+          const spec = matchSpec(n.match);
+          const first = spec.args.find((a) => !a.aggregate && a.type !== "date");
+          if (first) n.tests.push({ arg: first.name, op: "=", value: "", value2: "" });
+          if (spec.args.some((a) => a.name === "date")) n.tests.push({ arg: "date", op: ">=", value: "-90d", value2: "" });
+        } else if (v === "fn:anniversary") {
+          n.fn = "anniversary"; n.args = { date: "birth_date" }; n.op = "BETWEEN"; n.value = "today"; n.value2 = "+30d";
+        } else if (v.startsWith("fn:")) {
           n.fn = v.slice(3); n.args = {};
           n.op = n.fn === "products_purchased" || n.fn === "in_segment" ? "=" : ">=";
           n.value = n.fn === "products_purchased" || n.fn === "in_segment" ? "true" : "1";
@@ -251,61 +323,145 @@
     }
 
     function dateInput(get, set, op) {
-      // an offset from the as-of date (-90d) or an exact date, in words that follow the
-      // operator: "최근 [90][일] 이내" (>=), "[90][일] 전보다 이전" (<)
+      // a day counted from the as-of date, back (-90d) or ahead (+30d), the day itself, or an
+      // exact date, in words that follow the operator: "최근 [90][일] 이내" (>=), "[90][일]
+      // 전보다 이전" (<), "[30][일] 후" (ahead)
       const v = get() || "";
-      const exact = /^\d{4}-\d{2}-\d{2}$/.test(v);
-      const m = /^-?(\d+)([dwmy])$/.exec(v);
-      const mode = h("select", { class: "date-mode", "aria-label": t("date_mode") }, h("option", { value: "ago", selected: !exact || null }, t("date_relative")), h("option", { value: "date", selected: exact || null }, t("date_exact")));
-      const amount = h("input", { type: "number", min: 0, class: "amount", value: m ? m[1] : "90", "aria-label": t("value") });
-      const unit = h("select", { class: "unit", "aria-label": t("unit") }, UNITS.map((u) => h("option", { value: u, selected: (m ? m[2] : "d") === u || null }, t(UNIT_WORDS[u]))));
-      const day = h("input", { type: "date", value: exact ? v : "" });
+      let kind = "ago", amountV = "90", unitV = "d", dayV = "", m;
+      if (/^\d{4}-\d{2}-\d{2}$/.test(v)) { kind = "date"; dayV = v; }
+      else if (v === "today") kind = "today";
+      else if (v === "yesterday") amountV = "1";
+      else if ((m = /^(\d+)_days_ago$/.exec(v))) amountV = m[1];
+      else if ((m = /^([+-]?)(\d+)([dwmy])$/.exec(v))) { kind = m[1] === "+" ? "ahead" : "ago"; amountV = m[2]; unitV = m[3]; }
+      const mode = h("select", { class: "date-mode", "aria-label": t("date_mode") },
+        [["ago", "date_relative"], ["ahead", "date_ahead"], ["today", "date_today"], ["date", "date_exact"]].map(([k, w]) => h("option", { value: k, selected: kind === k || null }, t(w))));
+      const amount = h("input", { type: "number", min: 0, class: "amount", value: amountV, "aria-label": t("value") });
+      const unit = h("select", { class: "unit", "aria-label": t("unit") }, UNITS.map((u) => h("option", { value: u, selected: unitV === u || null }, t(UNIT_WORDS[u]))));
+      const day = h("input", { type: "date", value: dayV, "aria-label": t("date_exact") });
       const box = h("span", { class: "date-input" });
       const slug = OP_SLUG[op] || "ge";
       const before = t(`ago_before_${slug}`), after = t(`ago_after_${slug}`);
-      const sync = () => { set(mode.value === "ago" ? `-${amount.value || 0}${unit.value}` : day.value); changed(); };
-      const show = () => box.replaceChildren(mode, ...(mode.value === "ago" ? [before ? h("span", { class: "muted small" }, before) : null, amount, unit, h("span", { class: "muted small date-words" }, after)].filter(Boolean) : [day]));
+      const text = () => {
+        if (mode.value === "today") return "today";
+        if (mode.value === "date") return day.value;
+        const k = Number(amount.value || 0);
+        if (k === 0) return "today";
+        return `${mode.value === "ahead" ? "+" : "-"}${k}${unit.value}`;
+      };
+      const sync = () => { set(text()); changed(); };
+      const show = () => box.replaceChildren(mode, ...(
+        mode.value === "ago" ? [before ? h("span", { class: "muted small" }, before) : null, amount, unit, h("span", { class: "muted small date-words" }, after)]
+          : mode.value === "ahead" ? [amount, unit, h("span", { class: "muted small date-words" }, t("ahead_after"))]
+            : mode.value === "date" ? [day] : []).filter(Boolean));
       mode.addEventListener("change", () => { show(); sync(); });
       for (const el of [amount, unit, day]) el.addEventListener("change", sync);
-      if (!v) set(`-90d`);
+      if (!v) set("-90d");
       show();
       return box;
     }
 
-    function pickerInput(kind, get, set) {
-      // suggestions from the shop's own values: products, categories, regions, tags …
-      const box = valuePicker(kind, get() || "", (v) => { set(v); changed(); });
-      return box;
+    //: several values (IN, NOT IN) picked one by one: chips with a remove button
+    function multiInput(get, set, adder, wordsOf) {
+      const vals = () => String(get() || "").split(",").map((x) => x.trim()).filter(Boolean);
+      const chips = vals().map((v) => h("span", { class: "chip", "data-value": v }, wordsOf(v),
+        h("button", { class: "small chip-x", type: "button", "aria-label": t("remove"), onclick: () => { set(vals().filter((x) => x !== v).join(", ")); changed(); } }, "✕")));
+      const add = (v) => { if (v && !vals().includes(v)) { set([...vals(), v].join(", ")); changed(); } };
+      return h("span", { class: "multi" }, chips, adder(add));
+    }
+
+    //: the input of one value: a date, yes/no, a choice, a picker of the shop's values, a
+    //: number or text; ``o[key]`` holds it
+    function oneInput(o, key, { type, op, pick, values, wordsOf }) {
+      const get = () => o[key], set = (v) => { o[key] = v; };
+      const words = (v) => { const w = wordsOf(v); return w ? w : dv(v); };
+      if (type === "date") return dateInput(get, set, op);
+      if (type === "boolean") {
+        const sel = h("select", { class: "value" }, h("option", { value: "true", selected: o[key] !== "false" || null }, t("yes")), h("option", { value: "false", selected: o[key] === "false" || null }, t("no")));
+        sel.addEventListener("change", () => { set(sel.value); changed(); });
+        return sel;
+      }
+      const list = op === "IN" || op === "NOT IN";
+      if (values && values.length) {
+        const choose = (onPick, current) => {
+          const sel = h("select", { class: "value" }, h("option", { value: "" }, "…"), values.map((v) => h("option", { value: v, selected: current === v || null }, wordsOf(v) || v)));
+          sel.addEventListener("change", () => onPick(sel.value));
+          return sel;
+        };
+        if (list) return multiInput(get, set, (add) => choose(add, ""), words);
+        return choose((v) => { set(v); changed(); }, o[key]);
+      }
+      if (CODED.has(pick)) {
+        // coded values (event names, order channels): a choice in words, of the shop's values
+        const choose = (onPick, current) => {
+          const sel = h("select", { class: `value coded ${pick}`, "aria-label": t(`pick_${pick}`) }, h("option", { value: "" }, t(`pick_${pick}`)));
+          if (current) sel.append(h("option", { value: current, selected: true }, wordsOf(current) || current));
+          api(`/api/values/${pick}?limit=200`).then((rows) => {
+            for (const r of rows) if (r.value !== current) sel.append(h("option", { value: r.value }, wordsOf(r.value) || r.value));
+            sel.dataset.loaded = String(rows.length);
+          }).catch(() => {});
+          sel.addEventListener("change", () => onPick(sel.value));
+          return sel;
+        };
+        if (list) return multiInput(get, set, (add) => choose(add, ""), words);
+        return choose((v) => { set(v); changed(); }, o[key]);
+      }
+      if (pick) {
+        if (list) return multiInput(get, set, (add) => { const box = valuePicker(pick, "", add, { placeholder: t("pick_more"), "aria-label": t("pick_more") }); return box; }, words);
+        return valuePicker(pick, get() || "", (v) => { set(v); changed(); });
+      }
+      const numeric = type === "number" || type === "integer";
+      const pct = /percentile/.test(String(o.field || ""));
+      const input = h("input", { class: "value", type: numeric && !list ? "number" : "text", value: o[key] || "", placeholder: pct ? t("percentile_hint") : list ? t("list_hint") : "", min: pct ? 0 : null, max: pct ? 100 : null, step: "any", "aria-label": t("value") });
+      input.addEventListener("input", () => { set(input.value); clearTimeout(input._t); input._t = setTimeout(changed, 300); });
+      return input;
+    }
+    function betweenOr(o, opts) {
+      if (opts.op.endsWith("BETWEEN")) return h("span", { class: "between" }, oneInput(o, "value", opts), ` ${t("and_between")} `, oneInput(o, "value2", opts));
+      return oneInput(o, "value", opts);
     }
 
     function valueInput(n) {
+      if (n.match) return null;
       if (n.fn) return fnInputs(n);
       const type = fieldType(n.field);
       if (NO_VALUE.has(n.op)) return null;
       const f = App.vocab.fields.find((x) => x.name === n.field);
-      const one = (key) => {
-        const get = () => n[key], set = (v) => { n[key] = v; };
-        if (type === "date") return dateInput(get, set, n.op);
-        if (type === "boolean") {
-          const sel = h("select", { class: "value" }, h("option", { value: "true", selected: n[key] !== "false" || null }, t("yes")), h("option", { value: "false", selected: n[key] === "false" || null }, t("no")));
-          sel.addEventListener("change", () => { set(sel.value); changed(); });
-          return sel;
-        }
-        if (type === "enum" && !n.op.endsWith("IN")) {
-          const sel = h("select", { class: "value" }, h("option", { value: "" }, "…"), f.values.map((v) => h("option", { value: v, selected: n[key] === v || null }, valueName(n.field, v))));
-          sel.addEventListener("change", () => { set(sel.value); changed(); });
-          return sel;
-        }
-        if (n.field === "favourite_category") return pickerInput("categories", get, set);
-        if (PICKED[n.field] && !n.op.endsWith("IN")) return pickerInput(PICKED[n.field], get, set);
-        const numeric = type === "number" || type === "integer";
-        const pct = /percentile/.test(n.field);
-        const input = h("input", { class: "value", type: numeric && !n.op.endsWith("IN") ? "number" : "text", value: n[key] || "", placeholder: pct ? t("percentile_hint") : n.op.endsWith("IN") ? t("list_hint") : "", min: pct ? 0 : null, max: pct ? 100 : null, step: "any", "aria-label": t("value") });
-        input.addEventListener("input", () => { set(input.value); clearTimeout(input._t); input._t = setTimeout(changed, 300); });
-        return input;
-      };
-      if (n.op.endsWith("BETWEEN")) return h("span", {}, one("value"), ` ${t("and_between")} `, one("value2"));
-      return one("value");
+      return betweenOr(n, { type, op: n.op, pick: PICKED[n.field] || null, values: type === "enum" ? f.values : null, wordsOf: (v) => valueName(n.field, v) });
+    }
+
+    //: products_purchased MATCHES ( … ): whether a matching record exists, and its tests
+    function matchInputs(n) {
+      const spec = matchSpec(n.match);
+      const yes = h("select", { class: "match-not", "aria-label": t("match_yes") },
+        h("option", { value: "", selected: !n.matchNot || null }, t("match_yes")),
+        h("option", { value: "not", selected: n.matchNot || null }, t("match_no")));
+      yes.addEventListener("change", () => { n.matchNot = yes.value === "not"; changed(); });
+      const rows = n.tests.map((x) => {
+        const a = argSpec(n.match, x.arg);
+        const argSel = h("select", { class: "arg-pick", "aria-label": t("detail") }, spec.args.map((y) => h("option", { value: y.name, selected: y.name === x.arg || null }, y.aggregate ? `${label(y)} ${t("agg_note")}` : label(y))));
+        argSel.addEventListener("change", () => {
+          const b = argSpec(n.match, argSel.value);
+          Object.assign(x, { arg: b.name, op: MATCH_OPS[b.type][0], value: b.type === "date" ? "-90d" : "", value2: "" });
+          changed();
+        });
+        const op = h("select", { class: "op", "aria-label": t("operator") }, MATCH_OPS[a.type].map((o) => h("option", { value: o, selected: x.op === o || null }, opWords(o, a.type))));
+        op.addEventListener("change", () => {
+          x.op = op.value;
+          if (x.op.endsWith("IN") || x.op === "BETWEEN") x.value2 = a.type === "date" ? "today" : x.value2;
+          changed();
+        });
+        const pick = argPick(n.match, x.arg);
+        const value = betweenOr(x, { type: a.type, op: x.op, pick, values: null, wordsOf: (v) => (pick === "event" || pick === "channel" ? valueWords(pick, v) : null) });
+        const remove = h("button", { class: "small danger", type: "button", "aria-label": t("remove"), onclick: () => { n.tests.splice(n.tests.indexOf(x), 1); changed(); } }, "✕");
+        return h("div", { class: "match-test", "data-arg": x.arg }, argSel, op, value, remove);
+      });
+      const add = h("button", { class: "small add-detail", type: "button", onclick: () => {
+        const used = new Set(n.tests.map((x) => x.arg));
+        const b = spec.args.find((y) => !used.has(y.name)) || spec.args[0];
+        n.tests.push({ arg: b.name, op: MATCH_OPS[b.type][0], value: b.type === "date" ? "-90d" : "", value2: "" });
+        changed();
+      } }, t("add_detail"));
+      return h("div", { class: "match-box" }, yes, rows.length ? rows : h("p", { class: "muted small" }, t("match_any")), add);
     }
 
     function fnInputs(n) {
@@ -318,19 +474,15 @@
         parts.push(sel, yesNo(n));
         return h("span", { class: "fn-args" }, parts);
       }
-      if (n.fn === "products_purchased") {
-        parts.push(pickerInput("products", arg("id").get, arg("id").set));
-        parts.push(pickerInput("categories", arg("category").get, arg("category").set));
-      }
-      if (n.fn === "events") {
-        const sel = h("select", { class: "value event-pick", "aria-label": t("event") }, h("option", { value: "" }, t("choose_event")));
-        api("/api/values/event?limit=100").then((rows) => {
-          const names = new Set(rows.map((r) => r.value));
-          if (n.args.name) names.add(n.args.name);
-          for (const ev of names) sel.append(h("option", { value: ev, selected: n.args.name === ev || null }, valueWords("event", ev) || ev));
-        });
-        sel.addEventListener("change", () => { n.args.name = sel.value; changed(); });
-        parts.push(sel);
+      if (n.fn === "anniversary") {
+        // anniversary(date: 'birth_date') BETWEEN today AND +30d: the next one, on or after the as-of date
+        const known = (App.vocab.anniversary_dates || []).filter((d) => valueWords("anniversary_date", d) || d === n.args.date);
+        const which = h("select", { class: "value anniversary-pick", "aria-label": t("anniversary_of") }, known.map((d) => h("option", { value: d, selected: n.args.date === d || null }, valueWords("anniversary_date", d) || d)));
+        which.addEventListener("change", () => { n.args.date = which.value; changed(); });
+        const op = h("select", { class: "op", "aria-label": t("operator") }, OPS.date.filter((o) => !NO_VALUE.has(o)).map((o) => h("option", { value: o, selected: n.op === o || null }, opWords(o, "date"))));
+        op.addEventListener("change", () => { n.op = op.value; if (n.op === "BETWEEN" && !n.value2) n.value2 = "+30d"; changed(); });
+        parts.push(h("span", { class: "muted small" }, t("anniversary_of")), which, op, betweenOr(n, { type: "date", op: n.op, pick: null, values: null, wordsOf: () => null }));
+        return h("span", { class: "fn-args" }, parts);
       }
       const since = h("label", { class: "since" }, h("input", { type: "checkbox", checked: n.args.date ? true : null, onchange: (e) => { if (e.target.checked) n.args.date = "-90d"; else delete n.args.date; changed(); } }), ` ${t("since")} `);
       parts.push(since);
@@ -359,6 +511,10 @@
         return h("div", { class: "cond", "data-kind": "raw" }, negateBox(n), input, remove);
       }
       const parts = [negateBox(n), fieldPicker(n)];
+      if (n.match) {
+        parts.push(remove);
+        return h("div", { class: "cond match", "data-kind": "match", "data-match": n.match }, h("div", { class: "cond-head" }, parts), matchInputs(n));
+      }
       if (!n.fn) {
         const type = fieldType(n.field);
         const op = h("select", { class: "op", "aria-label": t("operator") }, OPS[type].map((o) => h("option", { value: o, selected: n.op === o || null }, opWords(o, type))));
@@ -413,14 +569,14 @@
     main.append(h("div", { class: "builder" },
       card(null, treeBox),
       h("div", { class: "side" },
-        h("section", { class: "card count-card" }, h("h2", {}, t("live_count")), h("div", { class: "count-row" }, count, share, countNote), preview),
+        h("section", { class: "card count-card" }, h("h2", {}, t("live_count")), h("div", { class: "count-row" }, count, share, countNote), warns, preview),
         card(t("query_text"), qtext, qerr),
         card(t("save_segment"),
           h("label", {}, t("name"), nameIn), h("label", {}, t("goal"), goalSel),
           h("label", {}, `${t("seg_title")} (${t("in_korean")})`, titleKo), h("label", {}, `${t("seg_title")} (${t("in_english")})`, titleEn),
           h("label", {}, t("description"), descIn),
           save, saveMsg))));
-    if (query) { qtext.value = query; await applyText(); } else { st.root.children.push(newCond()); changed(); }
+    if (query) { qtext.value = query; await applyText(true); } else { st.root.children.push(newCond()); changed(); }
   }
 
   window.Builder = { page, toWhere, fromWhere, parseCond };
