@@ -124,7 +124,14 @@ def backtest_cmd(
     if json_:
         print_json(data)
         return
-    keys = ("customers", "repeat_buyers", "actual_total", "predicted_total", "mae", "rmse")
+    keys: tuple[str, ...] = (
+        "customers",
+        "repeat_buyers",
+        "actual_total",
+        "predicted_total",
+        "mae",
+        "rmse",
+    )
     keys += ("correlation", "repurchasers", "auc", "brier", "actual_spend", "predicted_spend")
     keys += ("clv_top_decile_share", "clv_top_decile_lift")
     rows = [
@@ -254,7 +261,7 @@ def _supervised(ctx: typer.Context, day: dt.date, days: int, method: str, json_:
     if json_:
         print_json(data)
         return
-    keys = ("train_customers", "train_repurchasers", "customers", "repurchasers")
+    keys: tuple[str, ...] = ("train_customers", "train_repurchasers", "customers", "repurchasers")
     keys += ("mean_predicted", "auc", "brier", "bgnbd_mean_predicted", "bgnbd_auc", "bgnbd_brier")
     rows = [(k, f"{data[k]:,}" if isinstance(data[k], int) else f"{data[k]:.4g}") for k in keys]
     title = f"supervised ({method}) backtest: trained to {day}, {days} days ahead"

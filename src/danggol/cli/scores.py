@@ -315,7 +315,7 @@ def grades_show_cmd(lang: LangOpt = "ko", json_: JsonOpt = False) -> None:
 
     lang = check_lang(lang)
     rules = load_grade_rules()
-    data = {
+    data: dict[str, Any] = {
         "window_months": rules.window_months,
         "source": rules.source,
         "grades": [

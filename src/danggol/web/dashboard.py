@@ -482,7 +482,7 @@ def backtest_metrics(
         run = last_run(ws.duck)
         model = run.model if run is not None and run.model in MODELS else "bgnbd"
 
-    return clean(backtest(ws.ibis, cutoff=cutoff, horizon_days=horizon_days, model=model).to_dict())  # type: ignore[no-any-return]
+    return clean(backtest(ws.ibis, cutoff=cutoff, horizon_days=horizon_days, model=model).to_dict())
 
 
 # --------------------------------------------------------------------------------------
@@ -506,4 +506,4 @@ def campaign_summary(ws: Workspace, name: str, confidence: float = 0.95) -> dict
         "significant": p is not None and p < 1 - confidence,
         "direction": None if not diff else "up" if diff > 0 else "down",
     }
-    return data  # type: ignore[no-any-return]
+    return data
