@@ -61,6 +61,16 @@ def test_cohorts(shop):
     assert "2025-Q2" in run(shop, "analytics", "cohorts", "--as-of", DAY, "--period", "quarter")
 
 
+def test_cohorts_on_a_narrow_terminal(shop, monkeypatch):
+    """Too narrow for the table, each cohort becomes a short list (it crashed: the list form
+    has no columns to set no_wrap on)."""
+    from danggol.cli import options
+
+    monkeypatch.setattr(options.out, "_width", 20)
+    shown = run(shop, "analytics", "cohorts", "--as-of", DAY, "--period", "quarter")
+    assert "2025-Q2" in shown and "size: " in shown
+
+
 def cohorts_cells(shop: str) -> int:
     with Workspace.open(shop) as ws:
         return cohorts(ws.ibis, AS_OF).to_table().num_rows

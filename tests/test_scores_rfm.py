@@ -269,6 +269,8 @@ segments:
         r, _, _, fm, group = result[row["customer_id"]]
         assert group == ("prospects" if r is None else grid[(r, fm)])
     assert RFM(segment_map=path).group_label("slipping", "ko") == "이탈 위험"
+    # a SegmentMap object works unfitted too (it was read as a path: TypeError)
+    assert RFM(segment_map=load_segment_map(path)).group_label("slipping", "en") == "Slipping"
 
 
 # --------------------------------------------------------------------------------------

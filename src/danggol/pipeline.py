@@ -42,6 +42,7 @@ from danggol.segments import history
 from danggol.segments.definition import Segment
 from danggol.segments.history import RefreshResult
 from danggol.segments.registry import Registry
+from danggol.store.backends import one_row
 from danggol.store.workspace import Workspace
 
 __all__ = [
@@ -113,9 +114,11 @@ PAST_PROFILE = "_profile_past"
 def stored_as_of(ws: Workspace) -> dt.date | None:
     """The as-of date of the stored profile (``profile_snapshot``), None before the first."""
     con = ws.duck
-    exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [SNAPSHOT_META]
-    ).fetchone()[0]
+    exists = one_row(
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [SNAPSHOT_META]
+        )
+    )[0]
     rows = con.execute(f"SELECT as_of FROM {SNAPSHOT_META}").fetchall() if exists else []
     return rows[0][0] if rows else None
 
@@ -141,11 +144,13 @@ def incremental_plan(ws: Workspace, as_of: dt.date) -> int | None:
     current = data_version(ws.ibis)
     if current <= since:
         return None
-    logged = con.execute(
-        "SELECT count(*) FROM (SELECT DISTINCT batch_id FROM ingest_log WHERE batch_id > ? "
-        "EXCEPT SELECT batch_id FROM touched_batches)",
-        [since],
-    ).fetchone()[0]
+    logged = one_row(
+        con.execute(
+            "SELECT count(*) FROM (SELECT DISTINCT batch_id FROM ingest_log WHERE batch_id > ? "
+            "EXCEPT SELECT batch_id FROM touched_batches)",
+            [since],
+        )
+    )[0]
     if logged:
         return None  # a load from before touched customers were logged
     stored = [r[0] for r in con.execute(f"DESCRIBE {SNAPSHOT_TABLE}").fetchall()]
@@ -153,11 +158,13 @@ def incremental_plan(ws: Workspace, as_of: dt.date) -> int | None:
         event_column(n) for n in event_names(ws.ibis)
     }:
         return None  # a new event name: new columns
-    touched, total = con.execute(
-        f"SELECT (SELECT count(DISTINCT customer_id) FROM touched_customers WHERE batch_id > ?), "
-        f"(SELECT count(*) FROM {SNAPSHOT_TABLE})",
-        [since],
-    ).fetchone()
+    touched, total = one_row(
+        con.execute(
+            f"SELECT (SELECT count(DISTINCT customer_id) FROM touched_customers WHERE batch_id > ?), "
+            f"(SELECT count(*) FROM {SNAPSHOT_TABLE})",
+            [since],
+        )
+    )
     return since if touched <= INCREMENTAL_MAX_SHARE * max(total, 1) else None
 
 
@@ -195,7 +202,7 @@ def materialise_profile(
         merged = ibis.union(kept.select(*fresh.columns), fresh)
         sql = ibis.to_sql(with_percentiles(merged), dialect="duckdb")
         con.execute(f"CREATE OR REPLACE TEMP TABLE _profile_base AS {sql}")
-        recomputed = int(con.execute("SELECT count(*) FROM _touched").fetchone()[0])
+        recomputed = int(one_row(con.execute("SELECT count(*) FROM _touched"))[0])
         con.execute("DROP TABLE _touched")
     stage("scores")
     scored = add_scores(ws.ibis, ws.ibis.table("_profile_base"), as_of)

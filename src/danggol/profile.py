@@ -364,7 +364,7 @@ def profile_of(
     """The profile rows of the customers in ``ids`` (a table with ``customer_id``), every field
     as :func:`customer_profile` computes it except ``amount_spent_percentile``, which ranks among
     them only: rank them with everyone through :func:`with_percentiles`."""
-    return customer_profile(_OnlyCustomers(con, ids), as_of, events=events)  # type: ignore[arg-type]
+    return customer_profile(_OnlyCustomers(con, ids), as_of, events=events)
 
 
 def with_percentiles(profile: ir.Table) -> ir.Table:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from danggol import pipeline
 from danggol.activation import exports, webhooks
@@ -55,7 +56,7 @@ class RunResult(ToDict):
     as_of: dt.date
     status: str = "running"
     files: list[str] = field(default_factory=list)
-    refresh: dict[str, object] | None = None
+    refresh: dict[str, Any] | None = None  # RefreshResult.to_dict()
     exports: list[dict[str, object]] = field(default_factory=list)
     webhooks: dict[str, object] | None = None
     error: str | None = None
@@ -99,7 +100,7 @@ def run(
     preset: str | None = None,
     jobs: list[ExportJob] | None = None,
     send_webhooks: bool = True,
-    webhook_options: dict[str, float] | None = None,
+    webhook_options: webhooks.SendOptions | None = None,
     overwrite: bool = False,
 ) -> RunResult:
     """ingest → refresh → exports → webhooks. A failure stops the run and is recorded.
@@ -127,7 +128,7 @@ def _run(
     preset: str | None,
     jobs: list[ExportJob] | None,
     send_webhooks: bool,
-    webhook_options: dict[str, float] | None,
+    webhook_options: webhooks.SendOptions | None,
     overwrite: bool,
     unexpected: list[BaseException],
 ) -> RunResult:

@@ -47,7 +47,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
 from danggol.config import CONFIG_FILE, WebhookConfig, read_section
@@ -374,6 +374,14 @@ def post(
         raise
 
 
+class SendOptions(TypedDict, total=False):
+    """The tuning keywords of :func:`send` a caller may pass on (``schedule.run``)."""
+
+    max_attempts: int
+    base_delay: float
+    timeout: float
+
+
 def send(
     ws: Workspace,
     *,
@@ -439,7 +447,7 @@ def _attempt(
     try:
         reply = post(url, data, headers, timeout, private)
         error = None if 200 <= reply.status < 300 else f"HTTP {reply.status}"
-        if 300 <= reply.status < 400:
+        if error is not None and 300 <= reply.status < 400:
             error += (
                 f": a redirect to {reply.location or 'nowhere'} (not followed: a client "
                 "following it would send a GET without the batch); register the URL that "

@@ -470,7 +470,8 @@ def schedule_run(
     if json_:
         print_json(result.to_dict())
     elif result.status == "ok":
-        sizes = ", ".join(f"{s['segment']} {s['size']:,}" for s in result.refresh["segments"])
+        segments = (result.refresh or {}).get("segments", [])  # "ok": the refresh ran
+        sizes = ", ".join(f"{s['segment']} {s['size']:,}" for s in segments)
         out.print(f"run {result.run_id} as of {day}: {len(result.files)} new file(s); {sizes}")
         for e in result.exports:
             out.print(f"  exported {e['written']:,} to {e['out']}")

@@ -174,8 +174,7 @@ def show_cohorts(result: Cohorts, metric: str, offsets: int, currency: str) -> N
         f"{metric} by first-purchase {result.period} as of {result.as_of}",
         rows,
         ("cohort", "size", *(f"+{k}" for k in range(width))),
-    )
-    table.columns[0].no_wrap = True
+    )  # the cohort column (ids=(0,)) never wraps; a narrow terminal gets the list form
     out.print(table)
     if any(len(row) > width for row in cells):
         out.print(

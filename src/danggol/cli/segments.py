@@ -167,10 +167,10 @@ def list_cmd(
     lang = check_lang(lang)
     with open_workspace(ctx) as ws:
         segments = service.registry(ws).all()
-        last: dict[str, dict[str, object]] = {}
+        last: dict[str, dict[str, Any]] = {}
         for row in history.sizes(ws):
             last[str(row["segment"])] = row
-    items = [
+    items: list[dict[str, Any]] = [
         {
             "name": s.name,
             "title": s.label(lang),
@@ -213,7 +213,7 @@ def show_cmd(
     with open_workspace(ctx) as ws:
         tgt = service.target(ws, target, parse_params(param))
     seg = tgt.segment
-    data = {
+    data: dict[str, Any] = {
         "name": tgt.name,
         "title": seg.title if seg else {},
         "goal": seg.goal if seg else None,

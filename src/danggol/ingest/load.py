@@ -30,6 +30,7 @@ from danggol.ingest.readers import read_chunks
 from danggol.ingest.validate import Rules, q, typed_query
 from danggol.progress import track
 from danggol.schema import TABLES, Table
+from danggol.store.backends import one_row
 from danggol.store.workspace import Workspace
 
 
@@ -122,11 +123,11 @@ class _Input:
 
 def resolve_mapping(
     table: str, preset: str | None = None, mapping: str | Path | None = None
-) -> tuple[mapping_mod.Mapping, object]:
+) -> tuple[mapping_mod.Mapping, Callable[[pa.Table], pa.Table] | None]:
     """The mapping to use (a preset's, a file's, both merged, or the plain one) and the
     preset's ``prepare`` hook."""
     _check_table(table)
-    prepare = None
+    prepare: Callable[[pa.Table], pa.Table] | None = None
     result = mapping_mod.plain(table)
     if preset:
         chosen = get_preset(preset)
@@ -449,7 +450,7 @@ def _check_one(con: duckdb.DuckDBPyConnection, item: _Input, params: dict[str, o
 def _take_duplicates(con: duckdb.DuckDBPyConnection, item: _Input, result: IngestResult) -> int:
     """Count the exact repeats in ``item``'s batch (and list the first ones), then drop them."""
     batch = f"_batch_{item.table.name}"
-    n = int(con.execute(f"SELECT count(*) FROM {batch} WHERE _dup_of IS NOT NULL").fetchone()[0])
+    n = int(one_row(con.execute(f"SELECT count(*) FROM {batch} WHERE _dup_of IS NOT NULL"))[0])
     if n:
         if not result.duplicate_rows:
             rows = con.execute(
@@ -622,9 +623,9 @@ def _record_touched(con: duckdb.DuckDBPyConnection, table: Table, batch: int) ->
         "WHERE customer_id IS NOT NULL",
         [batch],
     )
-    if not con.execute(
-        "SELECT count(*) FROM touched_batches WHERE batch_id = ?", [batch]
-    ).fetchone()[0]:
+    if not one_row(con.execute("SELECT count(*) FROM touched_batches WHERE batch_id = ?", [batch]))[
+        0
+    ]:
         con.execute("INSERT INTO touched_batches VALUES (?)", [batch])
 
 

@@ -42,7 +42,7 @@ from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import duckdb
 import ibis
@@ -295,7 +295,7 @@ class GradeEvaluation:
         return asdict(self)
 
 
-Target = Workspace | ibis.BaseBackend
+Target: TypeAlias = Workspace | ibis.BaseBackend
 
 
 def evaluate_grades(

@@ -395,7 +395,11 @@ class RFM(Estimator):
     # -- reading the result ---------------------------------------------------------------
     def group_label(self, key: str, lang: str = "ko") -> str:
         """The name of a group in Korean (``'ko'``) or English (``'en'``)."""
-        smap = getattr(self, "segment_map_", None) or load_segment_map(self.segment_map)
+        smap = getattr(self, "segment_map_", None) or (
+            self.segment_map
+            if isinstance(self.segment_map, SegmentMap)
+            else load_segment_map(self.segment_map)
+        )
         if key not in smap.segments:
             raise ConfigError(f"unknown RFM group {key!r}; expected one of {', '.join(smap.keys)}")
         return smap.label(key, lang)

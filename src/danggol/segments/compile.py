@@ -433,7 +433,7 @@ class Compiler:
         spec = match_spec(node.function)
         assert spec is not None  # checked
         source = getattr(self, f"rows_{spec.source}")(spec)
-        aggregate = [t for t in node.tests if spec.arg(t.left.name).aggregate]  # type: ignore[union-attr,attr-defined]
+        aggregate = [t for t in node.tests if spec.arg(t.left.name).aggregate]  # type: ignore[union-attr]
         row_tests = [t for t in node.tests if t not in aggregate]
         for test in row_tests:
             source = source.filter(self._row_test(source, spec, test))
@@ -777,7 +777,7 @@ def _email_domain(email: ir.StringValue) -> ir.StringValue:
 
 def kind_of_arg(spec: object, test: n.Compare) -> str:
     """The type of a MATCHES argument (``date``, ``text``, ``tags`` …)."""
-    return spec.arg(test.left.name).type  # type: ignore[attr-defined, union-attr, no-any-return]
+    return spec.arg(test.left.name).type  # type: ignore[attr-defined, union-attr]
 
 
 def _balanced(parts: list[ir.BooleanValue], *, and_: bool) -> ir.BooleanValue:

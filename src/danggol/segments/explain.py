@@ -162,9 +162,10 @@ def matches_words(node: n.Matches, lang: str = "en") -> str:
         arg = spec.arg(test.left.name) if spec and isinstance(test.left, n.Field) else None
         label = (arg.ko if lang == "ko" else arg.en) if arg else str(test.left)
         is_date = arg is not None and arg.type == "date"
-        recent = isinstance(test.right, n.DateOffset) and test.right.amount < 0
-        if is_date and recent and test.op in (">", ">="):
-            parts.append(_last_words(test.right, lang))  # "최근 3개월", as the older form reads
+        right = test.right
+        recent = isinstance(right, n.DateOffset) and right.amount < 0 and test.op in (">", ">=")
+        if is_date and recent and isinstance(right, n.DateOffset):
+            parts.append(_last_words(right, lang))  # "최근 3개월", as the older form reads
             continue
         if test.op == "=" and not is_date:
             parts.append(f"{label} {_value_words(test.right, lang)}")  # "카테고리 'shoes'"

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import duckdb
 import ibis
@@ -326,7 +327,7 @@ def members_at_sql() -> str:
     )
 
 
-def diff(ws: Workspace, segment: str, start: dt.date, end: dt.date) -> dict[str, object]:
+def diff(ws: Workspace, segment: str, start: dt.date, end: dt.date) -> dict[str, Any]:
     """Who entered and who left ``segment`` between its snapshots as of two dates (each the
     latest it has on or before the date), whatever order those dates were refreshed in."""
     con = ws.duck

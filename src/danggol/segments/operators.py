@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import ibis.expr.types as ir
 
@@ -37,18 +38,19 @@ def _eq(left: ir.Value, right: object, kind: str) -> ir.BooleanValue:
 
 
 def _between(left: ir.Value, right: object, kind: str) -> ir.BooleanValue:
-    low, high = right  # type: ignore[misc]
+    low, high = cast("tuple[object, object]", right)  # the checker made BETWEEN's pair
     return left.between(low, high)
 
 
 def _in(left: ir.Value, right: object, kind: str) -> ir.BooleanValue:
-    return _left(left, kind).isin(list(_fold(right, kind)))  # type: ignore[arg-type]
+    values = cast("tuple[object, ...]", _fold(right, kind))  # the checker made IN's tuple
+    return _left(left, kind).isin(list(values))
 
 
 def _contains(left: ir.Value, right: object, kind: str) -> ir.BooleanValue:
     if kind == "tags":  # no tags is an empty list: it contains nothing, and is never unknown
-        return left.contains(_fold(right, kind)).fill_null(False)  # type: ignore[attr-defined]
-    return left.lower().contains(_fold(right, kind))  # type: ignore[attr-defined]
+        return left.contains(_fold(right, kind)).fill_null(False)
+    return left.lower().contains(_fold(right, kind))
 
 
 def _not(builder: Builder) -> Builder:

@@ -30,8 +30,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import Literal, NoReturn, cast
 
 from danggol.errors import SegmentError
 from danggol.segments.fields import FIELDS, FUNCTIONS, FunctionSpec, suggest
@@ -719,7 +720,9 @@ class _Parser:
             return Value(tok.value)  # type: ignore[arg-type]
         if tok.kind == "offset":
             self.advance()
-            amount, unit = tok.value  # type: ignore[misc]
+            amount, unit = cast(
+                "tuple[int, Literal['d', 'w', 'm', 'y']]", tok.value
+            )  # the lexer's offset token
             return DateOffset(amount, unit)
         if self.is_kw(tok, "TRUE", "FALSE"):
             self.advance()
@@ -737,7 +740,9 @@ class _Parser:
             return Value(factor * tok.value)  # type: ignore[operator]
         if tok.kind == "offset":
             self.advance()
-            amount, unit = tok.value  # type: ignore[misc]
+            amount, unit = cast(
+                "tuple[int, Literal['d', 'w', 'm', 'y']]", tok.value
+            )  # the lexer's offset token
             return DateOffset(factor * amount, unit)
         self.expected("a number or a date offset like -30d")
 
@@ -864,7 +869,7 @@ def _no_matches(name: str) -> str:
     return f"unknown function '{name}' before MATCHES (MATCHES works with {known})"
 
 
-def _suggest_among(name: str, known: dict[str, object]) -> str | None:
+def _suggest_among(name: str, known: Mapping[str, object]) -> str | None:
     return suggest(name, list(known)) if name not in FIELDS and name not in FUNCTIONS else None
 
 
@@ -873,7 +878,7 @@ def _join(kind: type[All] | type[AnyOf], parts: list[Node]) -> Node:
     return parts[0] if len(parts) == 1 else kind(tuple(parts))
 
 
-def _suggest_name(name: str, known: dict[str, object]) -> str | None:
+def _suggest_name(name: str, known: Mapping[str, object]) -> str | None:
     # names are case-sensitive; a case slip is the likeliest typo of all
     if name.lower() in known:
         return name.lower()

@@ -36,7 +36,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl, quote
 
 import ibis
@@ -288,7 +288,7 @@ def temp_table(con: ibis.BaseBackend, name: str, obj: ir.Table | pa.Table) -> ir
 
 def _spark_from_arrow(con: ibis.BaseBackend, name: str, table: pa.Table) -> ir.Table:
     """An Arrow table as a Spark temporary view, read by Spark's own Arrow reader (nulls kept)."""
-    session = con._session  # type: ignore[attr-defined]
+    session = con._session
     session.createDataFrame(table).createOrReplaceTempView(name)
     return con.table(name)
 
@@ -299,18 +299,36 @@ _ARROW_IMPORT: dict[str, Callable[[ibis.BaseBackend, str, pa.Table], ir.Table]] 
 }
 
 
-def to_rows(con: ibis.BaseBackend, expr: ir.Expr) -> list[tuple[object, ...]]:
+def to_rows(con: ibis.BaseBackend, expr: ir.Expr) -> list[tuple[Any, ...]]:
     """The rows of a small result (a count, a bookkeeping row) as tuples. On the embedded DuckDB
     store the expression's SQL runs on the DuckDB connection: Ibis' ``to_pyarrow`` there loads
     pandas for its type converters, which costs a command more than its query does."""
     if capabilities(con).embedded_store:
-        return con.con.execute(str(ibis.to_sql(expr, dialect="duckdb"))).fetchall()  # type: ignore[attr-defined]
+        return con.con.execute(str(ibis.to_sql(expr, dialect="duckdb"))).fetchall()
     import pyarrow as pa
 
     result = expr.to_pyarrow()
     if isinstance(result, pa.Table):
         return [tuple(row.values()) for row in result.to_pylist()]
     return [(result.as_py(),)]
+
+
+class _Cursor(Protocol):
+    def fetchone(self) -> tuple[Any, ...] | None: ...
+
+
+def one_row(cursor: _Cursor) -> tuple[Any, ...]:
+    """The row of a DuckDB query that always returns exactly one (a ``count(*)``, an aggregate
+    without ``GROUP BY``); a missing row is a bug, not data, and raises.
+
+    >>> import duckdb
+    >>> one_row(duckdb.connect().execute("SELECT count(*) FROM range(3)"))
+    (3,)
+    """
+    row = cursor.fetchone()
+    if row is None:
+        raise RuntimeError("a query that returns one row returned none")
+    return row
 
 
 __all__ = [
@@ -321,6 +339,7 @@ __all__ = [
     "capabilities",
     "connect",
     "expand_env",
+    "one_row",
     "redact",
     "temp_table",
     "to_rows",

@@ -34,6 +34,7 @@ import duckdb
 from danggol import __version__
 from danggol.config import CONFIG_FILE, STORE_FILE
 from danggol.errors import WorkspaceError
+from danggol.store.backends import one_row
 from danggol.store.workspace import (
     WRITING_PREFIX,
     Workspace,
@@ -83,7 +84,7 @@ def _table_counts(store: Path) -> dict[str, int]:
                 "AND table_catalog = current_database() ORDER BY 1"
             ).fetchall()
         ]
-        return {n: int(con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0]) for n in names}
+        return {n: int(one_row(con.execute(f'SELECT count(*) FROM "{n}"'))[0]) for n in names}
     except duckdb.Error as exc:
         raise open_error(store, exc) from exc
     finally:

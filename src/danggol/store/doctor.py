@@ -30,6 +30,7 @@ import duckdb
 from danggol.config import STORE_FILE
 from danggol.schema import TABLES as CANONICAL
 from danggol.store import tables
+from danggol.store.backends import one_row
 from danggol.store.workspace import (
     WRITING_PREFIX,
     Workspace,
@@ -76,23 +77,27 @@ def problems(con: duckdb.DuckDBPyConnection) -> list[str]:
     have = tables.existing(con)
     for name in sorted(have):
         try:
-            con.execute(f'SELECT count(*) FROM "{name}"').fetchone()
+            one_row(con.execute(f'SELECT count(*) FROM "{name}"'))
         except duckdb.Error as exc:
             found.append(f"table {name} cannot be read: {str(exc).splitlines()[0]}")
     for name, table in CANONICAL.items():
         if name not in have:
             continue
         key = ", ".join(f'"{k}"' for k in table.key)
-        dups = con.execute(
-            f'SELECT count(*) FROM (SELECT {key} FROM "{name}" GROUP BY ALL HAVING count(*) > 1)'
-        ).fetchone()[0]
+        dups = one_row(
+            con.execute(
+                f'SELECT count(*) FROM (SELECT {key} FROM "{name}" GROUP BY ALL HAVING count(*) > 1)'
+            )
+        )[0]
         if dups:
             found.append(f"{dups:,} {name} keys ({key}) appear more than once")
     if {"touched_batches", "ingest_log"} <= have:
-        orphans = con.execute(
-            "SELECT count(*) FROM touched_batches WHERE batch_id NOT IN "
-            "(SELECT batch_id FROM ingest_log)"
-        ).fetchone()[0]
+        orphans = one_row(
+            con.execute(
+                "SELECT count(*) FROM touched_batches WHERE batch_id NOT IN "
+                "(SELECT batch_id FROM ingest_log)"
+            )
+        )[0]
         if orphans:
             found.append(f"{orphans} load(s) changed data without an entry in ingest_log")
     return found

@@ -46,6 +46,7 @@ from pathlib import Path
 
 import duckdb
 import ibis
+import ibis.expr.types as ir
 from pydantic import ValidationError
 
 from danggol.config import CONFIG_FILE, STORE_FILE, WorkspaceConfig, read_config
@@ -612,7 +613,7 @@ class Workspace:
         with self.transaction() as con:
             tables.migrate(con)
 
-    def table(self, name: str) -> ibis.Table:
+    def table(self, name: str) -> ir.Table:
         return self.ibis.table(name)
 
     def count(self, name: str) -> int:

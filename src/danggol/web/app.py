@@ -115,7 +115,7 @@ def create_app(
         return response
 
     app.add_middleware(
-        Guard,  # type: ignore[arg-type]
+        Guard,
         hosts=allowed_hosts(host, extra_hosts),
         token_ok=None
         if state.token is None

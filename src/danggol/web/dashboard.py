@@ -496,7 +496,7 @@ def backtest_metrics(
     from danggol.predict.diagnostics import model_to_diagnose
 
     model = model_to_diagnose(ws.duck, model)
-    return clean(backtest(ws.ibis, cutoff=cutoff, horizon_days=horizon_days, model=model).to_dict())  # type: ignore[no-any-return]
+    return clean(backtest(ws.ibis, cutoff=cutoff, horizon_days=horizon_days, model=model).to_dict())
 
 
 # --------------------------------------------------------------------------------------
@@ -520,4 +520,4 @@ def campaign_summary(ws: Workspace, name: str, confidence: float = 0.95) -> dict
         "significant": p is not None and p < 1 - confidence,
         "direction": None if not diff else "up" if diff > 0 else "down",
     }
-    return data  # type: ignore[no-any-return]
+    return data

@@ -16,7 +16,7 @@ TOKEN_HEADER = "X-Danggol-Token"
 
 
 def get_state(request: Request) -> WebState:
-    return request.app.state.web  # type: ignore[no-any-return]
+    return request.app.state.web
 
 
 State = Annotated[WebState, Depends(get_state)]
@@ -68,7 +68,8 @@ def check_personal(request: Request, state: WebState, fields: list[str]) -> None
     by their addresses, which pages of answers reveal) — need the token when the app guards
     personal data."""
     sort = request.query_params.get("sort")
-    personal = sorted(set(fields) & set(CONTACT_FIELDS) | ({sort} & set(CONTACT_FIELDS)))
+    asked = {*fields, sort} if sort is not None else set(fields)
+    personal = sorted(asked & set(CONTACT_FIELDS))
     if not personal or state.protect != "personal" or state.token is None:
         return
     if not token_ok(request, state.token):

@@ -118,13 +118,13 @@ class WebState:
             key = self._key(self.ws, name, args)
             if key in self.cache:
                 self.cache.move_to_end(key)
-                return self.cache[key]  # type: ignore[no-any-return]
+                return self.cache[key]
             thread = self.warming.get(key)
         if thread is not None:
             thread.join()
         with self.lock:
             if key in self.cache:
-                return self.cache[key]  # type: ignore[no-any-return]
+                return self.cache[key]
             value = fn(self.ws, *args)
             self._remember(key, value)
             return value

@@ -119,7 +119,7 @@ def rfm_grid(data: ReportData, lang: str) -> Figure:
     )
     for i, (key, (n, revenue)) in enumerate(per_group.items()):
         y = top + 12 + i * 24
-        row = _legend_row(
+        legend = _legend_row(
             x,
             y,
             clip(group_name(data, key, lang), 11.5),
@@ -129,7 +129,9 @@ def rfm_grid(data: ReportData, lang: str) -> Figure:
         swatch = tag(
             "rect", x=x, y=y - 11, width=13, height=13, rx=2, fill=group_color(key, smap.keys)
         )
-        body.append(tag("g", swatch + row, class_="rfm-legend", data_group=key, data_customers=n))
+        body.append(
+            tag("g", swatch + legend, class_="rfm-legend", data_group=key, data_customers=n)
+        )
     y = top + 12 + len(per_group) * 24
     body.append(tag("line", x1=x, x2=x + 262, y1=y - 16, y2=y - 16, stroke=GRID))
     total = _legend_row(
