@@ -632,7 +632,12 @@ def _run_cli(*args: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=60,
-        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "80"},
+        env={
+            **os.environ,
+            "NO_COLOR": "1",
+            "COLUMNS": "80",
+            "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"),
+        },
     )
 
 
@@ -784,11 +789,15 @@ def test_a_process_killed_in_the_middle_of_a_load_leaves_the_store_as_before(ws,
         load.ingest_files(ws, "orders", [sys.argv[2]], preset="shopify")
         """
     )
+    src = str(
+        Path(__file__).resolve().parents[1] / "src"
+    )  # this tree's code, not an installed copy
     proc = subprocess.run(
         [sys.executable, "-c", script, str(ws.path), str(path)],
         capture_output=True,
         text=True,
         timeout=60,
+        env={**os.environ, "PYTHONPATH": src},
     )
     assert proc.returncode == 17, proc.stderr
 

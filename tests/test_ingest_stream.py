@@ -511,3 +511,25 @@ def test_ten_million_rows_in_bounded_memory(tmp_path):
     # row i (0-based) is on line i + 2; the planted ones are those with (i + 1) % BAD_EVERY == 0
     assert out["bad_lines"] == [k * BAD_EVERY + 1 for k in range(1, planted + 1)]
     assert out["peak"] < 2 * 2**30, f"peak memory {out['peak'] / 2**30:.2f} GiB"
+
+
+def test_a_file_that_starts_as_korean_utf8_is_utf8_and_a_later_bad_byte_stops_it(
+    tmp_path, monkeypatch
+):
+    # no pass over the whole file to settle the encoding when its first block already has
+    # Korean text that is valid UTF-8; a byte further on that is not is reported at its offset
+    monkeypatch.setattr(readers, "_BLOCK", 64)
+    head = "order_id,customer_id\n" + "".join(f"{i},김민지{i}\n" for i in range(20))
+    tail = b"99," + "이서연".encode("cp949") + b"\n"
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(head.encode("utf-8") + tail)
+    good = tmp_path / "good.csv"
+    good.write_bytes(head.encode("utf-8"))
+    _, columns, lines, _, encodings = _joined(good, chunk_bytes=128)
+    assert encodings == {"utf-8"} and columns["customer_id"][3] == "김민지3"
+    assert lines == list(range(2, 22))
+    with pytest.raises(InputFileError) as error:
+        list(read_chunks(path, chunk_bytes=128))
+    offset = len(head.encode("utf-8")) + 3
+    assert f"is not valid utf-8: byte {offset} " in str(error.value)
+    assert "--encoding" in str(error.value)

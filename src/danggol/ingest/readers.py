@@ -10,7 +10,9 @@ come back as ``rejects`` with a reason; they are quarantined by the loader, neve
 Text files are cut only at a line break outside any quoted CSV value, and only when the
 encoding never uses byte 0x0A inside a character (UTF-8, CP949/EUC-KR, Latin-1, ...); a file
 in another encoding (UTF-16, say) is read whole. The encoding is settled for the whole file
-before its first piece is parsed, so every piece is decoded the same way.
+before its first piece is parsed, so every piece is decoded the same way: a file whose first
+block has Korean (non-ASCII) text that is valid UTF-8 is UTF-8, and a bad byte further on
+stops the load with its offset; otherwise every byte is looked at first.
 """
 
 from __future__ import annotations
@@ -163,6 +165,8 @@ def _file_encoding(path: Path, encoding: str | None) -> str:
         except LookupError as exc:
             raise _unknown_encoding(encoding) from exc
         return encoding  # checked piece by piece as the file is decoded
+    if _starts_as_utf8(path):
+        return "utf-8"
     for enc in AUTO_ENCODINGS:
         decoder = codecs.getincrementaldecoder(enc)(errors="strict")
         try:
@@ -174,6 +178,22 @@ def _file_encoding(path: Path, encoding: str | None) -> str:
             continue
         return enc
     raise _neither(str(path))
+
+
+def _starts_as_utf8(path: Path) -> bool:
+    """Whether the file's first block has non-ASCII text that is valid UTF-8: then the file
+    is UTF-8 (Korean CP949 text is practically never valid UTF-8 over a whole block), and
+    the rest is checked as it is parsed — a bad byte further on stops the load with its
+    offset, and --encoding — instead of being looked for in a pass over the whole file."""
+    with path.open("rb") as f:
+        block = f.read(_BLOCK)
+    if block.isascii():
+        return False  # nothing told yet: a later non-ASCII byte decides
+    try:
+        codecs.getincrementaldecoder("utf-8")(errors="strict").decode(block)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _is_utf8(encoding: str) -> bool:
