@@ -326,14 +326,8 @@ def _predictions(data: ReportData, lang: str, figs: dict[str, Figure]) -> str:
         [
             (esc(r["frequency"]), True),
             (esc(fmt_int(r["customers"])), False),
-            (
-                f'<span data-value="{r["actual_mean"]!r}">{esc(fmt_num(r["actual_mean"], 3))}</span>',
-                False,
-            ),
-            (
-                f'<span data-value="{r["predicted_mean"]!r}">{esc(fmt_num(r["predicted_mean"], 3))}</span>',
-                False,
-            ),
+            (_mean_cell(r["actual_mean"]), False),
+            (_mean_cell(r["predicted_mean"]), False),
             (esc(f"{r['predicted_mean'] - r['actual_mean']:+.3f}"), False),
         ]
         for r in b.conditional_expectations
@@ -365,6 +359,12 @@ def _predictions(data: ReportData, lang: str, figs: dict[str, Figure]) -> str:
         ),
     ]
     return _section("diagnostics", lang, *parts, note=note)
+
+
+def _mean_cell(value: float) -> str:
+    """A mean number of purchases in a table: three decimals shown, the value raw beside."""
+    shown = f"{value:,.3f}"
+    return f'<span data-value="{value!r}">{esc(shown)}</span>'
 
 
 def _product(product_id: str, name: str | None) -> str:

@@ -846,9 +846,10 @@ function diagnosticsParts(d) {
   const end = new Date(`${d.cutoff}T00:00:00Z`);
   end.setUTCDate(end.getUTCDate() + d.horizon_days);
   const rows = d.conditional_expectations;
+  const mean3 = (v) => new Intl.NumberFormat(locale(), { minimumFractionDigits: 3, maximumFractionDigits: 3 }).format(v);
   const table = h("table", { class: "data", id: "cond-exp-table" },
     h("thead", {}, h("tr", {}, ["diag_repeat_purchases", "customers", "diag_actual_mean", "diag_predicted_mean"].map((k, i) => h("th", { class: i ? "num" : "" }, t(k))))),
-    h("tbody", {}, rows.map((r) => h("tr", {}, h("td", {}, r.frequency), h("td", { class: "num" }, fmtInt(r.customers)), h("td", { class: "num" }, fmtNum(r.actual_mean, 3)), h("td", { class: "num" }, fmtNum(r.predicted_mean, 3))))));
+    h("tbody", {}, rows.map((r) => h("tr", {}, h("td", {}, r.frequency), h("td", { class: "num" }, fmtInt(r.customers)), h("td", { class: "num" }, mean3(r.actual_mean)), h("td", { class: "num" }, mean3(r.predicted_mean))))));
   return [
     h("p", { class: "muted", id: "diag-summary" }, t("diag_note", { model: t(`model_${d.model}`), cutoff: d.cutoff, days: fmtInt(d.horizon_days), end: end.toISOString().slice(0, 10), n: fmtInt(d.customers), actual: fmtInt(d.actual_total), predicted: fmtInt(d.predicted_total), auc: fmtNum(d.auc, 3), brier: fmtNum(d.brier, 4) })),
     part("cond_exp", { days: fmtInt(d.horizon_days) }, h("div", { class: "two" }, h("div", { class: "scroll" }, condExpChart(rows)), h("div", { class: "scroll" }, table))),
