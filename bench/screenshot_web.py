@@ -157,7 +157,7 @@ def main() -> int:
                 errors: list[str] = []
                 page.on("pageerror", lambda e, errs=errors: errs.append(str(e)))
                 page.goto(url + route.format(customer=customer))
-                page.wait_for_selector("body[data-ready]")
+                page.wait_for_selector("body[data-ready]", timeout=120_000)  # a busy machine
                 page.wait_for_load_state("networkidle")
                 page.wait_for_timeout(400)  # the live count's debounce, the lazy charts
                 if errors:

@@ -598,13 +598,19 @@ def test_size_over_time_follows_dates_and_sparklines_start_at_zero(browser, shop
 
 def wait_count(page, value: int) -> None:
     page.wait_for_function(
-        "v => document.getElementById('live-count').dataset.count === String(v)", arg=value
+        "v => { const c = document.getElementById('live-count');"
+        " return !!c && c.dataset.count === String(v); }",
+        arg=value,
+        timeout=60_000,
     )
 
 
 def wait_query(page, text: str) -> None:
     page.wait_for_function(
-        "q => document.getElementById('query-text').value === q", arg=text, timeout=30_000
+        # the page may still be drawing: no text box yet is "not yet", not an error
+        "q => (document.getElementById('query-text') || {}).value === q",
+        arg=text,
+        timeout=60_000,
     )
 
 
