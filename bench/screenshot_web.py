@@ -3,6 +3,7 @@
 
     python bench/screenshot_web.py              # docs/screenshots/web-*.png
     python bench/screenshot_web.py --customers 20000
+    python bench/screenshot_web.py --only builder-matches --only customer
 
 Builds a demo workspace (``generate_shop``) with one saved segment, refreshes it at two
 month-ends (so sizes have a trend), serves it with ``danggol.web.create_app`` on 127.0.0.1 and
@@ -116,7 +117,13 @@ def main() -> int:
     parser.add_argument("--as-of", type=dt.date.fromisoformat, default=dt.date(2025, 6, 30))
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument("--executable", default="/usr/bin/chromium")
+    parser.add_argument(
+        "--only", action="append", default=[], help="only the pages of this name (repeatable)"
+    )
     args = parser.parse_args()
+    pages = [
+        p for p in PAGES if not args.only or any(p[0].startswith(f"web-{o}-") for o in args.only)
+    ]
     args.out.mkdir(parents=True, exist_ok=True)
 
     with tempfile.TemporaryDirectory(prefix="danggol-web-") as tmp:
@@ -131,7 +138,7 @@ def main() -> int:
                 time.sleep(0.5)
             ready.close()
             blocked: list[str] = []
-            for name, route, lang, (width, height) in PAGES:
+            for name, route, lang, (width, height) in pages:
                 context = browser.new_context(
                     viewport={"width": width, "height": height},
                     device_scale_factor=2 if width < 500 else 1,
@@ -150,7 +157,7 @@ def main() -> int:
                 errors: list[str] = []
                 page.on("pageerror", lambda e, errs=errors: errs.append(str(e)))
                 page.goto(url + route.format(customer=customer))
-                page.wait_for_selector("body[data-ready]")
+                page.wait_for_selector("body[data-ready]", timeout=120_000)  # a busy machine
                 page.wait_for_load_state("networkidle")
                 page.wait_for_timeout(400)  # the live count's debounce, the lazy charts
                 if errors:

@@ -466,6 +466,18 @@ def test_phone_layout(browser, shop):
     show(page, "#/")
     header = page.locator("header.top").bounding_box()
     assert header["height"] <= 90, header
+    # every page's link is on the screen, none cut off, in both languages
+    for lang in ("ko", "en"):
+        other = page if lang == "ko" else open_page(browser, "en", 390, 844)
+        if lang == "en":
+            show(other, "#/")
+        links = other.locator("header.top nav a").evaluate_all(
+            "els => els.map(e => { const r = e.getBoundingClientRect();"
+            " return [e.textContent, r.left, r.right]; })"
+        )
+        assert len(links) == 5 and all(a >= 0 and b <= 390 for _, a, b in links), (lang, links)
+        if lang == "en":
+            other.context.close()
     # chart text is at least 11 px on the screen, and the RFM grid is whole inside its card
     page.wait_for_selector("svg.chart.funnel text")
     sizes = page.evaluate(
@@ -586,13 +598,19 @@ def test_size_over_time_follows_dates_and_sparklines_start_at_zero(browser, shop
 
 def wait_count(page, value: int) -> None:
     page.wait_for_function(
-        "v => document.getElementById('live-count').dataset.count === String(v)", arg=value
+        "v => { const c = document.getElementById('live-count');"
+        " return !!c && c.dataset.count === String(v); }",
+        arg=value,
+        timeout=60_000,
     )
 
 
 def wait_query(page, text: str) -> None:
     page.wait_for_function(
-        "q => document.getElementById('query-text').value === q", arg=text, timeout=30_000
+        # the page may still be drawing: no text box yet is "not yet", not an error
+        "q => (document.getElementById('query-text') || {}).value === q",
+        arg=text,
+        timeout=60_000,
     )
 
 
