@@ -1,6 +1,7 @@
 """The refresh's prediction step at scale, this branch against an earlier commit.
 
-    PYTHONPATH=src python bench/bench_predict_step.py --workspace bench/out/ws-1m --before 351edda
+    PYTHONPATH=src python bench/bench_predict_step.py --workspace bench/out/ws-1m --before 351edda \
+        --also pareto_nbd
 
 Times ``customer_predictions(con, 2025-06-30, settings)`` — what ``refresh`` runs for the
 prediction fields: the summary query, the fits, every per-customer prediction (and now the
@@ -153,6 +154,13 @@ def main() -> None:
     )
     parser.add_argument("--before", default="351edda")
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument(
+        "--also",
+        nargs="*",
+        default=[],
+        choices=["mbgnbd", "pareto_nbd"],
+        help="also time this branch with these models (the one auto chose, say)",
+    )
     args = parser.parse_args()
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
@@ -162,6 +170,8 @@ def main() -> None:
             "after, model = bgnbd": (ROOT / "src", {"model": "bgnbd"}),
             "after, model = auto (backtest runs)": (ROOT / "src", {"model": "auto"}),
         }
+        for name in args.also:  # e.g. the model auto chose, to tell its cost from the choice's
+            sides[f"after, model = {name}"] = (ROOT / "src", {"model": name})
         child = CHILD
         if args.synthetic:
             OUT.mkdir(exist_ok=True)
@@ -205,7 +215,9 @@ def main() -> None:
                 if args.synthetic
                 else f"--workspace {args.workspace}"
             )
-            + f" --before {args.before} --repeat {args.repeat}`. The machine was shared with other "
+            + f" --before {args.before} --repeat {args.repeat}"
+            + (f" --also {' '.join(args.also)}" if args.also else "")
+            + "`. The machine was shared with other "
             f"jobs: load average (1, 5, 15 min) before {', '.join(f'{v:.2f}' for v in load_before)}, "
             f"after {', '.join(f'{v:.2f}' for v in load_after)}.",
             "",

@@ -91,7 +91,8 @@ class Design:
         """A column per level with at least :data:`MIN_LEVEL` customers but the most common
         level; the rarer levels stay with the reference (a coefficient for a handful of
         customers is noise, and one customer alone sends it to the bound)."""
-        columns, rare = [], {}
+        columns: list[tuple[str, str]] = []
+        rare: dict[str, list[str]] = {}
         for name in names:
             levels, counts = np.unique(_as_text(name, values), return_counts=True)
             if len(levels) > MAX_LEVELS:
@@ -332,7 +333,7 @@ class Covariates(Estimator):
             np.linalg.cholesky(info)
         except np.linalg.LinAlgError:
             return None
-        cov = np.linalg.inv(info)
+        cov = np.asarray(np.linalg.inv(info), dtype=np.float64)
         return cov if np.isfinite(cov).all() else None
 
     def standard_errors(self) -> dict[str, Any]:

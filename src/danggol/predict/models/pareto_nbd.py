@@ -29,7 +29,7 @@ class ParetoNBD(RFMModel):
 
     where s/(r+s+x) · A₀ = s·I, I = ∫_{t_x}^{T} (α+y)^−(r+x) (β+y)^−(s+1) dy, the integral their
     Gaussian-hypergeometric A₀ evaluates. I and its derivatives come from one Gauss–Legendre
-    rule in log space (:mod:`danggol.predict.pareto_integral`): the exact gradient (the
+    rule in log space (:mod:`danggol.predict.models.pareto_integral`): the exact gradient (the
     derivatives under the integral sign), the log-likelihood within ~1e−13 of the
     hypergeometric form on ordinary rows, finite for customers with hundreds of purchases. Parameters: ``params_ = {r, alpha, s, beta}``. The likelihood is
     very flat in β, so the default tolerance is tighter than BG/NBD's. On the CDNOW sample:
