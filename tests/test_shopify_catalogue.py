@@ -227,3 +227,27 @@ def test_member_lists_show_account_status_and_company(tmp_path):
     rows = table.select("customer_id", "company").order_by("customer_id").to_pyarrow()
     assert rows.to_pylist()[0] == {"customer_id": "a@shop.kr", "company": "Acme"}
     ws.close()
+
+
+def test_the_new_values_are_named_in_korean_and_english():
+    """Shopify's capitals name the same code; a list is a list, a BETWEEN a range."""
+    from danggol.segments.explain import describe
+    from danggol.segments.parse import parse_query
+
+    def words(query: str, lang: str) -> list[str]:
+        return describe(parse_query(query), lang)
+
+    assert words("customer_account_status = 'ENABLED'", "ko") == ["- 계정 상태: 계정 활성"]
+    assert words("customer_account_status = 'ENABLED'", "en") == ["- account status is Enabled"]
+    assert words("customer_account_status IN ('invited', 'DECLINED')", "ko") == [
+        "- 계정 상태: 가입 초대됨, 초대 거절 중 하나"
+    ]
+    assert words("amount_spent BETWEEN 10000 AND 20000", "ko") == [
+        "- 누적 구매금액 10,000원 ~ 20,000원 사이"
+    ]
+    assert words("amount_spent BETWEEN 10000 AND 20000", "en") == [
+        "- amount spent is between 10,000 and 20,000"
+    ]
+    assert words("products_purchased MATCHES (tag = 'summer')", "ko") == [
+        "- 구매함 (상품 태그 'summer')"
+    ]
