@@ -251,3 +251,19 @@ def test_the_new_values_are_named_in_korean_and_english():
     assert words("products_purchased MATCHES (tag = 'summer')", "ko") == [
         "- 구매함 (상품 태그 'summer')"
     ]
+
+
+def test_a_products_load_touches_the_buyers_of_its_products(tmp_path):
+    """An incremental refresh recomputes the customers a load touched: for a catalogue, the
+    buyers of its products (a bought CB-L, b the Tote; c's Mug has no catalogue row)."""
+    ws = Workspace.init(tmp_path / "shop", timezone="Asia/Seoul")
+    ingest_files(ws, "orders", [_orders(tmp_path / "orders_export.csv")], preset="shopify")
+    result = ingest_files(
+        ws, "products", [_products(tmp_path / "products_export.csv")], preset="shopify"
+    )
+    touched = ws.duck.execute(
+        "SELECT customer_id FROM touched_customers WHERE batch_id = ? ORDER BY 1",
+        [result.batch_id],
+    ).fetchall()
+    assert touched == [("a@shop.kr",), ("b@shop.kr",)]
+    ws.close()
