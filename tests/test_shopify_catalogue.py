@@ -267,3 +267,30 @@ def test_a_products_load_touches_the_buyers_of_its_products(tmp_path):
     ).fetchall()
     assert touched == [("a@shop.kr",), ("b@shop.kr",)]
     ws.close()
+
+
+def test_an_engine_copy_without_a_catalogue_has_no_tags(tmp_path):
+    """A store read on another engine may hold only the order tables (tests/test_parity.py
+    copies those): products_purchased still runs there, and a tag matches no line."""
+    import ibis
+
+    from danggol.segments.compile import Compiler
+    from danggol.segments.parse import parse_query
+
+    ws = Workspace.init(tmp_path / "shop", timezone="Asia/Seoul")
+    ingest_files(ws, "orders", [_orders(tmp_path / "orders_export.csv")], preset="shopify")
+    con = ibis.duckdb.connect()
+    for name in ("customers", "orders", "order_items", "events"):
+        con.create_table(name, ws.ibis.table(name).to_pyarrow())
+    assert "products" not in con.list_tables()
+
+    def members(query: str) -> list[str]:
+        table = Compiler(con, D).members(parse_query(query))
+        return sorted(table.to_pyarrow()["customer_id"].to_pylist())
+
+    assert members("products_purchased MATCHES (id = 'Tote')") == ["b@shop.kr"]
+    assert members("products_purchased MATCHES (tag = 'leather')") == []
+    assert members("products_purchased(tag: 'leather') = true") == []
+    assert len(members("products_purchased NOT MATCHES (tag = 'leather')")) == 3
+    ws.close()
+    con.disconnect()
