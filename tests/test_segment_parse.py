@@ -645,6 +645,23 @@ def test_single_conditions_round_trip(tree: Node) -> None:
     _assert_round_trips(tree)
 
 
+@given(
+    st.integers(0, 10_000),
+    st.sampled_from([("day", "d"), ("week", "w"), ("month", "m"), ("year", "y")]),
+    st.booleans(),
+    st.sampled_from(["last_order_date", "customer_added_date", "abandoned_checkout_date"]),
+)
+@settings(max_examples=200, deadline=None)
+def test_named_dates_read_as_offsets_back_from_the_as_of_date(n, unit, plural, field) -> None:
+    """Shopify's ``N_days_ago`` family (any N, unit, singular or plural, any case) is the
+    offset ``-N`` of that unit; printed back as the offset."""
+    word, letter = unit
+    text = f"{n}_{word}{'s' if plural else ''}_ago"
+    tree = parse_query(f"{field} >= {text.upper() if n % 2 else text}")
+    assert same(tree, Compare(F(field), ">=", DateOffset(-n, letter)))
+    assert same(parse_query(to_query(tree)), tree)
+
+
 @st.composite
 def _older_match_calls(draw: st.DrawFn) -> tuple[str, Node]:
     """Shopify's older form of a MATCHES-only function (``shopify_email.opened(activity_id:

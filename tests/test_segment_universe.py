@@ -233,6 +233,11 @@ def test_a_value_that_names_nothing_runs_and_warns_in_the_cli_and_the_api(shop):
     assert known["warnings"] == [] and known["count"] > 0
     quiet = run_cli(shop, "segment", "count", "products_purchased MATCHES (id = 'P1')")
     assert quiet.returncode == 0 and "warning" not in quiet.stderr
+    # a member list warns on stderr too; its stdout stays the list (here just the header)
+    listed = run_cli(shop, "segment", "members", query, "--as-of", str(D))
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.strip() == '"customer_id"'
+    assert "warning: no product 'P9999' in this shop" in listed.stderr
 
 
 def test_json_errors_go_to_stdout(shop):

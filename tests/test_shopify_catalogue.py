@@ -227,3 +227,70 @@ def test_member_lists_show_account_status_and_company(tmp_path):
     rows = table.select("customer_id", "company").order_by("customer_id").to_pyarrow()
     assert rows.to_pylist()[0] == {"customer_id": "a@shop.kr", "company": "Acme"}
     ws.close()
+
+
+def test_the_new_values_are_named_in_korean_and_english():
+    """Shopify's capitals name the same code; a list is a list, a BETWEEN a range."""
+    from danggol.segments.explain import describe
+    from danggol.segments.parse import parse_query
+
+    def words(query: str, lang: str) -> list[str]:
+        return describe(parse_query(query), lang)
+
+    assert words("customer_account_status = 'ENABLED'", "ko") == ["- 계정 상태: 계정 활성"]
+    assert words("customer_account_status = 'ENABLED'", "en") == ["- account status is Enabled"]
+    assert words("customer_account_status IN ('invited', 'DECLINED')", "ko") == [
+        "- 계정 상태: 가입 초대됨, 초대 거절 중 하나"
+    ]
+    assert words("amount_spent BETWEEN 10000 AND 20000", "ko") == [
+        "- 누적 구매금액 10,000원 ~ 20,000원 사이"
+    ]
+    assert words("amount_spent BETWEEN 10000 AND 20000", "en") == [
+        "- amount spent is between 10,000 and 20,000"
+    ]
+    assert words("products_purchased MATCHES (tag = 'summer')", "ko") == [
+        "- 구매함 (상품 태그 'summer')"
+    ]
+
+
+def test_a_products_load_touches_the_buyers_of_its_products(tmp_path):
+    """An incremental refresh recomputes the customers a load touched: for a catalogue, the
+    buyers of its products (a bought CB-L, b the Tote; c's Mug has no catalogue row)."""
+    ws = Workspace.init(tmp_path / "shop", timezone="Asia/Seoul")
+    ingest_files(ws, "orders", [_orders(tmp_path / "orders_export.csv")], preset="shopify")
+    result = ingest_files(
+        ws, "products", [_products(tmp_path / "products_export.csv")], preset="shopify"
+    )
+    touched = ws.duck.execute(
+        "SELECT customer_id FROM touched_customers WHERE batch_id = ? ORDER BY 1",
+        [result.batch_id],
+    ).fetchall()
+    assert touched == [("a@shop.kr",), ("b@shop.kr",)]
+    ws.close()
+
+
+def test_an_engine_copy_without_a_catalogue_has_no_tags(tmp_path):
+    """A store read on another engine may hold only the order tables (tests/test_parity.py
+    copies those): products_purchased still runs there, and a tag matches no line."""
+    import ibis
+
+    from danggol.segments.compile import Compiler
+    from danggol.segments.parse import parse_query
+
+    ws = Workspace.init(tmp_path / "shop", timezone="Asia/Seoul")
+    ingest_files(ws, "orders", [_orders(tmp_path / "orders_export.csv")], preset="shopify")
+    con = ibis.duckdb.connect()
+    for name in ("customers", "orders", "order_items", "events"):
+        con.create_table(name, ws.ibis.table(name).to_pyarrow())
+    assert "products" not in con.list_tables()
+
+    def members(query: str) -> list[str]:
+        table = Compiler(con, D).members(parse_query(query))
+        return sorted(table.to_pyarrow()["customer_id"].to_pylist())
+
+    assert members("products_purchased MATCHES (id = 'Tote')") == ["b@shop.kr"]
+    assert members("products_purchased MATCHES (tag = 'leather')") == []
+    assert members("products_purchased(tag: 'leather') = true") == []
+    assert len(members("products_purchased NOT MATCHES (tag = 'leather')")) == 3
+    ws.close()
+    con.disconnect()

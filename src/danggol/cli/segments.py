@@ -107,6 +107,8 @@ def members_cmd(
                 f"unknown field(s) {unknown}; the profile has {', '.join(table.columns)}"
             )
         members = table.select(*columns).order_by("customer_id")
+        for warning in service.value_warnings(ws, tgt.tree):  # the list itself is on stdout
+            err.print(f"[yellow]warning:[/] {escape(warning['en'])}", highlight=False)
         # a CSV file gets a BOM, so that Excel (Korean Windows) shows 한글 right
         rows = write_table(members, format, out_file, excel=out_file is not None)
     if out_file is not None:

@@ -117,14 +117,15 @@ def _code_names(field: str) -> dict[str, dict[str, str]]:
     return tables.get(column) or VALUES.get(column, {})
 
 
-def _named_value(expr: object, field: str, lang: str) -> str | None:
+def _named_value(expr: object, field: str, lang: str, *, between: bool = False) -> str | None:
     """A literal on the right of a coded or money field, in words: 'male' → 남성,
-    50000 → 50,000원 (None when there is nothing to name)."""
+    'ENABLED' → 계정 활성 (codes in any case), 50000 → 50,000원 (None when there is nothing
+    to name). A BETWEEN pair is joined with ' ~ ' (Korean) or ' and ', a list with ', '."""
     spec = FIELDS.get(field)
     if isinstance(expr, tuple):
         named = [_named_value(e, field, lang) for e in expr]
         if all(x is not None for x in named):
-            joiner = " ~ " if lang == "ko" and len(expr) == 2 else ", "
+            joiner = (" ~ " if lang == "ko" else " and ") if between else ", "
             return joiner.join(str(x) for x in named)
         return None
     if not isinstance(expr, n.Value):
@@ -132,6 +133,8 @@ def _named_value(expr: object, field: str, lang: str) -> str | None:
     v = expr.value
     if isinstance(v, str):
         names = _code_names(field)
+        if v not in names and v.lower() in names:  # codes compare ignoring case
+            v = v.lower()
         return names[v][lang] if v in names else None
     if spec is not None and spec.money and isinstance(v, int | float) and not isinstance(v, bool):
         return f"{v:,}원" if lang == "ko" else f"{v:,}"
@@ -205,7 +208,11 @@ def condition_words(cond: n.Compare | n.Matches, lang: str = "en") -> str:
             unit += "s"
         return RECENT_WORDS[lang][cond.op].format(l=_value_words(left, lang), n=amount, u=unit)
     template = OPERATORS[cond.op].words(lang, date=date)
-    named = _named_value(right, left.name, lang) if isinstance(left, n.Field) else None
+    named = (
+        _named_value(right, left.name, lang, between="BETWEEN" in cond.op)
+        if isinstance(left, n.Field)
+        else None
+    )
     return template.format(l=_value_words(left, lang), r=named or _value_words(right, lang))
 
 

@@ -556,14 +556,16 @@ def value_warnings(ws: Workspace, tree: Node) -> list[dict[str, str]]:
     warnings = []
     for kind, values in wanted.items():
         table, column, en, ko = _VOCABULARY[kind]
-        t = ws.ibis.table(table)
-        if kind == "tag":  # a list of tags per product
-            t = t.select(tags=t.tags.unnest())
-        present = {
-            str(v).lower()
-            for (v,) in to_rows(ws.ibis, t.select(v=t[column]).distinct())
-            if v is not None
-        }
+        present: set[str] = set()
+        if table in ws.ibis.list_tables():  # an engine's copy may lack the catalogue
+            t = ws.ibis.table(table)
+            if kind == "tag":  # a list of tags per product
+                t = t.select(tags=t.tags.unnest())
+            present = {
+                str(v).lower()
+                for (v,) in to_rows(ws.ibis, t.select(v=t[column]).distinct())
+                if v is not None
+            }
         if kind == "city":
             present = {city_key(v) for v in present}
         for value in dict.fromkeys(values):
