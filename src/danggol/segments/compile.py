@@ -682,7 +682,7 @@ class Compiler:
                 f"{name} needs a '{source}' column in customers, and this shop's customers have "
                 f"none: load customers with a {source} column (see docs/segments.md)"
             )
-        value = c[source] if source != "email" else _email_domain(c.email)
+        value = c[source] if source != "email" else email_domain(c.email)
         joined = table.left_join(c.select("customer_id", _v=value), "customer_id")
         return joined.drop("customer_id_right").rename({FIELDS[name].column: "_v"})
 
@@ -777,7 +777,9 @@ def _next_anniversary(day: ir.DateValue, as_of: dt.date) -> ir.DateValue:
     return (this_year >= as_of).ifelse(this_year, on(as_of.year + 1))
 
 
-def _email_domain(email: ir.StringValue) -> ir.StringValue:
+def email_domain(email: ir.StringValue) -> ir.StringValue:
+    """The part of an e-mail after its '@', stripped and lower-cased (null without one): the rule of
+    ``customer_email_domain``, shared with the dashboard's domain picker."""
     at = email.find("@")
     return (at >= 0).ifelse(email.substr(at + 1).strip().lower(), ibis.null("string"))
 

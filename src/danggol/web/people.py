@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from danggol.errors import ConfigError
 from danggol.segments import service
-from danggol.segments.compile import _email_domain
+from danggol.segments.compile import email_domain
 from danggol.segments.fields import FIELDS
 from danggol.segments.parse import check_text
 from danggol.store.workspace import Workspace
@@ -125,7 +125,7 @@ def field_values(
     if column == "tags":  # a list per row: customers' tags, products' tags
         value = value.unnest()
     if column == "email":  # the domain, as customer_email_domain compares it
-        value = _email_domain(value)
+        value = email_domain(value)
     t = table.select(value=value)
     t = t.filter(t.value.notnull() & (t.value.cast("string") != ""))
     needle = check_text(search.strip().lower(), "a search")
