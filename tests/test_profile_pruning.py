@@ -100,23 +100,19 @@ def test_pruned_count_equals_the_count_over_the_whole_profile(ws, query):
     assert service.count(ws, tgt, AS_OF) == everyone
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="known gap after the merge: behaviour calls now parse to MATCHES nodes (issue 17), "
-    "and the count shortcut (service.restricting_call) still looks only for Call nodes, so it "
-    "no longer fires — the counts stay right (test above), only slower",
-)
 def test_restricting_call_only_when_its_default_fails():
     def call(query):
         found = service.restricting_call(parse_query(query))
-        return None if found is None else found.name
+        return None if found is None else getattr(found, "function", getattr(found, "name", ""))
 
     assert call("events(name: 'visit', date: -7d) >= 1 AND age > 30") == "events"
     assert call("products_purchased(date: -3m) = true") == "products_purchased"
     assert call("number_of_orders(date: -7d) = 0") is None  # no purchase also counts
     assert call("events(name: 'visit') < 2") is None
     assert call("events(name: 'visit') >= 1 OR age > 30") is None  # OR: anyone may be in
+    assert call("products_purchased MATCHES (id = 'A', count >= 2)") == "products_purchased"
+    assert call("products_purchased MATCHES (id = 'A', count < 2)") is None  # 0 rows is in
+    assert call("NOT (events MATCHES (name = 'visit'))") is None
 
 
 def test_needs_an_order_only_when_no_order_fails():

@@ -418,15 +418,24 @@ class Compiler:
                         path=path,
                     )
 
+    def matching_rows(self, node: n.Matches) -> ir.Table:
+        """The function's rows (with ``customer_id``) that pass the row tests of ``node``: what
+        its aggregate tests count. A count whose members need such a row takes its customers
+        from here (``service.restricting_call``)."""
+        spec = match_spec(node.function)
+        assert spec is not None  # checked
+        source = getattr(self, f"rows_{spec.source}")(spec)
+        for test in node.tests:
+            if not spec.arg(test.left.name).aggregate:  # type: ignore[union-attr,attr-defined]
+                source = source.filter(self._row_test(source, spec, test))
+        return source
+
     def _join_matches(self, table: ir.Table, node: n.Matches, column: str) -> ir.Table:
         """One boolean column: whether the customer's rows of the function pass the tests."""
         spec = match_spec(node.function)
         assert spec is not None  # checked
-        source = getattr(self, f"rows_{spec.source}")(spec)
         aggregate = [t for t in node.tests if spec.arg(t.left.name).aggregate]  # type: ignore[union-attr,attr-defined]
-        row_tests = [t for t in node.tests if t not in aggregate]
-        for test in row_tests:
-            source = source.filter(self._row_test(source, spec, test))
+        source = self.matching_rows(node)
         per = source.group_by("customer_id").aggregate(
             count=source._unit.nunique(), sum_amount=source._amount.sum()
         )

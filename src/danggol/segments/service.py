@@ -24,6 +24,7 @@ from danggol.profile import BASE_FIELDS, SNAPSHOT_TABLE, customer_profile, snaps
 from danggol.segments.compile import Compiler
 from danggol.segments.definition import NAME_RE, Segment
 from danggol.segments.fields import FIELDS, FUNCTIONS, suggest
+from danggol.segments.matches import match_spec
 from danggol.segments.nodes import (
     All,
     Call,
@@ -151,13 +152,19 @@ _PY_OPS: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
-def restricting_call(tree: Node) -> Call | None:
+def restricting_call(tree: Node) -> Call | Matches | None:
     """A call the whole condition needs a matching row for: a top-level (ANDed) comparison of
     a behavioural call that its default (0 or false, no matching row) fails, such as
-    ``events(name: 'cart_add', date: -7d) >= 1``. The members are among the customers of
-    that call's rows, so a count need not build the profile of everyone."""
+    ``events(name: 'cart_add', date: -7d) >= 1`` — read as ``events MATCHES (name =
+    'cart_add', date >= -7d)``, whose rows' count (0 without a row) must be at least 1. The
+    members are among the customers of those rows, so a count need not build the profile of
+    everyone."""
     children = tree.children if isinstance(tree, All) else (tree,)
     for child in children:
+        if isinstance(child, Matches):
+            if _fails_without_rows(child):
+                return child
+            continue
         if not (isinstance(child, Compare) and isinstance(child.left, Call)):
             continue
         spec = FUNCTIONS.get(child.left.name)
@@ -174,6 +181,23 @@ def restricting_call(tree: Node) -> Call | None:
         if not holds:
             return child.left
     return None
+
+
+def _fails_without_rows(node: Matches) -> bool:
+    """Whether ``node`` fails for a customer without a matching row (count and sum 0): with no
+    aggregate test it asks for one row; else when one of its aggregate tests fails at 0."""
+    spec = match_spec(node.function)
+    if spec is None:
+        return False
+    aggregate = [t for t in node.tests if (arg := spec.arg(t.left.name)) and arg.aggregate]  # type: ignore[attr-defined]
+    if not aggregate:
+        return True
+    for test in aggregate:
+        check = _PY_OPS.get(test.op)
+        right = test.right.value if isinstance(test.right, Value) else None
+        if check is not None and isinstance(right, int | float) and not check(0, right):
+            return True
+    return False
 
 
 #: what the order columns are for a customer without any order (no row in ``orders``); None is
@@ -282,7 +306,11 @@ def count(ws: Workspace, tgt: Target, as_of: dt.date) -> int:
     if call is not None:  # only that call's customers can be in: they are the rows
         probe = Compiler(ws.ibis, as_of, resolver=registry(ws).tree)
         probe.check(tgt.tree)
-        ids = getattr(probe, f"call_{call.name}")(call).select("customer_id").distinct()
+        if isinstance(call, Matches):
+            rows = probe.matching_rows(call)
+        else:
+            rows = getattr(probe, f"call_{call.name}")(call)
+        ids = rows.select("customer_id").distinct()
     elif needs_an_order(tgt.tree):  # only customers with an order by the date can be in
         orders = ws.ibis.table("orders")
         ids = orders.filter(orders.order_date <= as_of).select("customer_id").distinct()
