@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -284,7 +284,7 @@ def print_json(data: object) -> None:
 
 def rich_table(
     title: str,
-    rows: list[tuple[object, ...]],
+    rows: Sequence[tuple[object, ...]],
     headers: tuple[str, ...],
     *,
     ids: tuple[int, ...] = (0,),

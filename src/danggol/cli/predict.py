@@ -142,7 +142,8 @@ def backtest_cmd(
         result = backtest(ws.ibis, cutoff=day, horizon_days=days, model=model, time_unit=time_unit)
         currency = ws.config.currency
     data = result.to_dict()
-    keys = ("customers", "repeat_buyers", "actual_total", "predicted_total", "mae", "rmse")
+    keys: tuple[str, ...] = ("customers", "repeat_buyers", "actual_total", "predicted_total")
+    keys += ("mae", "rmse")
     keys += ("correlation", "repurchasers", "auc", "brier", "actual_spend", "predicted_spend")
     keys += ("clv_top_decile_share", "clv_top_decile_lift")
     if print_listing(fmt, data, [{"metric": k, "value": data[k]} for k in keys]):
@@ -296,7 +297,7 @@ def _supervised(ctx: typer.Context, day: dt.date, days: int, method: str, fmt: s
         with show_progress(fmt != "table"), step(f"backtest supervised ({method})"):
             run = supervised_backtest(ws.ibis, cutoff=day, horizon_days=days, method=method)
         data = run.to_dict()
-    keys = ("train_customers", "train_repurchasers", "customers", "repurchasers")
+    keys: tuple[str, ...] = ("train_customers", "train_repurchasers", "customers", "repurchasers")
     keys += ("mean_predicted", "auc", "brier", "bgnbd_mean_predicted", "bgnbd_auc", "bgnbd_brier")
     if print_listing(fmt, data, [{"metric": k, "value": data[k]} for k in keys]):
         return

@@ -334,7 +334,7 @@ def grades_show_cmd(
     fmt = listing_format(format, json_)
     lang = check_lang(lang)
     rules = load_grade_rules()
-    data = {
+    data: dict[str, Any] = {
         "window_months": rules.window_months,
         "source": rules.source,
         "grades": [
