@@ -52,6 +52,7 @@ t0 = time.process_time()
 import duckdb
 t1 = time.process_time()
 con = duckdb.connect(sys.argv[1], read_only=True)
+con.execute("SET enable_progress_bar = false")
 t2 = time.process_time()
 n = con.execute(sys.argv[2]).fetchone()[0]
 t3 = time.process_time()
