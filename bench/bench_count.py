@@ -135,6 +135,7 @@ def main() -> None:
         sys.executable,
         "-c",
         "import sys, duckdb\ncon = duckdb.connect(sys.argv[1], read_only=True)\n"
+        "con.execute('SET enable_progress_bar = false')\n"  # its bar would go to stdout
         "print(con.execute(sys.argv[2]).fetchone()[0])",
         str(store),
     ]

@@ -328,3 +328,15 @@ def test_large_backtest_figures_are_never_in_e_notation():
     assert _metric("mae", 1234567.891, "KRW") == "1,234,568"
     assert _metric("brier", 0.000012346, "KRW") == "0.00001235"
     assert _metric("customers", 1_000_000, "KRW") == "1,000,000"
+
+
+@pytest.mark.parametrize("columns", [40, 160])
+def test_overlap_never_cuts_a_segment_name(demo, columns):
+    """Both tables of `analytics overlap` name segments (a user types them): whole at any width."""
+    shop, _ = demo
+    names = ["free_shipping_regulars", "conversion_cycle_due", "refunded_customers"]
+    shown = _cli("-w", str(shop), "analytics", "overlap", *names, columns=columns).stdout
+    words = re.findall(r"[a-z0-9_]+", shown)
+    for name in names:
+        assert words.count(name) >= 3, (name, shown)  # its size row and its two pairs
+    assert all(len(line) <= columns for line in shown.splitlines())

@@ -130,6 +130,9 @@ def test_restricting_call_only_when_its_default_fails():
     assert call("orders_placed MATCHES (count BETWEEN 0 AND 2)") is None
     assert call("products_purchased NOT MATCHES (id = 'P1')") is None
     assert call("products_purchased MATCHES (id = 'P1') OR age > 30") is None
+    assert call("products_purchased MATCHES (id = 'A', count >= 2)") == "products_purchased"
+    assert call("products_purchased MATCHES (id = 'A', count < 2)") is None  # 0 rows is in
+    assert call("NOT (events MATCHES (name = 'visit'))") is None
 
 
 def test_needs_an_order_only_when_no_order_fails():

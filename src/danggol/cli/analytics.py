@@ -537,5 +537,10 @@ def show_overlap(r: Overlap, cur: str) -> None:
             for p in r.pairs
         ]
         out.print(
-            rich_table("overlap", pairs, ("A", "B", "both", "Jaccard", "share of A", "share of B"))
+            rich_table(
+                "overlap",
+                pairs,
+                ("A", "B", "both", "Jaccard", "share of A", "share of B"),
+                ids=(0, 1),  # both are segment names a user types
+            )
         )

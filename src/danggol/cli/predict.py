@@ -142,14 +142,8 @@ def backtest_cmd(
         result = backtest(ws.ibis, cutoff=day, horizon_days=days, model=model, time_unit=time_unit)
         currency = ws.config.currency
     data = result.to_dict()
-    keys: tuple[str, ...] = (
-        "customers",
-        "repeat_buyers",
-        "actual_total",
-        "predicted_total",
-        "mae",
-        "rmse",
-    )
+    keys: tuple[str, ...] = ("customers", "repeat_buyers", "actual_total", "predicted_total")
+    keys += ("mae", "rmse")
     keys += ("correlation", "repurchasers", "auc", "brier", "actual_spend", "predicted_spend")
     keys += ("clv_top_decile_share", "clv_top_decile_lift")
     if print_listing(fmt, data, [{"metric": k, "value": data[k]} for k in keys]):

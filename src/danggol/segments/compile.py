@@ -428,15 +428,24 @@ class Compiler:
                         path=path,
                     )
 
+    def matching_rows(self, node: n.Matches) -> ir.Table:
+        """The function's rows (with ``customer_id``) that pass the row tests of ``node``: what
+        its aggregate tests count. A count whose members need such a row takes its customers
+        from here (``service.restricting_call``)."""
+        spec = match_spec(node.function)
+        assert spec is not None  # checked
+        source = getattr(self, f"rows_{spec.source}")(spec)
+        for test in node.tests:
+            if not spec.arg(test.left.name).aggregate:  # type: ignore[union-attr,attr-defined]
+                source = source.filter(self._row_test(source, spec, test))
+        return source
+
     def _join_matches(self, table: ir.Table, node: n.Matches, column: str) -> ir.Table:
         """One boolean column: whether the customer's rows of the function pass the tests."""
         spec = match_spec(node.function)
         assert spec is not None  # checked
-        source = getattr(self, f"rows_{spec.source}")(spec)
-        aggregate = [t for t in node.tests if spec.arg(t.left.name).aggregate]  # type: ignore[union-attr]
-        row_tests = [t for t in node.tests if t not in aggregate]
-        for test in row_tests:
-            source = source.filter(self._row_test(source, spec, test))
+        aggregate = [t for t in node.tests if spec.arg(t.left.name).aggregate]  # type: ignore[union-attr,attr-defined]
+        source = self.matching_rows(node)
         per = source.group_by("customer_id").aggregate(
             count=source._unit.nunique(), sum_amount=source._amount.sum()
         )
@@ -461,13 +470,7 @@ class Compiler:
         (``service.count`` starts from them)."""
         if isinstance(node, n.Call):
             return getattr(self, f"call_{node.name}")(node).select("customer_id").distinct()
-        spec = match_spec(node.function)
-        assert spec is not None  # checked
-        rows = getattr(self, f"rows_{spec.source}")(spec)
-        for test in node.tests:
-            if not spec.arg(test.left.name).aggregate:  # type: ignore[union-attr,attr-defined]
-                rows = rows.filter(self._row_test(rows, spec, test))
-        return rows.select("customer_id").distinct()
+        return self.matching_rows(node).select("customer_id").distinct()
 
     def _right(self, right: object, t: ir.Table) -> object:
         if isinstance(right, tuple):
