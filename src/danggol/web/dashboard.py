@@ -18,7 +18,6 @@ import ibis
 
 from danggol import analytics
 from danggol.errors import NotFoundError
-from danggol.outputs.report_data import rfm_cells, stage_counts
 from danggol.outputs.report_svg import STAGE_COLORS, group_color
 from danggol.predict.customers import field_specs as prediction_field_specs
 from danggol.predict.customers import profile_with_predictions
@@ -26,6 +25,7 @@ from danggol.profile import SNAPSHOT_META
 from danggol.scores import scored_profile
 from danggol.scores.lifecycle import STAGE_LABELS, STAGES
 from danggol.scores.rfm import PROSPECTS, load_segment_map
+from danggol.scores.summaries import rfm_cells, stage_counts
 from danggol.segments import history, service
 from danggol.segments.definition import GOALS, Segment
 from danggol.segments.explain import describe, explain
