@@ -19,13 +19,13 @@ import ibis
 from danggol import analytics
 from danggol.errors import NotFoundError
 from danggol.outputs.charts.primitives import STAGE_COLORS, group_color
-from danggol.outputs.report_data import rfm_cells, stage_counts
-from danggol.predict.customers import field_specs as prediction_field_specs
 from danggol.predict.customers import profile_with_predictions
+from danggol.predict.fields import field_specs as prediction_field_specs
 from danggol.profile import SNAPSHOT_META
 from danggol.scores import scored_profile
 from danggol.scores.lifecycle import STAGE_LABELS, STAGES
 from danggol.scores.rfm import PROSPECTS, load_segment_map
+from danggol.scores.summaries import rfm_cells, stage_counts
 from danggol.segments import history, service
 from danggol.segments.compile import ANNIVERSARY_DATES
 from danggol.segments.definition import GOALS, Segment

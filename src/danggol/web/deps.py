@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 from typing import Annotated, Literal
 
 from fastapi import Depends, Query, Request
+from pydantic import BeforeValidator
 
 from danggol.segments.service import CONTACT_FIELDS
 from danggol.web.errors import WebError
-from danggol.web.state import WebState
+from danggol.web.state import WebState, parse_day
 
 TOKEN_COOKIE = "danggol_token"
 TOKEN_HEADER = "X-Danggol-Token"
@@ -20,10 +22,42 @@ def get_state(request: Request) -> WebState:
 
 
 State = Annotated[WebState, Depends(get_state)]
+
+
+def _day(name: str) -> BeforeValidator:
+    """A date parameter read by the API's one date parser (:func:`parse_day`: a wrong date is a
+    400 ``bad_date`` naming the parameter); an empty one is not given."""
+
+    def read(value: object) -> object:
+        if value == "":
+            return None
+        return parse_day(value, name) if isinstance(value, str) else value
+
+    return BeforeValidator(read)
+
+
 AsOf = Annotated[
-    str | None,
+    dt.date | None,
+    _day("as_of"),
     Query(
         description="YYYY-MM-DD; default: the last refresh's date (else the as_of of danggol.toml, else today)"
+    ),
+]
+DateFrom = Annotated[
+    dt.date | None,
+    _day("from"),
+    Query(alias="from", description="YYYY-MM-DD; default: a month before 'to'"),
+]
+DateTo = Annotated[
+    dt.date | None,
+    _day("to"),
+    Query(alias="to", description="YYYY-MM-DD; default: as as_of"),
+]
+Cutoff = Annotated[
+    dt.date | None,
+    _day("cutoff"),
+    Query(
+        description="YYYY-MM-DD: the model learns up to here; default: horizon_days before as_of"
     ),
 ]
 Lang = Annotated[Literal["ko", "en"], Query(description="language of the words")]

@@ -186,10 +186,10 @@ class WebState:
             thread.start()
             return None
 
-    def as_of(self, given: str | None, name: str = "as_of") -> dt.date:
+    def as_of(self, given: dt.date | None) -> dt.date:
         """The date asked, else the last refresh's (its stored profile is fast), else the workspace's as_of or today."""
-        if given:
-            return parse_day(given, name)
+        if given is not None:  # parsed at the edge (deps.AsOf)
+            return given
         with self.lock:
             stored = dashboard.stored_as_of(self.ws)
         return stored or as_of_date(None, self.ws.config)

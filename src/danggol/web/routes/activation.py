@@ -16,10 +16,11 @@ from danggol.activation import campaigns, exports
 from danggol.segments import service
 from danggol.segments.service import CONTACT_FIELDS
 from danggol.web import dashboard
+from danggol.web import models as m
 from danggol.web.deps import AsOf, State, check_personal, split_fields
 from danggol.web.state import parse_day
 
-router = APIRouter(prefix="/api", tags=["activation"])
+router = APIRouter(prefix="/api", tags=["activation"], responses=m.errors(*m.COMMON_ERRORS))
 
 Format = Literal["csv", "parquet", "esp", "sms", "ads"]
 MEDIA = {"parquet": "application/vnd.apache.parquet"}
@@ -28,6 +29,7 @@ MEDIA = {"parquet": "application/vnd.apache.parquet"}
 @router.get(
     "/segments/{name}/export/{fmt}",
     summary="Members for a destination: csv, parquet, esp, sms (opted-in mobiles), ads (hashed)",
+    responses=m.errors(404, 422),
 )
 def export_for(
     request: Request,
@@ -89,12 +91,22 @@ class CampaignIn(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
-@router.get("/campaigns", summary="Campaigns: segment snapshot, goal, KPI, holdout, window")
+@router.get(
+    "/campaigns",
+    summary="Campaigns: segment snapshot, goal, KPI, holdout, window",
+    response_model=list[m.CampaignOut],
+)
 def list_campaigns(state: State) -> list[dict[str, Any]]:
     return [c.to_dict() for c in state.run(campaigns.campaigns)]
 
 
-@router.post("/campaigns", status_code=201, summary="Create a campaign (the holdout is drawn now)")
+@router.post(
+    "/campaigns",
+    status_code=201,
+    summary="Create a campaign (the holdout is drawn now)",
+    response_model=m.CampaignOut,
+    responses=m.errors(404, 409, 413, 422),
+)
 def create_campaign(state: State, body: CampaignIn) -> dict[str, Any]:
     day = parse_day(body.as_of, "as_of") if body.as_of else state.as_of(None)
     campaign = state.run(
@@ -112,7 +124,12 @@ def create_campaign(state: State, body: CampaignIn) -> dict[str, Any]:
     return campaign.to_dict()
 
 
-@router.get("/campaigns/{name}/report", summary="Treated vs holdout: uplift, interval, p-value")
+@router.get(
+    "/campaigns/{name}/report",
+    summary="Treated vs holdout: uplift, interval, p-value",
+    response_model=m.CampaignReportOut,
+    responses=m.errors(404, 422),
+)
 def campaign_report(
     state: State, name: str, confidence: Annotated[float, Query(gt=0, lt=1)] = 0.95
 ) -> dict[str, Any]:

@@ -14,18 +14,28 @@ from danggol import analytics
 from danggol.dates import shift
 from danggol.predict.backtest import MODELS
 from danggol.web import dashboard
-from danggol.web.deps import AsOf, State
-from danggol.web.state import parse_day
+from danggol.web import models as m
+from danggol.web.deps import AsOf, Cutoff, DateFrom, DateTo, State
 
-router = APIRouter(prefix="/api", tags=["analytics"])
+router = APIRouter(prefix="/api", tags=["analytics"], responses=m.errors(*m.COMMON_ERRORS))
 
 
-@router.get("/overview", summary="Headline figures, RFM grid, lifecycle funnel, concentration")
+@router.get(
+    "/overview",
+    summary="Headline figures, RFM grid, lifecycle funnel, concentration",
+    response_model=m.OverviewOut,
+    responses=m.errors(422),
+)
 def overview(state: State, as_of: AsOf = None) -> dict[str, Any]:
     return state.cached("overview", dashboard.overview, state.as_of(as_of))
 
 
-@router.get("/analytics/rfm", summary="The RFM grid: customers and revenue per cell")
+@router.get(
+    "/analytics/rfm",
+    summary="The RFM grid: customers and revenue per cell",
+    response_model=m.RfmGridOut,
+    responses=m.errors(422),
+)
 def rfm(state: State, as_of: AsOf = None) -> dict[str, Any]:
     return state.cached("overview", dashboard.overview, state.as_of(as_of))["rfm"]
 
@@ -33,6 +43,11 @@ def rfm(state: State, as_of: AsOf = None) -> dict[str, Any]:
 @router.get(
     "/analytics/lifecycle",
     summary="Lifecycle stage shares at month-end dates (202 while computed in the background)",
+    response_model=m.LifecycleOut,
+    responses={
+        202: {"description": 'Still computed in the background: {"state": "computing"}'},
+        **m.errors(422),
+    },
 )
 def lifecycle(
     state: State, as_of: AsOf = None, months: Annotated[int, Query(ge=1, le=24)] = 6
@@ -44,7 +59,12 @@ def lifecycle(
     return value
 
 
-@router.get("/analytics/concentration", summary="Top shares, Lorenz curve, Gini")
+@router.get(
+    "/analytics/concentration",
+    summary="Top shares, Lorenz curve, Gini",
+    response_model=m.ConcentrationOut,
+    responses=m.errors(422),
+)
 def concentration(state: State, as_of: AsOf = None) -> dict[str, Any]:
     day = state.as_of(as_of)
     return state.cached(
@@ -52,15 +72,20 @@ def concentration(state: State, as_of: AsOf = None) -> dict[str, Any]:
     )
 
 
-@router.get("/analytics/migration", summary="Customers moving between groups of two dates")
+@router.get(
+    "/analytics/migration",
+    summary="Customers moving between groups of two dates",
+    response_model=m.MigrationOut,
+    responses=m.errors(422),
+)
 def migration(
     state: State,
-    date_from: Annotated[str | None, Query(alias="from")] = None,
-    date_to: Annotated[str | None, Query(alias="to")] = None,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
     by: Literal["rfm_group", "lifecycle_stage", "grade"] = "rfm_group",
 ) -> dict[str, Any]:
-    end = state.as_of(date_to, "to")
-    start = parse_day(date_from, "from") if date_from else shift(end, -1, "m")
+    end = state.as_of(date_to)
+    start = date_from or shift(end, -1, "m")
     return state.cached(
         "migration",
         lambda ws, a, b, c: analytics.migration(ws.ibis, a, b, by=c).to_dict(),
@@ -70,7 +95,12 @@ def migration(
     )
 
 
-@router.get("/analytics/cohorts", summary="First-purchase cohorts and their retention")
+@router.get(
+    "/analytics/cohorts",
+    summary="First-purchase cohorts and their retention",
+    response_model=m.CohortsOut,
+    responses=m.errors(422),
+)
 def cohorts(
     state: State, as_of: AsOf = None, period: Literal["month", "quarter", "year"] = "month"
 ) -> dict[str, Any]:
@@ -80,7 +110,12 @@ def cohorts(
     )
 
 
-@router.get("/analytics/affinity", summary="Products bought together, with lift")
+@router.get(
+    "/analytics/affinity",
+    summary="Products bought together, with lift",
+    response_model=m.AffinityOut,
+    responses=m.errors(422),
+)
 def affinity(
     state: State,
     as_of: AsOf = None,
@@ -101,7 +136,12 @@ def affinity(
     )
 
 
-@router.get("/analytics/whatif", summary="Revenue if N one-time buyers repeat and M become VIPs")
+@router.get(
+    "/analytics/whatif",
+    summary="Revenue if N one-time buyers repeat and M become VIPs",
+    response_model=m.WhatIfOut,
+    responses=m.errors(422),
+)
 def whatif(
     state: State,
     as_of: AsOf = None,
@@ -117,25 +157,35 @@ def whatif(
     )
 
 
-@router.get("/predictions", summary="The prediction columns of the profile, top customers first")
+@router.get(
+    "/predictions",
+    summary="The prediction columns of the profile, top customers first",
+    response_model=m.PredictionsOut,
+    responses=m.errors(422),
+)
 def predictions(
     state: State, as_of: AsOf = None, limit: Annotated[int, Query(ge=1, le=500)] = 50
 ) -> dict[str, Any]:
     return state.cached("predictions", dashboard.predictions, state.as_of(as_of), limit)
 
 
-@router.get("/predictions/backtest", summary="Backtest of the purchase model (cached)")
+@router.get(
+    "/predictions/backtest",
+    summary="Backtest of the purchase model (cached)",
+    response_model=m.BacktestOut,
+    responses=m.errors(422),
+)
 def predictions_backtest(
     state: State,
     as_of: AsOf = None,
     horizon_days: Annotated[int, Query(ge=7, le=730)] = 90,
-    cutoff: str | None = None,
+    cutoff: Cutoff = None,
     model: Literal[tuple(MODELS)] | None = None,  # type: ignore[valid-type]
 ) -> dict[str, Any]:
     """The model the refresh predicts with ([predictions] model) unless another is asked for."""
     model = model or state.ws.config.predictions.model
     end = state.as_of(as_of)
-    cut = parse_day(cutoff, "cutoff") if cutoff else end - dt.timedelta(days=horizon_days)
+    cut = cutoff or end - dt.timedelta(days=horizon_days)
     return state.cached("backtest", dashboard.backtest_metrics, cut, horizon_days, model)
 
 

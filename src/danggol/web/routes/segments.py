@@ -21,6 +21,7 @@ from danggol.segments.forms import from_dict, to_dict
 from danggol.segments.nodes import Node
 from danggol.segments.parse import parse_query, to_query
 from danggol.web import dashboard, people
+from danggol.web import models as m
 from danggol.web.deps import (
     AsOf,
     Fields,
@@ -32,7 +33,7 @@ from danggol.web.deps import (
 )
 from danggol.web.errors import WebError
 
-router = APIRouter(prefix="/api", tags=["segments"])
+router = APIRouter(prefix="/api", tags=["segments"], responses=m.errors(*m.COMMON_ERRORS))
 
 #: how many rows one chunk of a CSV export carries
 EXPORT_CHUNK = 10_000
@@ -111,17 +112,33 @@ def _save(state: State, name: str, body: SegmentIn, overwrite: bool) -> dict[str
         return dashboard.segment_info(service.registry(state.ws).get(name))
 
 
-@router.get("/segments", summary="Every segment with size, revenue share and size trend")
+@router.get(
+    "/segments",
+    summary="Every segment with size, revenue share and size trend",
+    response_model=list[m.SegmentListItemOut],
+    responses=m.errors(422),
+)
 def list_segments(state: State, as_of: AsOf = None) -> list[dict[str, Any]]:
     return state.cached("segments", dashboard.segment_list, state.as_of(as_of))
 
 
-@router.post("/segments", status_code=201, summary="Save a segment from a query or a tree")
+@router.post(
+    "/segments",
+    status_code=201,
+    summary="Save a segment from a query or a tree",
+    response_model=m.SegmentInfoOut,
+    responses=m.errors(409, 413, 422),
+)
 def create_segment(state: State, body: SegmentCreate) -> dict[str, Any]:
     return _save(state, body.name, body, body.replace)
 
 
-@router.get("/segments/{name}", summary="One segment: words, size, size over time, movers")
+@router.get(
+    "/segments/{name}",
+    summary="One segment: words, size, size over time, movers",
+    response_model=m.SegmentDetailOut,
+    responses=m.errors(404, 422),
+)
 def get_segment(state: State, name: str, as_of: AsOf = None) -> dict[str, Any]:
     return state.cached("segment", dashboard.segment_detail, name, state.as_of(as_of))
 
@@ -130,6 +147,8 @@ def get_segment(state: State, name: str, as_of: AsOf = None) -> dict[str, Any]:
     "/segments/{name}/copy",
     status_code=201,
     summary="Save a new segment from a built-in one, with its parameters filled in",
+    response_model=m.SegmentInfoOut,
+    responses=m.errors(404, 409, 413, 422),
 )
 def copy_segment(state: State, name: str, body: CopyIn) -> dict[str, Any]:
     with state.lock:
@@ -144,19 +163,34 @@ def copy_segment(state: State, name: str, body: CopyIn) -> dict[str, Any]:
         return dashboard.segment_info(segment)
 
 
-@router.put("/segments/{name}", summary="Update a saved segment (never a built-in)")
+@router.put(
+    "/segments/{name}",
+    summary="Update a saved segment (never a built-in)",
+    response_model=m.SegmentInfoOut,
+    responses=m.errors(404, 413, 422),
+)
 def update_segment(state: State, name: str, body: SegmentIn) -> dict[str, Any]:
     state.run(lambda ws: service.registry(ws).get(name))  # 404 for an unknown name
     return _save(state, name, body, True)
 
 
-@router.delete("/segments/{name}", status_code=204, summary="Delete a saved segment")
+@router.delete(
+    "/segments/{name}",
+    status_code=204,
+    summary="Delete a saved segment",
+    responses=m.errors(404, 422),
+)
 def delete_segment(state: State, name: str) -> Response:
     state.run(lambda ws: service.registry(ws).delete(name))
     return Response(status_code=204)
 
 
-@router.get("/segments/{name}/members", summary="Members: paged, sorted, searched, chosen fields")
+@router.get(
+    "/segments/{name}/members",
+    summary="Members: paged, sorted, searched, chosen fields",
+    response_model=m.MembersOut,
+    responses=m.errors(404, 422),
+)
 def segment_members(
     request: Request,
     state: State,
@@ -207,7 +241,9 @@ def _csv_chunks(table: pa.Table) -> Iterator[bytes]:
         yield sink.getvalue()
 
 
-@router.get("/segments/{name}/export", summary="All members as CSV (streamed)")
+@router.get(
+    "/segments/{name}/export", summary="All members as CSV (streamed)", responses=m.errors(404, 422)
+)
 def export_segment(
     request: Request,
     state: State,
@@ -236,7 +272,12 @@ def export_segment(
     )
 
 
-@router.get("/segments/{name}/sql", summary="The segment's SQL for an engine")
+@router.get(
+    "/segments/{name}/sql",
+    summary="The segment's SQL for an engine",
+    response_model=m.SqlOut,
+    responses=m.errors(404, 422),
+)
 def segment_sql(
     state: State, name: str, as_of: AsOf = None, dialect: str = "duckdb"
 ) -> dict[str, str]:
@@ -246,7 +287,12 @@ def segment_sql(
         return {"dialect": dialect, "sql": service.to_sql(state.ws, tgt, day, dialect)}
 
 
-@router.post("/query/count", summary="How many customers a query or tree selects")
+@router.post(
+    "/query/count",
+    summary="How many customers a query or tree selects",
+    response_model=m.CountOut,
+    responses=m.errors(404, 413, 422),
+)
 def count_query(state: State, body: Condition, as_of: AsOf = None) -> dict[str, Any]:
     tree = body.tree()
     day = state.as_of(as_of)
@@ -269,7 +315,12 @@ def count_query(state: State, body: Condition, as_of: AsOf = None) -> dict[str, 
     }
 
 
-@router.post("/query/preview", summary="Count and members (paged, sorted) of a query or tree")
+@router.post(
+    "/query/preview",
+    summary="Count and members (paged, sorted) of a query or tree",
+    response_model=m.PreviewOut,
+    responses=m.errors(404, 413, 422),
+)
 def preview_query(
     request: Request, state: State, body: PreviewIn, as_of: AsOf = None
 ) -> dict[str, Any]:
@@ -301,12 +352,22 @@ def preview_query(
     }
 
 
-@router.post("/query/parse", summary="A query or tree in both forms, with its words")
+@router.post(
+    "/query/parse",
+    summary="A query or tree in both forms, with its words",
+    response_model=m.ParsedOut,
+    responses=m.errors(404, 413, 422),
+)
 def parse(body: Condition, lang: Lang = "ko") -> dict[str, Any]:
     tree = body.tree()
     return {"query": to_query(tree), "where": to_dict(tree), "words": describe(tree, lang)}
 
 
-@router.post("/query/format", summary="A tree as query text (the builder's sync)")
+@router.post(
+    "/query/format",
+    summary="A tree as query text (the builder's sync)",
+    response_model=m.QueryTextOut,
+    responses=m.errors(413, 422),
+)
 def format_tree(where: Annotated[Any, Body(embed=True)]) -> dict[str, str]:
     return {"query": to_query(from_dict(where))}

@@ -10,13 +10,17 @@ from fastapi.responses import JSONResponse
 from danggol import __version__
 from danggol.profile import as_of_date
 from danggol.web import dashboard, people, words
+from danggol.web import models as m
 from danggol.web.deps import AsOf, State
-from danggol.web.state import parse_day
 
-router = APIRouter(prefix="/api", tags=["workspace"])
+router = APIRouter(prefix="/api", tags=["workspace"], responses=m.errors(*m.COMMON_ERRORS))
 
 
-@router.get("/status", summary="The workspace: shop, currency, language, last refresh")
+@router.get(
+    "/status",
+    summary="The workspace: shop, currency, language, last refresh",
+    response_model=m.StatusOut,
+)
 def status(state: State) -> dict[str, Any]:
     cfg = state.ws.config
     with state.lock:
@@ -38,12 +42,21 @@ def status(state: State) -> dict[str, Any]:
     }
 
 
-@router.get("/vocabulary", summary="Fields, functions, operators and goals of the builder")
+@router.get(
+    "/vocabulary",
+    summary="Fields, functions, operators and goals of the builder",
+    response_model=m.VocabularyOut,
+)
 def vocabulary(state: State) -> dict[str, Any]:
     return state.run(dashboard.vocabulary)
 
 
-@router.get("/catalog/{kind}", summary="Products or categories matching a search (pickers)")
+@router.get(
+    "/catalog/{kind}",
+    summary="Products or categories matching a search (pickers)",
+    response_model=list[m.ProductOut | m.CategoryOut],
+    responses=m.errors(422),
+)
 def catalog(
     state: State,
     kind: Literal["products", "categories"],
@@ -53,7 +66,11 @@ def catalog(
     return state.cached("catalog", dashboard.catalog, kind, q, limit)
 
 
-@router.get("/words", summary="Every word of the dashboard and the names of coded values")
+@router.get(
+    "/words",
+    summary="Every word of the dashboard and the names of coded values",
+    response_model=m.WordsOut,
+)
 def ui_words() -> dict[str, Any]:
     """``ko`` and ``en``: the page's words (one table with the report's); ``values``: the
     names of coded values by column (gender, channels, statuses, events, stages …)."""
@@ -64,7 +81,12 @@ def ui_words() -> dict[str, Any]:
     }
 
 
-@router.get("/values/{field}", summary="The shop's own values of a field (pickers)")
+@router.get(
+    "/values/{field}",
+    summary="The shop's own values of a field (pickers)",
+    response_model=list[m.ValueCountOut],
+    responses=m.errors(422),
+)
 def field_values(
     state: State,
     field: str,
@@ -74,13 +96,21 @@ def field_values(
     return state.cached("values", people.field_values, field, q, limit)
 
 
-@router.post("/refresh", status_code=202, summary="Start a refresh in the background")
+@router.post(
+    "/refresh",
+    status_code=202,
+    summary="Start a refresh in the background",
+    response_model=m.RefreshJobOut,
+    responses=m.errors(409, 422),
+)
 def start_refresh(state: State, as_of: AsOf = None) -> JSONResponse:
     # default: danggol.toml's as_of, else today, as 'danggol refresh'
-    day = parse_day(as_of) if as_of else as_of_date(None, state.ws.config)
+    day = as_of or as_of_date(None, state.ws.config)
     return JSONResponse(state.start_refresh(day).to_dict(), status_code=202)
 
 
-@router.get("/refresh", summary="The state of the last refresh started here")
+@router.get(
+    "/refresh", summary="The state of the last refresh started here", response_model=m.RefreshJobOut
+)
 def refresh_status(state: State) -> dict[str, Any]:
     return state.job.to_dict()
