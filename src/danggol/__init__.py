@@ -76,9 +76,9 @@ def __getattr__(name: str) -> Any:
         module, attr = _LAZY[name]
     except KeyError:
         raise AttributeError(f"module 'danggol' has no attribute {name!r}") from None
-    value = getattr(import_module(module), attr) if attr else import_module(module)
-    globals()[name] = value  # later look-ups skip this function
-    return value
+    found: object = getattr(import_module(module), attr) if attr else import_module(module)
+    globals()[name] = found  # later look-ups skip this function
+    return found
 
 
 def __dir__() -> list[str]:

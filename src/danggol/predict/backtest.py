@@ -29,6 +29,7 @@ from danggol.errors import ConfigError
 from danggol.predict.diagnostics import conditional_expectations, p_alive_matrix, tracking
 from danggol.predict.guards import MIN_CUSTOMERS, MIN_REPEAT_BUYERS, spend_rows
 from danggol.predict.models import BGNBD, MBGNBD, GammaGamma, ParetoNBD
+from danggol.predict.models.base import RFMModel
 from danggol.predict.summary import UNITS, rfm_summary
 from danggol.profile import purchases
 
@@ -73,7 +74,7 @@ class Backtest:
 
 
 def repurchase_probability(
-    model: BGNBD | ParetoNBD, t: float, x: np.ndarray, tx: np.ndarray, T: np.ndarray
+    model: RFMModel, t: float, x: np.ndarray, tx: np.ndarray, T: np.ndarray
 ) -> tuple[np.ndarray, str]:
     """P(at least one purchase in the next t periods), and how it was computed: exactly, as
     1 − P(X(T, T+t) = 0 | x, t_x, T) (:meth:`probability_no_purchase`: the ratio of the model's

@@ -29,6 +29,7 @@ stay empty and :class:`PredictionRun` says why — no numbers the data cannot su
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import math
 from collections.abc import Callable
@@ -268,7 +269,11 @@ def choose_purchase_model(
             if not problem:
                 with np.errstate(all="ignore"):
                     values = _on_distinct_rows(
-                        model, x, tx, T, lambda *r, m=model: _purchase_values(m, *r, settings)
+                        model,
+                        x,
+                        tx,
+                        T,
+                        functools.partial(_purchase_values, model, settings=settings),
                     )
                 problem = values_problem(**values)
             if not problem:
@@ -636,7 +641,9 @@ def _aligned(
     """Each of ``settings.covariates`` in the summary's customer order, ``(none)`` where the
     covariate table has no row or no value."""
     n = len(ids)
-    out = {name: np.full(n, MISSING, dtype=object) for name in settings.covariates}
+    out: dict[str, np.ndarray] = {
+        name: np.full(n, MISSING, dtype=object) for name in settings.covariates
+    }
     if covariates is None or covariates.num_rows == 0:
         return out
     where = pc.index_in(ids.cast(pa.string()), covariates.column("customer_id").cast(pa.string()))

@@ -62,8 +62,8 @@ def log_param_covariance(model: Any) -> FloatArray | None:
         np.linalg.cholesky(info)
     except np.linalg.LinAlgError:
         return None
-    cov = np.linalg.inv(info)
-    return cov if np.isfinite(cov).all() else None
+    inverse: FloatArray = np.asarray(np.linalg.inv(info), dtype=np.float64)
+    return inverse if np.isfinite(inverse).all() else None
 
 
 def parameter_se(model: Any, cov: FloatArray | None) -> dict[str, float]:

@@ -436,7 +436,7 @@ class Compiler:
         assert spec is not None  # checked
         source = getattr(self, f"rows_{spec.source}")(spec)
         for test in node.tests:
-            if not spec.arg(test.left.name).aggregate:  # type: ignore[union-attr,attr-defined]
+            if not spec.arg(test.left.name).aggregate:  # type: ignore[union-attr]
                 source = source.filter(self._row_test(source, spec, test))
         return source
 
@@ -444,7 +444,7 @@ class Compiler:
         """One boolean column: whether the customer's rows of the function pass the tests."""
         spec = match_spec(node.function)
         assert spec is not None  # checked
-        aggregate = [t for t in node.tests if spec.arg(t.left.name).aggregate]  # type: ignore[union-attr,attr-defined]
+        aggregate = [t for t in node.tests if spec.arg(t.left.name).aggregate]  # type: ignore[union-attr]
         source = self.matching_rows(node)
         per = source.group_by("customer_id").aggregate(
             count=source._unit.nunique(), sum_amount=source._amount.sum()

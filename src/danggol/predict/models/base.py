@@ -50,7 +50,9 @@ _LOG_BOUND = 20.0  # log-parameters stay in [-20, 20]: e^20 ≈ 5e8 is beyond an
 RUNAWAY = 13.0
 
 
-def _pow_hyp2f1(A: FloatArray, B: FloatArray, C: FloatArray, z: FloatArray) -> FloatArray:
+def _pow_hyp2f1(
+    A: FloatArray | float, B: FloatArray | float, C: FloatArray | float, z: FloatArray
+) -> FloatArray:
     """(1−z)^A · ₂F₁(A, B; C; z) for 0 ≤ z < 1, robustly.
 
     First through Euler's transformation, (1−z)^(C−B) · ₂F₁(C−A, C−B; C; z), whose arguments

@@ -192,7 +192,7 @@ class GammaGamma(MaximumLikelihood):
         spend = np.asarray(self.expected_spend(frequency, monetary_value))
         step = DAYS_PER_UNIT[period] / DAYS_PER_UNIT[time_unit]
         total = np.zeros(np.broadcast(spend, np.asarray(T, dtype=float)).shape)
-        before = 0.0
+        before: FloatArray | float = 0.0
         for i in range(1, horizon + 1):
             upto = np.asarray(model.expected_purchases(i * step, frequency, recency, T))
             total = total + spend * (upto - before) / (1 + discount_rate) ** i

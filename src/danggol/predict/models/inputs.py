@@ -114,7 +114,7 @@ def aggregate_rows(
             ranked = col.view(np.int64) if low >= 0 else col
             found, inverse = np.unique(ranked, return_inverse=True)
             size, codes = max(found.size, 1), inverse.ravel()
-            uniq = found.view(np.float64) if low >= 0 else found
+            uniq = np.asarray(found.view(np.float64) if low >= 0 else found, dtype=np.float64)
         if key.max(initial=0) > (np.iinfo(np.int64).max - size) // size:
             return _aggregate_rows_slow(columns, weights)
         key = key * size + codes
@@ -127,7 +127,9 @@ def aggregate_rows(
     if weights is None:
         w = np.diff(np.append(np.flatnonzero(new), n)).astype(np.float64)
     else:
-        w = np.bincount(np.searchsorted(keys, key), weights=weights, minlength=keys.size)
+        w = np.bincount(np.searchsorted(keys, key), weights=weights, minlength=keys.size).astype(
+            np.float64
+        )
     out = []
     rest = keys
     for size, uniq in reversed(decode):
@@ -144,7 +146,7 @@ def _aggregate_rows_slow(
     if weights is None:
         w = counts.astype(np.float64)
     else:
-        w = np.bincount(inverse.ravel(), weights=weights, minlength=len(unique))
+        w = np.bincount(inverse.ravel(), weights=weights, minlength=len(unique)).astype(np.float64)
     return tuple(unique[:, j].copy() for j in range(unique.shape[1])), w
 
 

@@ -244,12 +244,13 @@ class PredictionDiagnostics(BaseModel):
     "/predictions/diagnostics",
     summary="The purchase model's diagnostics: conditional expectations, tracking, calibration, "
     "P(alive) matrix (cached with the backtest)",
+    responses=m.errors(422),
 )
 def predictions_diagnostics(
     state: State,
     as_of: AsOf = None,
     horizon_days: Annotated[int, Query(ge=7, le=730)] = 90,
-    cutoff: str | None = None,
+    cutoff: Cutoff = None,
     model: Literal[tuple(MODELS)] | None = None,  # type: ignore[valid-type]
 ) -> PredictionDiagnostics:
     """The same backtest as ``/predictions/backtest`` (one computation for both)."""
