@@ -165,7 +165,8 @@ def main() -> int:
                 png = args.out / f"{name}.png"
                 page.screenshot(path=str(png), full_page=True)
                 shrink(png)
-                print(f"{png.relative_to(ROOT)} ({png.stat().st_size // 1024} KiB)")
+                shown = png.relative_to(ROOT) if png.is_relative_to(ROOT) else png
+                print(f"{shown} ({png.stat().st_size // 1024} KiB)")
                 context.close()
             browser.close()
         if blocked:
