@@ -672,15 +672,16 @@ async function pageCustomer(main, id) {
   main.append(card(t("timeline"), h("ol", { class: "timeline" }, events.map((e) => h("li", { class: e.kind }, h("time", {}, fmtDate(e.at)), " ", sep(e.parts))))));
 }
 
+// a prediction with its 90% interval when the run stored one: "3.2 (1.1 – 5.0)"
+function withInterval(k, row) {
+  const v = fmtValue(k, row[k]);
+  const lo = row[`${k}_low`], hi = row[`${k}_high`];
+  return lo !== undefined && hi !== undefined && lo !== null && hi !== null ? `${v} (${fmtValue(k, lo)} – ${fmtValue(k, hi)})` : v;
+}
 function predictionCard(pred) {
   const keys = Object.keys(pred || {}).filter((k) => !/_(low|high)$/.test(k));
   if (!keys.length || keys.every((k) => pred[k] === null)) return null;
-  const shown = (k) => {
-    const v = fmtValue(k, pred[k]);
-    const lo = pred[`${k}_low`], hi = pred[`${k}_high`];
-    return lo !== undefined && hi !== undefined && lo !== null ? `${v} (${fmtValue(k, lo)} – ${fmtValue(k, hi)})` : v;
-  };
-  return card(t("predictions"), h("dl", { class: "profile", id: "predictions" }, keys.map((k) => [h("dt", {}, fieldLabel(k)), h("dd", {}, shown(k))])),
+  return card(t("predictions"), h("dl", { class: "profile", id: "predictions" }, keys.map((k) => [h("dt", {}, fieldLabel(k)), h("dd", {}, withInterval(k, pred))])),
     h("p", { class: "muted small" }, t("predictions_note")));
 }
 
@@ -731,9 +732,10 @@ function predictionsCard(p) {
   if (!p.columns.length) return card(t("predictions"), h("p", { class: "muted", id: "no-predictions" }, t("no_predictions")));
   const fields = ["customer_id", ...p.columns.filter((c) => c !== "customer_id" && !/_(low|high)$/.test(c))];
   return card(t("top_predicted"),
-    h("div", { class: "kpis small" }, Object.entries(p.averages).filter(([k]) => !/_(low|high)$/.test(k)).map(([k, v]) => h("div", { class: "kpi" }, h("div", { class: "kpi-label" }, `${t("average")} ${fieldLabel(k)}`), h("div", { class: "kpi-value" }, fmtValue(k, v))))),
+    h("div", { class: "kpis small" }, Object.entries(p.averages).filter(([k]) => !/_(low|high|percentile)$/.test(k)).map(([k, v]) => h("div", { class: "kpi" }, h("div", { class: "kpi-label" }, `${t("average")} ${fieldLabel(k)}`), h("div", { class: "kpi-value" }, fmtValue(k, v))))),
     h("div", { class: "scroll" }, h("table", { class: "data" }, h("thead", {}, h("tr", {}, fields.map((f) => h("th", {}, fieldLabel(f))))),
-      h("tbody", {}, p.rows.map((r) => h("tr", {}, fields.map((f) => h("td", { class: typeof r[f] === "number" ? "num" : "" }, f === "customer_id" ? h("a", { href: `#/customer/${encodeURIComponent(r[f])}`, translate: "no" }, r[f]) : showValue(f, r[f])))))))));
+      h("tbody", {}, p.rows.map((r) => h("tr", {}, fields.map((f) => h("td", { class: typeof r[f] === "number" ? "num" : "" }, f === "customer_id" ? h("a", { href: `#/customer/${encodeURIComponent(r[f])}`, translate: "no" }, r[f]) : `${f}_low` in r ? withInterval(f, r) : showValue(f, r[f])))))))),
+    h("p", { class: "muted small" }, t("predictions_note")));
 }
 
 // predictions: the purchase model's diagnostics, drawn as the report draws them
