@@ -169,18 +169,27 @@ def next_purchase_days(
     # bisection over whole days: P(repurchase by lo) < 0.5 <= P(by hi), until hi = lo + 1
     # (12 steps for 3,650 days): hi is then the first whole day at or after the crossing —
     # the ceiling of the crossing time that a search in continuous time converges to
-    lo = np.zeros(len(x))
-    hi = np.full(len(x), float(max_days))
     none = model.no_purchase_curve(x, tx, T)
-    reach = 1 - none(max_days / unit_days)
-    ok = reach >= 0.5
+    reach = 1 - none(max_days / unit_days) >= 0.5
+    out = np.full(len(x), np.nan)
+    if not reach.any():
+        return out
+    search = reach
+    if isinstance(model, Bound):  # a model with covariates is bound to all its customers
+        search = np.ones(len(x), dtype=bool)
+    else:  # only the customers who get there are searched: on a shop where most are gone, few
+        none = model.no_purchase_curve(x[reach], tx[reach], T[reach])
+    lo = np.zeros(int(search.sum()))
+    hi = np.full(lo.size, float(max_days))
     while bool((hi - lo > 1).any()):
         mid = np.floor((lo + hi) / 2)
         prob = 1 - none(mid / unit_days)
         above = prob >= 0.5
         hi = np.where(above, mid, hi)
         lo = np.where(above, lo, mid)
-    return np.where(ok, hi, np.nan)
+    out[search] = hi
+    out[~reach] = np.nan
+    return out
 
 
 def _on_distinct_rows(
