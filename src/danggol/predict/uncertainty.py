@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from danggol.predict.models.base import central_hessian
+
 FloatArray = NDArray[np.float64]
 
 #: the standard normal quantile of a two-sided 90 % interval
@@ -48,14 +50,8 @@ def log_param_covariance(model: Any) -> FloatArray | None:
         params = np.exp(th)
         return np.asarray(prepared(params)[1], dtype=float) * params
 
-    k = theta.size
-    hess = np.empty((k, k))
     with np.errstate(all="ignore"):
-        for j in range(k):
-            step = np.zeros(k)
-            step[j] = _STEP_HESSIAN
-            hess[:, j] = (grad(theta + step) - grad(theta - step)) / (2 * _STEP_HESSIAN)
-    info = -(hess + hess.T) / 2
+        info = -central_hessian(grad, theta, _STEP_HESSIAN)
     if not np.isfinite(info).all():
         return None
     try:

@@ -76,20 +76,26 @@ def _pow_hyp2f1(
     return value
 
 
-def _curvature(
-    objective: Callable[[FloatArray], tuple[float, FloatArray]], theta: FloatArray
-) -> FloatArray | None:
-    """The Hessian of ``objective`` at θ by central differences of its exact gradient, or None
-    when it is not finite and positive definite."""
+def central_hessian(
+    grad: Callable[[FloatArray], FloatArray], theta: FloatArray, step: float = _CURVATURE_STEP
+) -> FloatArray:
+    """The Hessian at θ by central differences of an exact gradient, symmetrised (one
+    differencing step, not two: the models' gradients are exact)."""
     k = theta.size
     hess = np.empty((k, k))
     for j in range(k):
-        step = np.zeros(k)
-        step[j] = _CURVATURE_STEP
-        hess[:, j] = (objective(theta + step)[1] - objective(theta - step)[1]) / (
-            2 * _CURVATURE_STEP
-        )
-    hess = (hess + hess.T) / 2
+        e = np.zeros(k)
+        e[j] = step
+        hess[:, j] = (np.asarray(grad(theta + e)) - np.asarray(grad(theta - e))) / (2 * step)
+    return (hess + hess.T) / 2
+
+
+def _curvature(
+    objective: Callable[[FloatArray], tuple[float, FloatArray]], theta: FloatArray
+) -> FloatArray | None:
+    """The Hessian of ``objective`` at θ (:func:`central_hessian`), or None when it is not
+    finite and positive definite."""
+    hess = central_hessian(lambda th: objective(th)[1], theta)
     if not np.isfinite(hess).all():
         return None
     try:
