@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from btyd_sim import purchase_histories
 from danggol.errors import ConfigError
 from danggol.ingest.load import ingest_tables
 from danggol.pipeline import refresh
@@ -41,14 +42,7 @@ def simulate_bgnbd(
     lam = rng.gamma(true["r"], 1 / alpha)
     p = rng.beta(a, b)
     T = rng.uniform(30, 80, n)
-    x, tx, t = np.zeros(n), np.zeros(n), np.zeros(n)
-    alive = np.ones(n, dtype=bool)
-    while alive.any():
-        t = t + rng.exponential(1 / lam)
-        buy = alive & (t < T)
-        x += buy
-        tx = np.where(buy, t, tx)
-        alive = buy & (rng.random(n) >= p)
+    x, tx = purchase_histories(lam, T, rng, p)
     return x, tx, T
 
 
@@ -64,15 +58,7 @@ def simulate_pareto(
     mu = rng.gamma(true["s"], 1 / beta)
     life = rng.exponential(1 / mu)
     T = rng.uniform(30, 80, n)
-    end = np.minimum(life, T)
-    x, tx, t = np.zeros(n), np.zeros(n), np.zeros(n)
-    going = np.ones(n, dtype=bool)
-    while going.any():
-        t = t + rng.exponential(1 / lam)
-        buy = going & (t < end)
-        x += buy
-        tx = np.where(buy, t, tx)
-        going = buy
+    x, tx = purchase_histories(lam, np.minimum(life, T), rng)
     return x, tx, T
 
 

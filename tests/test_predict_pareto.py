@@ -10,6 +10,7 @@ import mpmath as mp
 import numpy as np
 import pytest
 
+from btyd_sim import purchase_histories
 from danggol.predict import ParetoNBD
 from danggol.predict.models.pareto_integral import dropout_integral
 
@@ -171,12 +172,7 @@ def test_newton_on_many_rows_reaches_slsqps_optimum(monkeypatch):
     lam, mu = rng.gamma(0.7, 1 / 6.0, n), rng.gamma(0.9, 1 / 15.0, n)
     T = rng.uniform(10.0, 100.0, n)
     death = rng.exponential(1 / mu)
-    x, tx, t = np.zeros(n), np.zeros(n), np.zeros(n)
-    alive = np.ones(n, dtype=bool)
-    while alive.any():
-        t = t + rng.exponential(1 / lam)
-        buy = alive & (t < np.minimum(T, death))
-        x, tx, alive = x + buy, np.where(buy, t, tx), buy
+    x, tx = purchase_histories(lam, np.minimum(T, death), rng)
     newton = ParetoNBD().fit(x, tx, T)
     monkeypatch.setattr(ParetoNBD, "_newton_polish", False)
     slsqp = ParetoNBD().fit(x, tx, T)

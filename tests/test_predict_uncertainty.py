@@ -12,6 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from btyd_sim import purchase_histories
 from danggol.config import PredictionSettings
 from danggol.predict.customers import discounted_orders, predict_summary
 from danggol.predict.models import BGNBD, GammaGamma
@@ -28,14 +29,7 @@ def simulate(n: int, rng: np.random.Generator) -> pa.Table:
     lam = rng.gamma(TRUE["r"], 1 / TRUE["alpha"], n)
     p = rng.beta(TRUE["a"], TRUE["b"], n)
     T = np.round(rng.uniform(20, 78, n) * 7) / 7
-    x, tx, t = np.zeros(n), np.zeros(n), np.zeros(n)
-    alive = np.ones(n, dtype=bool)
-    while alive.any():
-        t = t + rng.exponential(1 / lam)
-        buy = alive & (t < T)
-        x += buy
-        tx = np.where(buy, t, tx)
-        alive = buy & (rng.random(n) >= p)
+    x, tx = purchase_histories(lam, T, rng, p)
     tx = np.floor(tx * 7) / 7  # purchase days
     nu = rng.gamma(SPEND["q"], 1 / SPEND["gamma"], n)
     total = rng.gamma(SPEND["p"] * np.maximum(x, 1), 1 / nu)  # sum of x Gamma(p, ν) values
