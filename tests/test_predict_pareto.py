@@ -13,6 +13,7 @@ import pytest
 from btyd_sim import purchase_histories
 from danggol.predict import ParetoNBD
 from danggol.predict.models.pareto_integral import dropout_integral
+from danggol.predict.uncertainty import log_param_covariance
 
 NAMES = ("r", "alpha", "s", "beta")
 
@@ -181,3 +182,9 @@ def test_newton_on_many_rows_reaches_slsqps_optimum(monkeypatch):
     for k in NAMES:
         assert newton.params_[k] == pytest.approx(slsqp.params_[k], rel=1e-6), k
     assert newton.log_likelihood_ >= slsqp.log_likelihood_ - 1e-8 * abs(slsqp.log_likelihood_)
+    # the curvature it took at the optimum is the information matrix: the same covariance as
+    # the one computed afresh there (central differences of the exact gradient)
+    assert newton._information is not None
+    kept = log_param_covariance(newton)
+    newton._information = None
+    np.testing.assert_allclose(kept, log_param_covariance(newton), rtol=1e-4)

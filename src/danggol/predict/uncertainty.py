@@ -50,8 +50,12 @@ def log_param_covariance(model: Any) -> FloatArray | None:
         params = np.exp(th)
         return np.asarray(prepared(params)[1], dtype=float) * params
 
-    with np.errstate(all="ignore"):
-        info = -central_hessian(grad, theta, _STEP_HESSIAN)
+    kept = getattr(model, "_information", None)  # the fit's own, at this optimum (Newton)
+    if kept is not None and float(np.abs(kept[0] - theta).max()) <= _STEP_HESSIAN:
+        info = np.asarray(kept[1], dtype=float)
+    else:
+        with np.errstate(all="ignore"):
+            info = -central_hessian(grad, theta, _STEP_HESSIAN)
     if not np.isfinite(info).all():
         return None
     try:

@@ -172,6 +172,9 @@ class MaximumLikelihood(Estimator, ABC):
     #: with many distinct rows, fit by Newton's method from the warm start (:meth:`_newton`)
     #: rather than SLSQP: for models whose every evaluation is costly (Pareto/NBD's integral)
     _newton_polish: ClassVar[bool] = False
+    #: (θ, −∂²Σll/∂θ²) when the Newton fit took the full data's curvature at its optimum
+    _information: tuple[FloatArray, FloatArray] | None = None
+    _curvature_at: FloatArray | None = None
 
     def __init__(
         self,
@@ -272,6 +275,7 @@ class MaximumLikelihood(Estimator, ABC):
         sub, sub_w = tuple(col[::k] for col in data), w[::k] * k
         hess = _curvature(self._objective(sub_w, self._prepared_objective(sub, sub_w)), theta0)
         theta, full = np.asarray(theta0, dtype=float), False
+        self._curvature_at = None
         value, grad = objective(theta)
         for step_no in range(_NEWTON_MAX):
             if hess is None or not (np.isfinite(value) and np.isfinite(grad).all()):
@@ -281,6 +285,7 @@ class MaximumLikelihood(Estimator, ABC):
             if not np.isfinite(decrement) or decrement < 0:
                 return None
             if decrement / 2 <= ftol:
+                self._keep_curvature(full, theta, hess, float(w.sum()))
                 return theta, step_no
             size = 1.0
             for _ in range(20):  # backtracking (Armijo) line search
@@ -298,10 +303,26 @@ class MaximumLikelihood(Estimator, ABC):
             theta, value, grad = moved, new_value, new_grad
             if not full and (slow or step_no + 1 == _NEWTON_FIXED):
                 hess, full = _curvature(objective, theta), True
+                self._curvature_at = theta
         return None
+
+    def _keep_curvature(
+        self, full: bool, theta: FloatArray, hess: FloatArray, total: float
+    ) -> None:
+        """Keep the full data's curvature for the information matrix
+        (:func:`danggol.predict.uncertainty.log_param_covariance`) when it is that matrix: taken
+        within one differencing step (1e−5) of the optimum in every log-parameter — closer than
+        the central differences themselves resolve — and without a penalty (the information
+        is the log-likelihood's alone). It is then −∂²Σll/∂θ² = total · ∂²objective/∂θ²."""
+        at = getattr(self, "_curvature_at", None)
+        if not full or at is None or self.penalizer_coef != 0:
+            return
+        if float(np.abs(theta - at).max()) <= _CURVATURE_STEP:
+            self._information = (np.asarray(theta, dtype=float), total * hess)
 
     def _fit_data(self, data: tuple[FloatArray, ...], weights: FloatArray | None) -> None:
         self.validate_params()
+        self._information = None
         if self.aggregate:
             data, w = aggregate_rows(data, weights)
         else:
