@@ -269,3 +269,4 @@ def test_the_backtest_says_when_it_prefers_the_cheaper_model(tmp_path, monkeypat
     assert got.best in ("mbgnbd", "hybrid") and got.best != "pareto_nbd"
     assert "pareto_nbd's Brier was better by" in got.summary()
     assert "the cheaper mbgnbd is used" in got.summary()
+    assert "lower Brier than pareto_nbd" not in got.summary()  # it is not lower

@@ -80,7 +80,8 @@ PENALTIES = (0.001, 0.01, 0.1)
 #: the models tried with a penalty (Pareto/NBD's fits cost ten times more; it keeps the setting)
 PENALIZED = ("bgnbd", "mbgnbd")
 #: the BTYD models from the cheapest to fit and predict at scale to the dearest (BG/NBD and
-#: MBG/NBD have closed forms; Pareto/NBD an integral per customer row: ~2× the step at 1M)
+#: MBG/NBD have closed forms; Pareto/NBD an integral per customer row: ~1.3× BG/NBD's step at
+#: 1M customers, docs/benchmarks.md)
 COST_ORDER = ("bgnbd", "mbgnbd", "pareto_nbd")
 #: a cheaper model is preferred when its Brier score is within this many standard errors of
 #: the best one's (the one-standard-error rule)
@@ -123,7 +124,8 @@ class Choice:
             f"AUC {self.scores[self.best]['auc']:.3f} on {self.customers:,} customers, "
             f"{self.horizon_days} days after {self.cutoff})"
         )
-        if self.runner_up:
+        if self.runner_up and self.margin is not None and self.margin >= 0:
+            # (a cheaper model preferred within the noise has a higher Brier than the runner-up)
             text += f"; {self.margin:.4f} lower Brier than {self.runner_up}"
         passed = self.cheaper_within_noise
         if passed:

@@ -267,10 +267,11 @@ class MaximumLikelihood(Estimator, ABC):
         log-likelihood is close to the full data's, except along the likelihood's flat ridge
         (Pareto/NBD's s and β), so its steps first cut the gradient several-fold; once a step
         cuts it less than 4-fold (or after ``_NEWTON_FIXED`` steps), the full data's own
-        curvature is taken, once, and Newton converges quadratically from there. Stops, like SLSQP, when the predicted decrease
-        g·H⁻¹g/2 is at most ``ftol``. (θ, steps), or None (the caller runs SLSQP) when a step
-        cannot be taken: curvature not positive definite, no decrease along the step, a
-        log-parameter at the bound, or no convergence in ``_NEWTON_MAX`` steps."""
+        curvature is taken, once, and Newton converges quadratically from there. Stops, like
+        SLSQP, when the predicted decrease g·H⁻¹g/2 is at most ``ftol``. (θ, steps), or None
+        (the caller runs SLSQP) when a step cannot be taken: curvature not positive definite,
+        no decrease along the step, a log-parameter at the bound, or no convergence in
+        ``_NEWTON_MAX`` steps."""
         k = w.size // _WARM_ROWS
         sub, sub_w = tuple(col[::k] for col in data), w[::k] * k
         hess = _curvature(self._objective(sub_w, self._prepared_objective(sub, sub_w)), theta0)
@@ -314,7 +315,7 @@ class MaximumLikelihood(Estimator, ABC):
         within one differencing step (1e−5) of the optimum in every log-parameter — closer than
         the central differences themselves resolve — and without a penalty (the information
         is the log-likelihood's alone). It is then −∂²Σll/∂θ² = total · ∂²objective/∂θ²."""
-        at = getattr(self, "_curvature_at", None)
+        at = self._curvature_at
         if not full or at is None or self.penalizer_coef != 0:
             return
         if float(np.abs(theta - at).max()) <= _CURVATURE_STEP:
