@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 
@@ -25,3 +27,18 @@ def purchase_histories(
         tx = np.where(buy, t, tx)
         alive = buy if p is None else buy & (rng.random(n) >= p)
     return x, tx
+
+
+def record_prediction_hits(
+    hits: dict[str, list[float]], table: Any, run: Any, orders: np.ndarray, clv: np.ndarray
+) -> None:
+    """Append to ``hits`` whether a refresh's 90 % intervals (``table``, ``run.totals``) contain
+    the true expected orders and CLV: each customer's (as the share covered in this shop) and
+    the shop's totals (0/1)."""
+    lo, hi = table["expected_orders_low"].to_numpy(), table["expected_orders_high"].to_numpy()
+    hits["orders"].append(float(((lo <= orders) & (orders <= hi)).mean()))
+    lo, hi = table["predicted_clv_low"].to_numpy(), table["predicted_clv_high"].to_numpy()
+    hits["clv"].append(float(((lo <= clv) & (clv <= hi)).mean()))
+    for key, want in (("total_orders", orders.sum()), ("total_clv", clv.sum())):
+        tot = run.totals["expected_orders" if key == "total_orders" else "predicted_clv"]
+        hits[key].append(float(tot["low"] <= want <= tot["high"]))

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from btyd_sim import purchase_histories
+from btyd_sim import purchase_histories, record_prediction_hits
 from danggol.errors import ConfigError
 from danggol.ingest.load import ingest_tables
 from danggol.pipeline import refresh
@@ -526,13 +526,7 @@ def covariate_coverage(kind: str, reps: int, n: int, seed: int) -> dict[str, lis
         table, run = predict_summary(summary, dt.date(2025, 6, 30), settings, covariates=covariates)
         assert run.model == kind and "coefficients" in run.covariates, run.reason
         assert run.spend_model == "gamma_gamma", run.spend_reason
-        lo, hi = table["expected_orders_low"].to_numpy(), table["expected_orders_high"].to_numpy()
-        hits["orders"].append(float(((lo <= orders) & (orders <= hi)).mean()))
-        lo, hi = table["predicted_clv_low"].to_numpy(), table["predicted_clv_high"].to_numpy()
-        hits["clv"].append(float(((lo <= clv) & (clv <= hi)).mean()))
-        for key, want in (("total_orders", orders.sum()), ("total_clv", clv.sum())):
-            tot = run.totals["expected_orders" if key == "total_orders" else "predicted_clv"]
-            hits[key].append(float(tot["low"] <= want <= tot["high"]))
+        record_prediction_hits(hits, table, run, orders, clv)
         coefs, coef_se = run.covariates["coefficients"], run.covariates["coefficients_se"]
         for name, want in truth.items():
             if ":" in name:  # a coefficient γ: its interval is γ̂ ± z·se

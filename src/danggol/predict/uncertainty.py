@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from danggol.predict.models.base import central_hessian
+from danggol.predict.models.base import central_hessian, inverse_information
 
 FloatArray = NDArray[np.float64]
 
@@ -56,14 +56,7 @@ def log_param_covariance(model: Any) -> FloatArray | None:
     else:
         with np.errstate(all="ignore"):
             info = -central_hessian(grad, theta, _STEP_HESSIAN)
-    if not np.isfinite(info).all():
-        return None
-    try:
-        np.linalg.cholesky(info)
-    except np.linalg.LinAlgError:
-        return None
-    inverse: FloatArray = np.asarray(np.linalg.inv(info), dtype=np.float64)
-    return inverse if np.isfinite(inverse).all() else None
+    return inverse_information(info)
 
 
 def parameter_se(model: Any, cov: FloatArray | None) -> dict[str, float]:

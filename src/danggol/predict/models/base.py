@@ -96,13 +96,27 @@ def _curvature(
     """The Hessian of ``objective`` at θ (:func:`central_hessian`), or None when it is not
     finite and positive definite."""
     hess = central_hessian(lambda th: objective(th)[1], theta)
-    if not np.isfinite(hess).all():
-        return None
+    return hess if positive_definite(hess) else None
+
+
+def positive_definite(matrix: FloatArray) -> bool:
+    """Finite and positive definite (a Cholesky factor exists)."""
+    if not np.isfinite(matrix).all():
+        return False
     try:
-        np.linalg.cholesky(hess)
+        np.linalg.cholesky(matrix)
     except np.linalg.LinAlgError:
+        return False
+    return True
+
+
+def inverse_information(info: FloatArray) -> FloatArray | None:
+    """The covariance, the inverse of an information matrix; None when that is not positive
+    definite (a flat likelihood) or the inverse not finite."""
+    if not positive_definite(info):
         return None
-    return hess
+    cov: FloatArray = np.asarray(np.linalg.inv(info), dtype=np.float64)
+    return cov if np.isfinite(cov).all() else None
 
 
 def _dot(a: FloatArray, b: FloatArray) -> float:

@@ -48,7 +48,13 @@ from scipy.optimize import minimize
 
 from danggol.errors import ConfigError
 from danggol.estimator import Estimator, Param, int_in, number_in, one_of
-from danggol.predict.models.base import _LOG_BOUND, RUNAWAY, RFMModel, central_hessian
+from danggol.predict.models.base import (
+    _LOG_BOUND,
+    RUNAWAY,
+    RFMModel,
+    central_hessian,
+    inverse_information,
+)
 from danggol.predict.models.bgnbd import BGNBD
 from danggol.predict.models.inputs import FloatArray, aggregate_rows, check_rfm
 from danggol.predict.models.mbgnbd import MBGNBD
@@ -317,14 +323,7 @@ class Covariates(Estimator):
             return None
         with np.errstate(all="ignore"):
             info = -central_hessian(lambda th: self._loglik_theta(th)[1], self._theta, 1e-5)
-        if not np.isfinite(info).all():
-            return None
-        try:
-            np.linalg.cholesky(info)
-        except np.linalg.LinAlgError:
-            return None
-        cov = np.asarray(np.linalg.inv(info), dtype=np.float64)
-        return cov if np.isfinite(cov).all() else None
+        return inverse_information(info)
 
     def standard_errors(self) -> dict[str, Any]:
         """Standard errors from :meth:`theta_covariance`: of the reference parameters by the
