@@ -35,11 +35,16 @@ START = dt.date(2023, 1, 2)
 AS_OF = START + dt.timedelta(weeks=104)
 #: parameter sets where the three models' predictions differ (weeks): MBG/NBD with most
 #: customers gone right after their first purchase (BG/NBD cannot have that), Pareto/NBD with
-#: dropout in continuous time, independent of purchases
+#: dropout in continuous time, independent of purchases, and fast (mean lifetime ~10 weeks:
+#: a customer silent for months is likely gone, which BG/NBD cannot say of one who never
+#: bought again). The backtest prefers a cheaper model whose Brier score is within one
+#: standard error of the best one's, so the generating model must win by more than the noise:
+#: with the earlier Pareto/NBD set (r 0.5, α 5, s 0.8, β 20) it won by 0.00013 ± 0.00021
+#: (seed 0), inside it; with this one by more than two standard errors on seeds 0–3.
 PARAMS = {
     "bgnbd": {"r": 0.5, "alpha": 5.0, "a": 1.5, "b": 4.0},
     "mbgnbd": {"r": 1.0, "alpha": 3.0, "a": 4.0, "b": 2.0},
-    "pareto_nbd": {"r": 0.5, "alpha": 5.0, "s": 0.8, "beta": 20.0},
+    "pareto_nbd": {"r": 1.0, "alpha": 4.0, "s": 2.0, "beta": 20.0},
 }
 
 
@@ -213,3 +218,55 @@ def test_a_learner_that_cannot_be_retrained_leaves_the_model_probability(cdnow, 
     assert run.choice["best"] == "hybrid" and run.repurchase_model == run.model
     assert "hybrid not used at 1997-12-30" in run.choice_summary
     assert table.column("repurchase_probability").null_count == 0
+
+
+def test_a_cheaper_model_within_the_noise_is_preferred():
+    """The one-standard-error rule, on hand-made probabilities: the per-customer differences
+    of squared errors, their mean and standard error computed here in plain Python."""
+    import math
+    import statistics
+
+    from danggol.predict.choice import cheapest_within_noise
+
+    rng = np.random.default_rng(5)  # a seed where `close` is worse, by less than one SE
+    y = (rng.random(2000) < 0.3).astype(float)
+    best = np.clip(0.3 + 0.4 * (y - 0.3) + rng.normal(0, 0.1, y.size), 0.01, 0.99)
+    # as good, give or take: 2 % nearer the answer for half the customers, 2 % further for
+    # the other half
+    close = best + 0.02 * (y - best) * rng.choice([-1.0, 1.0], y.size)
+    worse = np.clip(best + 0.15 * (0.5 - y), 0.01, 0.99)  # pulled towards the wrong answer
+
+    def inside(p: np.ndarray) -> bool:
+        d = [(a - t) ** 2 - (b - t) ** 2 for a, b, t in zip(p, best, y, strict=True)]
+        return statistics.fmean(d) <= statistics.stdev(d) / math.sqrt(len(d))
+
+    assert inside(close) and not inside(worse)  # the fixture is what it claims
+    assert ((close - y) ** 2).mean() > ((best - y) ** 2).mean()  # `best` scores best
+    probs = {"pareto_nbd": best, "bgnbd": close, "mbgnbd": worse}
+    assert cheapest_within_noise("pareto_nbd", probs, y) == "bgnbd"
+    assert cheapest_within_noise("pareto_nbd", {**probs, "bgnbd": worse}, y) == "pareto_nbd"
+    assert cheapest_within_noise("pareto_nbd", {**probs, "mbgnbd": close}, y) == "bgnbd"
+    del probs["bgnbd"]
+    assert cheapest_within_noise("pareto_nbd", {**probs, "mbgnbd": close}, y) == "mbgnbd"
+    assert cheapest_within_noise("bgnbd", {"bgnbd": best, "pareto_nbd": best}, y) == "bgnbd"
+
+
+def test_the_backtest_says_when_it_prefers_the_cheaper_model(tmp_path, monkeypatch):
+    """Simulated from Pareto/NBD with slow dropout (r 0.5, α 5, s 0.8, β 20): Pareto/NBD
+    scores best but within one standard error of MBG/NBD, which is used, and the run says
+    so."""
+    monkeypatch.setitem(PARAMS, "pareto_nbd", {"r": 0.5, "alpha": 5.0, "s": 0.8, "beta": 20.0})
+    ws = Workspace.init(tmp_path / "shop", timezone="UTC", currency="KRW")
+    ingest_tables(ws, {"orders": simulate("pareto_nbd", 8000, 0)})
+    got = backtest_candidates(ws.ibis, AS_OF, PredictionSettings(horizon_days=91))
+    ws.close()
+    brier = {k: v["brier"] for k, v in got.scores.items()}
+    assert min(brier, key=brier.get) == "pareto_nbd"
+    passed = got.cheaper_within_noise
+    assert got.best_btyd == "mbgnbd" and passed["model"] == "pareto_nbd", (brier, passed)
+    assert passed["brier_difference"] == pytest.approx(brier["mbgnbd"] - brier["pareto_nbd"])
+    assert 0 < passed["brier_difference"] <= passed["standard_error"]
+    assert got.best in ("mbgnbd", "hybrid") and got.best != "pareto_nbd"
+    assert "pareto_nbd's Brier was better by" in got.summary()
+    assert "the cheaper mbgnbd is used" in got.summary()
+    assert "lower Brier than pareto_nbd" not in got.summary()  # it is not lower

@@ -12,6 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from btyd_sim import purchase_histories, record_prediction_hits
 from danggol.config import PredictionSettings
 from danggol.predict.customers import discounted_orders, predict_summary
 from danggol.predict.models import BGNBD, GammaGamma
@@ -28,14 +29,7 @@ def simulate(n: int, rng: np.random.Generator) -> pa.Table:
     lam = rng.gamma(TRUE["r"], 1 / TRUE["alpha"], n)
     p = rng.beta(TRUE["a"], TRUE["b"], n)
     T = np.round(rng.uniform(20, 78, n) * 7) / 7
-    x, tx, t = np.zeros(n), np.zeros(n), np.zeros(n)
-    alive = np.ones(n, dtype=bool)
-    while alive.any():
-        t = t + rng.exponential(1 / lam)
-        buy = alive & (t < T)
-        x += buy
-        tx = np.where(buy, t, tx)
-        alive = buy & (rng.random(n) >= p)
+    x, tx = purchase_histories(lam, T, rng, p)
     tx = np.floor(tx * 7) / 7  # purchase days
     nu = rng.gamma(SPEND["q"], 1 / SPEND["gamma"], n)
     total = rng.gamma(SPEND["p"] * np.maximum(x, 1), 1 / nu)  # sum of x Gamma(p, ν) values
@@ -76,13 +70,7 @@ def coverage(reps: int, n: int, seed: int) -> dict[str, float]:
         table, run = predict_summary(summary, AS_OF, SETTINGS)
         assert run.model == "bgnbd" and run.spend_model == "gamma_gamma", run.reason
         orders, clv = truth(summary)
-        lo, hi = table["expected_orders_low"].to_numpy(), table["expected_orders_high"].to_numpy()
-        hits["orders"].append(float(((lo <= orders) & (orders <= hi)).mean()))
-        lo, hi = table["predicted_clv_low"].to_numpy(), table["predicted_clv_high"].to_numpy()
-        hits["clv"].append(float(((lo <= clv) & (clv <= hi)).mean()))
-        for key, want in (("total_orders", orders.sum()), ("total_clv", clv.sum())):
-            tot = run.totals["expected_orders" if key == "total_orders" else "predicted_clv"]
-            hits[key].append(float(tot["low"] <= want <= tot["high"]))
+        record_prediction_hits(hits, table, run, orders, clv)
         for k, v in TRUE.items():
             est, se = run.model_params[k], run.model_params_se[k]
             sd_log = se / est  # the interval is on the log scale, as the covariance

@@ -79,6 +79,13 @@ SMALL_SHOP = 5_000
 PENALTIES = (0.001, 0.01, 0.1)
 #: the models tried with a penalty (Pareto/NBD's fits cost ten times more; it keeps the setting)
 PENALIZED = ("bgnbd", "mbgnbd")
+#: the BTYD models from the cheapest to fit and predict at scale to the dearest (BG/NBD and
+#: MBG/NBD have closed forms; Pareto/NBD an integral per customer row: ~1.3× BG/NBD's step at
+#: 1M customers, docs/benchmarks.md)
+COST_ORDER = ("bgnbd", "mbgnbd", "pareto_nbd")
+#: a cheaper model is preferred when its Brier score is within this many standard errors of
+#: the best one's (the one-standard-error rule)
+NOISE_SE = 1.0
 
 
 @dataclass
@@ -102,6 +109,9 @@ class Choice:
     margin: float | None = None
     runner_up: str = ""
     reason: str = ""
+    #: when a cheaper BTYD model was preferred to the best-scoring one (the one-standard-error
+    #: rule): {"model", "brier_difference", "standard_error"} of the one passed over
+    cheaper_within_noise: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -114,8 +124,16 @@ class Choice:
             f"AUC {self.scores[self.best]['auc']:.3f} on {self.customers:,} customers, "
             f"{self.horizon_days} days after {self.cutoff})"
         )
-        if self.runner_up:
+        if self.runner_up and self.margin is not None and self.margin >= 0:
+            # (a cheaper model preferred within the noise has a higher Brier than the runner-up)
             text += f"; {self.margin:.4f} lower Brier than {self.runner_up}"
+        passed = self.cheaper_within_noise
+        if passed:
+            text += (
+                f"; {passed['model']}'s Brier was better by {passed['brier_difference']:.4f}, "
+                f"inside the backtest's noise (± {passed['standard_error']:.4f}, one standard "
+                f"error of the paired difference): the cheaper {self.best_btyd} is used"
+            )
         return text
 
 
@@ -422,13 +440,47 @@ def backtest_candidates(
     if not ranked:
         choice.reason = "no candidate is usable on the shop's history"
         return choice
-    choice.best = ranked[0]
     btyd = [k for k in ranked if k in BTYD]
     choice.best_btyd = btyd[0] if btyd else ""
+    if btyd:
+        cheaper = cheapest_within_noise(btyd[0], probs, y)
+        if cheaper != btyd[0]:
+            d = (probs[cheaper] - y) ** 2 - (probs[btyd[0]] - y) ** 2
+            choice.cheaper_within_noise = {
+                "model": btyd[0],
+                "brier_difference": float(d.mean()),
+                "standard_error": paired_se(d),
+            }
+            choice.best_btyd = cheaper
+            ranked.remove(cheaper)
+            ranked.insert(ranked.index(btyd[0]), cheaper)
+    choice.best = ranked[0]
     if len(ranked) > 1:
         choice.runner_up = ranked[1]
         choice.margin = choice.scores[ranked[1]]["brier"] - choice.scores[ranked[0]]["brier"]
     return choice
+
+
+def paired_se(d: np.ndarray) -> float:
+    """Standard error of the mean of per-customer differences (the two models scored on the
+    same customers: their Brier scores' difference is this mean)."""
+    return float(d.std(ddof=1) / math.sqrt(d.size)) if d.size > 1 else math.inf
+
+
+def cheapest_within_noise(best: str, probs: dict[str, np.ndarray], y: np.ndarray) -> str:
+    """The first model of :data:`COST_ORDER` scored in ``probs`` whose Brier score exceeds
+    ``best``'s by at most :data:`NOISE_SE` standard errors of the paired difference — the
+    one-standard-error rule: a difference the backtest cannot tell from noise does not pay
+    for a dearer model. ``best`` itself when no cheaper one is that close."""
+    for name in COST_ORDER:
+        if name == best:
+            return best
+        if name not in probs:
+            continue
+        d = (probs[name] - y) ** 2 - (probs[best] - y) ** 2
+        if float(d.mean()) <= NOISE_SE * paired_se(d):
+            return name
+    return best
 
 
 def learner_repurchase(

@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from danggol.predict.models.base import central_hessian, inverse_information
+
 FloatArray = NDArray[np.float64]
 
 #: the standard normal quantile of a two-sided 90 % interval
@@ -48,22 +50,13 @@ def log_param_covariance(model: Any) -> FloatArray | None:
         params = np.exp(th)
         return np.asarray(prepared(params)[1], dtype=float) * params
 
-    k = theta.size
-    hess = np.empty((k, k))
-    with np.errstate(all="ignore"):
-        for j in range(k):
-            step = np.zeros(k)
-            step[j] = _STEP_HESSIAN
-            hess[:, j] = (grad(theta + step) - grad(theta - step)) / (2 * _STEP_HESSIAN)
-    info = -(hess + hess.T) / 2
-    if not np.isfinite(info).all():
-        return None
-    try:
-        np.linalg.cholesky(info)
-    except np.linalg.LinAlgError:
-        return None
-    inverse: FloatArray = np.asarray(np.linalg.inv(info), dtype=np.float64)
-    return inverse if np.isfinite(inverse).all() else None
+    kept = getattr(model, "_information", None)  # the fit's own, at this optimum (Newton)
+    if kept is not None and float(np.abs(kept[0] - theta).max()) <= _STEP_HESSIAN:
+        info = np.asarray(kept[1], dtype=float)
+    else:
+        with np.errstate(all="ignore"):
+            info = -central_hessian(grad, theta, _STEP_HESSIAN)
+    return inverse_information(info)
 
 
 def parameter_se(model: Any, cov: FloatArray | None) -> dict[str, float]:

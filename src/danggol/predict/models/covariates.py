@@ -48,7 +48,13 @@ from scipy.optimize import minimize
 
 from danggol.errors import ConfigError
 from danggol.estimator import Estimator, Param, int_in, number_in, one_of
-from danggol.predict.models.base import _LOG_BOUND, RUNAWAY, RFMModel
+from danggol.predict.models.base import (
+    _LOG_BOUND,
+    RUNAWAY,
+    RFMModel,
+    central_hessian,
+    inverse_information,
+)
 from danggol.predict.models.bgnbd import BGNBD
 from danggol.predict.models.inputs import FloatArray, aggregate_rows, check_rfm
 from danggol.predict.models.mbgnbd import MBGNBD
@@ -315,26 +321,9 @@ class Covariates(Estimator):
         self._fitted()
         if self.at_bounds_:
             return None
-        theta = self._theta
-        k = theta.size
-        hess = np.empty((k, k))
-        step = 1e-5
         with np.errstate(all="ignore"):
-            for j in range(k):
-                e = np.zeros(k)
-                e[j] = step
-                hess[:, j] = (
-                    self._loglik_theta(theta + e)[1] - self._loglik_theta(theta - e)[1]
-                ) / (2 * step)
-        info = -(hess + hess.T) / 2
-        if not np.isfinite(info).all():
-            return None
-        try:
-            np.linalg.cholesky(info)
-        except np.linalg.LinAlgError:
-            return None
-        cov = np.asarray(np.linalg.inv(info), dtype=np.float64)
-        return cov if np.isfinite(cov).all() else None
+            info = -central_hessian(lambda th: self._loglik_theta(th)[1], self._theta, 1e-5)
+        return inverse_information(info)
 
     def standard_errors(self) -> dict[str, Any]:
         """Standard errors from :meth:`theta_covariance`: of the reference parameters by the

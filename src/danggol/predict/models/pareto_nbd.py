@@ -38,6 +38,7 @@ class ParetoNBD(RFMModel):
 
     _names = ("r", "alpha", "s", "beta")
     _default_tol = 1e-12
+    _newton_polish = True
 
     @staticmethod
     def _bracket(
