@@ -529,7 +529,8 @@ def _write_one(
     con: duckdb.DuckDBPyConnection, item: _Input, batch: str, batch_id: int
 ) -> TableResult:
     table = item.table
-    con.execute(f"CREATE OR REPLACE TABLE _batch AS SELECT * FROM {batch}")
+    # a view, not a copy: the steps below read the checked rows where they are
+    con.execute(f"CREATE OR REPLACE VIEW _batch AS SELECT * FROM {batch}")
     try:
         present = set(_columns(con, item.relation)) - set(_INTERNAL)
         part = TableResult(table.name)
@@ -542,7 +543,7 @@ def _write_one(
     finally:
         # after a failure the transaction is aborted and rolls this back anyway
         with contextlib.suppress(duckdb.Error):
-            con.execute("DROP TABLE IF EXISTS _batch")
+            con.execute("DROP VIEW IF EXISTS _batch")
 
 
 def _log(con: duckdb.DuckDBPyConnection, item: _Input, part: TableResult, batch: int) -> None:

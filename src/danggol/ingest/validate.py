@@ -443,6 +443,14 @@ def typed_query(
             "CAST(NULL AS VARCHAR) AS _dup_of FROM checked"
         )
         return "WITH " + ",\n".join(ctes) + "\n" + final
+    if _key_numbered(table, source_types):
+        # the input has no line numbers: they are numbered above, one key per kept row, so
+        # no key is given twice and the conflict search below would find nothing
+        final = (
+            f"SELECT _fileno, _line, {', '.join(out_cols)}, CASE WHEN _dup_of IS NULL "
+            "THEN _row_reason END AS _reason, _dup_of FROM checked"
+        )
+        return "WITH " + ",\n".join(ctes) + "\n" + final
     # a key given twice: the same values → a duplicate counted once; different → all its
     # rows are quarantined, each naming the others
     compared = [c for c in out_cols if c.strip('"') not in table.key]
@@ -474,6 +482,12 @@ def typed_query(
         f"FROM checked LEFT JOIN conflicts x USING ({key_sql})"
     )
     return "WITH " + ",\n".join(ctes) + "\n" + final
+
+
+def _key_numbered(table: Table, present: Mapping[str, str]) -> bool:
+    """True when the key's last part is the line number that ``_derived_sql`` gives each
+    row (order lines without a line number column)."""
+    return table.name == "order_items" and table.key[-1] == "line_no" and "line_no" not in present
 
 
 #: grouped columns whose value may come from other columns (a status's refunded amount)
