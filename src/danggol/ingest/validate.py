@@ -403,7 +403,7 @@ def typed_query(
 
     hash_col = ", _hash" if rules.hashed else ""
     ctes = [
-        f"typed AS (SELECT _fileno, _file, _line, (CAST(_fileno AS BIGINT) << 40) + _line AS _pos, "
+        f"typed AS (SELECT _fileno, _line, (CAST(_fileno AS BIGINT) << 40) + _line AS _pos, "
         f"{_location(rules)} AS _loc{hash_col}, {', '.join(raw_cols)}, {', '.join(typed_cols)} "
         f"FROM {relation})",
         f"valued AS (SELECT *, {_reasons(value_checks)} AS _value_reason FROM typed)",
@@ -492,6 +492,9 @@ def _key_numbered(table: Table, present: Mapping[str, str]) -> bool:
 
 #: grouped columns whose value may come from other columns (a status's refunded amount)
 _FROM_OTHERS = ("total", "ordered_at", "status", "refunded_amount")
+#: the raw texts still read after grouping (the refunded amount's checks and default);
+#: every value was checked row by row before, so no other raw text is carried
+_GROUPED_RAW = ("total", "refunded_amount")
 #: order columns on which the rows of one order must agree (else it is quarantined)
 _ORDER_AGREE = ("customer_id", "ordered_at", "total")
 
@@ -511,7 +514,6 @@ def _grouped_ctes(table: Table, rules: Rules, present: set[str]) -> list[str]:
         "min(_pos) AS _pos",
         "arg_min(_fileno, _pos) AS _fileno",
         "arg_min(_line, _pos) AS _line",
-        "arg_min(_file, _pos) AS _file",
         "arg_min(_loc, _pos) AS _loc",
         "arg_min(_loc || ': ' || _value_reason, _pos) FILTER (WHERE _value_reason IS NOT NULL) "
         "AS _value_reason",
@@ -524,9 +526,11 @@ def _grouped_ctes(table: Table, rules: Rules, present: set[str]) -> list[str]:
         if col.name == table.key[0]:
             continue
         c, raw = q(col.name), q("_raw_" + col.name)
+        keep_raw = col.name in _GROUPED_RAW
         if col.name not in present and col.name not in _FROM_OTHERS:
             selects.append(f"CAST(NULL AS {STORE_TYPE[col.kind]}) AS {c}")
-            selects.append(f"CAST(NULL AS VARCHAR) AS {raw}")
+            if keep_raw:
+                selects.append(f"CAST(NULL AS VARCHAR) AS {raw}")
             continue
         first = f"arg_min({c}, _pos) FILTER (WHERE {c} IS NOT NULL)"
         first_raw = f"arg_min({raw}, _pos) FILTER (WHERE {raw} IS NOT NULL)"
@@ -552,7 +556,8 @@ def _grouped_ctes(table: Table, rules: Rules, present: set[str]) -> list[str]:
                 f"COALESCE({first_raw}, CASE WHEN {mixed} THEN CAST({parts} AS VARCHAR) END)"
             )
         selects.append(f"{value} AS {c}")
-        selects.append(f"{first_raw} AS {raw}")
+        if keep_raw:
+            selects.append(f"{first_raw} AS {raw}")
     differ = ", ".join(f"CASE WHEN count(DISTINCT {q(c)}) > 1 THEN '{c}' END" for c in agree)
     selects.append(f"concat_ws(', ', {differ or 'NULL'}) AS _differ")
     key_words = table.key[0]
