@@ -499,6 +499,12 @@ _GROUPED_RAW = ("total", "refunded_amount")
 _ORDER_AGREE = ("customer_id", "ordered_at", "total")
 
 
+def _several(ref: str) -> str:
+    """True when ``ref`` takes more than one value (NULLs aside) in a group: what
+    ``count(DISTINCT ref) > 1`` says, without a distinct set per group."""
+    return f"COALESCE(min({ref}) <> max({ref}), false)"
+
+
 def _grouped_ctes(table: Table, rules: Rules, present: set[str]) -> list[str]:
     """Rows sharing the key become one record. Each column takes its first non-empty value;
     the columns in ``_ORDER_AGREE`` must not disagree; in ``lines`` mode the total is the sum
@@ -519,7 +525,7 @@ def _grouped_ctes(table: Table, rules: Rules, present: set[str]) -> list[str]:
         "AS _value_reason",
     ]
     status = q("status")
-    mixed = f"count(DISTINCT {status}) > 1"
+    mixed = _several(status)
     off = f"{status} IN ('cancelled', 'refunded', 'partially_refunded', 'failed')"
     amount = "total" if rules.lines else "line_amount"
     for col in table.columns:
@@ -558,7 +564,7 @@ def _grouped_ctes(table: Table, rules: Rules, present: set[str]) -> list[str]:
         selects.append(f"{value} AS {c}")
         if keep_raw:
             selects.append(f"{first_raw} AS {raw}")
-    differ = ", ".join(f"CASE WHEN count(DISTINCT {q(c)}) > 1 THEN '{c}' END" for c in agree)
+    differ = ", ".join(f"CASE WHEN {_several(q(c))} THEN '{c}' END" for c in agree)
     selects.append(f"concat_ws(', ', {differ or 'NULL'}) AS _differ")
     key_words = table.key[0]
     return [
