@@ -428,11 +428,12 @@ def nearest_preset(headers: list[str], given: str | None = None) -> str:
 
 
 def _append(con: duckdb.DuckDBPyConnection, relation: str, data: pa.Table, *, create: bool) -> None:
-    """Write an Arrow piece into the staging table ``relation`` (a table of the store inside
-    the load's transaction: DuckDB writes its row groups out as they fill, so staging holds
-    little memory; a temporary table would keep it all in memory up to ``memory_limit``).
-    Through a relation, not ``register``: a registered view's memory stays taken after
-    ``unregister`` — measured, 100 MB per million rows."""
+    """Write an Arrow table into ``relation``, a table of the store inside the load's
+    transaction (the reader's rejects; the mapped rows go through :func:`_stage_piece`, on
+    the same terms: DuckDB writes the row groups out as they fill, so staging holds little
+    memory; a temporary table would keep it all in memory up to ``memory_limit``). Through a
+    relation, not ``register``: a registered view's memory stays taken after ``unregister``
+    — measured, 100 MB per million rows."""
     piece = con.from_arrow(data)
     if create:
         piece.create(relation)
