@@ -13,7 +13,9 @@ already holds them), then measures, each in its own process under ``/usr/bin/tim
   streaming CSV reader reading every batch as text (.csv) — the floor;
 * danggol's reader alone: ``readers.read_chunks`` turning the file into its text pieces;
 * danggol ingest: ``danggol -w WS ingest orders FILE --preset smartstore --json`` — read,
-  map, build orders from their lines, check, quarantine and load in one transaction.
+  map, build orders from their lines, check, quarantine and load in one transaction; with
+  ``--old REV`` also the same command run on the code of git revision ``REV`` (``git archive``
+  of its ``src``), so that a change's before and after come from the same run.
 
 The ratios are of CPU seconds against the first library row of the same file, measured in
 the same run (on a shared machine the wall time mostly measures the other sessions). The
@@ -27,6 +29,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -201,6 +204,9 @@ def main() -> None:
         action="store_true",
         help="also time openpyxl's read-only mode and xlsx2csv (bounded memory, slower)",
     )
+    parser.add_argument(
+        "--old", help="also run danggol ingest on this git revision's code (before/after)"
+    )
     args = parser.parse_args()
     info = machine()
     load = os.getloadavg()[0]
@@ -218,6 +224,16 @@ def main() -> None:
     print(f"{args.lines:,} lines ({orders:,} orders) ready in {time.perf_counter() - start:.0f} s")
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     cli = [sys.executable, "-c", "from danggol.cli.main import run; run()"]
+    versions = [("", env)]
+    if args.old:
+        old_src = work / "old"
+        old_src.mkdir()
+        archive = subprocess.run(
+            ["git", "archive", args.old, "src"], cwd=ROOT, check=True, capture_output=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(old_src)], input=archive, check=True)
+        old_env = {**os.environ, "PYTHONPATH": str(old_src / "src")}
+        versions = [(f" (old: {args.old})", old_env), (" (this tree)", env)]
     rows = []
     libraries = {"xlsx": ["fastexcel", "python-calamine"], "csv": ["pyarrow.csv (streamed)"]}
     if args.streamed_readers:
@@ -241,27 +257,29 @@ def main() -> None:
         wall, cpu, peak, out = timed([sys.executable, "-c", READER, str(file)], env)
         assert int(out.strip()) == args.lines, out
         row(fmt, "", "danggol reader (read_chunks)", wall, cpu, peak, base)
-        ws = work / f"ws-{fmt}"
-        subprocess.run([*cli, "init", str(ws)], check=True, env=env, capture_output=True)
-        toml = ws / "danggol.toml"
-        text = re.sub(
-            r'memory_limit = ".*"',
-            f'memory_limit = "{args.memory_limit}"',
-            toml.read_text(encoding="utf-8"),
-        )
-        toml.write_text(text, encoding="utf-8")
-        wall, cpu, peak, out = timed(
-            [*cli, "-w", str(ws), "ingest", "orders", str(file), "--preset", "smartstore",
-             "--json"], env,
-        )  # fmt: skip
-        result = json.loads(out)
-        t = result["tables"]
-        got = (t["orders"]["read"], t["order_items"]["read"])
-        if got != (orders, args.lines) or result["quarantined"]:
-            raise SystemExit(
-                f"danggol read {got} (orders, lines); the file has {orders, args.lines}"
+        for n, (label, run_env) in enumerate(versions):
+            ws = work / f"ws-{fmt}-{n}"
+            subprocess.run([*cli, "init", str(ws)], check=True, env=run_env, capture_output=True)
+            toml = ws / "danggol.toml"
+            text = re.sub(
+                r'memory_limit = ".*"',
+                f'memory_limit = "{args.memory_limit}"',
+                toml.read_text(encoding="utf-8"),
             )
-        row(fmt, "", "danggol ingest --preset smartstore", wall, cpu, peak, base)
+            toml.write_text(text, encoding="utf-8")
+            wall, cpu, peak, out = timed(
+                [*cli, "-w", str(ws), "ingest", "orders", str(file), "--preset", "smartstore",
+                 "--json"], run_env,
+            )  # fmt: skip
+            result = json.loads(out)
+            t = result["tables"]
+            got = (t["orders"]["read"], t["order_items"]["read"])
+            if got != (orders, args.lines) or result["quarantined"]:
+                raise SystemExit(
+                    f"danggol read {got} (orders, lines); the file has {orders, args.lines}"
+                )
+            row(fmt, "", f"danggol ingest --preset smartstore{label}", wall, cpu, peak, base)
+            shutil.rmtree(ws)  # the next run's disk and page cache start alike
         print(
             md_table(["file", "size", "run", "wall", "CPU", "lines/CPU s", "× lib", "peak"], rows)
         )
@@ -270,11 +288,12 @@ def main() -> None:
         f"PYTHONPATH=src python bench/bench_ingest_excel.py --lines {args.lines} "
         f"--memory-limit {args.memory_limit} --formats {args.formats}"
         + (" --streamed-readers" if args.streamed_readers else "")
+        + (f" --old {args.old}" if args.old else "")
     )
     md = (
         "### Excel and CSV ingest of a SmartStore download, next to the libraries alone\n\n"
         f"Machine: {info['cpu']}, {info['cores']} cores, {info['memory']}; Python "
-        f"{info['python']}; {info['libraries']}, {_versions()}. **Shared machine** (about 7 sessions on 2 "
+        f"{info['python']}; {info['libraries']}, {_versions()}. **Shared machine** (other sessions on 2 "
         f"cores; load average {load:.2f} at the start, {end_load:.2f} at the end): read the "
         f"CPU ratios, not the seconds. Run {info['date']}: `{command}`; {orders:,} orders.\n\n"
         + md_table(

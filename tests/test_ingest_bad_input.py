@@ -156,6 +156,32 @@ def test_headers_that_collide_after_normalisation_are_an_error(ws, write_csv):
     assert ws.count("customers") == 0
 
 
+def test_files_of_one_load_with_different_columns_are_an_error(ws, write_csv):
+    """Two files of one load map different columns onto orders: one clear error naming both
+    lists, nothing loaded. Before the one-staging-table load a different number of columns was
+    a DuckDB binder error, and the same number of other columns was appended by position: the
+    second file's channel ('refunded') became its order's status. The same columns in another
+    header order load."""
+    a = write_csv("a.csv", HEADER, [["O1", "c1", "2025-06-30 10:00", "100"]])
+    b = write_csv("b.csv", [*HEADER, "status"], [["O2", "c2", "2025-06-30 11:00", "200", "paid"]])
+    with pytest.raises(InputFileError) as info:
+        ingest_files(ws, "orders", [a, b])
+    message = str(info.value)
+    assert "b.csv" in message and "'status'" in message
+    assert "['order_id', 'customer_id', 'ordered_at', 'total']" in message
+    assert ws.count("orders") == 0
+    s1 = write_csv("s1.csv", [*HEADER, "status"], [["O1", "c1", "2025-06-30 10:00", "100", "paid"]])
+    s2 = write_csv(
+        "s2.csv", [*HEADER, "channel"], [["O2", "c2", "2025-06-30 11:00", "200", "refunded"]]
+    )
+    with pytest.raises(InputFileError, match="'channel'"):
+        ingest_files(ws, "orders", [s1, s2])
+    assert ws.count("orders") == 0
+    c = write_csv("c.csv", HEADER[::-1], [["300", "2025-06-30 12:00", "c3", "O3"]])
+    result = ingest_files(ws, "orders", [a, c])
+    assert result.loaded == 2 and totals(ws) == {"O1": 100.0, "O3": 300.0}
+
+
 def test_a_json_id_that_is_a_list_is_quarantined(ws, tmp_path):
     path = tmp_path / "c.jsonl"
     path.write_text(

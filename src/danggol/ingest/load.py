@@ -119,6 +119,29 @@ class _Input:
     #: a table (file, line, reason, text) of the rows the reader could not read, if any
     rejects: str | None = None
     registered: bool = False
+    #: a view over the load's one staging table (:class:`_Staging`)
+    view: bool = False
+
+
+@dataclass
+class _Staging:
+    """The mapped rows of a file load, staged once for all its tables: one column per
+    distinct mapped column (the order id of an order and of its lines, mapped alike, is one
+    column), with ``_fileno``, ``_line`` and ``_hash``. Each table reads it through a view
+    that names the columns as the table does (:func:`_create_view`)."""
+
+    relation: str = "_staged"
+    created: bool = False
+    #: the staged columns, in the table's order, and their DuckDB types
+    types: dict[str, str] = field(default_factory=dict)
+    #: staged column of each distinct mapping (see :func:`_spec`)
+    names: dict[tuple[object, ...], str] = field(default_factory=dict)
+    #: the source of each file number (an Excel sheet is 'file#sheet')
+    files: dict[int, str] = field(default_factory=dict)
+    #: each table's (column, staged column) pairs, in the order its mapping gives them
+    columns: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    #: the file numbers each table has rows from
+    filenos: dict[str, set[int]] = field(default_factory=dict)
 
 
 def resolve_mapping(
@@ -182,6 +205,7 @@ def ingest_files(
     targets = tables_for(get_preset(preset), table) if preset else [table]
     params = _params(ws)
     staged: dict[str, _Input] = {}
+    staging = _Staging()
     options = _ReadOptions(encoding, sheet, header_row, preset)
     with ws.transaction() as con:
         try:
@@ -190,15 +214,29 @@ def ingest_files(
                 # one name per file, so that its quarantine entries are replaced on a re-load
                 resolved = Path(path).resolve()
                 _stage_file(
-                    con, resolved, fileno, table, targets, chosen, prepare, options, result, staged
+                    con,
+                    resolved,
+                    fileno,
+                    table,
+                    targets,
+                    chosen,
+                    prepare,
+                    options,
+                    result,
+                    staged,
+                    staging,
                 )
             for item in staged.values():
                 item.rules = replace(
                     item.rules, multi_file=len(item.sources) > 1, guests=ws.config.guests
                 )
+                _create_view(con, staging, item)
             _load(con, list(staged.values()), result, params)
         finally:
             _drop_staged(con, list(staged.values()))
+            if staging.created:
+                with contextlib.suppress(duckdb.Error):
+                    con.execute(f"DROP TABLE IF EXISTS {staging.relation}")
     return result
 
 
@@ -226,8 +264,9 @@ def _stage_file(
     options: _ReadOptions,
     result: IngestResult,
     staged: dict[str, _Input],
+    staging: _Staging,
 ) -> None:
-    """Read ``path`` piece by piece into the staged input of each target table."""
+    """Read ``path`` piece by piece into the staging table, once for all target tables."""
     used: set[str] = set()
     headers: list[str] = []
     source = str(path)
@@ -236,11 +275,12 @@ def _stage_file(
     )
     for piece in pieces:
         source = piece.path  # an Excel sheet is 'file#sheet'
+        staging.files[fileno] = source
         result.rows += piece.rows_read
         result.encodings[source] = piece.encoding
         headers = piece.table.column_names
         data = prepare(piece.table) if prepare else piece.table
-        row_hash = _row_hash(con, data)
+        columns: dict[str, pa.ChunkedArray] = {}
         for name in targets:
             tm = chosen.tables.get(name, mapping_mod.TableMapping())
             try:
@@ -252,13 +292,19 @@ def _stage_file(
             if mapped is None:
                 continue
             used |= _headers_used(data, TABLES[name], tm)
-            n = mapped.num_rows
-            mapped = (
-                mapped.append_column("_fileno", pa.array(np.full(n, fileno, np.int32)))
-                .append_column("_file", pa.array(np.full(n, source, object), pa.string()))
-                .append_column("_line", pa.array(piece.lines, pa.int64()))
-                .append_column("_hash", row_hash)
-            )
+            pairs = []
+            for column in mapped.column_names:
+                at = staging.names.setdefault(_spec(tm, column), f"_c{len(staging.names)}")
+                columns.setdefault(at, mapped.column(column))
+                pairs.append((column, at))
+            known = staging.columns.setdefault(name, pairs)
+            if known != pairs:
+                raise InputFileError(
+                    f"{source}: its {name} columns {[c for c, _ in pairs]} are not those of "
+                    f"the files before it ({[c for c, _ in known]}): load files with "
+                    "different headers one at a time"
+                )
+            staging.filenos.setdefault(name, set()).add(fileno)
             item = staged.get(name)
             if item is None:
                 rules = Rules(
@@ -269,10 +315,9 @@ def _stage_file(
                     hashed=True,
                     companion=name != table,
                 )
-                item = staged[name] = _Input(TABLES[name], f"_in_{len(staged)}", rules=rules)
-                _append(con, item.relation, mapped, create=True)
-            else:
-                _append(con, item.relation, mapped, create=False)
+                item = staged[name] = _Input(
+                    TABLES[name], f"_in_{len(staged)}", rules=rules, view=True
+                )
             if source not in item.sources:
                 item.sources.append(source)
             if name == table and piece.rejects:
@@ -287,18 +332,78 @@ def _stage_file(
                 create = item.rejects is None
                 item.rejects = f"{item.relation}_rejects"
                 _append(con, item.rejects, rejects, create=create)
+        _stage_piece(con, staging, data, columns, piece.lines, fileno)
     ignored = [h for h in headers if h not in used]
     if ignored:
         result.ignored_columns[source] = ignored
 
 
-def _row_hash(con: duckdb.DuckDBPyConnection, raw: pa.Table) -> pa.ChunkedArray:
-    """A hash of each whole source row (every column, used or not): rows with the same hash
-    are exact repeats."""
-    if raw.num_columns == 0 or raw.num_rows == 0:
-        return pa.chunked_array([pa.array(np.zeros(raw.num_rows, np.uint64))])
-    columns = ", ".join(q(c) for c in raw.column_names)
-    return con.from_arrow(raw).project(f"hash({columns}) AS h").to_arrow_table().column("h")
+def _spec(tm: mapping_mod.TableMapping, column: str) -> tuple[object, ...]:
+    """What a mapped column is made of: its headers (in order of preference) and its value
+    translations. Two tables' columns with the same spec hold the same values in every piece
+    (``mapping.apply`` reads nothing else), so they are staged once."""
+    wanted = tm.columns.get(column, [])
+    headers = (wanted,) if isinstance(wanted, str) else tuple(wanted)
+    values = {
+        **mapping_mod.DEFAULT_VALUES.get(column, {}),
+        **{k.lower(): v for k, v in tm.values.get(column, {}).items()},
+    }
+    return (headers, column, tuple(sorted(values.items())))
+
+
+def _stage_piece(
+    con: duckdb.DuckDBPyConnection,
+    staging: _Staging,
+    raw: pa.Table,
+    columns: dict[str, pa.ChunkedArray],
+    lines: np.ndarray,
+    fileno: int,
+) -> None:
+    """Append one piece's mapped columns to the staging table, with its file number, lines
+    and ``_hash`` — a hash of each whole source row (every column, used or not: rows with
+    the same hash are exact repeats), computed in the same pass."""
+    names = [f"_r{i}" for i in range(raw.num_columns)]
+    arrays = [*raw.columns, *columns.values(), pa.array(lines, pa.int64())]
+    piece = pa.Table.from_arrays(arrays, [*names, *columns, "_line"])
+    row_hash = f"hash({', '.join(names)})" if names else "CAST(0 AS UBIGINT)"
+    exprs = {c: c for c in columns}
+    exprs |= {"_fileno": f"CAST({fileno} AS INTEGER)", "_line": "_line", "_hash": row_hash}
+    relation = con.from_arrow(piece)
+    if not staging.created:
+        relation = relation.project(", ".join(f"{e} AS {c}" for c, e in exprs.items()))
+        relation.create(staging.relation)
+        staging.types = dict(zip(relation.columns, map(str, relation.types), strict=True))
+        staging.created = True
+        return
+    new = [c for c in exprs if c not in staging.types]
+    if new:  # a column a later file maps and the earlier ones did not: NULL in their rows
+        kinds = relation.project(", ".join(f"{exprs[c]} AS {c}" for c in new)).types
+        for c, kind in zip(new, kinds, strict=True):
+            con.execute(f"ALTER TABLE {staging.relation} ADD COLUMN {c} {kind}")
+            staging.types[c] = str(kind)
+    select = ", ".join(
+        f"{exprs[c]} AS {c}" if c in exprs else f"CAST(NULL AS {kind}) AS {c}"
+        for c, kind in staging.types.items()
+    )
+    relation.project(select).insert_into(staging.relation)
+
+
+def _create_view(con: duckdb.DuckDBPyConnection, staging: _Staging, item: _Input) -> None:
+    """The view through which ``item``'s table reads the staging table: its own column
+    names, the file's name for ``_file``, and only the files it has rows from."""
+    name = item.table.name
+    files = ", ".join(
+        "'" + staging.files.get(n, "").replace("'", "''") + "'"
+        for n in range(max(staging.files, default=-1) + 1)
+    )
+    columns = ", ".join(f"{at} AS {q(column)}" for column, at in staging.columns[name])
+    where = ""
+    if staging.filenos[name] != set(staging.files):
+        where = f" WHERE _fileno IN ({', '.join(map(str, sorted(staging.filenos[name])))})"
+    con.execute(
+        f"CREATE VIEW {item.relation} AS SELECT {columns + ', ' if columns else ''}_fileno, "
+        f"[{files}][_fileno + 1] AS _file, _line, _hash FROM {staging.relation}{where}"
+    )
 
 
 def nearest_preset(headers: list[str], given: str | None = None) -> str:
@@ -323,11 +428,12 @@ def nearest_preset(headers: list[str], given: str | None = None) -> str:
 
 
 def _append(con: duckdb.DuckDBPyConnection, relation: str, data: pa.Table, *, create: bool) -> None:
-    """Write an Arrow piece into the staging table ``relation`` (a table of the store inside
-    the load's transaction: DuckDB writes its row groups out as they fill, so staging holds
-    little memory; a temporary table would keep it all in memory up to ``memory_limit``).
-    Through a relation, not ``register``: a registered view's memory stays taken after
-    ``unregister`` — measured, 100 MB per million rows."""
+    """Write an Arrow table into ``relation``, a table of the store inside the load's
+    transaction (the reader's rejects; the mapped rows go through :func:`_stage_piece`, on
+    the same terms: DuckDB writes the row groups out as they fill, so staging holds little
+    memory; a temporary table would keep it all in memory up to ``memory_limit``). Through a
+    relation, not ``register``: a registered view's memory stays taken after ``unregister``
+    — measured, 100 MB per million rows."""
     piece = con.from_arrow(data)
     if create:
         piece.create(relation)
@@ -341,6 +447,8 @@ def _drop_staged(con: duckdb.DuckDBPyConnection, inputs: list[_Input]) -> None:
         for item in inputs:
             if item.registered:
                 con.unregister(item.relation)
+            elif item.view:
+                con.execute(f"DROP VIEW IF EXISTS {item.relation}")
             else:
                 con.execute(f"DROP TABLE IF EXISTS {item.relation}")
             if item.rejects:
@@ -435,7 +543,7 @@ def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
 
 
 def _check_one(con: duckdb.DuckDBPyConnection, item: _Input, params: dict[str, object]) -> str:
-    """Type and check ``item`` into the table ``_batch_<table>``; return its name."""
+    """Type and check ``item`` into the temporary table ``_batch_<table>``; return its name."""
     types = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {item.relation}").fetchall()}
     rules = item.rules if "_hash" in types else replace(item.rules, hashed=False)
     for internal in _INTERNAL:
@@ -443,7 +551,9 @@ def _check_one(con: duckdb.DuckDBPyConnection, item: _Input, params: dict[str, o
     sql = typed_query(item.table, item.relation, types, rules)
     batch = f"_batch_{item.table.name}"
     used = {k: v for k, v in params.items() if f"${k}" in sql}
-    con.execute(f"CREATE OR REPLACE TABLE {batch} AS {sql}", used or None)
+    # a temporary table: the checked rows are read a few times and dropped before the commit,
+    # so they are not compressed into the store file (DuckDB spills them past memory_limit)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {batch} AS {sql}", used or None)
     return batch
 
 
@@ -529,7 +639,8 @@ def _write_one(
     con: duckdb.DuckDBPyConnection, item: _Input, batch: str, batch_id: int
 ) -> TableResult:
     table = item.table
-    con.execute(f"CREATE OR REPLACE TABLE _batch AS SELECT * FROM {batch}")
+    # a view, not a copy: the steps below read the checked rows where they are
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _batch AS SELECT * FROM {batch}")
     try:
         present = set(_columns(con, item.relation)) - set(_INTERNAL)
         part = TableResult(table.name)
@@ -542,7 +653,7 @@ def _write_one(
     finally:
         # after a failure the transaction is aborted and rolls this back anyway
         with contextlib.suppress(duckdb.Error):
-            con.execute("DROP TABLE IF EXISTS _batch")
+            con.execute("DROP VIEW IF EXISTS _batch")
 
 
 def _log(con: duckdb.DuckDBPyConnection, item: _Input, part: TableResult, batch: int) -> None:

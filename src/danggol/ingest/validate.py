@@ -403,7 +403,7 @@ def typed_query(
 
     hash_col = ", _hash" if rules.hashed else ""
     ctes = [
-        f"typed AS (SELECT _fileno, _file, _line, (CAST(_fileno AS BIGINT) << 40) + _line AS _pos, "
+        f"typed AS (SELECT _fileno, _line, (CAST(_fileno AS BIGINT) << 40) + _line AS _pos, "
         f"{_location(rules)} AS _loc{hash_col}, {', '.join(raw_cols)}, {', '.join(typed_cols)} "
         f"FROM {relation})",
         f"valued AS (SELECT *, {_reasons(value_checks)} AS _value_reason FROM typed)",
@@ -443,6 +443,14 @@ def typed_query(
             "CAST(NULL AS VARCHAR) AS _dup_of FROM checked"
         )
         return "WITH " + ",\n".join(ctes) + "\n" + final
+    if _key_numbered(table, source_types):
+        # the input has no line numbers: they are numbered above, one key per kept row, so
+        # no key is given twice and the conflict search below would find nothing
+        final = (
+            f"SELECT _fileno, _line, {', '.join(out_cols)}, CASE WHEN _dup_of IS NULL "
+            "THEN _row_reason END AS _reason, _dup_of FROM checked"
+        )
+        return "WITH " + ",\n".join(ctes) + "\n" + final
     # a key given twice: the same values → a duplicate counted once; different → all its
     # rows are quarantined, each naming the others
     compared = [c for c in out_cols if c.strip('"') not in table.key]
@@ -476,10 +484,25 @@ def typed_query(
     return "WITH " + ",\n".join(ctes) + "\n" + final
 
 
+def _key_numbered(table: Table, present: Mapping[str, str]) -> bool:
+    """True when the key's last part is the line number that ``_derived_sql`` gives each
+    row (order lines without a line number column)."""
+    return table.name == "order_items" and table.key[-1] == "line_no" and "line_no" not in present
+
+
 #: grouped columns whose value may come from other columns (a status's refunded amount)
 _FROM_OTHERS = ("total", "ordered_at", "status", "refunded_amount")
+#: the raw texts still read after grouping (the refunded amount's checks and default);
+#: every value was checked row by row before, so no other raw text is carried
+_GROUPED_RAW = ("total", "refunded_amount")
 #: order columns on which the rows of one order must agree (else it is quarantined)
 _ORDER_AGREE = ("customer_id", "ordered_at", "total")
+
+
+def _several(ref: str) -> str:
+    """True when ``ref`` takes more than one value (NULLs aside) in a group: what
+    ``count(DISTINCT ref) > 1`` says, without a distinct set per group."""
+    return f"COALESCE(min({ref}) <> max({ref}), false)"
 
 
 def _grouped_ctes(table: Table, rules: Rules, present: set[str]) -> list[str]:
@@ -497,22 +520,23 @@ def _grouped_ctes(table: Table, rules: Rules, present: set[str]) -> list[str]:
         "min(_pos) AS _pos",
         "arg_min(_fileno, _pos) AS _fileno",
         "arg_min(_line, _pos) AS _line",
-        "arg_min(_file, _pos) AS _file",
         "arg_min(_loc, _pos) AS _loc",
         "arg_min(_loc || ': ' || _value_reason, _pos) FILTER (WHERE _value_reason IS NOT NULL) "
         "AS _value_reason",
     ]
     status = q("status")
-    mixed = f"count(DISTINCT {status}) > 1"
+    mixed = _several(status)
     off = f"{status} IN ('cancelled', 'refunded', 'partially_refunded', 'failed')"
     amount = "total" if rules.lines else "line_amount"
     for col in table.columns:
         if col.name == table.key[0]:
             continue
         c, raw = q(col.name), q("_raw_" + col.name)
+        keep_raw = col.name in _GROUPED_RAW
         if col.name not in present and col.name not in _FROM_OTHERS:
             selects.append(f"CAST(NULL AS {STORE_TYPE[col.kind]}) AS {c}")
-            selects.append(f"CAST(NULL AS VARCHAR) AS {raw}")
+            if keep_raw:
+                selects.append(f"CAST(NULL AS VARCHAR) AS {raw}")
             continue
         first = f"arg_min({c}, _pos) FILTER (WHERE {c} IS NOT NULL)"
         first_raw = f"arg_min({raw}, _pos) FILTER (WHERE {raw} IS NOT NULL)"
@@ -538,8 +562,9 @@ def _grouped_ctes(table: Table, rules: Rules, present: set[str]) -> list[str]:
                 f"COALESCE({first_raw}, CASE WHEN {mixed} THEN CAST({parts} AS VARCHAR) END)"
             )
         selects.append(f"{value} AS {c}")
-        selects.append(f"{first_raw} AS {raw}")
-    differ = ", ".join(f"CASE WHEN count(DISTINCT {q(c)}) > 1 THEN '{c}' END" for c in agree)
+        if keep_raw:
+            selects.append(f"{first_raw} AS {raw}")
+    differ = ", ".join(f"CASE WHEN {_several(q(c))} THEN '{c}' END" for c in agree)
     selects.append(f"concat_ws(', ', {differ or 'NULL'}) AS _differ")
     key_words = table.key[0]
     return [
