@@ -26,10 +26,11 @@ from danggol.segments import nodes as n
 from danggol.segments.fields import FIELDS, FUNCTIONS, JOINED_FIELDS, suggest
 from danggol.segments.forms import check_size
 from danggol.segments.matches import INNER_OPS, MATCH_FUNCTIONS, match_spec
-from danggol.segments.operators import build
+from danggol.segments.operators import build, build_filter
 from danggol.segments.parse import check_text
 from danggol.segments.places import city_key, region_spellings
 from danggol.segments.printer import to_query
+from danggol.segments.spellings import SPELLED, spellings
 from danggol.segments.universe import asks_for_visitors, known
 
 #: resolves a segment name (``in_segment('vip')``) to its tree
@@ -105,6 +106,7 @@ class Compiler:
         base: ir.Table | Callable[[], ir.Table] | None = None,
         resolver: Resolver | None = None,
         timezone: str | None = None,
+        exact_text: bool = True,
         _stack: tuple[str, ...] = (),
     ) -> None:
         self.con = con
@@ -113,6 +115,9 @@ class Compiler:
         self._base = base if base is not None else (lambda: customer_profile(con, as_of))
         self.resolver = resolver
         self.timezone = timezone
+        #: compare a catalogue value with the shop's own spellings of it (``spellings.py``);
+        #: off for SQL shown to be run elsewhere, which must not carry this shop's values
+        self.exact_text = exact_text
         self._stack = _stack
         self._calls: dict[n.Call, str] = {}
 
@@ -446,23 +451,28 @@ class Compiler:
         assert spec is not None  # checked
         aggregate = [t for t in node.tests if spec.arg(t.left.name).aggregate]  # type: ignore[union-attr]
         source = self.matching_rows(node)
-        per = source.group_by("customer_id").aggregate(
-            count=source._unit.nunique(), sum_amount=source._amount.sum()
-        )
-        joined = table.left_join(per, "customer_id").drop("customer_id_right")
-        counts = {
-            "count": joined["count"].fill_null(0),
-            "sum_amount": joined.sum_amount.fill_null(0),
+        if not aggregate:  # "at least one row": the customers with one, no totals to compute
+            rows = source.select("customer_id").distinct().mutate(_has_rows=ibis.literal(True))
+            joined = table.left_join(rows, "customer_id").drop("customer_id_right")
+            held = joined._has_rows.fill_null(False)
+            return joined.mutate(**{column: held}).drop("_has_rows")
+        # only the totals the tests name (count of distinct units, sum of amounts)
+        totals = {
+            "count": lambda: source._unit.nunique(),
+            "sum_amount": lambda: source._amount.sum(),
         }
-        tests = aggregate or [n.Compare(n.Field("count"), ">=", n.Value(1))]
+        named = [name for name in totals if any(t.left.name == name for t in aggregate)]  # type: ignore[union-attr]
+        per = source.group_by("customer_id").aggregate(**{k: totals[k]() for k in named})
+        joined = table.left_join(per, "customer_id").drop("customer_id_right")
+        counts = {name: joined[name].fill_null(0) for name in named}
         held = [
             build(t.op, counts[t.left.name], self._right(t.right, joined), kind_of_arg(spec, t))  # type: ignore[union-attr]
-            for t in tests
+            for t in aggregate
         ]
         result = held[0]
         for h in held[1:]:
             result = result & h
-        return joined.mutate(**{column: result}).drop("count", "sum_amount")
+        return joined.mutate(**{column: result}).drop(*named)
 
     def customers_with_rows(self, node: n.Call | n.Matches) -> ir.Table:
         """The distinct customers with a row of a behaviour call, or with a row that passes a
@@ -488,7 +498,29 @@ class Compiler:
             for value in values:
                 has = has | build("CONTAINS", left, value, "tags")
             return ~has if test.op in ("!=", "NOT IN") else has
-        return build(test.op, left, right, kind)
+        exact = self._spelled(rows, spec, test) if kind == "text" else None
+        if exact is not None:
+            return exact
+        return build_filter(test.op, left, right, kind)
+
+    def _spelled(self, rows: ir.Table, spec: object, test: n.Compare) -> ir.BooleanValue | None:
+        """``=``, ``!=``, ``IN``, ``NOT IN`` of a catalogue column (``spellings.SPELLED``)
+        against typed text, as an exact test against the shop's spellings of that text: the
+        rows of the case-insensitive test, in a form the engine's scan applies. None when
+        the column has no listing (another engine, too many values)."""
+        where = SPELLED.get((spec.source, test.left.name))  # type: ignore[attr-defined, union-attr]
+        if where is None or not self.exact_text or test.op not in ("=", "!=", "IN", "NOT IN"):
+            return None
+        rights = test.right if isinstance(test.right, tuple) else (test.right,)
+        texts = [r.value for r in rights if isinstance(r, n.Value) and isinstance(r.value, str)]
+        if len(texts) != len(rights):
+            return None
+        found = spellings(self.con, *where, texts)
+        if found is None:
+            return None
+        column = rows[test.left.name]  # type: ignore[union-attr]
+        held = column.isin(list(found)) if found else ibis.literal(False)
+        return held if test.op in ("=", "IN") else ~held.fill_null(False)
 
     def _in_window(self, table: ir.Table, column: str) -> ir.Table:
         return table.filter(table[column] <= self.as_of)
@@ -739,6 +771,7 @@ class Compiler:
             base=self.base,
             resolver=self.resolver,
             timezone=self.timezone,
+            exact_text=self.exact_text,
             _stack=(*self._stack, name),
         )
         members = inner.members(tree)

@@ -353,6 +353,7 @@ def to_sql(ws: Workspace, tgt: Target, as_of: dt.date, dialect: str = "duckdb") 
         base=lambda: add_scores(ws.ibis, customer_profile(ws.ibis, as_of), as_of),
         resolver=registry(ws).tree,
         timezone=ws.config.timezone,
+        exact_text=False,  # SQL to run elsewhere: no spellings of this shop's data in it
     )
     expr = full.members(tgt.tree).select("customer_id")
     if dialect in TRANSPILED:
