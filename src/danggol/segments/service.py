@@ -331,7 +331,7 @@ def count(ws: Workspace, tgt: Target, as_of: dt.date) -> int:
         base=lambda: profile_base(ws, as_of, columns, ids),
         resolver=registry(ws).tree,
     )
-    return int(to_rows(ws.ibis, comp.members(tgt.tree).count())[0][0])
+    return int(to_rows(ws.ibis, comp.members(tgt.tree).count(), inline_ctes=True)[0][0])
 
 
 def to_sql(ws: Workspace, tgt: Target, as_of: dt.date, dialect: str = "duckdb") -> str:
