@@ -216,3 +216,15 @@ def test_the_listing_follows_a_new_store(shop: Path, tmp_path: Path) -> None:
         )
     finally:
         reader.close()
+
+
+def test_value_warnings_name_only_values_no_line_has(ws: Workspace) -> None:
+    query = (
+        "products_purchased MATCHES (id IN ('sku-1', 'SKU-2', 'nope'), category = 'SHOES') "
+        "AND events MATCHES (name = 'CART_ADD') AND events MATCHES (name = 'cart_drop')"
+    )
+    warned = service.value_warnings(ws, parse_query(query))
+    assert [(w["kind"], w["value"]) for w in warned] == [
+        ("product", "nope"),
+        ("event", "cart_drop"),
+    ]
