@@ -51,7 +51,7 @@ def listing(con: ibis.BaseBackend, table: str, column: str) -> Spellings | None:
     values (then the caller compares with LOWER)."""
     if not capabilities(con).embedded_store:
         return None
-    duck = con.con  # type: ignore[attr-defined]
+    duck = con.con
     fixed = duck.execute(
         "SELECT readonly FROM duckdb_databases() WHERE database_name = current_database()"
     ).fetchone()
@@ -65,9 +65,8 @@ def listing(con: ibis.BaseBackend, table: str, column: str) -> Spellings | None:
         f'SELECT lower(v), list(v ORDER BY v) FROM (SELECT DISTINCT "{column}" AS v '
         f'FROM "{table}" WHERE "{column}" IS NOT NULL LIMIT {MAX_VALUES + 1}) GROUP BY 1'
     ).fetchall()
-    found: Spellings | None = {str(k): tuple(v) for k, v in rows}
-    if sum(len(v) for v in found.values()) > MAX_VALUES:  # type: ignore[union-attr]
-        found = None
+    values: Spellings = {str(k): tuple(v) for k, v in rows}
+    found = values if sum(len(v) for v in values.values()) <= MAX_VALUES else None
     if keep:
         with _lock:
             _listed.setdefault(duck, {})[(table, column)] = found
@@ -82,9 +81,7 @@ def spellings(
     listed = listing(con, table, column)
     if listed is None:
         return None
-    row = con.con.execute(  # type: ignore[attr-defined]
-        "SELECT [lower(x) FOR x IN ?::VARCHAR[]]", [list(values)]
-    ).fetchone()
+    row = con.con.execute("SELECT [lower(x) FOR x IN ?::VARCHAR[]]", [list(values)]).fetchone()
     lowered: list[str] = row[0] if row else []
     return tuple(dict.fromkeys(s for key in lowered for s in listed.get(key, ())))
 
