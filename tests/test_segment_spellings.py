@@ -191,7 +191,10 @@ def test_the_listing_follows_a_new_store(shop: Path, tmp_path: Path) -> None:
     try:
         query = "products_purchased MATCHES (id = 'sku-1')"
         assert service.count(reader, service.target(reader, query), AS_OF) == 2
-        assert listing(reader.ibis, "order_items", "product_id")["sku-1"] == ("SKU-1", "sku-1")
+        listed = listing(reader.ibis, "order_items", "product_id")
+        assert listed is not None and listed["sku-1"] == ("SKU-1", "sku-1")
+        # kept while the reader's connection reads the same published store
+        assert listing(reader.ibis, "order_items", "product_id") is listed
         writer = Workspace.open(shop)
         try:
             load_rows(
@@ -209,7 +212,8 @@ def test_the_listing_follows_a_new_store(shop: Path, tmp_path: Path) -> None:
             writer.close()
         assert reader.follow()
         assert service.count(reader, service.target(reader, query), AS_OF) == 3  # A1, A2, A5
-        assert listing(reader.ibis, "order_items", "product_id")["sku-1"] == (
+        listed = listing(reader.ibis, "order_items", "product_id")
+        assert listed is not None and listed["sku-1"] == (
             "SKU-1",
             "sKu-1",
             "sku-1",
@@ -228,3 +232,14 @@ def test_value_warnings_name_only_values_no_line_has(ws: Workspace) -> None:
         ("product", "nope"),
         ("event", "cart_drop"),
     ]
+
+
+def test_a_writable_store_is_listed_again() -> None:
+    """A writer's store can change between two compiles: its values are not kept."""
+    con = ibis.duckdb.connect()
+    con.raw_sql("CREATE TABLE order_items (product_id VARCHAR)")
+    con.raw_sql("INSERT INTO order_items VALUES ('A-1'), (NULL)")
+    assert listing(con, "order_items", "product_id") == {"a-1": ("A-1",)}
+    con.raw_sql("INSERT INTO order_items VALUES ('a-1')")
+    assert listing(con, "order_items", "product_id") == {"a-1": ("A-1", "a-1")}
+    con.disconnect()
