@@ -21,7 +21,7 @@ import ibis.expr.types as ir
 
 from danggol.dates import shift
 from danggol.errors import ConfigError, SegmentError
-from danggol.profile import customer_profile, purchases
+from danggol.profile import customer_profile, purchase_lines, purchases
 from danggol.segments import nodes as n
 from danggol.segments.fields import FIELDS, FUNCTIONS, JOINED_FIELDS, suggest
 from danggol.segments.forms import check_size
@@ -120,6 +120,10 @@ class Compiler:
         self.exact_text = exact_text
         self._stack = _stack
         self._calls: dict[n.Call, str] = {}
+        #: the stored purchased lines (``_stored_lines``): None before the first look
+        self._lines: ir.Table | bool | None = None
+        #: the row columns the MATCHES node being compiled names (``matching_rows``)
+        self._wanted: set[str] = set()
 
     @property
     def base(self) -> ir.Table:
@@ -439,6 +443,8 @@ class Compiler:
         from here (``service.restricting_call``)."""
         spec = match_spec(node.function)
         assert spec is not None  # checked
+        # the row columns the tests name (a source may skip a costly join for one not named)
+        self._wanted = {t.left.name for t in node.tests}  # type: ignore[union-attr]
         source = getattr(self, f"rows_{spec.source}")(spec)
         for test in node.tests:
             if not spec.arg(test.left.name).aggregate:  # type: ignore[union-attr]
@@ -525,19 +531,47 @@ class Compiler:
     def _in_window(self, table: ir.Table, column: str) -> ir.Table:
         return table.filter(table[column] <= self.as_of)
 
+    def _stored_lines(self) -> ir.Table | None:
+        """The purchased lines a refresh stored, cut at the as-of date, when they are current
+        for the store (no load since they were built: ``profile.purchase_lines_current``);
+        else None and the lines are joined from the fact tables. Looked up once per compiler."""
+        if self._lines is None:
+            found = purchase_lines(self.con, self.as_of)
+            self._lines = found if found is not None else False
+        return self._lines if self._lines is not False else None
+
+    def _with_tags(self, lines: ir.Table) -> ir.Table:
+        """A line's product tags from the catalogue (the products table), by product id; an
+        engine whose copy of the store has no catalogue has no tags."""
+        if "products" in self.con.list_tables():
+            tags = self.con.table("products").select(product_id="product_id", tag="tags")
+            return lines.left_join(tags, "product_id").drop("product_id_right")
+        return lines.mutate(tag=ibis.null("array<string>"))
+
     def rows_products(self, spec: object) -> ir.Table:
-        """Purchased order lines: one row per line of a purchase up to the as-of date."""
+        """Purchased order lines: one row per line of a purchase up to the as-of date — the
+        stored lines when current (``_stored_lines``), else order lines joined with
+        :func:`purchases`. The catalogue's tags are joined on only when a test names them."""
+        stored = self._stored_lines()
+        if stored is not None:
+            lines = self._with_tags(stored) if "tag" in self._wanted else stored
+            return lines.select(
+                "customer_id",
+                id=lines.product_id,
+                category=lines.category,
+                tag=lines.tag if "tag" in self._wanted else ibis.null("array<string>"),
+                price=lines.unit_price,
+                _unit=lines.unit,
+                _amount=lines.amount,
+                date=lines.order_date,
+            )
         p = purchases(self.con, self.as_of).select("order_id", "customer_id", "order_date")
         items = self.con.table("order_items")
-        # a product's tags come from the catalogue (the products table), by product id; an
-        # engine whose copy of the store has no catalogue has no tags
-        if "products" in self.con.list_tables():
-            products = self.con.table("products")
-            tags = products.select(product_id="product_id", tag="tags")
-            items = items.left_join(tags, "product_id").drop("product_id_right")
+        if "tag" in self._wanted:
+            items = self._with_tags(items)
         else:
             items = items.mutate(tag=ibis.null("array<string>"))
-        lines = items.select(
+        joined = items.select(
             "order_id",
             id=items.product_id,
             category=items.category,
@@ -545,15 +579,15 @@ class Compiler:
             price=items.unit_price,
             _amount=items.unit_price * items.quantity,
         ).join(p, "order_id")
-        return lines.select(
+        return joined.select(
             "customer_id",
             "id",
             "category",
             "tag",
             "price",
-            _unit=lines.order_id,
-            _amount=lines._amount,
-            date=lines.order_date,
+            _unit=joined.order_id,
+            _amount=joined._amount,
+            date=joined.order_date,
         )
 
     def rows_orders(self, spec: object) -> ir.Table:
@@ -637,8 +671,29 @@ class Compiler:
         return p if since is None else p.filter(p.order_date >= since)
 
     def call_products_purchased(self, call: n.Call) -> ir.Table:
+        count = call.arg("count")
+        need = int(count.value) if count is not None else 1  # type: ignore[union-attr, arg-type]
+        if need < 1:
+            raise SegmentError(
+                f"products_purchased(count: {need}) must be at least 1; "
+                "to find customers who did not buy, compare with = false"
+            )
+        stored = self._stored_lines()
+        if stored is not None:  # the stored lines carry their order's customer and date
+            since = self._since(call)
+            lines = stored if since is None else stored.filter(stored.order_date >= since)
+            lines = self._line_filters(call, lines)
+            per = lines.group_by("customer_id").aggregate(orders=lines.unit.nunique())
+            return per.select("customer_id", value=per.orders >= need)
         p = self._purchases_since(call).select("order_id", "customer_id")
-        items = self.con.table("order_items")
+        items = self._line_filters(call, self.con.table("order_items"))
+        joined = items.select("order_id").distinct().join(p, "order_id")
+        per = joined.group_by("customer_id").aggregate(orders=joined.order_id.nunique())
+        return per.select("customer_id", value=per.orders >= need)
+
+    def _line_filters(self, call: n.Call, items: ir.Table) -> ir.Table:
+        """Order lines (``product_id``, ``category``, ``unit_price``) kept by the call's
+        product, category, price and tag arguments."""
         filters = []
         for arg, column in (("id", "product_id"), ("category", "category")):
             if (v := call.arg(arg)) is not None:
@@ -654,18 +709,7 @@ class Compiler:
                 filters.append(items.product_id.isin(tagged.product_id))
             else:  # no catalogue: no line has the tag
                 filters.append(ibis.literal(False))
-        if filters:
-            items = items.filter(*filters)
-        lines = items.select("order_id").distinct().join(p, "order_id")
-        count = call.arg("count")
-        need = int(count.value) if count is not None else 1  # type: ignore[union-attr, arg-type]
-        if need < 1:
-            raise SegmentError(
-                f"products_purchased(count: {need}) must be at least 1; "
-                "to find customers who did not buy, compare with = false"
-            )
-        per = lines.group_by("customer_id").aggregate(orders=lines.order_id.nunique())
-        return per.select("customer_id", value=per.orders >= need)
+        return items.filter(*filters) if filters else items
 
     def call_number_of_orders(self, call: n.Call) -> ir.Table:
         p = self._purchases_since(call)
