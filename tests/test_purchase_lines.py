@@ -12,6 +12,9 @@ by danggol.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -26,7 +29,7 @@ from danggol.segments.parse import parse_query
 from danggol.store.backends import duckdb_sql
 from danggol.store.tables import PURCHASE_LINES, PURCHASE_LINES_META
 from danggol.store.workspace import Workspace
-from segment_fixtures import load_rows
+from segment_fixtures import load_rows, write_rows
 
 #: rows of a table, as written in its CSV
 Rows = Sequence[tuple[str, ...]]
@@ -383,3 +386,60 @@ def test_a_first_refresh_for_an_older_date_builds_them(ws: Workspace) -> None:
     assert purchase_lines_current(ws.ibis)
     for day in (OLDER, AS_OF):
         check_all(ws, ORDER_ROWS, ITEM_ROWS, day, stored=True)
+
+
+CLI = [sys.executable, "-c", "from danggol.cli.main import run; run()"]
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+
+def cli(*args: str) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DANGGOL_WORKSPACE"}
+    env["PYTHONPATH"] = SRC
+    done = subprocess.run([*CLI, *args], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_reader_follows_loads_and_refreshes_of_other_processes(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """A long-lived reader (the web server's way) counts over the stored lines after a
+    refresh; another process loads an order (``danggol ingest``): the reader's next store is
+    not read from the lines, and counts the order; another process refreshes: the lines again."""
+    pipeline.refresh(ws, AS_OF, segments={})
+    shop = ws.path
+    ws.close()
+    reader = Workspace.open(shop)
+    query = "products_purchased MATCHES (id = 'P4', date >= -90d)"
+    try:
+        assert service.count(reader, service.target(reader, query), AS_OF) == 1  # C3's O6
+        assert reads_stored_lines(reader, query, AS_OF)
+        new_orders = [("O12", "C4", "2025-06-28", "5000", "paid", "")]
+        new_items = [("O12", "P4", "식품", "1", "5000", "1")]
+        folder = tmp_path / "later"
+        folder.mkdir()
+        for table, (header, rows) in csv_tables(new_orders, new_items).items():
+            path = write_rows(folder / f"{table}.csv", header, rows)
+            cli("-w", str(shop), "ingest", table, str(path))
+        assert reader.follow()
+        expected = cases([*ORDER_ROWS, *new_orders], [*ITEM_ROWS, *new_items], AS_OF)
+        assert (
+            len(
+                bought(
+                    lines([*ORDER_ROWS, *new_orders], [*ITEM_ROWS, *new_items], AS_OF),
+                    lambda r: r["product"] == "P4",
+                    since=days(AS_OF, 90),
+                )
+            )
+            == 2
+        )
+        assert service.count(reader, service.target(reader, query), AS_OF) == 2  # C3, C4
+        assert not reads_stored_lines(reader, query, AS_OF)
+        cli("-w", str(shop), "refresh", "--as-of", AS_OF.isoformat())
+        assert reader.follow()
+        assert service.count(reader, service.target(reader, query), AS_OF) == 2
+        assert reads_stored_lines(reader, query, AS_OF)
+        cross = expected[11]
+        assert cross[0].startswith("products_purchased MATCHES (id = 'P1') AND")
+        assert service.count(reader, service.target(reader, cross[0]), AS_OF) == len(cross[1])
+    finally:
+        reader.close()
