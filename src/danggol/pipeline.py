@@ -8,10 +8,14 @@ refresh or this one, never half:
 2. **scores** — RFM, lifecycle, grades and tiers learned from it (:mod:`danggol.scores`);
 3. **predictions** — the purchase and spend models fitted and their fields joined on
    (:mod:`danggol.predict.customers`); the result is stored as ``profile_snapshot``;
-4. **grades** — the grade history recorded from it (:func:`record_grades`);
-5. **segments** — every saved segment evaluated on it, and its members, entered/left and
+4. **purchase lines** — every purchased order line with its order's customer and date, stored
+   as ``purchase_lines`` when the store was loaded since they were last built
+   (:func:`materialise_purchase_lines`; the segment compiler reads them instead of joining
+   the fact tables while no load came since);
+5. **grades** — the grade history recorded from it (:func:`record_grades`);
+6. **segments** — every saved segment evaluated on it, and its members, entered/left and
    size recorded (:func:`danggol.segments.history.snapshot_segments`);
-6. **snapshot** — the run itself in ``refreshes``.
+7. **snapshot** — the run itself in ``refreshes``.
 
 The membership history (snapshots, diffs, sizes) lives in :mod:`danggol.segments.history`;
 this module only composes the stages.
@@ -33,9 +37,11 @@ from danggol.profile import (
     event_column,
     event_names,
     profile_of,
+    purchase_lines_current,
     with_percentiles,
 )
 from danggol.progress import stage
+from danggol.schema import PURCHASE_STATUSES
 from danggol.scores import add_scores
 from danggol.scores.grades import Grades, record_grade_history
 from danggol.segments import history
@@ -43,6 +49,7 @@ from danggol.segments.definition import Segment
 from danggol.segments.history import RefreshResult
 from danggol.segments.registry import Registry
 from danggol.store.backends import one_row
+from danggol.store.tables import PURCHASE_LINES, PURCHASE_LINES_META
 from danggol.store.workspace import Workspace
 
 __all__ = [
@@ -51,6 +58,7 @@ __all__ = [
     "RefreshResult",
     "incremental_plan",
     "materialise_profile",
+    "materialise_purchase_lines",
     "record_grades",
     "refresh",
     "stored_as_of",
@@ -85,6 +93,8 @@ def refresh(
         latest = stored_as_of(ws)
         profile = PAST_PROFILE if latest is not None and as_of < latest else SNAPSHOT_TABLE
         recomputed = materialise_profile(ws, as_of, full=full, table=profile)
+        stage("purchase lines")
+        materialise_purchase_lines(ws, full=full)
         stage("grades")
         record_grades(ws, as_of, profile=profile)
         stage("segments")
@@ -223,6 +233,39 @@ def materialise_profile(
         [as_of, data_version(ws.ibis)],
     )
     return recomputed
+
+
+#: the purchased lines' columns, from one order line (``i``) joined with its order (``o``);
+#: ``unit`` numbers the order (its row in ``orders``: a number counts faster than the text id)
+_LINE_COLUMNS = (
+    "o.customer_id, o.rowid AS unit, o.order_date, i.product_id, i.category, i.unit_price, "
+    "i.unit_price * i.quantity AS amount"
+)
+
+
+def materialise_purchase_lines(ws: Workspace, *, full: bool = False) -> bool:
+    """Store every purchased order line with its order's customer and date as
+    ``purchase_lines`` (inside the caller's transaction), and in ``purchase_lines_meta`` the
+    data version it was built from — unless the stored lines are already of this data
+    version (no load since) and ``full`` is not asked. The segment compiler reads them
+    instead of joining the fact tables while they are current
+    (:func:`danggol.profile.purchase_lines_current`). Returns whether they were built."""
+    con = ws.duck
+    version = data_version(ws.ibis)
+    if not full and purchase_lines_current(ws.ibis):
+        return False
+    statuses = ", ".join(f"'{s}'" for s in PURCHASE_STATUSES)
+    con.execute(
+        f"CREATE OR REPLACE TABLE {PURCHASE_LINES} AS SELECT {_LINE_COLUMNS} "
+        f"FROM order_items i JOIN (SELECT rowid, order_id, customer_id, order_date FROM orders "
+        f"WHERE status IN ({statuses})) o USING (order_id)"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TABLE {PURCHASE_LINES_META} AS "
+        "SELECT ?::BIGINT AS data_version, ?::TIMESTAMP AS built_at",
+        [version, dt.datetime.now(dt.UTC).replace(tzinfo=None)],
+    )
+    return True
 
 
 def record_grades(ws: Workspace, as_of: dt.date, *, profile: str = SNAPSHOT_TABLE) -> None:

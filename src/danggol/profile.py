@@ -34,6 +34,7 @@ import ibis.expr.types as ir
 from danggol.errors import ConfigError
 from danggol.schema import PURCHASE_STATUSES, REFUND_STATUSES
 from danggol.store.backends import to_rows
+from danggol.store.tables import PURCHASE_LINES, PURCHASE_LINES_META
 
 if TYPE_CHECKING:
     from danggol.config import WorkspaceConfig
@@ -405,6 +406,27 @@ def snapshot_is_current(con: ibis.BaseBackend, as_of: dt.date) -> bool:
     meta = con.table(SNAPSHOT_META)
     row = to_rows(con, meta.select("as_of", "data_version"))
     return bool(row) and row[0][0] == as_of and row[0][1] == data_version(con)
+
+
+def purchase_lines_current(con: ibis.BaseBackend) -> bool:
+    """Whether the purchased lines a refresh stored (``purchase_lines``) are the store's: built
+    at the current data version, i.e. no load came since. They hold every purchased line with
+    its order's date, so they serve any as-of date (the reader cuts at it); an absent table
+    (a store never refreshed by this danggol, another engine's copy) is not current."""
+    if PURCHASE_LINES_META not in con.list_tables():
+        return False
+    meta = con.table(PURCHASE_LINES_META)
+    row = to_rows(con, meta.select("data_version"))
+    return bool(row) and row[0][0] == data_version(con)
+
+
+def purchase_lines(con: ibis.BaseBackend, as_of: dt.date) -> ir.Table | None:
+    """The stored purchased lines up to the as-of date, or None when they are not current
+    (the caller joins ``order_items`` with :func:`purchases` instead)."""
+    if not purchase_lines_current(con):
+        return None
+    lines = con.table(PURCHASE_LINES)
+    return lines.filter(lines.order_date <= as_of)
 
 
 def profile_for(con: ibis.BaseBackend, as_of: dt.date) -> ir.Table:

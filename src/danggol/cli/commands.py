@@ -246,7 +246,7 @@ def demo(
         from danggol.progress import step
         from danggol.store.workspace import Workspace
 
-        with Workspace.open(directory) as opened, show_progress(), step("refresh", total=5):
+        with Workspace.open(directory) as opened, show_progress(), step("refresh", total=6):
             refresh(opened, last_day)  # the dashboard reads the stored profile
         serve_workspace(Path(directory), "127.0.0.1", port)
 

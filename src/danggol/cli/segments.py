@@ -362,7 +362,7 @@ def refresh_cmd(
     fmt = listing_format(format, json_)
     with open_workspace(ctx) as ws:
         day = as_of_day(as_of, ws.config)
-        with show_progress(fmt != "table"), step("refresh", total=5):
+        with show_progress(fmt != "table"), step("refresh", total=6):
             result = pipeline.refresh(ws, day, full=full)
         # the entered/left changes go to the webhook outbox at once ('webhooks send' delivers)
         queued = webhooks.enqueue(ws) if webhooks.endpoints(ws) else 0

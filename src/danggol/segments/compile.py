@@ -21,15 +21,16 @@ import ibis.expr.types as ir
 
 from danggol.dates import shift
 from danggol.errors import ConfigError, SegmentError
-from danggol.profile import customer_profile, purchases
+from danggol.profile import customer_profile, purchase_lines, purchases
 from danggol.segments import nodes as n
 from danggol.segments.fields import FIELDS, FUNCTIONS, JOINED_FIELDS, suggest
 from danggol.segments.forms import check_size
 from danggol.segments.matches import INNER_OPS, MATCH_FUNCTIONS, match_spec
-from danggol.segments.operators import build
+from danggol.segments.operators import build, build_filter
 from danggol.segments.parse import check_text
 from danggol.segments.places import city_key, region_spellings
 from danggol.segments.printer import to_query
+from danggol.segments.spellings import SPELLED, spellings
 from danggol.segments.universe import asks_for_visitors, known
 
 #: resolves a segment name (``in_segment('vip')``) to its tree
@@ -105,6 +106,7 @@ class Compiler:
         base: ir.Table | Callable[[], ir.Table] | None = None,
         resolver: Resolver | None = None,
         timezone: str | None = None,
+        exact_text: bool = True,
         _stack: tuple[str, ...] = (),
     ) -> None:
         self.con = con
@@ -113,8 +115,15 @@ class Compiler:
         self._base = base if base is not None else (lambda: customer_profile(con, as_of))
         self.resolver = resolver
         self.timezone = timezone
+        #: compare a catalogue value with the shop's own spellings of it (``spellings.py``);
+        #: off for SQL shown to be run elsewhere, which must not carry this shop's values
+        self.exact_text = exact_text
         self._stack = _stack
         self._calls: dict[n.Call, str] = {}
+        #: the stored purchased lines (``_stored_lines``): None before the first look
+        self._lines: ir.Table | bool | None = None
+        #: the row columns the MATCHES node being compiled names (``matching_rows``)
+        self._wanted: set[str] = set()
 
     @property
     def base(self) -> ir.Table:
@@ -434,6 +443,8 @@ class Compiler:
         from here (``service.restricting_call``)."""
         spec = match_spec(node.function)
         assert spec is not None  # checked
+        # the row columns the tests name (a source may skip a costly join for one not named)
+        self._wanted = {t.left.name for t in node.tests}  # type: ignore[union-attr]
         source = getattr(self, f"rows_{spec.source}")(spec)
         for test in node.tests:
             if not spec.arg(test.left.name).aggregate:  # type: ignore[union-attr]
@@ -446,23 +457,28 @@ class Compiler:
         assert spec is not None  # checked
         aggregate = [t for t in node.tests if spec.arg(t.left.name).aggregate]  # type: ignore[union-attr]
         source = self.matching_rows(node)
-        per = source.group_by("customer_id").aggregate(
-            count=source._unit.nunique(), sum_amount=source._amount.sum()
-        )
-        joined = table.left_join(per, "customer_id").drop("customer_id_right")
-        counts = {
-            "count": joined["count"].fill_null(0),
-            "sum_amount": joined.sum_amount.fill_null(0),
+        if not aggregate:  # "at least one row": the customers with one, no totals to compute
+            rows = source.select("customer_id").distinct().mutate(_has_rows=ibis.literal(True))
+            joined = table.left_join(rows, "customer_id").drop("customer_id_right")
+            held = joined._has_rows.fill_null(False)
+            return joined.mutate(**{column: held}).drop("_has_rows")
+        # only the totals the tests name (count of distinct units, sum of amounts)
+        totals = {
+            "count": lambda: source._unit.nunique(),
+            "sum_amount": lambda: source._amount.sum(),
         }
-        tests = aggregate or [n.Compare(n.Field("count"), ">=", n.Value(1))]
+        named = [name for name in totals if any(t.left.name == name for t in aggregate)]  # type: ignore[union-attr]
+        per = source.group_by("customer_id").aggregate(**{k: totals[k]() for k in named})
+        joined = table.left_join(per, "customer_id").drop("customer_id_right")
+        counts = {name: joined[name].fill_null(0) for name in named}
         held = [
             build(t.op, counts[t.left.name], self._right(t.right, joined), kind_of_arg(spec, t))  # type: ignore[union-attr]
-            for t in tests
+            for t in aggregate
         ]
         result = held[0]
         for h in held[1:]:
             result = result & h
-        return joined.mutate(**{column: result}).drop("count", "sum_amount")
+        return joined.mutate(**{column: result}).drop(*named)
 
     def customers_with_rows(self, node: n.Call | n.Matches) -> ir.Table:
         """The distinct customers with a row of a behaviour call, or with a row that passes a
@@ -488,24 +504,74 @@ class Compiler:
             for value in values:
                 has = has | build("CONTAINS", left, value, "tags")
             return ~has if test.op in ("!=", "NOT IN") else has
-        return build(test.op, left, right, kind)
+        exact = self._spelled(rows, spec, test) if kind == "text" else None
+        if exact is not None:
+            return exact
+        return build_filter(test.op, left, right, kind)
+
+    def _spelled(self, rows: ir.Table, spec: object, test: n.Compare) -> ir.BooleanValue | None:
+        """``=``, ``!=``, ``IN``, ``NOT IN`` of a catalogue column (``spellings.SPELLED``)
+        against typed text, as an exact test against the shop's spellings of that text: the
+        rows of the case-insensitive test, in a form the engine's scan applies. None when
+        the column has no listing (another engine, too many values)."""
+        where = SPELLED.get((spec.source, test.left.name))  # type: ignore[attr-defined, union-attr]
+        if where is None or not self.exact_text or test.op not in ("=", "!=", "IN", "NOT IN"):
+            return None
+        rights = test.right if isinstance(test.right, tuple) else (test.right,)
+        texts = [r.value for r in rights if isinstance(r, n.Value) and isinstance(r.value, str)]
+        if len(texts) != len(rights):
+            return None
+        found = spellings(self.con, *where, texts)
+        if found is None:
+            return None
+        column = rows[test.left.name]  # type: ignore[union-attr]
+        held = column.isin(list(found)) if found else ibis.literal(False)
+        return held if test.op in ("=", "IN") else ~held.fill_null(False)
 
     def _in_window(self, table: ir.Table, column: str) -> ir.Table:
         return table.filter(table[column] <= self.as_of)
 
+    def _stored_lines(self) -> ir.Table | None:
+        """The purchased lines a refresh stored, cut at the as-of date, when they are current
+        for the store (no load since they were built: ``profile.purchase_lines_current``);
+        else None and the lines are joined from the fact tables. Looked up once per compiler."""
+        if self._lines is None:
+            found = purchase_lines(self.con, self.as_of)
+            self._lines = found if found is not None else False
+        return self._lines if self._lines is not False else None
+
+    def _with_tags(self, lines: ir.Table) -> ir.Table:
+        """A line's product tags from the catalogue (the products table), by product id; an
+        engine whose copy of the store has no catalogue has no tags."""
+        if "products" in self.con.list_tables():
+            tags = self.con.table("products").select(product_id="product_id", tag="tags")
+            return lines.left_join(tags, "product_id").drop("product_id_right")
+        return lines.mutate(tag=ibis.null("array<string>"))
+
     def rows_products(self, spec: object) -> ir.Table:
-        """Purchased order lines: one row per line of a purchase up to the as-of date."""
+        """Purchased order lines: one row per line of a purchase up to the as-of date — the
+        stored lines when current (``_stored_lines``), else order lines joined with
+        :func:`purchases`. The catalogue's tags are joined on only when a test names them."""
+        stored = self._stored_lines()
+        if stored is not None:
+            lines = self._with_tags(stored) if "tag" in self._wanted else stored
+            return lines.select(
+                "customer_id",
+                id=lines.product_id,
+                category=lines.category,
+                tag=lines.tag if "tag" in self._wanted else ibis.null("array<string>"),
+                price=lines.unit_price,
+                _unit=lines.unit,
+                _amount=lines.amount,
+                date=lines.order_date,
+            )
         p = purchases(self.con, self.as_of).select("order_id", "customer_id", "order_date")
         items = self.con.table("order_items")
-        # a product's tags come from the catalogue (the products table), by product id; an
-        # engine whose copy of the store has no catalogue has no tags
-        if "products" in self.con.list_tables():
-            products = self.con.table("products")
-            tags = products.select(product_id="product_id", tag="tags")
-            items = items.left_join(tags, "product_id").drop("product_id_right")
+        if "tag" in self._wanted:
+            items = self._with_tags(items)
         else:
             items = items.mutate(tag=ibis.null("array<string>"))
-        lines = items.select(
+        joined = items.select(
             "order_id",
             id=items.product_id,
             category=items.category,
@@ -513,15 +579,15 @@ class Compiler:
             price=items.unit_price,
             _amount=items.unit_price * items.quantity,
         ).join(p, "order_id")
-        return lines.select(
+        return joined.select(
             "customer_id",
             "id",
             "category",
             "tag",
             "price",
-            _unit=lines.order_id,
-            _amount=lines._amount,
-            date=lines.order_date,
+            _unit=joined.order_id,
+            _amount=joined._amount,
+            date=joined.order_date,
         )
 
     def rows_orders(self, spec: object) -> ir.Table:
@@ -605,8 +671,29 @@ class Compiler:
         return p if since is None else p.filter(p.order_date >= since)
 
     def call_products_purchased(self, call: n.Call) -> ir.Table:
+        count = call.arg("count")
+        need = int(count.value) if count is not None else 1  # type: ignore[union-attr, arg-type]
+        if need < 1:
+            raise SegmentError(
+                f"products_purchased(count: {need}) must be at least 1; "
+                "to find customers who did not buy, compare with = false"
+            )
+        stored = self._stored_lines()
+        if stored is not None:  # the stored lines carry their order's customer and date
+            since = self._since(call)
+            lines = stored if since is None else stored.filter(stored.order_date >= since)
+            lines = self._line_filters(call, lines)
+            per = lines.group_by("customer_id").aggregate(orders=lines.unit.nunique())
+            return per.select("customer_id", value=per.orders >= need)
         p = self._purchases_since(call).select("order_id", "customer_id")
-        items = self.con.table("order_items")
+        items = self._line_filters(call, self.con.table("order_items"))
+        joined = items.select("order_id").distinct().join(p, "order_id")
+        per = joined.group_by("customer_id").aggregate(orders=joined.order_id.nunique())
+        return per.select("customer_id", value=per.orders >= need)
+
+    def _line_filters(self, call: n.Call, items: ir.Table) -> ir.Table:
+        """Order lines (``product_id``, ``category``, ``unit_price``) kept by the call's
+        product, category, price and tag arguments."""
         filters = []
         for arg, column in (("id", "product_id"), ("category", "category")):
             if (v := call.arg(arg)) is not None:
@@ -622,18 +709,7 @@ class Compiler:
                 filters.append(items.product_id.isin(tagged.product_id))
             else:  # no catalogue: no line has the tag
                 filters.append(ibis.literal(False))
-        if filters:
-            items = items.filter(*filters)
-        lines = items.select("order_id").distinct().join(p, "order_id")
-        count = call.arg("count")
-        need = int(count.value) if count is not None else 1  # type: ignore[union-attr, arg-type]
-        if need < 1:
-            raise SegmentError(
-                f"products_purchased(count: {need}) must be at least 1; "
-                "to find customers who did not buy, compare with = false"
-            )
-        per = lines.group_by("customer_id").aggregate(orders=lines.order_id.nunique())
-        return per.select("customer_id", value=per.orders >= need)
+        return items.filter(*filters) if filters else items
 
     def call_number_of_orders(self, call: n.Call) -> ir.Table:
         p = self._purchases_since(call)
@@ -739,6 +815,7 @@ class Compiler:
             base=self.base,
             resolver=self.resolver,
             timezone=self.timezone,
+            exact_text=self.exact_text,
             _stack=(*self._stack, name),
         )
         members = inner.members(tree)

@@ -40,6 +40,7 @@ from danggol.segments.nodes import (
 from danggol.segments.parse import check_text, parse_query, to_query
 from danggol.segments.places import city_key, region_spellings
 from danggol.segments.registry import Registry
+from danggol.segments.spellings import SPELLED, listing
 from danggol.segments.universe import UNIVERSE_FIELD, asks_for_visitors, universe_size
 from danggol.store.backends import to_rows
 from danggol.store.workspace import Workspace
@@ -268,9 +269,16 @@ def profile_base(
     (:func:`profile_with_predictions`), score columns fit the scores on a materialised profile
     (:func:`scored_profile`), and profile columns alone are one pruned expression over the
     fact tables (:func:`customer_profile` with ``columns``): no materialisation, no fit."""
+    if snapshot_is_current(ws.ibis, as_of):
+        return ws.ibis.table(SNAPSHOT_TABLE)
+    return computed_base(ws, as_of, columns, ids)
+
+
+def computed_base(
+    ws: Workspace, as_of: dt.date, columns: set[str] | None = None, ids: ir.Table | None = None
+) -> ir.Table:
+    """:func:`profile_base` when no stored profile is current: computed for ``columns``."""
     con = ws.ibis
-    if snapshot_is_current(con, as_of):
-        return con.table(SNAPSHOT_TABLE)
     if columns is None or columns & PREDICTION_COLUMNS:
         from danggol.predict.customers import profile_with_predictions  # SciPy: only if asked
 
@@ -315,23 +323,29 @@ def universe_of(ws: Workspace, tgt: Target) -> str:
 
 def count(ws: Workspace, tgt: Target, as_of: dt.date) -> int:
     """How many customers are in the segment, computing only the columns it tests."""
+    stored = snapshot_is_current(ws.ibis, as_of)
     columns = columns_of(referenced_fields(ws, tgt.tree))
     ids = None
-    call = restricting_call(tgt.tree)
+    call = None if stored else restricting_call(tgt.tree)  # the stored profile has everyone
     if call is not None:  # only that call's customers can be in: they are the rows
         probe = Compiler(ws.ibis, as_of, resolver=registry(ws).tree)
         probe.check(tgt.tree)
         ids = probe.customers_with_rows(call)
-    elif needs_an_order(tgt.tree):  # only customers with an order by the date can be in
+    elif not stored and needs_an_order(tgt.tree):  # only customers with an order can be in
         orders = ws.ibis.table("orders")
         ids = orders.filter(orders.order_date <= as_of).select("customer_id").distinct()
     comp = Compiler(
         ws.ibis,
         as_of,
-        base=lambda: profile_base(ws, as_of, columns, ids),
+        base=lambda: (
+            ws.ibis.table(SNAPSHOT_TABLE) if stored else computed_base(ws, as_of, columns, ids)
+        ),
         resolver=registry(ws).tree,
     )
-    return int(to_rows(ws.ibis, comp.members(tgt.tree).count())[0][0])
+    counted = comp.members(tgt.tree).count()
+    # over the stored profile the only shared parts are a MATCHES' rows, cheaper planned per
+    # use; over a profile computed on the spot its shared aggregates are kept once (1.3× faster)
+    return int(to_rows(ws.ibis, counted, inline_ctes=stored)[0][0])
 
 
 def to_sql(ws: Workspace, tgt: Target, as_of: dt.date, dialect: str = "duckdb") -> str:
@@ -353,6 +367,7 @@ def to_sql(ws: Workspace, tgt: Target, as_of: dt.date, dialect: str = "duckdb") 
         base=lambda: add_scores(ws.ibis, customer_profile(ws.ibis, as_of), as_of),
         resolver=registry(ws).tree,
         timezone=ws.config.timezone,
+        exact_text=False,  # SQL to run elsewhere: no spellings of this shop's data in it
     )
     expr = full.members(tgt.tree).select("customer_id")
     if dialect in TRANSPILED:
@@ -516,6 +531,8 @@ _VOCABULARY = {
     "region": ("customers", "region", "region", "지역"),
     "city": ("customers", "city", "city", "도시"),
 }
+#: the (table, column) pairs whose values are listed once per store (``spellings.py``)
+LISTED = frozenset(SPELLED.values())
 #: (MATCHES function or '', argument or field) → what its values name
 _NAMES_OF = {
     ("products_purchased", "id"): "product",
@@ -557,7 +574,10 @@ def value_warnings(ws: Workspace, tree: Node) -> list[dict[str, str]]:
     for kind, values in wanted.items():
         table, column, en, ko = _VOCABULARY[kind]
         present: set[str] = set()
-        if table in ws.ibis.list_tables():  # an engine's copy may lack the catalogue
+        listed = listing(ws.ibis, table, column) if (table, column) in LISTED else None
+        if listed is not None:  # the store's values, listed once per store (spellings.py)
+            present = {s.lower() for spelled in listed.values() for s in spelled}
+        elif table in ws.ibis.list_tables():  # an engine's copy may lack the catalogue
             t = ws.ibis.table(table)
             if kind == "tag":  # a list of tags per product
                 t = t.select(tags=t.tags.unnest())

@@ -299,18 +299,40 @@ _ARROW_IMPORT: dict[str, Callable[[ibis.BaseBackend, str, pa.Table], ir.Table]] 
 }
 
 
-def to_rows(con: ibis.BaseBackend, expr: ir.Expr) -> list[tuple[Any, ...]]:
+def to_rows(
+    con: ibis.BaseBackend, expr: ir.Expr, *, inline_ctes: bool = False
+) -> list[tuple[Any, ...]]:
     """The rows of a small result (a count, a bookkeeping row) as tuples. On the embedded DuckDB
     store the expression's SQL runs on the DuckDB connection: Ibis' ``to_pyarrow`` there loads
-    pandas for its type converters, which costs a command more than its query does."""
+    pandas for its type converters, which costs a command more than its query does.
+    ``inline_ctes``: see :func:`duckdb_sql`."""
     if capabilities(con).embedded_store:
-        return con.con.execute(str(ibis.to_sql(expr, dialect="duckdb"))).fetchall()
+        return con.con.execute(duckdb_sql(expr, inline_ctes=inline_ctes)).fetchall()
     import pyarrow as pa
 
     result = expr.to_pyarrow()
     if isinstance(result, pa.Table):
         return [tuple(row.values()) for row in result.to_pylist()]
     return [(result.as_py(),)]
+
+
+def duckdb_sql(expr: ir.Expr, *, inline_ctes: bool = False) -> str:
+    """An expression's DuckDB SQL, on one line (printing it pretty costs a count tens of ms).
+
+    ``inline_ctes``: every common table expression Ibis makes of a relation used twice (two
+    MATCHES over the same purchased lines) is marked ``NOT MATERIALIZED``, so DuckDB plans
+    each use with its own filters — as hand-written SQL with two subqueries does — instead of
+    computing every line of every order once into a temporary result and filtering that
+    (twice the CPU of the cross-sell count at 1M customers, docs/benchmarks.md)."""
+    import sqlglot.expressions as sge
+    from ibis.backends.sql.compilers import duckdb as compilers
+
+    compiler = compilers.compiler
+    query = compiler.to_sqlglot(expr.unbind())
+    if inline_ctes:
+        for cte in query.find_all(sge.CTE):
+            cte.set("materialized", False)
+    return str(query.sql(dialect=compiler.dialect, pretty=False))
 
 
 class _Cursor(Protocol):

@@ -12,6 +12,11 @@ Two tables are not declared: ``profile_snapshot`` and ``profile_snapshot_meta`` 
 whole by each refresh (``CREATE OR REPLACE TABLE … AS``), their columns following the
 profile's, and a reader checks that they exist.
 
+The derived tables (:data:`DERIVED`) are declared but not created by ``init`` or
+:func:`migrate`: a refresh writes them whole, and an absent one means "not built" (the reader
+falls back to the fact tables), so a store of any version may lack them and no version
+change comes with them.
+
 Versions:
 
 * 1 — danggol up to this change: no ``danggol_schema`` table; the bookkeeping tables were
@@ -76,6 +81,21 @@ BOOKKEEPING: dict[str, str] = {
     "as_of DATE, status VARCHAR, files INTEGER, refresh_id BIGINT, error VARCHAR",
     # the store's own schema version
     VERSION_TABLE: "version INTEGER, migrated_at TIMESTAMP",
+}
+
+#: the purchased order lines (every line of a purchase — an order with status ``paid`` or
+#: ``partially_refunded`` — with its order's customer and local date; ``unit`` numbers the
+#: order), written by each refresh that finds the store loaded since the last one built
+#: them (``pipeline.materialise_purchase_lines``), read by the segment compiler in place of
+#: joining ``order_items`` with ``orders`` while no load came since
+#: (``profile.purchase_lines_current``)
+PURCHASE_LINES = "purchase_lines"
+#: the data version (latest ingest batch) the purchased lines were built from
+PURCHASE_LINES_META = "purchase_lines_meta"
+DERIVED: dict[str, str] = {
+    PURCHASE_LINES: "customer_id VARCHAR, unit BIGINT, order_date DATE, product_id VARCHAR, "
+    "category VARCHAR, unit_price DOUBLE, amount DOUBLE",
+    PURCHASE_LINES_META: "data_version BIGINT, built_at TIMESTAMP",
 }
 
 #: the tables of each layer (the modules that write them name them from here)
