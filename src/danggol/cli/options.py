@@ -209,7 +209,8 @@ class _BarReporter:
         self.bar.advance(task, amount)
 
     def describe(self, task: Any, text: str) -> None:
-        self.bar.update(task, description=text)
+        # drawn at once: a stage shorter than the display's refresh interval is still named
+        self.bar.update(task, description=text, refresh=True)
 
     def finish(self, task: Any) -> None:
         self.bar.update(task, visible=False)
