@@ -93,3 +93,47 @@ def test_cli_names_its_option(tmp_path):
     assert done.returncode == 2
     assert "--as-of takes a date as YYYY-MM-DD" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        # found by the long API fuzz: the backtest's cutoff (as_of − 90 days) left the calendar
+        # and the route answered 500 OverflowError
+        "/api/predictions/diagnostics?as_of=0001-01-01",
+        "/api/predictions/backtest?as_of=0001-01-01",
+        "/api/analytics/migration?to=0001-01-01",
+        "/api/overview?as_of=9999-12-31",
+    ],
+)
+def test_api_refuses_a_day_off_the_shops_calendar(client, url):
+    response = client.get(url)
+    assert response.status_code == 400, response.text
+    body = response.json()["error"]
+    assert body["code"] == "bad_date"
+    assert "from 1900-01-01 to 2999-12-31" in body["message"], body["message"]
+
+
+def test_cli_refuses_a_day_off_the_shops_calendar(tmp_path):
+    Workspace.init(tmp_path / "shop").close()
+    done = _cli(
+        "-w",
+        str(tmp_path / "shop"),
+        "segment",
+        "count",
+        "top_spenders",
+        "--as-of",
+        "0001-01-01",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2
+    assert "--as-of takes a date from 1900-01-01 to 2999-12-31; got '0001-01-01'" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_day_offset_off_the_calendar_is_a_config_error():
+    from danggol.dates import shift
+
+    assert shift(dt.date(2025, 3, 1), -2, "w") == dt.date(2025, 2, 15)
+    with pytest.raises(ConfigError, match=r"the offset -90d from 0001-01-01 leaves the calendar"):
+        shift(dt.date(1, 1, 1), -90, "d")

@@ -92,12 +92,12 @@ def open_workspace(ctx: typer.Context) -> Workspace:
 
 def parse_date(text: str, option: str) -> dt.date:
     """A YYYY-MM-DD option value, or a ConfigError naming the option: the CLI's one date parser."""
+    from danggol.dates import read_day
+
     try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise ConfigError(
-            f"{option} takes a date as YYYY-MM-DD (like 2025-06-30); got {text!r}"
-        ) from None
+        return read_day(text)
+    except ValueError as exc:
+        raise ConfigError(f"{option} takes {exc}") from None
 
 
 def as_of_day(text: str | None, config: WorkspaceConfig) -> dt.date:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from danggol import pipeline
+from danggol.dates import read_day
 from danggol.errors import DanggolError
 from danggol.profile import as_of_date
 from danggol.store.workspace import Workspace
@@ -59,11 +60,9 @@ def parse_day(text: str, name: str = "as_of") -> dt.date:
     """A date parameter of the API (YYYY-MM-DD), parsed here at the edge: the error names the
     parameter, not a command-line option."""
     try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise WebError(
-            400, "bad_date", f"'{name}' is a date as YYYY-MM-DD (like 2025-06-30); got {text!r}"
-        ) from None
+        return read_day(text)
+    except ValueError as exc:
+        raise WebError(400, "bad_date", f"'{name}' is {exc}") from None
 
 
 class WebState:

@@ -185,7 +185,7 @@ def predictions_backtest(
     """The model the refresh predicts with ([predictions] model) unless another is asked for."""
     model = model or state.ws.config.predictions.model
     end = state.as_of(as_of)
-    cut = cutoff or end - dt.timedelta(days=horizon_days)
+    cut = cutoff or shift(end, -horizon_days, "d")
     return state.cached("backtest", dashboard.backtest_metrics, cut, horizon_days, model)
 
 
