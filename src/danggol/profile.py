@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Collection
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
@@ -399,13 +399,21 @@ def data_version(con: ibis.BaseBackend) -> int:
 _data_version = data_version
 
 
+def _current_meta(con: ibis.BaseBackend, meta: str, *columns: str) -> tuple[Any, ...] | None:
+    """The ``columns`` of the one row of a refresh's ``meta`` table when what it describes was
+    built at the store's current data version (no load came since); None when absent or stale."""
+    if meta not in con.list_tables():
+        return None
+    rows = to_rows(con, con.table(meta).select(*columns, "data_version"))
+    if not rows or rows[0][-1] != data_version(con):
+        return None
+    return tuple(rows[0][:-1])
+
+
 def snapshot_is_current(con: ibis.BaseBackend, as_of: dt.date) -> bool:
     """Whether the profile a refresh stored is for ``as_of`` and no load came since."""
-    if SNAPSHOT_META not in con.list_tables():
-        return False
-    meta = con.table(SNAPSHOT_META)
-    row = to_rows(con, meta.select("as_of", "data_version"))
-    return bool(row) and row[0][0] == as_of and row[0][1] == data_version(con)
+    row = _current_meta(con, SNAPSHOT_META, "as_of")
+    return row is not None and row[0] == as_of
 
 
 def purchase_lines_current(con: ibis.BaseBackend) -> bool:
@@ -413,11 +421,7 @@ def purchase_lines_current(con: ibis.BaseBackend) -> bool:
     at the current data version, i.e. no load came since. They hold every purchased line with
     its order's date, so they serve any as-of date (the reader cuts at it); an absent table
     (a store never refreshed by this danggol, another engine's copy) is not current."""
-    if PURCHASE_LINES_META not in con.list_tables():
-        return False
-    meta = con.table(PURCHASE_LINES_META)
-    row = to_rows(con, meta.select("data_version"))
-    return bool(row) and row[0][0] == data_version(con)
+    return _current_meta(con, PURCHASE_LINES_META) is not None
 
 
 def purchase_lines(con: ibis.BaseBackend, as_of: dt.date) -> ir.Table | None:
