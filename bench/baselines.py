@@ -72,6 +72,7 @@ ids AS (
 )
 SELECT ids.customer_id,
   c.customer_id IS NOT NULL AS known_customer,
+  starts_with(ids.customer_id, 'guest:') AS guest,
   coalesce(os.number_of_orders, 0) AS number_of_orders,
   coalesce(os.amount_spent, 0) AS amount_spent,
   CASE WHEN os.number_of_orders > 0 THEN os.amount_spent / os.number_of_orders END AS aov,
