@@ -110,6 +110,9 @@ def model() -> list[dict[str, Any]]:
                 "days_since": (D - last).days if last else None,
                 "refunds": sum(1 for o in mine if o[4] in REFUND),
                 "country": records[cid][1] if cid in records else None,
+                "added": records[cid][0]
+                if cid in records
+                else min((o[2] for o in mine), default=None),
                 "cart_week": sum(
                     1 for c, e, d in events if c == cid and e == "cart_add" and d >= week
                 ),
@@ -178,6 +181,8 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], bool]]] = [
         "events(name: 'cart_add', date: -7d) >= 1 AND number_of_orders(date: -7d) = 0",
         lambda r: r["cart_week"] >= 1 and r["orders_week"] == 0,
     ),
+    # a field derived when named, from the sign-up date else the first order of any status
+    ("customer_added_date < 2025-01-01", lambda r: lt(r["added"], day("2025-01-01"))),
     ("known_customer = false", lambda r: not r["known"]),
     ("known_customer = true AND number_of_orders >= 1", lambda r: r["known"] and r["n"] >= 1),
 ]
@@ -292,3 +297,20 @@ def test_each_connection_looks_up_its_own_tables(fresh, tmp_path):
         assert fixed_table(empty.ibis, "orders") is orders  # looked up once
     finally:
         empty.close()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "predicted_spend_tier = 'high' AND number_of_orders >= 1",
+        "events(name: 'cart_add', date: -7d) >= 1 AND rfm_group != 'champions'",
+        "p_alive > 0.5 OR customer_countries = 'KR'",
+    ],
+)
+def test_a_stored_count_reading_few_columns_equals_the_whole_stored_profile(refreshed, query):
+    """Over the stored profile a count reads only the columns its query needs (all of them
+    when it names a field derived from stored columns, such as predicted_spend_tier): the
+    members over every stored column give the same number."""
+    tgt = service.target(refreshed, query)
+    everyone = service.members(refreshed, tgt, D).count().to_pyarrow().as_py()
+    assert service.count(refreshed, tgt, D) == everyone
