@@ -19,6 +19,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
@@ -34,10 +35,10 @@ from danggol.store.workspace import Workspace
 _RUN: list[float] = []
 
 
-def _timed_to_rows(con, expr, **kw):  # type: ignore[no-untyped-def]
+def _timed_to_rows(con: Any, expr: Any, **kw: Any) -> list[tuple[Any, ...]]:
     sql = backends.duckdb_sql(expr, **kw)
     c0 = time.process_time()
-    rows = con.con.execute(sql).fetchall()
+    rows: list[tuple[Any, ...]] = con.con.execute(sql).fetchall()
     _RUN.append(time.process_time() - c0)
     return rows
 
@@ -64,7 +65,7 @@ def main() -> None:
             n = service.count(ws, tgt, day)  # warm: the first call loads what it needs
             walls, cpus, swalls, scpus, compiling = [], [], [], [], []
             for _ in range(args.repeat):
-                service.to_rows = _timed_to_rows  # type: ignore[assignment]
+                service.to_rows = _timed_to_rows
                 _RUN.clear()
                 c0 = time.process_time()
                 service.count(ws, tgt, day)

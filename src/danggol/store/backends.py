@@ -316,7 +316,7 @@ def fixed_table(con: Any, name: str) -> ir.Table:
     call (2–3 ms; a behavioural count made seven). Anything else (another table, a wrapper
     that is not a backend, such as ``profile._OnlyCustomers``) is looked up every time."""
     if name not in FIXED_TABLES or not isinstance(con, ibis.BaseBackend):
-        return con.table(name)  # type: ignore[no-any-return]
+        return con.table(name)
     tables: dict[str, ir.Table] | None = con.__dict__.get(_FIXED_ATTR)
     if tables is None:
         tables = con.__dict__[_FIXED_ATTR] = {}
