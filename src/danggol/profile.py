@@ -296,8 +296,17 @@ def customer_profile(
     e = fixed_table(con, "events")
     known_wanted = needs({"known_customer"})
     # the order statistics the wanted columns are computed from (none: orders not joined)
-    stats_wanted = {stat for col, stats in ORDER_STATS.items() if needs({col}) for stat in stats}
     percentile = needs({"amount_spent_percentile"})
+    stats_wanted = {
+        stat
+        for col, stats in ORDER_STATS.items()
+        if needs({col}) and col != "amount_spent_percentile"
+        for stat in stats
+    }
+    if percentile:  # ranked among the buyers: every row is one over the purchases alone
+        stats_wanted |= (
+            {"amount_spent"} if rows == "bought" else {"number_of_orders", "amount_spent"}
+        )
     if rows == "every_id":
         if ids is None:
             ids = ibis.union(
