@@ -32,6 +32,7 @@ from danggol.segments.places import city_key, region_spellings
 from danggol.segments.printer import to_query
 from danggol.segments.spellings import SPELLED, spellings
 from danggol.segments.universe import asks_for_visitors, known
+from danggol.store.backends import fixed_table
 
 #: resolves a segment name (``in_segment('vip')``) to its tree
 Resolver = Callable[[str], n.Node]
@@ -107,6 +108,7 @@ class Compiler:
         resolver: Resolver | None = None,
         timezone: str | None = None,
         exact_text: bool = True,
+        holds: Collection[n.Matches] = (),
         _stack: tuple[str, ...] = (),
     ) -> None:
         self.con = con
@@ -118,6 +120,9 @@ class Compiler:
         #: compare a catalogue value with the shop's own spellings of it (``spellings.py``);
         #: off for SQL shown to be run elsewhere, which must not carry this shop's values
         self.exact_text = exact_text
+        #: MATCHES nodes (without totals) every row of the base has a row of — the base is
+        #: their customers (``service.count``): compiled as true, with no join
+        self._holds = frozenset(holds)
         self._stack = _stack
         self._calls: dict[n.Call, str] = {}
         #: the stored purchased lines (``_stored_lines``): None before the first look
@@ -165,7 +170,10 @@ class Compiler:
         for i, found in enumerate(leaves):
             column = f"_matches_{i}"
             self._calls[found] = column  # type: ignore[index]
-            table = self._join_matches(table, found, column)
+            if found in self._holds:
+                table = table.mutate(**{column: ibis.literal(True)})
+            else:
+                table = self._join_matches(table, found, column)
         return table
 
     def predicate(self, tree: n.Node, table: ir.Table) -> ir.BooleanValue:
@@ -544,7 +552,7 @@ class Compiler:
         """A line's product tags from the catalogue (the products table), by product id; an
         engine whose copy of the store has no catalogue has no tags."""
         if "products" in self.con.list_tables():
-            tags = self.con.table("products").select(product_id="product_id", tag="tags")
+            tags = fixed_table(self.con, "products").select(product_id="product_id", tag="tags")
             return lines.left_join(tags, "product_id").drop("product_id_right")
         return lines.mutate(tag=ibis.null("array<string>"))
 
@@ -566,7 +574,7 @@ class Compiler:
                 date=lines.order_date,
             )
         p = purchases(self.con, self.as_of).select("order_id", "customer_id", "order_date")
-        items = self.con.table("order_items")
+        items = fixed_table(self.con, "order_items")
         if "tag" in self._wanted:
             items = self._with_tags(items)
         else:
@@ -606,7 +614,7 @@ class Compiler:
         )
 
     def _event_rows(self, names: tuple[str, ...] | None = None) -> ir.Table:
-        e = self._in_window(self.con.table("events"), "event_date")
+        e = self._in_window(fixed_table(self.con, "events"), "event_date")
         if names:
             e = e.filter(e.event.isin(list(names)))
         props = e.properties.cast("json")
@@ -686,7 +694,7 @@ class Compiler:
             per = lines.group_by("customer_id").aggregate(orders=lines.unit.nunique())
             return per.select("customer_id", value=per.orders >= need)
         p = self._purchases_since(call).select("order_id", "customer_id")
-        items = self._line_filters(call, self.con.table("order_items"))
+        items = self._line_filters(call, fixed_table(self.con, "order_items"))
         joined = items.select("order_id").distinct().join(p, "order_id")
         per = joined.group_by("customer_id").aggregate(orders=joined.order_id.nunique())
         return per.select("customer_id", value=per.orders >= need)
@@ -704,7 +712,7 @@ class Compiler:
             filters.append(items.unit_price <= v.value)  # type: ignore[union-attr]
         if (v := call.arg("tag")) is not None:
             if "products" in self.con.list_tables():
-                tagged = self.con.table("products")
+                tagged = fixed_table(self.con, "products")
                 tagged = tagged.filter(build("CONTAINS", tagged.tags, v.value, "tags"))  # type: ignore[union-attr]
                 filters.append(items.product_id.isin(tagged.product_id))
             else:  # no catalogue: no line has the tag
@@ -722,7 +730,7 @@ class Compiler:
         )
 
     def call_events(self, call: n.Call) -> ir.Table:
-        e = self.con.table("events")
+        e = fixed_table(self.con, "events")
         filters = [e.event_date <= self.as_of, e.event == call.arg("name").value]  # type: ignore[union-attr]
         since = self._since(call)
         if since is not None:
@@ -748,14 +756,14 @@ class Compiler:
             p = purchases(self.con, self.as_of)
             dates = p.group_by("customer_id").aggregate(day=p.order_date.min())
         else:
-            c = self.con.table("customers")
+            c = fixed_table(self.con, "customers")
             dates = c.select("customer_id", day=c[column])
         dates = dates.filter(dates.day.notnull())
         return dates.select("customer_id", value=_next_anniversary(dates.day, self.as_of))
 
     # -- fields joined or derived when named ------------------------------------------------
     def _customers_column(self, table: ir.Table, name: str, source: str) -> ir.Table:
-        c = self.con.table("customers")
+        c = fixed_table(self.con, "customers")
         if source not in c.columns:
             raise SegmentError(
                 f"{name} needs a '{source}' column in customers, and this shop's customers have "
@@ -781,7 +789,7 @@ class Compiler:
     def field_customer_added_date(self, table: ir.Table) -> ir.Table:
         """When the customer became known: the sign-up date, else the first order (of any
         status) — a guest is added by their first checkout, as in Shopify."""
-        o = self.con.table("orders")
+        o = fixed_table(self.con, "orders")
         o = o.filter(o.order_date <= self.as_of)
         first = o.group_by("customer_id").aggregate(_first=o.order_date.min())
         joined = table.left_join(first, "customer_id").drop("customer_id_right")

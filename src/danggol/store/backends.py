@@ -299,6 +299,33 @@ _ARROW_IMPORT: dict[str, Callable[[ibis.BaseBackend, str, pa.Table], ir.Table]] 
 }
 
 
+#: the tables whose columns never change while a store is open (the canonical tables, the
+#: load log): ``fixed_table`` looks each up once per connection
+FIXED_TABLES = frozenset({"customers", "orders", "order_items", "products", "events", "ingest_log"})
+#: the attribute of an Ibis connection that holds its fixed tables (an attribute, not a dict
+#: keyed by connection: Ibis connections compare equal by what they opened — every DuckDB
+#: store is attached to an in-memory database — so two workspaces' connections would share)
+_FIXED_ATTR = "_danggol_fixed_tables"
+
+
+def fixed_table(con: Any, name: str) -> ir.Table:
+    """``con.table(name)``, looked up once per connection for the tables whose columns never
+    change while it is open (:data:`FIXED_TABLES`: their columns are declared in
+    ``store/tables.py`` and change only by a migration, done before a connection is handed
+    out). Ibis' DuckDB backend asks the engine for a table's schema at every ``table()``
+    call (2–3 ms; a behavioural count made seven). Anything else (another table, a wrapper
+    that is not a backend, such as ``profile._OnlyCustomers``) is looked up every time."""
+    if name not in FIXED_TABLES or not isinstance(con, ibis.BaseBackend):
+        return con.table(name)
+    tables: dict[str, ir.Table] | None = con.__dict__.get(_FIXED_ATTR)
+    if tables is None:
+        tables = con.__dict__[_FIXED_ATTR] = {}
+    found = tables.get(name)
+    if found is None:
+        found = tables[name] = con.table(name)
+    return found
+
+
 def to_rows(
     con: ibis.BaseBackend, expr: ir.Expr, *, inline_ctes: bool = False
 ) -> list[tuple[Any, ...]]:
