@@ -163,7 +163,12 @@ def test_an_announcement_is_used_only_while_it_holds(tmp_path: Path):
         file.write_text(json.dumps({**data, key: value}), encoding="utf-8")
         assert remote.announced(folder) is None, key
 
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], **_text())
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     file.write_text(json.dumps({**data, "pid": int(gone.stdout)}), encoding="utf-8")
     assert remote.announced(folder) is None  # the server was killed: its pid is gone
 
@@ -176,10 +181,6 @@ def test_an_announcement_is_used_only_while_it_holds(tmp_path: Path):
     remote.announce(folder, "127.0.0.1", 8765, None, remote.settings_stamp(folder))
     remote.withdraw(folder)
     assert not file.exists()
-
-
-def _text() -> dict[str, object]:
-    return {"capture_output": True, "text": True, "check": True}
 
 
 # -- the client against the app, in this process ---------------------------------------------

@@ -164,20 +164,23 @@ def ask(folder: Path, body: dict[str, Any], query: dict[str, str]) -> dict[str, 
             status, raw = response.status, response.read()
             marked = response.getheader(ERROR_HEADER) == "1"
         except (OSError, http.client.HTTPException) as exc:
-            return _unusable(server, f"no answer ({type(exc).__name__})")
+            _unusable(server, f"no answer ({type(exc).__name__})")
+            return None
     finally:
         conn.close()
+    why = f"HTTP {status}"
     try:
         answer = json.loads(raw)
     except ValueError:
-        return _unusable(server, f"HTTP {status}, not JSON")
+        answer, why = None, f"HTTP {status}, not JSON"
     if status == 200 and isinstance(answer, dict) and isinstance(answer.get("count"), int):
         return answer
     if marked and isinstance(answer, dict) and isinstance(answer.get("error"), dict):
         error = error_from_info(answer["error"])
         if error is not None:
             raise error
-    return _unusable(server, f"HTTP {status}")
+    _unusable(server, why)
+    return None
 
 
 def _unusable(server: dict[str, Any], why: str) -> None:
@@ -188,4 +191,3 @@ def _unusable(server: dict[str, Any], why: str) -> None:
         f"counted in this process[/]",
         highlight=False,
     )
-    return None
