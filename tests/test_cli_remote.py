@@ -424,6 +424,11 @@ def test_counts_asked_of_a_running_server(copy: Path):
         assert refresh.returncode == 0, refresh.stderr
         out, _ = _same_as_local(copy, args)  # now from the stored profile
         assert json.loads(out)["count"] == before + new_regulars
+        # a segment saved by the CLI while the server runs is known to its next count
+        saved, _ = _cli(copy, "segment", "save", "late_buyers", "--query", "number_of_orders >= 3")
+        assert saved.returncode == 0, saved.stderr
+        out, _ = _same_as_local(copy, ("late_buyers", "--as-of", "2025-06-30", "--json"))
+        assert json.loads(out)["segment"] == "late_buyers"
     finally:
         server.send_signal(signal.SIGKILL)
         server.communicate(timeout=60)
