@@ -209,6 +209,7 @@ def test_the_server_answers_what_the_cli_would_compute(served: Path, capsys):
             query = {"as_of": day.isoformat()} if day else {}
             got = remote.ask(served, {"target": target, "params": params}, query)
             assert got == count_answer(ws, target, params, day), target
+            assert set(got) == remote.ANSWER_KEYS  # what the client takes for an answer
     got = remote.ask(served, {"target": "regulars", "params": {}}, {"as_of": "2025-06-30"})
     assert got is not None and got["count"] == regulars_by_sql(served) > 0
     assert got["segment"] == "regulars" and got["query"] == "number_of_orders >= 2"

@@ -44,6 +44,8 @@ COUNT_ROUTE = "/api/cli/count"
 #: the header the route sets on an answer that is one of danggol's errors (the same name in
 #: web/routes/segments.py): only such an answer is re-raised; any other error counts here
 ERROR_HEADER = "X-Danggol-Error"
+#: what a count's answer holds (segments.answers.count_answer)
+ANSWER_KEYS = frozenset({"count", "as_of", "segment", "query", "universe", "warnings"})
 #: seconds to wait for the connection (a server on this machine accepts at once)
 CONNECT_TIMEOUT = 2.0
 #: seconds to wait for the answer: a count on an un-refreshed large shop takes seconds
@@ -129,8 +131,10 @@ def announced(folder: Path) -> dict[str, Any] | None:
         return None
     if not same or not isinstance(found.get("connect"), str) or not 0 < port < 65536:
         return None
+    if os.name != "posix":  # there os.kill(pid, 0) would end the server; the port tells
+        return found
     try:
-        os.kill(pid, 0)
+        os.kill(pid, 0)  # signal 0: is it alive (nothing is sent)
     except ProcessLookupError:
         return None  # killed: its file stays until the next serve replaces it
     except PermissionError:
@@ -173,7 +177,7 @@ def ask(folder: Path, body: dict[str, Any], query: dict[str, str]) -> dict[str, 
         answer = json.loads(raw)
     except ValueError:
         answer, why = None, f"HTTP {status}, not JSON"
-    if status == 200 and isinstance(answer, dict) and isinstance(answer.get("count"), int):
+    if status == 200 and isinstance(answer, dict) and set(answer) >= ANSWER_KEYS:
         return answer
     if marked and isinstance(answer, dict) and isinstance(answer.get("error"), dict):
         error = error_from_info(answer["error"])
