@@ -78,12 +78,14 @@ def serve_workspace(
         remote.announce(path, host, port, token if protect == "all" else None, settings)
     except OSError as exc:  # a read-only workspace is served all the same
         err.print(f"[dim]not announced to the CLI ({exc}): its counts run in their own process[/]")
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _withdrawing(path))
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _withdrawing(path)) if main else None
     try:
         uvicorn.run(web, host=host, port=port, log_level="warning")
     finally:  # Ctrl+C, a failed start
         remote.withdraw(path)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _withdrawing(path: Path) -> Callable[[int, FrameType | None], None]:
