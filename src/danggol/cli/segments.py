@@ -52,8 +52,10 @@ def count_cmd(
     json_: JsonOpt = False,
     local: LocalOpt = False,
 ) -> None:
-    """How many customers are in a segment (asked of a running 'danggol serve' of the same
-    workspace when there is one: the same answer, without loading the engine)."""
+    """How many customers are in a segment.
+
+    While a 'danggol serve' of the workspace runs, the count is asked of it: the same answer,
+    without loading the engine in this process (--local counts here)."""
     from danggol.cli import remote
 
     day = parse_date(as_of, "--as-of") if as_of is not None else None
