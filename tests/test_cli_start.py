@@ -67,6 +67,14 @@ def test_help_loads_no_heavy_package(argv):
     assert _loaded_after(_run_code(argv), HELP_HEAVY) == []
 
 
+def test_the_client_of_a_running_server_loads_no_heavy_package():
+    """A count asked of a running ``danggol serve`` (cli/remote.py) imports only the standard
+    library beside the CLI: no engine, no pydantic, no httpx (tests/test_cli_remote.py runs it
+    against a real server)."""
+    code = "import danggol.cli.segments, danggol.cli.remote"
+    assert _loaded_after(code, (*HELP_HEAVY, "httpx", "sqlglot")) == []
+
+
 def test_a_command_loads_only_its_own_module():
     cli = {m for m in _modules_after(_run_code(["segment", "count", "--help"]))}
     assert {m for m in cli if m.startswith("danggol.cli.")} == {

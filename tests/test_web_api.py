@@ -231,6 +231,45 @@ def test_bad_query_gives_the_parse_error_with_position_caret_and_suggestion(clie
     assert_error(client.post("/api/query/count", content=b"not json"), 422, "invalid_input")
 
 
+def test_the_cli_count_answers_what_danggol_segment_count_prints(client, shop):
+    """``POST /api/cli/count`` (what ``segment count`` asks a running server): a name or a
+    query, ``--param``, the CLI's --json fields; an error in the CLI's --json shape, marked."""
+    where = str(Path(shop).resolve())
+    want = sql(client, "SELECT count(*) FROM profile_snapshot WHERE amount_spent_percentile >= 80")
+    got = client.post(
+        "/api/cli/count",
+        params={"as_of": AS_OF.isoformat()},
+        json={"target": "top_spenders", "workspace": where},
+    )
+    assert got.status_code == 200, got.text
+    assert got.json() == {
+        "count": want[0][0],
+        "as_of": AS_OF.isoformat(),
+        "segment": "top_spenders",
+        "query": TOP,
+        "universe": "known_customers",
+        "warnings": [],
+    }
+    assert list(got.json()) == ["count", "as_of", "segment", "query", "universe", "warnings"]
+    bad = client.post(
+        "/api/cli/count",
+        json={"target": "number_of_orders >= 2 AND amount_spnt > 5", "workspace": where},
+    )
+    err = assert_error(bad, 400, "bad_segment")
+    assert bad.headers["x-danggol-error"] == "1"  # the CLI raises it as its own
+    # the whole query over its caret, as the CLI prints it (the API's windowed caret is not)
+    assert err["caret"] == "number_of_orders >= 2 AND amount_spnt > 5\n" + " " * 26 + "^"
+    assert err["suggestion"] == "amount_spent"
+    param = client.post(
+        "/api/cli/count",
+        json={"target": "number_of_orders >= 2", "params": {"x": 1}, "workspace": where},
+    )
+    assert "--param" in assert_error(param, 400, "bad_segment")["message"]
+    other = client.post("/api/cli/count", json={"target": "regulars", "workspace": "/elsewhere"})
+    assert "x-danggol-error" not in other.headers  # not the CLI's error: it counts itself
+    assert_error(other, 409, "other_workspace")
+
+
 def test_preview_counts_and_lists_the_first_members(client):
     body = client.post(
         "/api/query/preview",

@@ -22,6 +22,7 @@ from danggol.segments.nodes import Compare, Field, Value
 from danggol.segments.parse import to_query
 from danggol.store.workspace import Workspace
 from danggol.web import create_app
+from danggol.web.guards import READ_ONLY_POSTS
 from web_client import api_client
 
 AS_OF = dt.date(2025, 6, 30)
@@ -484,7 +485,7 @@ def test_with_a_token_every_write_and_a_personal_sort_need_it(shop, tmp_path):
         customer = _first_customer(app)
         body = {"query": "number_of_orders >= 1", "name": "token_probe"}
         writes = _write_calls(app, customer)
-        guarded = [(m, u) for m, u in writes if not u.startswith("/api/query/")]
+        guarded = [(m, u) for m, u in writes if u not in READ_ONLY_POSTS]
         assert {u for _, u in guarded} >= {
             "/api/refresh",
             "/api/segments",
@@ -501,6 +502,8 @@ def test_with_a_token_every_write_and_a_personal_sort_need_it(shop, tmp_path):
         # reads stay open on 127.0.0.1, the query routes (POST, read-only) too
         _clean(c.get("/api/status"), 200)
         _clean(c.post("/api/query/count", json={"query": "refunds >= 0"}), 200)
+        cli = {"target": "refunds >= 0", "workspace": str(path.resolve())}
+        _clean(c.post("/api/cli/count", json=cli), 200)  # what `segment count` asks
         members = "/api/segments/top_spenders/members"
         for sort in ("email", "phone", "name"):
             _clean(c.get(members, params={"sort": sort}), 401)

@@ -136,3 +136,45 @@ def error_info(exc: DanggolError) -> dict[str, object]:
     else:
         code = "bad_request"
     return {"code": code, "message": str(exc)}
+
+
+#: the error a code of :func:`error_info` is rebuilt as (a query's errors: ``SegmentError``)
+_CODES: dict[str, type[DanggolError]] = {
+    "not_found": NotFoundError,
+    "busy": StoreBusyError,
+    "workspace_error": WorkspaceError,
+    "bad_request": ConfigError,
+}
+_QUERY_KEYS = ("position", "caret", "suggestion", "path", "file")
+
+
+def error_from_info(info: dict[str, object]) -> DanggolError | None:
+    """The inverse of :func:`error_info`: an error that prints and serialises exactly as the one
+    ``info`` was made from (``str`` and ``error_info`` equal), or None for a shape it did not
+    make. The CLI raises it when a running server answered its command with an error.
+
+    >>> e = SegmentError("unknown field 'x'", query="x > 1", position=0, suggestion="y")
+    >>> str(error_from_info(error_info(e))) == str(e)
+    True
+    """
+    code, message = info.get("code"), info.get("message")
+    if not isinstance(code, str) or not isinstance(message, str):
+        return None
+    if code == "bad_segment" or (code == "not_found" and any(k in info for k in _QUERY_KEYS)):
+        caret, position = info.get("caret"), info.get("position")
+        kind = UnknownSegmentError if code == "not_found" else SegmentError
+        return kind(
+            message,
+            # the caret line is the query (it never holds a line break) over a caret
+            query=caret.split("\n", 1)[0] if isinstance(caret, str) else None,
+            position=position if isinstance(position, int) else None,
+            path=_text(info.get("path")),
+            file=_text(info.get("file")),
+            suggestion=_text(info.get("suggestion")),
+        )
+    rebuilt = _CODES.get(code)
+    return None if rebuilt is None else rebuilt(message)
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -62,6 +63,18 @@ ParamOpt = Annotated[
     typer.Option("--param", help="NAME=VALUE for a segment's parameter (repeatable)"),
 ]
 
+#: the environment variable of ``--local``
+LOCAL_ENV = "DANGGOL_LOCAL"
+LocalOpt = Annotated[
+    bool,
+    typer.Option(
+        "--local",
+        envvar=LOCAL_ENV,
+        help="count in this process, never asking a running 'danggol serve' of the workspace "
+        f"(also {LOCAL_ENV}=1)",
+    ),
+]
+
 
 @dataclass
 class CliContext:
@@ -77,10 +90,11 @@ def cli_context(ctx: typer.Context) -> CliContext:
 
 
 def workspace_path(ctx: typer.Context) -> Path:
-    """The workspace folder: ``-w``, else $DANGGOL_WORKSPACE, else the current folder."""
-    from danggol.store.workspace import resolve_path
-
-    return resolve_path(cli_context(ctx).workspace)
+    """The workspace folder: ``-w``, else $DANGGOL_WORKSPACE, else the current folder — the
+    rule of ``store.workspace.resolve_path``, here without importing the store (a routed
+    count needs the folder, not the engine)."""
+    given = cli_context(ctx).workspace
+    return given if given is not None else Path(os.environ.get(ENV_VAR) or ".")
 
 
 def open_workspace(ctx: typer.Context) -> Workspace:

@@ -15,6 +15,7 @@ from danggol.cli.options import (
     JsonOpt,
     LangOpt,
     ListFormatOpt,
+    LocalOpt,
     ParamOpt,
     TargetArg,
     as_of_day,
@@ -30,6 +31,7 @@ from danggol.cli.options import (
     print_listing,
     rich_table,
     show_progress,
+    workspace_path,
 )
 from danggol.errors import ConfigError
 
@@ -48,34 +50,32 @@ def count_cmd(
     as_of: AsOfOpt = None,
     param: ParamOpt = None,
     json_: JsonOpt = False,
+    local: LocalOpt = False,
 ) -> None:
-    """How many customers are in a segment."""
-    from danggol.segments import service
+    """How many customers are in a segment.
 
-    with open_workspace(ctx) as ws:
-        day = as_of_day(as_of, ws.config)
-        tgt = service.target(ws, target, parse_params(param))
-        n = service.count(ws, tgt, day)
-        universe = service.universe_of(ws, tgt)
-        warnings = service.value_warnings(ws, tgt.tree)
+    While a 'danggol serve' of the workspace runs, the count is asked of it: the same answer,
+    without loading the engine in this process (--local counts here)."""
+    from danggol.cli import remote
+
+    day = parse_date(as_of, "--as-of") if as_of is not None else None
+    params = parse_params(param)
+    answer = None
+    if not local:
+        query = {"as_of": day.isoformat()} if day is not None else {}
+        answer = remote.ask(workspace_path(ctx), {"target": target, "params": params}, query)
+    if answer is None:
+        from danggol.segments.answers import count_answer
+
+        with open_workspace(ctx) as ws:
+            answer = count_answer(ws, target, params, day)
     if json_:
-        print_json(
-            {
-                "count": n,
-                "as_of": day.isoformat(),
-                "segment": tgt.name,
-                "query": tgt.query,
-                "universe": universe,
-                "warnings": warnings,
-            }
-        )
+        print_json(answer)
         return
-    for warning in warnings:
+    for warning in answer["warnings"]:
         err.print(f"[yellow]warning:[/] {escape(warning['en'])}", highlight=False)
-    if universe == "every_id":
-        out.print(f"{n:,} customers and anonymous visitors as of {day}")
-    else:
-        out.print(f"{n:,} customers as of {day}")
+    whom = "customers and anonymous visitors" if answer["universe"] == "every_id" else "customers"
+    out.print(f"{answer['count']:,} {whom} as of {answer['as_of']}")
 
 
 @segment_app.command("members")

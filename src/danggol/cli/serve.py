@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -33,11 +37,13 @@ def serve_workspace(
     """Run the app of the workspace at ``path`` with uvicorn until Ctrl+C."""
     import uvicorn
 
+    from danggol.cli import remote
     from danggol.config import CONFIG_FILE, TOKEN_ENV_VAR, read_web_config, web_access
     from danggol.store.workspace import Workspace
     from danggol.web import create_app
     from danggol.web.guards import WILDCARDS
 
+    settings = remote.settings_stamp(path)  # before reading them: a later edit is seen as one
     config = read_web_config(path / CONFIG_FILE)
     token, protect = web_access(host, config, os.environ.get(TOKEN_ENV_VAR))
     extra = [*config.allowed_hosts, *(allowed_hosts or [])]
@@ -66,7 +72,35 @@ def serve_workspace(
             f"on {host} the server answers only to 127.0.0.1, localhost and [::1]: name the "
             "host others use with --allowed-host NAME (or allowed_hosts in [web] of danggol.toml)"
         )
-    uvicorn.run(web, host=host, port=port, log_level="warning")
+    # the CLI's counts ask this server while it runs (cli/remote.py); only a server that
+    # guards every call hands its token to them, in a file only this user can read
+    try:
+        remote.announce(path, host, port, token if protect == "all" else None, settings)
+    except OSError as exc:  # a read-only workspace is served all the same
+        err.print(f"[dim]not announced to the CLI ({exc}): its counts run in their own process[/]")
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _withdrawing(path)) if main else None
+    try:
+        uvicorn.run(web, host=host, port=port, log_level="warning")
+    finally:  # Ctrl+C, a failed start
+        remote.withdraw(path)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _withdrawing(path: Path) -> Callable[[int, FrameType | None], None]:
+    """A SIGTERM handler: withdraw the announcement, then die of the signal as before.
+    uvicorn shuts the app down on SIGTERM, puts this handler back and raises the signal again,
+    so it runs after a clean shutdown (and at once if SIGTERM comes before uvicorn starts)."""
+
+    def handler(sig: int, frame: FrameType | None) -> None:
+        from danggol.cli import remote
+
+        remote.withdraw(path)
+        signal.signal(sig, signal.SIG_DFL)
+        signal.raise_signal(sig)
+
+    return handler
 
 
 @app.command()

@@ -44,7 +44,13 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: POST routes that only read (a query's count, preview, parse): no token needed on
 #: 127.0.0.1, like the GET routes; the cross-site and JSON rules still apply
 READ_ONLY_POSTS = frozenset(
-    {"/api/query/count", "/api/query/preview", "/api/query/parse", "/api/query/format"}
+    {
+        "/api/query/count",
+        "/api/query/preview",
+        "/api/query/parse",
+        "/api/query/format",
+        "/api/cli/count",
+    }
 )
 #: 1 MiB: a saved segment's query or tree is a few KiB
 MAX_BODY_BYTES = 1 << 20

@@ -52,7 +52,7 @@ ERROR_DESCRIPTIONS = {
     400: "Bad input (bad_request, bad_date, bad_segment, builtin_segment; a NUL character)",
     401: "The access token is missing or wrong (unauthorized)",
     404: "No such segment, customer, campaign or field (not_found)",
-    409: "A conflict (segment_exists; a refresh already running)",
+    409: "A conflict (segment_exists; a refresh already running; other_workspace)",
     413: "The request body is larger than max_body_bytes (too_large)",
     422: "A parameter or body field of the wrong type or out of range (invalid_input)",
     500: "An unexpected error, logged on the server (internal_error)",
@@ -278,6 +278,17 @@ class SqlOut(Out):
 class CountOut(Out):
     count: int
     as_of: dt.date
+    query: str
+    universe: str
+    warnings: list[Any]
+
+
+class CliCountOut(Out):
+    """``danggol segment count --json``, field for field and in its order."""
+
+    count: int
+    as_of: dt.date
+    segment: str | None
     query: str
     universe: str
     warnings: list[Any]

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 from fastapi import APIRouter, Body, Query, Request, Response
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
-from danggol.errors import SegmentError
+from danggol.errors import DanggolError, SegmentError, error_info
 from danggol.outputs.files import neutralise_formulas
 from danggol.segments import service
+from danggol.segments.answers import count_answer
 from danggol.segments.definition import Segment
 from danggol.segments.explain import describe
 from danggol.segments.forms import from_dict, to_dict
@@ -31,7 +33,7 @@ from danggol.web.deps import (
     personal_ok,
     split_fields,
 )
-from danggol.web.errors import WebError
+from danggol.web.errors import WebError, danggol_error
 
 router = APIRouter(prefix="/api", tags=["segments"], responses=m.errors(*m.COMMON_ERRORS))
 
@@ -70,6 +72,15 @@ class PreviewIn(Condition):
     search: str | None = Field(None, max_length=100)
     page: int = Field(1, ge=1)
     page_size: int = Field(20, ge=1, le=500)
+
+
+class CliCountIn(BaseModel):
+    """What ``danggol segment count`` parsed (cli/remote.py): the target as typed, the
+    ``--param`` values, and the workspace it means (a server of another one refuses)."""
+
+    target: str = Field(examples=["lapsed", "number_of_orders >= 2"])
+    params: dict[str, Any] = Field(default_factory=dict, examples=[{"months": 3}])
+    workspace: str = Field(examples=["/srv/shop"])
 
 
 class CopyIn(BaseModel):
@@ -313,6 +324,39 @@ def count_query(state: State, body: Condition, as_of: AsOf = None) -> dict[str, 
         "universe": universe,
         "warnings": warnings,
     }
+
+
+#: set on an answer of ``/api/cli/count`` that is one of danggol's errors (the name
+#: cli/remote.py reads): the CLI raises it as its own; any other error makes it count itself
+CLI_ERROR_HEADER = "X-Danggol-Error"
+
+
+@router.post(
+    "/cli/count",
+    summary="`danggol segment count`, asked of the running server by the CLI",
+    response_model=m.CliCountOut,
+    responses=m.errors(404, 409, 413, 422),
+)
+def cli_count(state: State, body: CliCountIn, as_of: AsOf = None) -> dict[str, Any] | JSONResponse:
+    """The answer the CLI would compute in its own process (``segments.answers``: a segment's
+    name or a query, its parameters, the CLI's default date — the workspace's ``as_of``, else
+    today), on the newest published store. An error is answered in the CLI's ``--json`` shape
+    (``errors.error_info``, with the file and the whole query line) and marked, so that the CLI
+    prints it exactly as it would have."""
+    if Path(body.workspace) != state.ws.path.resolve():
+        raise WebError(
+            409,
+            "other_workspace",
+            f"this server serves {state.ws.path.resolve()}, not {body.workspace[:200]!r}: run "
+            "the command there, or with --local",
+        )
+    try:
+        return state.run(count_answer, body.target, body.params, as_of)
+    except DanggolError as exc:
+        status, _ = danggol_error(exc)
+        return JSONResponse(
+            {"error": error_info(exc)}, status_code=status, headers={CLI_ERROR_HEADER: "1"}
+        )
 
 
 @router.post(
