@@ -371,9 +371,14 @@ def _stage_piece(
     relation = con.from_arrow(piece)
     if not staging.created:
         relation = relation.project(", ".join(f"{e} AS {c}" for c, e in exprs.items()))
-        relation.create(staging.relation)
         staging.types = dict(zip(relation.columns, map(str, relation.types), strict=True))
+        # a temporary table: never compressed into the store file (it is dropped before the
+        # commit); DuckDB keeps it in memory up to memory_limit and spills the rest to its
+        # temporary directory, so memory stays bounded
+        columns_sql = ", ".join(f"{c} {kind}" for c, kind in staging.types.items())
+        con.execute(f"CREATE TEMP TABLE {staging.relation} ({columns_sql})")
         staging.created = True
+        relation.insert_into(staging.relation)
         return
     new = [c for c in exprs if c not in staging.types]
     if new:  # a column a later file maps and the earlier ones did not: NULL in their rows
