@@ -189,8 +189,8 @@ def ingest_files(
     """Read, map, check and load ``paths`` into ``table`` (and a preset's companion tables).
 
     Each file is read a piece at a time (``readers.read_chunks``) and its mapped rows are
-    staged in tables created inside the load's own transaction (DuckDB writes their row
-    groups to the store file as they fill; they are dropped before the commit); the checks,
+    staged in a temporary table created inside the load's own transaction (in memory up to
+    ``memory_limit``, spilled past it; dropped before the commit); the checks,
     the quarantine and the upsert then run once over everything staged — all the files of
     the load together, so an order whose lines fall in different pieces or files is still
     one order. Nothing is written unless the whole load succeeds.
@@ -434,11 +434,9 @@ def nearest_preset(headers: list[str], given: str | None = None) -> str:
 
 def _append(con: duckdb.DuckDBPyConnection, relation: str, data: pa.Table, *, create: bool) -> None:
     """Write an Arrow table into ``relation``, a table of the store inside the load's
-    transaction (the reader's rejects; the mapped rows go through :func:`_stage_piece`, on
-    the same terms: DuckDB writes the row groups out as they fill, so staging holds little
-    memory; a temporary table would keep it all in memory up to ``memory_limit``). Through a
-    relation, not ``register``: a registered view's memory stays taken after ``unregister``
-    — measured, 100 MB per million rows."""
+    transaction (the reader's rejects, few; the mapped rows go through :func:`_stage_piece`).
+    Through a relation, not ``register``: a registered view's memory stays taken after
+    ``unregister`` — measured, 100 MB per million rows."""
     piece = con.from_arrow(data)
     if create:
         piece.create(relation)
