@@ -195,10 +195,11 @@ LIBRARY[DUCKDB_XLSX] = (
     "sys.path.insert(0, sys.argv[2])\n"
     "import duckdb\n"
     "con = duckdb.connect()\n"
+    "con.execute('SET enable_progress_bar = false')\n"
     'con.execute("LOAD \'" + sys.argv[3].replace("\'", "\'\'") + "\'")\n'
     'f = sys.argv[1].replace("\'", "\'\'")\n'
     "r = con.execute(f\"SELECT * FROM read_xlsx('{f}', all_varchar=true, header=true)\")"
-    ".fetch_record_batch(100000)\n"
+    ".to_arrow_reader(100000)\n"
     "print(sum(b.num_rows for b in r))"
 )
 READER = (
