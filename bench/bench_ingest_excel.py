@@ -11,6 +11,11 @@ already holds them), then measures, each in its own process under ``/usr/bin/tim
 * the library alone: fastexcel loading the sheet as Arrow text columns (what danggol reads
   .xlsx with) and python-calamine iterating every row of the sheet (.xlsx); pyarrow's
   streaming CSV reader reading every batch as text (.csv) — the floor;
+* with ``--duckdb-excel-env DIR --duckdb-excel-extension PATH``, also DuckDB's own streaming
+  .xlsx reader (``read_xlsx`` of the excel extension, every column as text, Arrow batches of
+  100,000 rows), run in a side environment (``pip install --target DIR duckdb==1.5.5``; the
+  extension from the ``duckdb-extension-excel`` 1.5.5 wheel): that packaging needs
+  duckdb==1.5.5 exactly, so it is measured next to danggol, not used by it;
 * danggol's reader alone: ``readers.read_chunks`` turning the file into its text pieces;
 * danggol ingest: ``danggol -w WS ingest orders FILE --preset smartstore --json`` — read,
   map, build orders from their lines, check, quarantine and load in one transaction; with
@@ -180,16 +185,40 @@ LIBRARY = {
         "print(sum(b.num_rows for b in r))"
     ),
 }
+#: DuckDB's excel extension (``read_xlsx``, a streaming reader), run in a side environment:
+#: its only PyPI packaging (duckdb-extension-excel 1.5.5) needs duckdb==1.5.5 exactly, not
+#: danggol's pin. argv: file, side env (a ``pip install --target`` of duckdb==1.5.5), the
+#: extension file. Every column as text, handed over as Arrow batches (as fastexcel does).
+DUCKDB_XLSX = "DuckDB read_xlsx (excel extension, side env)"
+LIBRARY[DUCKDB_XLSX] = (
+    "import sys\n"
+    "sys.path.insert(0, sys.argv[2])\n"
+    "import duckdb\n"
+    "con = duckdb.connect()\n"
+    "con.execute('SET enable_progress_bar = false')\n"
+    'con.execute("LOAD \'" + sys.argv[3].replace("\'", "\'\'") + "\'")\n'
+    'f = sys.argv[1].replace("\'", "\'\'")\n'
+    "r = con.execute(f\"SELECT * FROM read_xlsx('{f}', all_varchar=true, header=true)\")"
+    ".to_arrow_reader(100000)\n"
+    "print(sum(b.num_rows for b in r))"
+)
 READER = (
     "import sys; from danggol.ingest.readers import read_chunks\n"
     "print(sum(p.table.num_rows for p in read_chunks(sys.argv[1])))"
 )
 
 
-def _versions() -> str:
-    from importlib.metadata import version
+def _versions(side: list[str]) -> str:
+    from importlib.metadata import distributions, version
 
-    return ", ".join(f"{p} {version(p)}" for p in ("fastexcel", "python-calamine"))
+    text = ", ".join(f"{p} {version(p)}" for p in ("fastexcel", "python-calamine"))
+    if side:
+        found = {d.metadata["Name"]: d.version for d in distributions(path=[side[0]])}
+        text += (
+            f"; DuckDB read_xlsx in a side environment: duckdb {found.get('duckdb', '?')} "
+            f"with the excel extension {side[1]}"
+        )
+    return text
 
 
 def main() -> None:
@@ -206,6 +235,16 @@ def main() -> None:
     )
     parser.add_argument(
         "--old", help="also run danggol ingest on this git revision's code (before/after)"
+    )
+    parser.add_argument(
+        "--duckdb-excel-env",
+        help="a side environment holding duckdb==1.5.5 (pip install --target DIR "
+        "duckdb==1.5.5): also time DuckDB's read_xlsx on the .xlsx (with --duckdb-excel-extension)",
+    )
+    parser.add_argument(
+        "--duckdb-excel-extension",
+        help="the excel extension built for that DuckDB (excel.duckdb_extension, from the "
+        "duckdb-extension-excel 1.5.5 wheel)",
     )
     args = parser.parse_args()
     info = machine()
@@ -238,6 +277,15 @@ def main() -> None:
     libraries = {"xlsx": ["fastexcel", "python-calamine"], "csv": ["pyarrow.csv (streamed)"]}
     if args.streamed_readers:
         libraries["xlsx"] += ["openpyxl read-only", "xlsx2csv"]
+    side: list[str] = []
+    if args.duckdb_excel_env or args.duckdb_excel_extension:
+        if not (args.duckdb_excel_env and args.duckdb_excel_extension):
+            raise SystemExit("give both --duckdb-excel-env DIR and --duckdb-excel-extension PATH")
+        libraries["xlsx"].append(DUCKDB_XLSX)
+        side = [
+            str(Path(args.duckdb_excel_env).resolve()),
+            str(Path(args.duckdb_excel_extension).resolve()),
+        ]
 
     def row(fmt: str, size: str, run: str, wall: float, cpu: float, peak: float, base: float):
         rows.append([fmt, size, run, f"{wall:.1f} s", f"{cpu:.1f} s", f"{args.lines / cpu:,.0f}",
@@ -249,7 +297,8 @@ def main() -> None:
         size = f"{file.stat().st_size / 2**20:,.0f} MiB"
         base = 0.0
         for lib in libraries[fmt]:
-            wall, cpu, peak, out = timed([sys.executable, "-c", LIBRARY[lib], str(file)])
+            extra = side if lib == DUCKDB_XLSX else []
+            wall, cpu, peak, out = timed([sys.executable, "-c", LIBRARY[lib], str(file), *extra])
             assert int(out.strip()) == args.lines, out
             base = base or cpu
             row(fmt, size, f"{lib} alone", wall, cpu, peak, base)
@@ -289,11 +338,17 @@ def main() -> None:
         f"--memory-limit {args.memory_limit} --formats {args.formats}"
         + (" --streamed-readers" if args.streamed_readers else "")
         + (f" --old {args.old}" if args.old else "")
+        + (
+            f" --duckdb-excel-env {args.duckdb_excel_env}"
+            f" --duckdb-excel-extension {args.duckdb_excel_extension}"
+            if side
+            else ""
+        )
     )
     md = (
         "### Excel and CSV ingest of a SmartStore download, next to the libraries alone\n\n"
         f"Machine: {info['cpu']}, {info['cores']} cores, {info['memory']}; Python "
-        f"{info['python']}; {info['libraries']}, {_versions()}. **Shared machine** (other sessions on 2 "
+        f"{info['python']}; {info['libraries']}, {_versions(side)}. **Shared machine** (other sessions on 2 "
         f"cores; load average {load:.2f} at the start, {end_load:.2f} at the end): read the "
         f"CPU ratios, not the seconds. Run {info['date']}: `{command}`; {orders:,} orders.\n\n"
         + md_table(

@@ -803,3 +803,43 @@ def test_a_process_killed_in_the_middle_of_a_load_leaves_the_store_as_before(ws,
 
     with Workspace.open(ws.path) as again:
         assert snapshot(again) == before
+
+
+@pytest.mark.parametrize("zone", ["Asia/Seoul", "America/New_York", "Australia/Lord_Howe"])
+def test_utc_times_and_local_dates_equal_duckdbs_timezone(zone):
+    """The load reads a UTC time from an instant's epoch microseconds (cheaper than
+    ``timezone('UTC', x)``): for every value — DST gaps and overlaps, far dates, ±infinity —
+    it must equal what DuckDB's ``timezone`` gives, written out here as the oracle."""
+    from danggol.ingest.validate import local_date_expr, parse_expr
+    from danggol.schema import TABLES
+
+    column = next(c for c in TABLES["orders"].columns if c.name == "ordered_at")
+    texts = [
+        "2025-06-01 14:15:09",
+        "2024-03-10 02:30:00",  # New York's spring gap
+        "2024-11-03 01:30:00",  # New York's autumn overlap
+        "2024-10-06 02:15:00",  # Lord Howe's half-hour gap
+        "1500-03-01 12:00:00",
+        "0001-01-01 00:00:00",
+        "9999-12-31 23:59:59",
+        "infinity",
+        "-infinity",
+        None,
+    ]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT * FROM (SELECT unnest(?::VARCHAR[]) AS v)", [texts])
+    con.execute("ALTER TABLE t ADD COLUMN ts TIMESTAMP")
+    con.execute("UPDATE t SET ts = TRY_CAST(v AS TIMESTAMP)")
+    ours = parse_expr(column, "ts", "TIMESTAMP")
+    oracle = "timezone('UTC', timezone($tz, ts))"
+    rows = con.execute(
+        f"SELECT v, CAST({ours} AS VARCHAR), CAST({oracle} AS VARCHAR), "
+        f"CAST({local_date_expr('(' + oracle + ')')} AS VARCHAR), "
+        f"CAST(CAST(timezone($tz, timezone('UTC', {oracle})) AS DATE) AS VARCHAR) FROM t",
+        {"tz": zone},
+    ).fetchall()
+    assert len(rows) == len(texts)
+    for value, got, want, got_day, want_day in rows:
+        assert (got, got_day) == (want, want_day), value
+    # and the instants are not all the same (the oracle is not trivially NULL)
+    assert len({r[2] for r in rows}) == len(texts)

@@ -291,12 +291,14 @@ def _text_chunks(path: Path, fmt: str, encoding: str, chunk_bytes: int) -> Itera
         else:
             f.seek(0)
         for piece in _pieces(f, chunk_bytes, quoted=(fmt == "csv")):
+            breaks = piece.count(b"\n")
             if fmt == "jsonl":
                 text = _decode(piece, codec, path, encoding, offset)
                 yield _read_jsonl(path, text, encoding, first_line=first_line, names=keys)
             else:
-                if codec == "utf-8" and (first_line > 1 or b"\n" in piece):
-                    data = piece  # Arrow reads UTF-8 as it is (and checks it)
+                counted: int | None = None
+                if codec == "utf-8" and (first_line > 1 or breaks):
+                    data, counted = piece, breaks  # Arrow reads UTF-8 as it is (and checks it)
                 else:
                     text = _decode(piece, codec, path, encoding, offset)
                     if "\r" in text and "\n" not in text:  # old Mac line endings: one piece
@@ -308,9 +310,16 @@ def _text_chunks(path: Path, fmt: str, encoding: str, chunk_bytes: int) -> Itera
                         _decode(first, "utf-8", path, encoding, offset), delimiter, path
                     )
                 yield _parse_csv(
-                    path, data, names, delimiter, encoding, first_line=first_line, offset=offset
+                    path,
+                    data,
+                    names,
+                    delimiter,
+                    encoding,
+                    first_line=first_line,
+                    offset=offset,
+                    breaks=counted,
                 )
-            first_line += piece.count(b"\n")
+            first_line += breaks
             offset += len(piece)
 
 
@@ -391,11 +400,13 @@ def _parse_csv(
     *,
     first_line: int,
     offset: int = 0,
+    breaks: int | None = None,
 ) -> RawFile:
     """The rows of ``data`` (UTF-8), which starts at line ``first_line`` (line 1: the header,
-    which is skipped) and byte ``offset`` of the file."""
+    which is skipped) and byte ``offset`` of the file; ``breaks``: its line breaks, if
+    already counted."""
     header = first_line == 1
-    fast = _read_csv_fast(data, names, delimiter, header)
+    fast = _read_csv_fast(data, names, delimiter, header, breaks)
     if fast is not None:
         start = first_line + header
         return RawFile(str(path), "csv", encoding, fast, np.arange(start, start + fast.num_rows))
@@ -404,9 +415,9 @@ def _parse_csv(
 
 
 def _read_csv_fast(
-    data: bytes, names: list[str], delimiter: str, header: bool = True
+    data: bytes, names: list[str], delimiter: str, header: bool = True, breaks: int | None = None
 ) -> pa.Table | None:
-    """Arrow's multi-threaded reader, used when every row is exactly one line.
+    """Arrow's CSV reader, used when every row is exactly one line.
 
     Returns None when line numbers could not be told exactly (a row Arrow had to skip,
     a blank line, a value with a line break): the exact reader then takes over.
@@ -418,9 +429,14 @@ def _read_csv_fast(
         return "skip"
 
     try:
+        # one thread: a piece is at most CHUNK_BYTES, and Arrow's threads cost more CPU than
+        # they save on it (1M SmartStore lines, 2 cores: 0.95 s CPU against 1.1-2.3 s, and
+        # no slower in wall time; docs/benchmarks.md, issue 15)
         table = pacsv.read_csv(
             pa.BufferReader(data),
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=int(header)),
+            read_options=pacsv.ReadOptions(
+                column_names=names, skip_rows=int(header), use_threads=False
+            ),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names}, strings_can_be_null=False
@@ -428,7 +444,9 @@ def _read_csv_fast(
         )
     except pa.ArrowInvalid:
         return None
-    newlines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    if breaks is None:
+        breaks = data.count(b"\n")
+    newlines = breaks + (0 if data.endswith(b"\n") else 1)
     if problems or table.num_rows != newlines - int(header):
         return None
     return table
