@@ -15,7 +15,7 @@ orders are all or nothing: a bad line quarantines its order and every line of it
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -207,7 +207,9 @@ def ingest_files(
     staged: dict[str, _Input] = {}
     staging = _Staging()
     options = _ReadOptions(encoding, sheet, header_row, preset)
-    with ws.transaction() as con:
+    # the writer first, so that the thread count is set on its connection before the
+    # transaction begins and set back after it ends (an aborted transaction refuses SET)
+    with ws.writer(), _threads(ws.duck, LOAD_THREADS), ws.transaction() as con:
         try:
             result.batch_id = _next_batch(con)
             for fileno, path in enumerate(track(paths, "load")):
@@ -238,6 +240,29 @@ def ingest_files(
                 with contextlib.suppress(duckdb.Error):
                     con.execute(f"DROP TABLE IF EXISTS {staging.relation}")
     return result
+
+
+#: DuckDB threads for a file load's statements (staging, checks, writes). One: at 1M
+#: SmartStore lines the load's statements took 5.2 s CPU on one thread against 10.3-10.9 s
+#: on two, and less wall time on a busy two-core machine (docs/benchmarks.md, "The load on
+#: one DuckDB thread").
+LOAD_THREADS = 1
+
+
+@contextlib.contextmanager
+def _threads(con: duckdb.DuckDBPyConnection, n: int) -> Iterator[None]:
+    """Run the block with DuckDB's ``threads`` set to ``n`` (at most what it was), then set it
+    back."""
+    before = int(one_row(con.execute("SELECT current_setting('threads')"))[0])
+    if n >= before:
+        yield
+        return
+    con.execute(f"SET threads = {int(n)}")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            con.execute(f"SET threads = {before}")
 
 
 def _params(ws: Workspace) -> dict[str, object]:
