@@ -101,13 +101,30 @@ def excel_chunks(
             mask = pa.array(keep)
             piece = [c.filter(mask) for c in piece]
         piece_lines = lines[(lines >= start + at + 2) & (lines < start + at + 2 + EXCEL_ROWS)]
-        table = pa.table({n: c.fill_null("") for n, c in zip(names_row, piece, strict=True)})
+        table = pa.table({n: _empty_for_null(c) for n, c in zip(names_row, piece, strict=True)})
         if table.num_rows or not yielded:
             yielded = True
             yield RawFile(source, "excel", None, table, piece_lines)
     if not yielded:
         empty = pa.table({n: pa.array([], pa.string()) for n in names_row})
         yield RawFile(source, "excel", None, empty, np.arange(1, 1))
+
+
+def _empty_for_null(column: pa.Array) -> pa.Array:
+    """``column`` with '' for every empty cell. When the empty cells take no bytes (as
+    fastexcel writes them), that is the same offsets and bytes without the validity bitmap —
+    no copy (``fill_null`` copies every value: 0.14 s of CPU per million rows of 60 columns)."""
+    if column.null_count == 0:
+        return column
+    if column.type == pa.string():
+        _, offsets, data = column.buffers()
+        at = np.frombuffer(offsets, dtype=np.int32)[column.offset : column.offset + len(column) + 1]
+        filled = pc.sum(pc.binary_length(column)).as_py() or 0
+        if data is not None and int(at[-1]) - int(at[0]) == filled:
+            return pa.Array.from_buffers(
+                pa.string(), len(column), [None, offsets, data], null_count=0, offset=column.offset
+            )
+    return column.fill_null("")
 
 
 def _rows(columns: list[pa.Array], start: int, stop: int) -> list[list[str]]:
