@@ -79,6 +79,12 @@ def queries(day: dt.date) -> list[tuple[str, str]]:
 def run_process(argv: list[str], env: dict[str, str]) -> tuple[float, float, str]:
     """Wall seconds, CPU seconds (user + system of the process and its threads; a busy shared
     machine stretches wall time far more than CPU time) and stdout."""
+    wall, cpu, out, _ = run_with_stderr(argv, env)
+    return wall, cpu, out
+
+
+def run_with_stderr(argv: list[str], env: dict[str, str]) -> tuple[float, float, str, str]:
+    """:func:`run_process` with the process's stderr as well."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(argv, env=env, capture_output=True, text=True)
@@ -87,7 +93,7 @@ def run_process(argv: list[str], env: dict[str, str]) -> tuple[float, float, str
     if done.returncode != 0:
         raise SystemExit(f"{argv} failed:\n{done.stderr}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return seconds, cpu, done.stdout.strip()
+    return seconds, cpu, done.stdout.strip(), done.stderr
 
 
 def median_process(argv: list[str], env: dict[str, str], repeat: int) -> tuple[float, float, str]:

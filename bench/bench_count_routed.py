@@ -29,7 +29,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import resource
 import signal
 import socket
 import statistics
@@ -43,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from bench_count import queries, store_file
+from bench_count import run_with_stderr as run
 from common import machine
 from danggol.cli.remote import ANNOUNCE_FILE
 
@@ -61,19 +61,6 @@ def server_cpu(pid: int) -> float:
     """CPU seconds (user + system, every thread) of a running process."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime (fields 14, 15)
-
-
-def run(argv: list[str], env: dict[str, str]) -> tuple[float, float, str, str]:
-    """Wall seconds, CPU seconds of the child (rusage), stdout, stderr."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    done = subprocess.run(argv, env=env, capture_output=True, text=True)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode != 0:
-        raise SystemExit(f"{argv} failed:\n{done.stderr}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, done.stdout.strip(), done.stderr
 
 
 def count_of(stdout: str) -> int:
