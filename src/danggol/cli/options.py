@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -27,13 +26,12 @@ from rich.console import Console, RenderableType
 from rich.table import Table as RichTable
 
 from danggol.errors import ConfigError
+from danggol.store.paths import ENV_VAR, resolve_path
 
 if TYPE_CHECKING:
     from danggol.config import WorkspaceConfig
     from danggol.store.workspace import Workspace
 
-#: the environment variable naming the workspace folder (read by ``Workspace.open`` too)
-ENV_VAR = "DANGGOL_WORKSPACE"
 
 out = Console()
 err = Console(stderr=True)
@@ -90,11 +88,9 @@ def cli_context(ctx: typer.Context) -> CliContext:
 
 
 def workspace_path(ctx: typer.Context) -> Path:
-    """The workspace folder: ``-w``, else $DANGGOL_WORKSPACE, else the current folder — the
-    rule of ``store.workspace.resolve_path``, here without importing the store (a routed
-    count needs the folder, not the engine)."""
-    given = cli_context(ctx).workspace
-    return given if given is not None else Path(os.environ.get(ENV_VAR) or ".")
+    """The workspace folder: ``-w``, else $DANGGOL_WORKSPACE, else the current folder
+    (``store.paths``: light, so a routed count does not load the engine)."""
+    return resolve_path(cli_context(ctx).workspace)
 
 
 def open_workspace(ctx: typer.Context) -> Workspace:

@@ -59,8 +59,8 @@ from danggol.errors import (
 )
 from danggol.store import tables
 from danggol.store.backends import Backend, backend_for, connect, redact
+from danggol.store.paths import ENV_VAR, resolve_path
 
-ENV_VAR = "DANGGOL_WORKSPACE"
 #: the workspace's write lock (flock): one writer at a time across processes
 LOCK_FILE = ".danggol-writer.lock"
 #: a writer's private copy of the store, renamed over the store when it is complete
@@ -272,13 +272,6 @@ def open_error(store: Path, exc: duckdb.Error) -> Exception:
             "recovered; 'danggol restore BACKUP --replace' replaces it with a backup"
         )
     return WorkspaceError(f"cannot open the store {store}: {first}")
-
-
-def resolve_path(path: str | os.PathLike[str] | None) -> Path:
-    """The workspace folder: the given path, else $DANGGOL_WORKSPACE, else the current folder."""
-    if path is not None:
-        return Path(path)
-    return Path(os.environ.get(ENV_VAR) or ".")
 
 
 class Workspace:
