@@ -106,6 +106,12 @@ class UnknownCustomerError(SegmentError, LookupError):
     """A customer id that is not in the profile as of the date asked (the API answers 404)."""
 
 
+#: the HTTP header on an answer that is one of danggol's errors in :func:`error_info`'s shape
+#: (set by the server's ``/api/cli/count``, read by cli/remote.py): the CLI raises such an
+#: answer as its own error; any other failed answer makes it count in its own process
+ERROR_HEADER = "X-Danggol-Error"
+
+
 def error_info(exc: DanggolError) -> dict[str, object]:
     """One error as plain data, the shape the API answers with and ``--json`` prints:
     ``{"code", "message"}`` plus, for a query, ``position``, ``caret``, ``suggestion`` and

@@ -35,15 +35,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from danggol.errors import error_from_info
+from danggol.errors import ERROR_HEADER, error_from_info
 
 #: the announcement of a running ``danggol serve``, in its workspace folder
 ANNOUNCE_FILE = ".danggol-server.json"
 #: the route a routed ``segment count`` asks (web/routes/segments.py: ``cli_count``)
 COUNT_ROUTE = "/api/cli/count"
-#: the header the route sets on an answer that is one of danggol's errors (the same name in
-#: web/routes/segments.py): only such an answer is re-raised; any other error counts here
-ERROR_HEADER = "X-Danggol-Error"
 #: what a count's answer holds (segments.answers.count_answer)
 ANSWER_KEYS = frozenset({"count", "as_of", "segment", "query", "universe", "warnings"})
 #: seconds to wait for the connection (a server on this machine accepts at once)

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
-from danggol.errors import DanggolError, SegmentError, error_info
+from danggol.errors import ERROR_HEADER, DanggolError, SegmentError, error_info
 from danggol.outputs.files import neutralise_formulas
 from danggol.segments import service
 from danggol.segments.answers import count_answer
@@ -326,11 +326,6 @@ def count_query(state: State, body: Condition, as_of: AsOf = None) -> dict[str, 
     }
 
 
-#: set on an answer of ``/api/cli/count`` that is one of danggol's errors (the name
-#: cli/remote.py reads): the CLI raises it as its own; any other error makes it count itself
-CLI_ERROR_HEADER = "X-Danggol-Error"
-
-
 @router.post(
     "/cli/count",
     summary="`danggol segment count`, asked of the running server by the CLI",
@@ -355,7 +350,7 @@ def cli_count(state: State, body: CliCountIn, as_of: AsOf = None) -> dict[str, A
     except DanggolError as exc:
         status, _ = danggol_error(exc)
         return JSONResponse(
-            {"error": error_info(exc)}, status_code=status, headers={CLI_ERROR_HEADER: "1"}
+            {"error": error_info(exc)}, status_code=status, headers={ERROR_HEADER: "1"}
         )
 
 
