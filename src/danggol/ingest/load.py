@@ -228,9 +228,19 @@ def ingest_files(
                     staged,
                     staging,
                 )
+            repeats = None
+            if staging.created:  # the hashes of exact repeats, found once for every table
+                repeats = f"{staging.relation}_repeats"
+                con.execute(
+                    f"CREATE TEMP TABLE {repeats} AS SELECT _hash FROM {staging.relation} "
+                    "GROUP BY _hash HAVING count(*) > 1"
+                )
             for item in staged.values():
                 item.rules = replace(
-                    item.rules, multi_file=len(item.sources) > 1, guests=ws.config.guests
+                    item.rules,
+                    multi_file=len(item.sources) > 1,
+                    guests=ws.config.guests,
+                    repeats=repeats,
                 )
                 _create_view(con, staging, item)
             _load(con, list(staged.values()), result, params)
@@ -238,6 +248,7 @@ def ingest_files(
             _drop_staged(con, list(staged.values()))
             if staging.created:
                 with contextlib.suppress(duckdb.Error):
+                    con.execute(f"DROP TABLE IF EXISTS {staging.relation}_repeats")
                     con.execute(f"DROP TABLE IF EXISTS {staging.relation}")
     return result
 
