@@ -38,6 +38,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 
@@ -209,30 +210,39 @@ LIBRARY[DUCKDB_XLSX] = (
 #: are), the lines, one row per buyer — written into a DuckDB file in one transaction. No
 #: quarantine, no duplicate or conflict checks, no guests, no log: the floor of any loader
 #: that stores the rows. argv: file, store.
-HAND_SQL_CSV = (
-    "import duckdb, sys\n"
-    "f = sys.argv[1].replace(\"'\", \"''\")\n"
-    "con = duckdb.connect(sys.argv[2])\n"
-    "con.execute('SET enable_progress_bar = false')\n"
-    "con.execute('BEGIN')\n"
-    "con.execute(\"CREATE TEMP TABLE lines AS SELECT 주문번호 AS order_id, 구매자ID AS customer_id, \"\n"
-    "    \"구매자명 AS name, timezone('UTC', timezone('Asia/Seoul', CAST(결제일 AS TIMESTAMP))) \"\n"
-    "    \"AS ordered_at, CAST(\\\"최종 상품별 총 주문금액\\\" AS DOUBLE) AS amount, 주문상태 IN ('반품', \"\n"
-    "    \"'취소') AS off, 상품번호 AS product_id, 상품명 AS product_name, CAST(수량 AS BIGINT) \"\n"
-    "    \"AS quantity, CAST(상품가격 AS DOUBLE) AS unit_price \"\n"
-    "    f\"FROM read_csv('{f}', all_varchar=true, header=true)\")\n"
-    "con.execute(\"CREATE TABLE orders AS SELECT order_id, first(customer_id) AS customer_id, \"\n"
-    "    \"min(ordered_at) AS ordered_at, sum(amount) AS total, CASE WHEN bool_and(off) THEN \"\n"
-    "    \"'refunded' WHEN bool_or(off) THEN 'partially_refunded' ELSE 'paid' END AS status, \"\n"
-    "    \"coalesce(sum(amount) FILTER (WHERE off), 0) AS refunded_amount FROM lines \"\n"
-    "    \"GROUP BY order_id\")\n"
-    "con.execute(\"CREATE TABLE order_items AS SELECT order_id, product_id, product_name, \"\n"
-    "    \"quantity, unit_price FROM lines\")\n"
-    "con.execute(\"CREATE TABLE customers AS SELECT customer_id, first(name) AS name FROM lines \"\n"
-    "    \"GROUP BY customer_id\")\n"
-    "con.execute('COMMIT')\n"
-    "con.execute('CHECKPOINT')\n"
-    "print(con.execute('SELECT count(*) FROM order_items').fetchone()[0])"
+HAND_SQL_CSV = textwrap.dedent(
+    """
+    import duckdb, sys
+    f = sys.argv[1].replace("'", "''")
+    con = duckdb.connect(sys.argv[2])
+    con.execute("SET enable_progress_bar = false")
+    con.execute("BEGIN")
+    con.execute(f\"\"\"
+        CREATE TEMP TABLE lines AS SELECT
+            주문번호 AS order_id, 구매자ID AS customer_id, 구매자명 AS name,
+            timezone('UTC', timezone('Asia/Seoul', CAST(결제일 AS TIMESTAMP))) AS ordered_at,
+            CAST("최종 상품별 총 주문금액" AS DOUBLE) AS amount, 주문상태 IN ('반품', '취소') AS off,
+            상품번호 AS product_id, 상품명 AS product_name, CAST(수량 AS BIGINT) AS quantity,
+            CAST(상품가격 AS DOUBLE) AS unit_price
+        FROM read_csv('{f}', all_varchar=true, header=true)\"\"\")
+    con.execute(\"\"\"
+        CREATE TABLE orders AS SELECT
+            order_id, first(customer_id) AS customer_id, min(ordered_at) AS ordered_at,
+            sum(amount) AS total,
+            CASE WHEN bool_and(off) THEN 'refunded' WHEN bool_or(off) THEN 'partially_refunded'
+                 ELSE 'paid' END AS status,
+            coalesce(sum(amount) FILTER (WHERE off), 0) AS refunded_amount
+        FROM lines GROUP BY order_id\"\"\")
+    con.execute(\"\"\"
+        CREATE TABLE order_items AS
+        SELECT order_id, product_id, product_name, quantity, unit_price FROM lines\"\"\")
+    con.execute(\"\"\"
+        CREATE TABLE customers AS
+        SELECT customer_id, first(name) AS name FROM lines GROUP BY customer_id\"\"\")
+    con.execute("COMMIT")
+    con.execute("CHECKPOINT")
+    print(con.execute("SELECT count(*) FROM order_items").fetchone()[0])
+    """
 )
 HAND_SQL = "hand-written load (DuckDB SQL, no checks)"
 READER = (
@@ -341,7 +351,9 @@ def main() -> None:
         row(fmt, "", "danggol reader (read_chunks)", wall, cpu, peak, base)
         if fmt == "csv":
             store = work / "hand.duckdb"
-            wall, cpu, peak, out = timed([sys.executable, "-c", HAND_SQL_CSV, str(file), str(store)])
+            wall, cpu, peak, out = timed(
+                [sys.executable, "-c", HAND_SQL_CSV, str(file), str(store)]
+            )
             assert int(out.strip()) == args.lines, out
             store.unlink()
             row(fmt, "", HAND_SQL, wall, cpu, peak, base)
