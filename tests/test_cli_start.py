@@ -86,12 +86,13 @@ def test_a_command_loads_only_its_own_module():
 
 def test_the_command_table_names_every_command_once():
     """cli/main.py's COMMANDS (what the lazy root loads) lists every command of every module,
-    and the root's help lists each with the help its own --help shows."""
+    and the root's help lists each with the first paragraph of the help its own --help shows,
+    on one line (a docstring's line breaks showed as breaks mid-sentence)."""
     import inspect
 
     import typer.main
 
-    from danggol.cli.main import COMMANDS, LazyRoot, _summary, _typer_app, app
+    from danggol.cli.main import COMMANDS, LazyRoot, _help, _summary, _typer_app, app
 
     merged = {module for module, attr in COMMANDS.values() if attr == "app"}
     defined = []
@@ -106,7 +107,13 @@ def test_the_command_table_names_every_command_once():
         for name in COMMANDS:
             built = root.get_command(ctx, name)
             assert built is not None and built.name == name
-            assert inspect.cleandoc(built.help or "") == inspect.cleandoc(_summary(name))
+            assert inspect.cleandoc(built.help or "") == inspect.cleandoc(_help(name))
+            assert "\n" not in _summary(name) and _summary(name)
+    # a docstring whose first sentence spans two source lines, read by hand
+    assert _summary("backup") == (
+        "Copy the workspace (store, danggol.toml, saved segments) into a new folder, with a "
+        "manifest of row counts and checksums."
+    )
 
 
 def test_version_is_the_installed_one():

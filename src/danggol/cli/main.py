@@ -59,8 +59,14 @@ def _typer_app(name: str) -> typer.Typer:
 
 
 def _summary(name: str) -> str:
+    """The first paragraph of a top-level name's help, on one line (what the root's help
+    lists; a docstring's line breaks would show as breaks mid-sentence)."""
+    return " ".join(_help(name).split("\n\n")[0].split())
+
+
+def _help(name: str) -> str:
     """The help of a top-level name as its own command or group would show it, read from the
-    Typer app without building its options (what the root's help lists)."""
+    Typer app without building its options."""
     sub = _typer_app(name)
     if COMMANDS[name][1] != "app":  # a group: its Typer(help=...) or its callback's docstring
         if isinstance(sub.info.help, str):
