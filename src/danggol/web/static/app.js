@@ -60,10 +60,13 @@ function fmtMoney(v, compact = false) {
 }
 function fmtDate(iso) {
   if (!iso) return "–";
-  const d = new Date(iso.length === 10 ? `${iso}T00:00:00` : iso);
+  // a day is that calendar day wherever the browser is (read and written in UTC); a time
+  // (with its offset, as the API sends it) is shown in the shop's time zone
+  const day = iso.length === 10;
+  const d = new Date(day ? `${iso}T00:00:00Z` : iso);
   if (Number.isNaN(d.getTime())) return iso;
-  const opts = iso.length === 10 ? { dateStyle: "medium" } : { dateStyle: "medium", timeStyle: "short" };
-  return new Intl.DateTimeFormat(locale(), Object.assign(opts, { timeZone: (App.status && App.status.timezone) || "Asia/Seoul" })).format(d);
+  const opts = day ? { dateStyle: "medium", timeZone: "UTC" } : { dateStyle: "medium", timeStyle: "short", timeZone: (App.status && App.status.timezone) || "Asia/Seoul" };
+  return new Intl.DateTimeFormat(locale(), opts).format(d);
 }
 function fmtShortDate(iso) {
   if (!iso) return "–";
