@@ -726,10 +726,16 @@ async function pagePredictions(main) {
         kpi("auc", fmtNum(b.auc, 3), t("auc_note")), kpi("mae", fmtNum(b.mae, 3), t("mae_note")), kpi("rmse", fmtNum(b.rmse, 3), t("rmse_note")),
         kpi("correlation", fmtNum(b.correlation, 3), t("correlation_note")), kpi("actual_total", fmtInt(b.actual_total)), kpi("predicted_total", fmtInt(b.predicted_total))),
       h("h3", {}, t("calibration")), calibrationChart(b.calibration || []));
-  } catch (e) { metrics.replaceChildren(errorBox(e)); }
+  } catch (e) { metrics.replaceChildren(noticeOrError(e)); }
   const diag = h("div", { id: "diagnostics" }, h("p", { class: "muted" }, t("loading")));
   main.append(card(t("diagnostics"), diag));
-  try { diag.replaceChildren(...diagnosticsParts(await api("/api/predictions/diagnostics"))); } catch (e) { diag.replaceChildren(errorBox(e)); }
+  try { diag.replaceChildren(...diagnosticsParts(await api("/api/predictions/diagnostics"))); } catch (e) { diag.replaceChildren(noticeOrError(e)); }
+}
+// a shop whose history is still too short is told so in its language, not shown an error
+function noticeOrError(e) {
+  const d = e.detail || {};
+  if (d.code !== "too_little_data") return errorBox(e);
+  return h("p", { class: "muted notice", "data-code": d.code }, App.lang === "ko" && d.message_ko ? d.message_ko : d.message);
 }
 function predictionsCard(p) {
   if (!p.columns.length) return card(t("predictions"), h("p", { class: "muted", id: "no-predictions" }, t("no_predictions")));
