@@ -112,3 +112,44 @@ def test_serve_help_keeps_the_settings_section_name() -> None:
     done = runner.invoke(app, ["serve", "--help"], env={"COLUMNS": "300"})
     assert done.exit_code == 0
     assert "allowed_hosts in [web] of danggol.toml" in re.sub(r"\s+", " ", done.output)
+
+
+def test_quarantine_reasons_stay_readable_on_a_narrow_terminal(tmp_path: Path) -> None:
+    # a two-item Cafe24 order whose second item row (file line 3) has a quantity 'abc'
+    path = tmp_path / "cafe24_orders.csv"
+    items = [("A", "1", "10,000"), ("B", "abc", "5,000")]
+    with path.open("w", encoding="cp949", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(CAFE24_HEADER)
+        for item, quantity, amount in items:
+            row = {
+                "주문번호": "20250601-0000011",
+                "주문일시": "2025-06-01 14:15:00",
+                "주문자ID": "hong01",
+                "총 결제금액(KRW)": "15,000",
+                "주문 상태": "배송완료",
+                "상품품목코드": item,
+                "수량": quantity,
+                "판매가": amount,
+                "상품구매금액(KRW)": amount,
+            }
+            w.writerow([row.get(h, "") for h in CAFE24_HEADER])
+    ws = tmp_path / "shop"
+    runner.invoke(app, ["init", str(ws)])
+    runner.invoke(app, ["-w", str(ws), "ingest", "orders", str(path), "--preset", "cafe24"])
+    bad = "cannot read quantity 'abc' as a whole number"
+
+    # a terminal 40 cells wider than the file's path (the one column never cut)
+    columns = str(len(str(path)) + 40)
+    narrow = runner.invoke(app, ["-w", str(ws), "quarantine"], env={"COLUMNS": columns})
+    assert narrow.exit_code == 0, narrow.output
+    said = re.sub(r"\s+", " ", narrow.output)
+    # each reason whole (not folded into a 10-cell column between borders), and all three rows
+    assert said.count(bad) == 3, narrow.output
+    assert "its item row line 3 is bad" in said, narrow.output
+
+    columns = str(len(str(path)) + 100)
+    wide = runner.invoke(app, ["-w", str(ws), "quarantine"], env={"COLUMNS": columns})
+    # a table whose reasons read from the left, and whose line numbers line up on the right
+    assert re.search(rf"│ {re.escape(bad)} +│", wide.output), wide.output
+    assert re.search(r"│ +3 │", wide.output), wide.output
