@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,25 @@ def test_quarantine_reasons_stay_readable_on_a_narrow_terminal(tmp_path: Path) -
     # a table whose reasons read from the left, and whose line numbers line up on the right
     assert re.search(rf"│ {re.escape(bad)} +│", wide.output), wide.output
     assert re.search(r"│ +3 │", wide.output), wide.output
+
+
+def test_predict_show_speaks_korean_for_a_shop_too_young_to_predict(shop: Path) -> None:
+    done = runner.invoke(app, ["-w", str(shop), "refresh", "--as-of", AS_OF])
+    assert done.exit_code == 0, done.output
+    # by hand from ROWS: a purchase is an order that is not cancelled (each order once)
+    orders = {(order, member) for order, _, member, _, status, _, _ in ROWS if status != "취소완료"}
+    purchases = Counter(member for _, member in orders)
+    buyers, repeat = len(purchases), sum(n >= 2 for n in purchases.values())
+
+    ko = runner.invoke(app, ["-w", str(shop), "predict", "show"], env={"COLUMNS": "250"})
+    assert ko.exit_code == 0, ko.output
+    text = re.sub(r"\s+", " ", ko.output)
+    assert text.startswith(" 예측 (최근 갱신)") or text.startswith("예측 (최근 갱신)"), text
+    assert "상태 │ 데이터 부족: 예측하지 않음 (too_little_data)" in text, text
+    assert f"이유 │ 구매 고객 {buyers}명, 재구매 고객 {repeat}명입니다." in text, text
+    assert "설정 enabled │ 예" in text and f"학습한 고객 수 │ {buyers}" in text, text
+    for english in ("as of", "status", "why", "customers fitted", "repeat buyers", "True"):
+        assert f"│ {english} " not in text, english
+
+    en = runner.invoke(app, ["-w", str(shop), "predict", "show", "--lang", "en"])
+    assert "not enough history" in en.output and "customers fitted" in en.output
