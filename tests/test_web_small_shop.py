@@ -98,7 +98,12 @@ def test_the_timeline_shows_seoul_times_in_any_browser_zone(shop: Path, zone: st
         page.wait_for_selector("ol.timeline li")
         timeline = page.locator("ol.timeline").inner_text()
         profile = page.locator("#main").inner_text()
+        contact = page.locator("#contact").inner_text()
         browser.close()
+    # the export says nothing of marketing consent: not agreed (미동의), never refused (거부)
+    assert "수신 미동의" in contact and "거부" not in contact, contact
+    # a member (주문자ID given) is shown as one, beside whether the shop knows the customer
+    assert re.search(r"비회원 주문 고객\s+아니오", profile), profile
     for _, _, shown, _ in ORDERS:
         assert shown in re.sub(r"\s+", " ", timeline), (zone, timeline)
     # first and last order dates are days, not instants: the same calendar day everywhere

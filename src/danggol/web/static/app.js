@@ -650,7 +650,7 @@ async function pageCustomer(main, id) {
     : h("p", { class: "muted", id: "contact-guarded" }, t("contact_guarded")));
   const groups = [
     ["sec_purchases", ["number_of_orders", "amount_spent", "aov", "first_order_date", "last_order_date", "days_since_last_order", "avg_days_between_orders", "refunds", "favourite_category", "distinct_products", "distinct_categories"]],
-    ["sec_person", ["gender", "age", "customer_countries", "customer_regions", "customer_cities", "signup_date", "signup_channel", "customer_tags", "known_customer"]],
+    ["sec_person", ["gender", "age", "customer_countries", "customer_regions", "customer_cities", "signup_date", "signup_channel", "customer_tags", "known_customer", "guest"]],
     ["sec_scores", ["amount_spent_percentile", "frequency_percentile", "spend_tier", "frequency_tier", "r_score", "f_score", "m_score", "fm_score", "grade_amount", "grade_orders"]],
     ["sec_activity", ["first_event_date", "last_event_date", "events_total"]],
   ];
