@@ -21,7 +21,7 @@ VALUES: dict[str, dict[str, dict[str, str]]] = {
     },
     "email_subscription_status": {
         "subscribed": {"ko": "수신 동의", "en": "Subscribed"},
-        "not_subscribed": {"ko": "수신 거부", "en": "Not subscribed"},
+        "not_subscribed": {"ko": "수신 미동의", "en": "Not subscribed"},
     },
     "account_status": {
         "enabled": {"ko": "계정 활성", "en": "Enabled"},

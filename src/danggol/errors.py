@@ -14,6 +14,16 @@ class ConfigError(DanggolError, ValueError):
     """A workspace setting or a command option is not valid."""
 
 
+class TooLittleDataError(ConfigError):
+    """The shop's history is too short for a computation (a backtest): a fact about the data,
+    not a mistake, said in English (the message) and in Korean (``ko``) for the dashboard and
+    the report."""
+
+    def __init__(self, message: str, *, ko: str) -> None:
+        super().__init__(message)
+        self.ko = ko
+
+
 class WorkspaceError(DanggolError, FileNotFoundError):
     """The workspace folder is missing, not initialised, or cannot be written."""
 

@@ -20,6 +20,7 @@ from danggol import pipeline
 from danggol.activation import exports, webhooks
 from danggol.errors import ConfigError, DanggolError
 from danggol.ingest.load import ingest_files
+from danggol.ingest.readers import EXCEL_SUFFIXES
 from danggol.serial import ToDict
 from danggol.store import tables as store_tables
 from danggol.store.workspace import Workspace
@@ -28,7 +29,11 @@ from danggol.store.workspace import Workspace
 TABLES = {name: store_tables.columns(name) for name in store_tables.SCHEDULE}
 #: the order tables are loaded in (an order line needs its order)
 LOAD_ORDER = ("customers", "orders", "order_items", "products", "events")
-SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".jsonl", ".ndjson", ".json")
+#: the files an inbox loads: what ``danggol ingest`` reads, Excel downloads included
+SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".jsonl", ".ndjson", ".json", *EXCEL_SUFFIXES)
+#: names that are never data: Excel's owner file of an open workbook (``~$name.xlsx``),
+#: LibreOffice's lock (``.~lock.name#``) and other hidden files
+SKIPPED_PREFIXES = ("~$", ".")
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,8 @@ def new_files(ws: Workspace, inbox: Path) -> list[tuple[str, Path]]:
             continue
         for path in sorted(folder.iterdir()):
             if path.suffix.lower() not in SUFFIXES or not path.is_file():
+                continue
+            if path.name.startswith(SKIPPED_PREFIXES):
                 continue
             st = path.stat()
             if (str(path.resolve()), st.st_size, st.st_mtime) not in known:

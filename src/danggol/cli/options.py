@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -293,6 +294,15 @@ def print_json(data: object) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
 
 
+#: the fewest cells a column of words (TEXT_WIDTH) or of sentences (cells longer than
+#: SENTENCE: a reason, an error) is given before a table becomes a list of its rows
+TEXT_WIDTH = 12
+SENTENCE = 40
+SENTENCE_WIDTH = 30
+#: a cell that is a figure (a count, ₩1,234, 41.5%, a date, > 10, ≤ 15) or a dash for none
+_FIGURE = re.compile(r"[-+<>≤≥=~₩$€£¥\s]*\d|[-–—·]\Z")
+
+
 def rich_table(
     title: str,
     rows: Sequence[Sequence[object]],
@@ -310,8 +320,16 @@ def rich_table(
     cells = [tuple(str(v) for v in row) for row in rows]
     width = (console or out).width
     need = {i: max([cell_len(headers[i]), *(cell_len(r[i]) for r in cells)]) for i in ids}
-    # borders and padding: 3 cells a column and one more; at least 4 cells for other columns
-    least = sum(need.values()) + 4 * (len(headers) - len(need)) + 3 * len(headers) + 1
+    numeric = {i: all(_FIGURE.match(r[i]) for r in cells if r[i]) for i in range(len(headers))}
+    # borders and padding: 3 cells a column and one more; at least 4 cells for a column of
+    # figures, a few words for a column of words, and more for sentences — a reason folded
+    # into a 10-cell column cannot be read
+    least = sum(need.values()) + 3 * len(headers) + 1
+    for i in range(len(headers)):
+        if i not in need:
+            longest = max([cell_len(headers[i]), *(cell_len(r[i]) for r in cells)])
+            words = TEXT_WIDTH if longest <= SENTENCE else SENTENCE_WIDTH
+            least += 4 if numeric[i] else min(longest, words)
     if cells and least > width:
         lines = Text(title + "\n", style="bold")
         for row in cells:
@@ -324,8 +342,8 @@ def rich_table(
     for i, h in enumerate(headers):
         if i in need:
             table.add_column(h, no_wrap=True, min_width=need[i], overflow="ignore")
-        else:
-            table.add_column(h, justify="right" if i else "left", overflow="fold")
+        else:  # figures line up on the right; words (a reason, a title, a rule) read from the left
+            table.add_column(h, justify="right" if i and numeric[i] else "left", overflow="fold")
     for row in cells:
         table.add_row(*row)
     return table

@@ -12,8 +12,10 @@ import typer
 from danggol.choices import BACKTEST_MODELS, FIT_MODELS, SUPERVISED_METHODS
 from danggol.cli.options import (
     JsonOpt,
+    LangOpt,
     ListFormatOpt,
     as_of_day,
+    check_lang,
     listing_format,
     money,
     number,
@@ -227,10 +229,16 @@ def diagnostics_tables(data: dict[str, Any]) -> list[Any]:
 
 
 @predict_app.command("show")
-def show_cmd(ctx: typer.Context, json_: JsonOpt = False, format: ListFormatOpt = "table") -> None:
+def show_cmd(
+    ctx: typer.Context,
+    lang: LangOpt = "ko",
+    json_: JsonOpt = False,
+    format: ListFormatOpt = "table",
+) -> None:
     """The predictions the last refresh made: model, parameters, settings, and the fields' spread."""
     from danggol.predict.customers import overview as prediction_overview
 
+    lang = check_lang(lang)
     fmt = listing_format(format, json_)
     with open_workspace(ctx) as ws:
         data = prediction_overview(ws.ibis)
@@ -240,70 +248,139 @@ def show_cmd(ctx: typer.Context, json_: JsonOpt = False, format: ListFormatOpt =
     records = [{"field": k, "value": v} for k, v in data["fields"].items()]
     if print_listing(fmt, data, records):
         return
+    ko = lang == "ko"
+
+    def w(en: str, korean: str) -> str:
+        return korean if ko else en
+
+    def yes(value: object) -> object:
+        if isinstance(value, bool):
+            return w("yes" if value else "no", "예" if value else "아니오")
+        return value
+
     run = data["run"]
-    rows: list[tuple[object, ...]] = [("as of", run["as_of"]), ("status", run["status"])]
+    status = run["status"]
+    rows: list[tuple[object, ...]] = [
+        (w("as of", "기준일"), run["as_of"]),
+        (w("status", "상태"), f"{STATUS_WORDS[status]} ({status})" if ko else status),
+    ]
     if run["reason"]:
-        rows.append(("why", run["reason"]))
-    rows += [(f"setting {k}", v) for k, v in run["settings"].items()]
+        rows.append((w("why", "이유"), _reason_ko(run) if ko else run["reason"]))
+    rows += [(w(f"setting {k}", f"설정 {k}"), yes(v)) for k, v in run["settings"].items()]
     if run.get("choice_summary"):
-        rows.append(("model choice (auto)", run["choice_summary"]))
+        rows.append((w("model choice (auto)", "모델 선택 (auto)"), run["choice_summary"]))
     if run.get("model"):
-        rows.append(("model used", run["model"]))
+        rows.append((w("model used", "사용한 모델"), run["model"]))
     if run.get("repurchase_model") and run["repurchase_model"] != run.get("model"):
-        rows.append(("repurchase_probability from", run["repurchase_model"]))
+        rows.append((w("repurchase_probability from", "재구매 확률 모델"), run["repurchase_model"]))
     for passed in run.get("fallbacks", []):
-        rows.append((f"not used: {passed['model']}", passed["reason"]))
+        rows.append(
+            (w(f"not used: {passed['model']}", f"쓰지 않음: {passed['model']}"), passed["reason"])
+        )
     if run.get("converged") is not None:
-        rows.append(("converged", "yes" if run["converged"] else "no"))
+        rows.append((w("converged", "수렴"), yes(bool(run["converged"]))))
     se = run.get("model_params_se", {})
     rows += [
-        (f"model {k}", significant(v) + (f" (± {significant(se[k], 2)})" if k in se else ""))
+        (
+            w(f"model {k}", f"모델 모수 {k}"),
+            significant(v) + (f" (± {significant(se[k], 2)})" if k in se else ""),
+        )
         for k, v in run["model_params"].items()
     ]
     if run["log_likelihood"] is not None:
-        rows.append(("log likelihood", f"{run['log_likelihood']:.2f}"))
+        rows.append((w("log likelihood", "로그 가능도"), f"{run['log_likelihood']:.2f}"))
     if run.get("spend_model"):
-        rows.append(("spend model used", run["spend_model"]))
+        rows.append((w("spend model used", "사용한 구매금액 모델"), run["spend_model"]))
     spend_se = run.get("spend_params_se", {})
     rows += [
         (
-            f"spend {k}",
+            w(f"spend {k}", f"구매금액 모델 모수 {k}"),
             significant(v) + (f" (± {significant(spend_se[k], 2)})" if k in spend_se else ""),
         )
         for k, v in run["spend_params"].items()
     ]
     if run["spend_reason"]:
-        rows.append(("spend model", run["spend_reason"]))
+        rows.append((w("spend model", "구매금액 모델"), run["spend_reason"]))
     if run.get("zero_value_buyers"):
-        rows.append(("repeat buyers with spend <= 0", f"{run['zero_value_buyers']:,}"))
+        rows.append(
+            (
+                w("repeat buyers with spend <= 0", "구매금액 0 이하 재구매 고객"),
+                f"{run['zero_value_buyers']:,}",
+            )
+        )
     for key, total in run.get("totals", {}).items():
         rows.append(
             (
-                f"total {key} (90% interval)",
+                w(f"total {key} (90% interval)", f"합계 {key} (90% 구간)"),
                 f"{total['value']:,.1f} ({total['low']:,.1f} – {total['high']:,.1f})",
             )
         )
     if run.get("interval_reason"):
-        rows.append(("intervals", run["interval_reason"]))
+        rows.append((w("intervals", "구간"), run["interval_reason"]))
     if run["vip_clv_threshold"] is not None:
         rows.append(
             (
-                f"future VIP: predicted_clv ≥ ({run['vip_grade']})",
+                w(
+                    f"future VIP: predicted_clv ≥ ({run['vip_grade']})",
+                    f"예비 VIP: 예상 고객생애가치 ≥ ({run['vip_grade']})",
+                ),
                 money(run["vip_clv_threshold"], currency),
             )
         )
     rows += [
-        ("customers fitted", f"{run['customers']:,}"),
-        ("repeat buyers", f"{run['repeat_buyers']:,}"),
+        (w("customers fitted", "학습한 고객 수"), f"{run['customers']:,}"),
+        (w("repeat buyers", "재구매 고객 수"), f"{run['repeat_buyers']:,}"),
     ]
     for c in run["vip_clusters"]:
         centre = ", ".join(f"{k} {number(round(v, 2))}" for k, v in c["centroid"].items())
-        rows.append((f"vip_cluster {c['key']} ({c['name_ko']})", f"{c['size']:,}: {centre}"))
+        rows.append(
+            (
+                w(f"vip_cluster {c['key']} ({c['name_ko']})", f"VIP 세부 유형 {c['name_ko']}"),
+                f"{c['size']:,}: {centre}",
+            )
+        )
     if run["vip_cluster_reason"]:
-        rows.append(("vip_cluster", run["vip_cluster_reason"]))
+        rows.append((w("vip_cluster", "VIP 세부 유형"), run["vip_cluster_reason"]))
     for key, value in data["fields"].items():
-        rows.append((key, _field_value(key, value, currency)))
-    out.print(rich_table("predictions (last refresh)", rows, ("", "value")))
+        label = FIELD_WORDS.get(key, key) if ko else key
+        rows.append((label, _field_value(key, value, currency)))
+    title = w("predictions (last refresh)", "예측 (최근 갱신)")
+    out.print(rich_table(title, rows, ("", w("value", "값"))))
+
+
+#: a prediction run's status in Korean
+STATUS_WORDS = {
+    "fitted": "예측함",
+    "fallback": "대체 모델로 예측함",
+    "too_little_data": "데이터 부족: 예측하지 않음",
+    "disabled": "꺼짐",
+}
+#: the spread of the prediction fields (``predict show``), in Korean
+FIELD_WORDS = {
+    "customers": "고객 수",
+    "predicted": "예측한 고객 수",
+    "expected_orders": "예상 구매 횟수 합계",
+    "mean_p_alive": "평균 활성 확률",
+    "mean_repurchase_probability": "평균 재구매 확률",
+    "predicted_clv": "예상 고객생애가치 합계",
+    "median_predicted_clv": "예상 고객생애가치 중앙값",
+    "with_next_order_date": "다음 구매 예상일이 있는 고객 수",
+    "future_vips": "예비 VIP 수",
+}
+
+
+def _reason_ko(run: dict[str, Any]) -> str:
+    """Why no predictions were made, in Korean when it is the shop's short history (the
+    reason a new shop sees); any other reason as the library words it."""
+    from danggol.predict.guards import MIN_CUSTOMERS, MIN_REPEAT_BUYERS
+
+    if run["status"] != "too_little_data":
+        return str(run["reason"])
+    return (
+        f"구매 고객 {run['customers']:,}명, 재구매 고객 {run['repeat_buyers']:,}명입니다. "
+        f"예측 모델에는 구매 고객 {MIN_CUSTOMERS}명, 재구매 고객 {MIN_REPEAT_BUYERS}명 이상이 "
+        f"필요해 {run['as_of']} 기준으로 예측하지 않았습니다."
+    )
 
 
 #: fields of ``predict show`` that are amounts of money, and those that are probabilities

@@ -22,6 +22,7 @@ from danggol.cli.options import (
     check_lang,
     err,
     listing_format,
+    money,
     open_workspace,
     out,
     parse_date,
@@ -289,33 +290,63 @@ def explain_cmd(
         day = as_of_day(as_of, ws.config)
         tgt = service.target(ws, target, parse_params(param))
         result = explain(service.explain_compiler(ws, tgt, day), tgt.tree, customer, lang=lang)
+        currency = ws.config.currency
     if json_:
         print_json(result)
         return
-    verdict = (
-        ("포함" if result["in_segment"] else "제외")
-        if lang == "ko"
-        else ("IN" if result["in_segment"] else "OUT")
-    )
-    out.print(f"customer {customer} as of {day}: [bold]{verdict}[/]")
-    _print_tree(result["tree"], 0)
+    if lang == "ko":
+        verdict = "포함" if result["in_segment"] else "제외"
+        out.print(f"고객 {escape(customer)} · 기준일 {day}: [bold]{verdict}[/]")
+    else:
+        verdict = "IN" if result["in_segment"] else "OUT"
+        out.print(f"customer {escape(customer)} as of {day}: [bold]{verdict}[/]")
+    _print_tree(result["tree"], 0, lang, currency)
 
 
-def _print_tree(node: dict[str, Any], depth: int) -> None:
+#: the words around an explained condition's values, per language
+EXPLAIN_WORDS = {
+    "ko": {"value": "값", "compared_with": "비교 기준", "none": "없음"},
+    "en": {"value": "value", "compared_with": "compared with", "none": "none"},
+}
+
+
+def _print_tree(node: dict[str, Any], depth: int, lang: str, currency: str) -> None:
+    from danggol.segments.explain import GROUP_WORDS
+
     mark = "[green]✓[/]" if node["held"] else "[red]✗[/]"
     pad = "  " * depth
     if "children" in node:
-        out.print(f"{pad}{mark} {node['group'].upper()}", highlight=False)
+        group = {"all": "All", "any": "AnyOf", "not": "Not"}[node["group"]]
+        words = GROUP_WORDS["ko"][group] if lang == "ko" else node["group"].upper()
+        out.print(f"{pad}{mark} {words}", highlight=False)
         for child in node["children"]:
-            _print_tree(child, depth + 1)
+            _print_tree(child, depth + 1, lang, currency)
         return
-    value = node["value"]
-    extra = (
-        f"  (value: {value}"
-        + (f", compared with {node['compared_with']}" if node["compared_with"] is not None else "")
-        + ")"
-    )
-    out.print(f"{pad}{mark} {node['words']}{extra}", highlight=False)
+    w = EXPLAIN_WORDS[lang]
+    shown = f"{w['value']}: {_shown(node, 'value', lang, currency)}"
+    if node["compared_with"] is not None:
+        shown += f", {w['compared_with']}: {_shown(node, 'compared_with', lang, currency)}"
+    out.print(f"{pad}{mark} {escape(node['words'])}  ({escape(shown)})", highlight=False)
+
+
+def _shown(node: dict[str, Any], key: str, lang: str, currency: str) -> str:
+    """An explained value as the other tables show it: money in the shop's currency without
+    decimals for KRW, a code by its name, yes/no, and 'none' for a missing value."""
+    from danggol.segments.explain import field_of, is_money, value_name
+
+    value = node[key]
+    field = field_of(node.get("condition") or "")
+    if value is None:
+        return EXPLAIN_WORDS[lang]["none"]
+    if isinstance(value, bool):
+        return ("예" if value else "아니오") if lang == "ko" else ("yes" if value else "no")
+    if isinstance(value, int | float) and is_money(field):
+        return money(value, currency)
+    if isinstance(value, float) and value.is_integer():
+        return f"{int(value):,}"
+    if isinstance(value, int | float):
+        return f"{value:,}"
+    return value_name(field, value, lang) or str(value)
 
 
 @segment_app.command("diff")

@@ -26,7 +26,7 @@ AllowedHostOpt = Annotated[
     typer.Option(
         "--allowed-host",
         help="a host name the server answers to beside 127.0.0.1, localhost and --host "
-        "(repeatable; also allowed_hosts in [web] of danggol.toml)",
+        "(repeatable; also allowed_hosts in \\[web] of danggol.toml)",  # \\[: not Rich markup
     ),
 ]
 
@@ -70,7 +70,7 @@ def serve_workspace(
     if host in WILDCARDS and not extra:
         err.print(
             f"on {host} the server answers only to 127.0.0.1, localhost and [::1]: name the "
-            "host others use with --allowed-host NAME (or allowed_hosts in [web] of danggol.toml)"
+            "host others use with --allowed-host NAME (or allowed_hosts in \\[web] of danggol.toml)"
         )
     # the CLI's counts ask this server while it runs (cli/remote.py); only a server that
     # guards every call hands its token to them, in a file only this user can read

@@ -635,12 +635,20 @@ def _derived_sql(table: Table, rules: Rules) -> str:
     events."""
     replace = []
     for col in table.columns:
-        if col.default is not None and col.name != "refunded_amount":
+        special = ("refunded_amount", "status") if table.name == "orders" else ()
+        if col.default is not None and col.name not in special:
             replace.append(f"COALESCE({q(col.name)}, {_default_sql(col)}) AS {q(col.name)}")
     if table.name == "orders":  # a refund of unknown amount on a refunded order is all of it
         replace.append(
             "CASE WHEN _raw_refunded_amount IS NULL AND status = 'refunded' THEN total "
             "ELSE COALESCE(refunded_amount, 0.0) END AS refunded_amount"
+        )
+        # a paid order with a refund is partly refunded (WooCommerce keeps 'completed' or
+        # 'processing' after a partial refund; only refunded_total says so)
+        replace.append(
+            "CASE WHEN COALESCE(status, 'paid') = 'paid' AND refunded_amount > 0 THEN "
+            "CASE WHEN refunded_amount >= total THEN 'refunded' ELSE 'partially_refunded' END "
+            "ELSE COALESCE(status, 'paid') END AS status"
         )
     if table.name in ("orders", "customers"):
         replace.append(_guest_id(table, rules))

@@ -288,7 +288,8 @@ def _predictions(data: ReportData, lang: str, figs: dict[str, Figure]) -> str:
     if b is None:
         if not data.diagnostics_reason:
             return ""
-        reason = label("diag_none", lang, reason=data.diagnostics_reason)
+        said = data.diagnostics_reason_ko if lang == "ko" else ""
+        reason = label("diag_none", lang, reason=said or data.diagnostics_reason)
         return _section(
             "diagnostics", lang, f'<p class="muted" id="no-diagnostics">{esc(reason)}</p>'
         )

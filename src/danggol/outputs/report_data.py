@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from danggol import analytics
 from danggol.analytics import Affinity, Cohorts, Concentration, Migration
 from danggol.dates import shift
-from danggol.errors import ConfigError
+from danggol.errors import ConfigError, TooLittleDataError
 from danggol.scores import scored_profile, stage_shares
 from danggol.scores.rfm import SegmentMap, load_segment_map
 from danggol.scores.summaries import GridCell, rfm_cells, stage_counts
@@ -270,6 +270,8 @@ class ReportData:
     #: when it cannot run, ``diagnostics_reason`` saying why
     diagnostics: Backtest | None = None
     diagnostics_reason: str = ""
+    #: the same reason in Korean when it is a shop's too short history (else "")
+    diagnostics_reason_ko: str = ""
 
 
 def collect_report(
@@ -338,8 +340,9 @@ def prediction_diagnostics(ws: Workspace, as_of: dt.date) -> dict[str, Any]:
             time_unit=settings.time_unit,
         )
     except ConfigError as e:
-        return {"diagnostics": None, "diagnostics_reason": str(e)}
-    return {"diagnostics": run, "diagnostics_reason": ""}
+        ko = e.ko if isinstance(e, TooLittleDataError) else ""
+        return {"diagnostics": None, "diagnostics_reason": str(e), "diagnostics_reason_ko": ko}
+    return {"diagnostics": run, "diagnostics_reason": "", "diagnostics_reason_ko": ""}
 
 
 def _last_cohorts(co: Cohorts, months: int) -> Cohorts:

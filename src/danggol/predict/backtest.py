@@ -25,7 +25,7 @@ from typing import Any
 import ibis
 import numpy as np
 
-from danggol.errors import ConfigError
+from danggol.errors import ConfigError, TooLittleDataError
 from danggol.predict.diagnostics import conditional_expectations, p_alive_matrix, tracking
 from danggol.predict.guards import MIN_CUSTOMERS, MIN_REPEAT_BUYERS, spend_rows
 from danggol.predict.models import BGNBD, MBGNBD, GammaGamma, ParetoNBD
@@ -195,21 +195,27 @@ def backtest(
     T = np.asarray(summary.column("T").to_numpy(), dtype=float)
     repeat_buyers = int((x > 0).sum())
     if n < MIN_CUSTOMERS:
-        raise ConfigError(
+        raise TooLittleDataError(
             f"too little data to backtest: {n} customers bought before the cutoff {cutoff} "
-            f"(need at least {MIN_CUSTOMERS})"
+            f"(need at least {MIN_CUSTOMERS})",
+            ko=f"백테스트할 데이터가 아직 부족합니다. 기준일 {cutoff} 전에 구매한 고객이 {n:,}명입니다 "
+            f"(최소 {MIN_CUSTOMERS}명 필요).",
         )
     if repeat_buyers < MIN_REPEAT_BUYERS:
-        raise ConfigError(
+        raise TooLittleDataError(
             f"too little data to backtest: {repeat_buyers} repeat buyers before the cutoff "
-            f"{cutoff} (need at least {MIN_REPEAT_BUYERS})"
+            f"{cutoff} (need at least {MIN_REPEAT_BUYERS})",
+            ko=f"백테스트할 데이터가 아직 부족합니다. 기준일 {cutoff} 전 재구매 고객이 "
+            f"{repeat_buyers:,}명입니다 (최소 {MIN_REPEAT_BUYERS}명 필요).",
         )
     end = cutoff + dt.timedelta(days=horizon_days)
     counts = holdout_counts(con, cutoff, end)
     if not counts:
-        raise ConfigError(
+        raise TooLittleDataError(
             f"too little data to backtest: no purchases after the cutoff {cutoff} "
-            f"(up to {end}); choose an earlier cutoff"
+            f"(up to {end}); choose an earlier cutoff",
+            ko=f"백테스트할 데이터가 아직 부족합니다. 기준일 {cutoff} 뒤({end}까지) 구매가 "
+            "없습니다. 더 이른 기준일을 고르세요.",
         )
     actual = np.array([counts.get(c, 0) for c in ids], dtype=float)
 

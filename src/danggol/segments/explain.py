@@ -141,6 +141,27 @@ def _named_value(expr: object, field: str, lang: str, *, between: bool = False) 
     return None
 
 
+def field_of(condition: str) -> str | None:
+    """The profile field a condition's text starts with (``amount_spent >= 50000`` →
+    ``amount_spent``), or None (a function call, ``MATCHES``…)."""
+    head = condition.split(" ", 1)[0]
+    return head if head in FIELDS else None
+
+
+def value_name(field: str | None, value: object, lang: str) -> str | None:
+    """A coded value's name (``female`` → 여성, ``loyal`` → 우수 단골), or None."""
+    if field is None or not isinstance(value, str):
+        return None
+    names = _code_names(field)
+    key = value if value in names else value.lower()
+    return names[key][lang] if key in names else None
+
+
+def is_money(field: str | None) -> bool:
+    spec = FIELDS.get(field) if field else None
+    return bool(spec and spec.money)
+
+
 def _call_words(call: n.Call, lang: str) -> str:
     spec = FUNCTIONS[call.name]
     parts = []

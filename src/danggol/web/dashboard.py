@@ -57,6 +57,18 @@ def _rows(table: Any) -> list[dict[str, Any]]:
     return [{k: plain(v) for k, v in row.items()} for row in table.to_pyarrow().to_pylist()]
 
 
+def _instants(rows: list[dict[str, Any]], column: str) -> list[dict[str, Any]]:
+    """The store keeps times as UTC without an offset; handed out so, a browser reads
+    ``2025-06-30T14:30:00`` as its own local time (9 hours early in Seoul). Each row's
+    ``column`` gets its offset: ``2025-06-30T14:30:00+00:00``."""
+    for row in rows:
+        value = row.get(column)
+        time = value[10:] if isinstance(value, str) else ""
+        if time and not time.endswith("Z") and "+" not in time and "-" not in time:
+            row[column] = f"{value}+00:00"
+    return rows
+
+
 def stored_as_of(ws: Workspace) -> dt.date | None:
     """The as-of date of the profile the last refresh stored (None before the first)."""
     if SNAPSHOT_META not in ws.ibis.list_tables():
@@ -407,11 +419,17 @@ def customer_detail(ws: Workspace, customer_id: str, as_of: dt.date) -> dict[str
         "as_of": as_of.isoformat(),
         "profile": {k: v for k, v in row.items() if k not in predictions},
         "predictions": predictions,
-        "orders": _rows(
-            orders.select(*order_cols).order_by(ibis.desc("ordered_at")).limit(TIMELINE_LIMIT)
+        "orders": _instants(
+            _rows(
+                orders.select(*order_cols).order_by(ibis.desc("ordered_at")).limit(TIMELINE_LIMIT)
+            ),
+            "ordered_at",
         ),
-        "events": _rows(
-            events.select(*event_cols).order_by(ibis.desc("occurred_at")).limit(TIMELINE_LIMIT)
+        "events": _instants(
+            _rows(
+                events.select(*event_cols).order_by(ibis.desc("occurred_at")).limit(TIMELINE_LIMIT)
+            ),
+            "occurred_at",
         ),
         "segments": segments,
         "grades": [

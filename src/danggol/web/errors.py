@@ -22,6 +22,7 @@ from danggol.errors import (
     DanggolError,
     SegmentError,
     StoreBusyError,
+    TooLittleDataError,
     WorkspaceError,
 )
 
@@ -117,6 +118,8 @@ def danggol_error(exc: DanggolError) -> tuple[int, dict[str, Any]]:
         return 404, error_body("not_found", str(exc))
     if isinstance(exc, StoreBusyError):
         return 503, error_body("busy", str(exc))
+    if isinstance(exc, TooLittleDataError):  # not the caller's mistake: said in both languages
+        return 400, error_body("too_little_data", str(exc), message_ko=exc.ko)
     if isinstance(exc, ConfigError):
         return 400, error_body("bad_request", str(exc))
     if isinstance(exc, WorkspaceError):

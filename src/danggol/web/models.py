@@ -39,6 +39,8 @@ class ErrorDetail(BaseModel):
     caret: str | None = None
     suggestion: str | None = None
     path: str | None = None
+    #: too_little_data (a shop whose history is too short): the message in Korean
+    message_ko: str | None = None
 
 
 class ErrorOut(BaseModel):
@@ -49,7 +51,8 @@ class ErrorOut(BaseModel):
 
 #: what each error status means in this API
 ERROR_DESCRIPTIONS = {
-    400: "Bad input (bad_request, bad_date, bad_segment, builtin_segment; a NUL character)",
+    400: "Bad input (bad_request, bad_date, bad_segment, builtin_segment; a NUL character; "
+    "too_little_data: the shop's history is too short for a backtest, with message_ko)",
     401: "The access token is missing or wrong (unauthorized)",
     404: "No such segment, customer, campaign or field (not_found)",
     409: "A conflict (segment_exists; a refresh already running; other_workspace)",

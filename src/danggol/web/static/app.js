@@ -60,10 +60,13 @@ function fmtMoney(v, compact = false) {
 }
 function fmtDate(iso) {
   if (!iso) return "–";
-  const d = new Date(iso.length === 10 ? `${iso}T00:00:00` : iso);
+  // a day is that calendar day wherever the browser is (read and written in UTC); a time
+  // (with its offset, as the API sends it) is shown in the shop's time zone
+  const day = iso.length === 10;
+  const d = new Date(day ? `${iso}T00:00:00Z` : iso);
   if (Number.isNaN(d.getTime())) return iso;
-  const opts = iso.length === 10 ? { dateStyle: "medium" } : { dateStyle: "medium", timeStyle: "short" };
-  return new Intl.DateTimeFormat(locale(), Object.assign(opts, { timeZone: (App.status && App.status.timezone) || "Asia/Seoul" })).format(d);
+  const opts = day ? { dateStyle: "medium", timeZone: "UTC" } : { dateStyle: "medium", timeStyle: "short", timeZone: (App.status && App.status.timezone) || "Asia/Seoul" };
+  return new Intl.DateTimeFormat(locale(), opts).format(d);
 }
 function fmtShortDate(iso) {
   if (!iso) return "–";
@@ -647,7 +650,7 @@ async function pageCustomer(main, id) {
     : h("p", { class: "muted", id: "contact-guarded" }, t("contact_guarded")));
   const groups = [
     ["sec_purchases", ["number_of_orders", "amount_spent", "aov", "first_order_date", "last_order_date", "days_since_last_order", "avg_days_between_orders", "refunds", "favourite_category", "distinct_products", "distinct_categories"]],
-    ["sec_person", ["gender", "age", "customer_countries", "customer_regions", "customer_cities", "signup_date", "signup_channel", "customer_tags", "known_customer"]],
+    ["sec_person", ["gender", "age", "customer_countries", "customer_regions", "customer_cities", "signup_date", "signup_channel", "customer_tags", "known_customer", "guest"]],
     ["sec_scores", ["amount_spent_percentile", "frequency_percentile", "spend_tier", "frequency_tier", "r_score", "f_score", "m_score", "fm_score", "grade_amount", "grade_orders"]],
     ["sec_activity", ["first_event_date", "last_event_date", "events_total"]],
   ];
@@ -723,10 +726,16 @@ async function pagePredictions(main) {
         kpi("auc", fmtNum(b.auc, 3), t("auc_note")), kpi("mae", fmtNum(b.mae, 3), t("mae_note")), kpi("rmse", fmtNum(b.rmse, 3), t("rmse_note")),
         kpi("correlation", fmtNum(b.correlation, 3), t("correlation_note")), kpi("actual_total", fmtInt(b.actual_total)), kpi("predicted_total", fmtInt(b.predicted_total))),
       h("h3", {}, t("calibration")), calibrationChart(b.calibration || []));
-  } catch (e) { metrics.replaceChildren(errorBox(e)); }
+  } catch (e) { metrics.replaceChildren(noticeOrError(e)); }
   const diag = h("div", { id: "diagnostics" }, h("p", { class: "muted" }, t("loading")));
   main.append(card(t("diagnostics"), diag));
-  try { diag.replaceChildren(...diagnosticsParts(await api("/api/predictions/diagnostics"))); } catch (e) { diag.replaceChildren(errorBox(e)); }
+  try { diag.replaceChildren(...diagnosticsParts(await api("/api/predictions/diagnostics"))); } catch (e) { diag.replaceChildren(noticeOrError(e)); }
+}
+// a shop whose history is still too short is told so in its language, not shown an error
+function noticeOrError(e) {
+  const d = e.detail || {};
+  if (d.code !== "too_little_data") return errorBox(e);
+  return h("p", { class: "muted notice", "data-code": d.code }, App.lang === "ko" && d.message_ko ? d.message_ko : d.message);
 }
 function predictionsCard(p) {
   if (!p.columns.length) return card(t("predictions"), h("p", { class: "muted", id: "no-predictions" }, t("no_predictions")));
