@@ -176,3 +176,31 @@ def test_predict_show_speaks_korean_for_a_shop_too_young_to_predict(shop: Path) 
 
     en = runner.invoke(app, ["-w", str(shop), "predict", "show", "--lang", "en"])
     assert "not enough history" in en.output and "customers fitted" in en.output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["profile", "--as-of", AS_OF],
+        ["segment", "members", "number_of_orders >= 1", "--as-of", AS_OF],
+        ["quarantine"],
+        ["report", "--as-of", AS_OF, "--no-diagnostics"],
+    ],
+    ids=["profile", "members", "quarantine", "report"],
+)
+def test_an_out_file_the_manager_already_has_is_kept(
+    shop: Path, tmp_path: Path, command: list[str]
+) -> None:
+    # last month's list, annotated in Excel: a second run must not replace it without asking
+    mine = tmp_path / "고객목록.csv"
+    kept = "\ufeffcustomer_id,메모\nhong01,VIP 전화 완료\n".encode()
+    mine.write_bytes(kept)
+    run = [*command, "--out", str(mine)]
+    refused = runner.invoke(app, ["-w", str(shop), *run])
+    assert refused.exit_code != 0
+    said = f"{refused.output} {refused.exception}"  # the error, as run() prints it
+    assert "exists" in said and "--overwrite" in said, said
+    assert mine.read_bytes() == kept
+    replaced = runner.invoke(app, ["-w", str(shop), *run, "--overwrite"])
+    assert replaced.exit_code == 0, replaced.output
+    assert mine.read_bytes() != kept

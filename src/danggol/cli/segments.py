@@ -16,6 +16,7 @@ from danggol.cli.options import (
     LangOpt,
     ListFormatOpt,
     LocalOpt,
+    OverwriteOpt,
     ParamOpt,
     TargetArg,
     as_of_day,
@@ -88,6 +89,7 @@ def members_cmd(
     fields: Annotated[str, typer.Option(help="comma-separated profile fields")] = "customer_id",
     format: Annotated[str, typer.Option("--format", help="csv | parquet | json")] = "csv",
     out_file: Annotated[Path | None, typer.Option("--out", help="file (default: stdout)")] = None,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """The customers in a segment, with chosen profile fields."""
     from danggol.outputs.files import FORMATS, write_table
@@ -111,7 +113,9 @@ def members_cmd(
         for warning in service.value_warnings(ws, tgt.tree):  # the list itself is on stdout
             err.print(f"[yellow]warning:[/] {escape(warning['en'])}", highlight=False)
         # a CSV file gets a BOM, so that Excel (Korean Windows) shows 한글 right
-        rows = write_table(members, format, out_file, excel=out_file is not None)
+        rows = write_table(
+            members, format, out_file, excel=out_file is not None, overwrite=overwrite
+        )
     if out_file is not None:
         err.print(f"{rows} customers written to {out_file}")
 
