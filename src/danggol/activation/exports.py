@@ -128,7 +128,18 @@ def export_members(
     if fmt == "esp":
         profile_cols = list(dict.fromkeys([*profile_cols, "favourite_category"]))
     table = members.select("customer_id", *[c for c in profile_cols if c != "customer_id"])
-    customers = ws.ibis.table("customers").select(*(("customer_id", *CONTACT_FIELDS)))
+    customers = ws.ibis.table("customers")
+    # a source that predates a contact column (a Postgres or Spark table without sms_opt_in)
+    # has it empty
+    customers = customers.select(
+        "customer_id",
+        *(
+            customers[c]
+            if c in customers.columns
+            else ibis.null("boolean" if c.endswith("_opt_in") else "string").name(c)
+            for c in CONTACT_FIELDS
+        ),
+    )
     table = table.left_join(customers, "customer_id").drop("customer_id_right")
     if fmt == "esp":
         table = _with_products(ws, table, result.as_of)
