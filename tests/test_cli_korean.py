@@ -204,3 +204,25 @@ def test_an_out_file_the_manager_already_has_is_kept(
     replaced = runner.invoke(app, ["-w", str(shop), *run, "--overwrite"])
     assert replaced.exit_code == 0, replaced.output
     assert mine.read_bytes() != kept
+
+
+def test_asking_members_for_names_says_where_names_are(shop: Path) -> None:
+    done = runner.invoke(
+        app,
+        ["-w", str(shop), "segment", "members", "number_of_orders >= 1", "--as-of", AS_OF,
+         "--fields", "customer_id,name,phone"],
+    )  # fmt: skip
+    said = f"{done.output} {done.exception}"
+    assert done.exit_code != 0
+    assert "unknown field(s) ['name', 'phone']" in said, said
+    command = "danggol export 'number_of_orders >= 1' --format csv --fields customer_id,name,phone"
+    assert command in said, said
+    # and that command does write them: hong01 (the only buyer; yoon22's order is cancelled)
+    out = shop.parent / "names.csv"
+    export = runner.invoke(
+        app,
+        ["-w", str(shop), "export", "number_of_orders >= 1", "--format", "csv",
+         "--fields", "customer_id,name,phone", "--out", str(out), "--as-of", AS_OF],
+    )  # fmt: skip
+    assert export.exit_code == 0, export.output
+    assert out.read_text(encoding="utf-8-sig").splitlines()[0] == '"customer_id","name","phone"'

@@ -106,8 +106,18 @@ def members_cmd(
         columns = [FIELDS[f].column if f in FIELDS else f for f in wanted]
         unknown = [f for f, c in zip(wanted, columns, strict=True) if c not in table.columns]
         if unknown:
+            from danggol.activation.exports import CONTACT_FIELDS
+
+            contact = [f for f in unknown if f in CONTACT_FIELDS]
+            hint = (
+                f". {', '.join(contact)}: contact data, not profile fields — "
+                f"danggol export '{target}' --format csv --fields customer_id,"
+                f"{','.join(contact)} --out FILE.csv writes them"
+                if contact
+                else ""
+            )
             raise ConfigError(
-                f"unknown field(s) {unknown}; the profile has {', '.join(table.columns)}"
+                f"unknown field(s) {unknown}; the profile has {', '.join(table.columns)}{hint}"
             )
         members = table.select(*columns).order_by("customer_id")
         for warning in service.value_warnings(ws, tgt.tree):  # the list itself is on stdout
