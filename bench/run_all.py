@@ -81,7 +81,14 @@ def memory(ws: Path, size: str) -> str:
         ),
         (
             "profile to a Parquet file",
-            ["profile", "--as-of", "2025-06-30", "--out", str(OUT / f"{size}-profile.parquet")],
+            [
+                "profile",
+                "--as-of",
+                "2025-06-30",
+                "--out",
+                str(OUT / f"{size}-profile.parquet"),
+                "--overwrite",  # the file of the previous run
+            ],
         ),
         (
             "segment count (ad hoc, on the stored profile)",

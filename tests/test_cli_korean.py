@@ -176,3 +176,53 @@ def test_predict_show_speaks_korean_for_a_shop_too_young_to_predict(shop: Path) 
 
     en = runner.invoke(app, ["-w", str(shop), "predict", "show", "--lang", "en"])
     assert "not enough history" in en.output and "customers fitted" in en.output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["profile", "--as-of", AS_OF],
+        ["segment", "members", "number_of_orders >= 1", "--as-of", AS_OF],
+        ["quarantine"],
+        ["report", "--as-of", AS_OF, "--no-diagnostics"],
+    ],
+    ids=["profile", "members", "quarantine", "report"],
+)
+def test_an_out_file_the_manager_already_has_is_kept(
+    shop: Path, tmp_path: Path, command: list[str]
+) -> None:
+    # last month's list, annotated in Excel: a second run must not replace it without asking
+    mine = tmp_path / "고객목록.csv"
+    kept = "\ufeffcustomer_id,메모\nhong01,VIP 전화 완료\n".encode()
+    mine.write_bytes(kept)
+    run = [*command, "--out", str(mine)]
+    refused = runner.invoke(app, ["-w", str(shop), *run])
+    assert refused.exit_code != 0
+    said = f"{refused.output} {refused.exception}"  # the error, as run() prints it
+    assert "exists" in said and "--overwrite" in said, said
+    assert mine.read_bytes() == kept
+    replaced = runner.invoke(app, ["-w", str(shop), *run, "--overwrite"])
+    assert replaced.exit_code == 0, replaced.output
+    assert mine.read_bytes() != kept
+
+
+def test_asking_members_for_names_says_where_names_are(shop: Path) -> None:
+    done = runner.invoke(
+        app,
+        ["-w", str(shop), "segment", "members", "number_of_orders >= 1", "--as-of", AS_OF,
+         "--fields", "customer_id,name,phone"],
+    )  # fmt: skip
+    said = f"{done.output} {done.exception}"
+    assert done.exit_code != 0
+    assert "unknown field(s) ['name', 'phone']" in said, said
+    command = "danggol export 'number_of_orders >= 1' --format csv --fields customer_id,name,phone"
+    assert command in said, said
+    # and that command does write them: hong01 (the only buyer; yoon22's order is cancelled)
+    out = shop.parent / "names.csv"
+    export = runner.invoke(
+        app,
+        ["-w", str(shop), "export", "number_of_orders >= 1", "--format", "csv",
+         "--fields", "customer_id,name,phone", "--out", str(out), "--as-of", AS_OF],
+    )  # fmt: skip
+    assert export.exit_code == 0, export.output
+    assert out.read_text(encoding="utf-8-sig").splitlines()[0] == '"customer_id","name","phone"'

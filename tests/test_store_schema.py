@@ -170,10 +170,10 @@ def test_a_version_2_store_gains_products_and_the_customers_new_columns(tmp_path
     con.close()
 
     with Workspace.open(path) as ws:
-        assert tables.version(ws.duck) == 3
+        assert tables.version(ws.duck) == 4  # through version 3 (and 4: sms_opt_in) at once
         assert tables.existing(ws.duck) == set(tables.all_tables())
         columns = [r[0] for r in ws.duck.execute("DESCRIBE customers").fetchall()]
-        assert columns[-2:] == ["account_status", "company"]
+        assert columns[-3:] == ["account_status", "company", "sms_opt_in"]
         rows = ws.duck.execute(
             "SELECT customer_id, email, tags, account_status, company FROM customers "
             "ORDER BY customer_id"
@@ -184,7 +184,7 @@ def test_a_version_2_store_gains_products_and_the_customers_new_columns(tmp_path
     # one version row more, the migration's; the segments over the new columns run
     con = duckdb.connect(str(path / "store.duckdb"), read_only=True)
     versions = con.execute("SELECT version FROM danggol_schema ORDER BY 1").fetchall()
-    assert versions == [(2,), (3,)]
+    assert versions == [(2,), (4,)]
     con.close()
     env = {**os.environ, "PYTHONPATH": str(SRC), "NO_COLOR": "1", "COLUMNS": "200"}
     for query, want in (
@@ -202,6 +202,28 @@ def test_a_version_2_store_gains_products_and_the_customers_new_columns(tmp_path
         )
         assert proc.returncode == 0, (query, proc.stderr)
         assert proc.stdout.startswith(want), (query, proc.stdout)
+
+
+def test_a_version_3_store_gains_the_sms_consent_column_where_a_new_store_has_it(tmp_path):
+    """Version 4 adds customers.sms_opt_in (SMS consent apart from e-mail): a version-3 store's
+    customers gain it empty, at the end, as a new store's customers have it — so a load writes
+    the same columns into both."""
+    old = Workspace.init(tmp_path / "v3")
+    with old.transaction() as con:
+        con.execute('ALTER TABLE customers DROP COLUMN "sms_opt_in"')
+        con.execute(f"DELETE FROM {tables.VERSION_TABLE}")
+        con.execute(f"INSERT INTO {tables.VERSION_TABLE} VALUES (3, '2026-12-01')")
+        con.execute("INSERT INTO customers (customer_id, marketing_opt_in) VALUES ('c1', true)")
+    old.close()
+    fresh = Workspace.init(tmp_path / "new")
+    want = [r[0] for r in fresh.duck.execute("DESCRIBE customers").fetchall()]
+    fresh.close()
+    with Workspace.open(tmp_path / "v3") as ws:
+        assert tables.version(ws.duck) == 4
+        assert [r[0] for r in ws.duck.execute("DESCRIBE customers").fetchall()] == want
+        assert ws.duck.execute(
+            "SELECT customer_id, marketing_opt_in, sms_opt_in FROM customers"
+        ).fetchall() == [("c1", True, None)]
 
 
 def test_a_store_from_a_newer_danggol_is_refused_with_what_to_do(tmp_path):

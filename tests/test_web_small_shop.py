@@ -134,8 +134,13 @@ def test_a_short_history_is_a_korean_note_on_the_predictions_page(shop: Path) ->
         page.wait_for_selector("#diagnostics [data-code]")
         notes = page.locator("[data-code=too_little_data]").all_inner_texts()
         errors = page.locator("#main .error").count()
+        not_made = page.locator("#not-made").inner_text()
         browser.close()
     assert errors == 0
+    # the empty predictions table says why: every order is hong01's, so one buyer, who bought
+    # len(ORDERS) >= 2 times — one repeat buyer
+    buyers, repeat = 1, int(len(ORDERS) >= 2)
+    assert f"구매 고객 {buyers}명, 재구매 고객 {repeat}명입니다." in not_made, not_made
     assert len(notes) == 2  # the backtest and its diagnostics
     for note in notes:
         assert f"기준일 {cutoff} 전에 구매한 고객이 {n}명입니다 (최소 200명 필요)" in note, note

@@ -148,6 +148,13 @@ CUSTOMERS = Table(
             "invited or declined",
         ),
         Column("company", description="the customer's company (B2B), e.g. the default address's"),
+        # last: a store migrated from version 3 gains it at the end, as a new one has it
+        Column(
+            "sms_opt_in",
+            "boolean",
+            description="consent to advertising text messages (광고성 문자 수신 동의), when the file "
+            "gives it apart from e-mail; empty: marketing_opt_in stands for every channel",
+        ),
     ),
     key=("customer_id",),
     description="one row per known customer",

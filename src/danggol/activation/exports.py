@@ -53,7 +53,7 @@ FORMATS = EXPORT_FORMATS
 MARKETING = ("esp", "sms", "ads")
 PLATFORMS = ("google", "meta")
 #: contact columns of ``customers`` an export may name beside the profile fields
-CONTACT_FIELDS = ("email", "phone", "name", "marketing_opt_in")
+CONTACT_FIELDS = ("email", "phone", "name", "marketing_opt_in", "sms_opt_in")
 DEFAULT_FIELDS = ("customer_id", "name", "email", "phone")
 OPTED_OUT = "not opted in to marketing"
 DUPLICATE = "same address as an earlier customer"
@@ -128,7 +128,18 @@ def export_members(
     if fmt == "esp":
         profile_cols = list(dict.fromkeys([*profile_cols, "favourite_category"]))
     table = members.select("customer_id", *[c for c in profile_cols if c != "customer_id"])
-    customers = ws.ibis.table("customers").select(*(("customer_id", *CONTACT_FIELDS)))
+    customers = ws.ibis.table("customers")
+    # a source that predates a contact column (a Postgres or Spark table without sms_opt_in)
+    # has it empty
+    customers = customers.select(
+        "customer_id",
+        *(
+            customers[c]
+            if c in customers.columns
+            else ibis.null("boolean" if c.endswith("_opt_in") else "string").name(c)
+            for c in CONTACT_FIELDS
+        ),
+    )
     table = table.left_join(customers, "customer_id").drop("customer_id_right")
     if fmt == "esp":
         table = _with_products(ws, table, result.as_of)
@@ -245,6 +256,13 @@ def _opted_in(row: dict[str, Any]) -> bool:
     return bool(row.get("marketing_opt_in"))
 
 
+def _sms_opted_in(row: dict[str, Any]) -> bool:
+    """Consent to advertising text messages: the customer's own SMS consent when the shop's
+    file gave one (an e-mail consent is not one for SMS), else the general marketing consent."""
+    sms = row.get("sms_opt_in")
+    return bool(sms) if sms is not None else _opted_in(row)
+
+
 def _pick(row: dict[str, Any], fields: list[str]) -> dict[str, Any]:
     return {f: _cell(row[f]) for f in fields}
 
@@ -261,12 +279,13 @@ def _reachable(
     column: str,
     normalise: Callable[[Any], str],
     left: Counter[str],
+    consent: Callable[[dict[str, Any]], bool] = _opted_in,
 ) -> Iterator[tuple[dict[str, Any], str]]:
     """The rows a message can reach through ``column`` (normalised), each address once; the
     others are counted in ``left`` by reason (not opted in, the contact error, a duplicate)."""
     seen: set[str] = set()
     for row in rows:
-        if not include and not _opted_in(row):
+        if not include and not consent(row):
             left[OPTED_OUT] += 1
             continue
         try:
@@ -304,7 +323,7 @@ def _sms(
 ) -> tuple[list[dict[str, Any]], Counter[str]]:
     kept: list[dict[str, Any]] = []
     left: Counter[str] = Counter()
-    for row, phone in _reachable(rows, include, "phone", contacts.mobile, left):
+    for row, phone in _reachable(rows, include, "phone", contacts.mobile, left, _sms_opted_in):
         base = {"customer_id": row["customer_id"], "phone": phone, "name": row["name"]}
         base.update({f: _cell(row[f]) for f in fields if f not in base})
         kept.append(base)

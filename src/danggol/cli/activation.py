@@ -12,6 +12,7 @@ from danggol.cli.options import (
     AsOfOpt,
     JsonOpt,
     ListFormatOpt,
+    OverwriteOpt,
     ParamOpt,
     TargetArg,
     as_of_day,
@@ -46,9 +47,6 @@ OptedOutOpt = Annotated[
     typer.Option("--include-opted-out", help="keep customers who did not opt in to marketing"),
 ]
 PlatformOpt = Annotated[str, typer.Option("--platform", help="ads list for: google | meta")]
-OverwriteOpt = Annotated[
-    bool, typer.Option("--overwrite", help="replace the --out file if it exists (else refused)")
-]
 KeepFormulasOpt = Annotated[
     bool,
     typer.Option(

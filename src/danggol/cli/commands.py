@@ -12,6 +12,7 @@ from danggol.cli.options import (
     AsOfOpt,
     JsonOpt,
     ListFormatOpt,
+    OverwriteOpt,
     as_of_day,
     cli_context,
     err,
@@ -148,6 +149,7 @@ def quarantine(
         Path | None,
         typer.Option("--out", help="write every quarantined row to this CSV (with a BOM)"),
     ] = None,
+    overwrite: OverwriteOpt = False,
     json_: JsonOpt = False,
     format: ListFormatOpt = "table",
 ) -> None:
@@ -157,7 +159,9 @@ def quarantine(
 
     with open_workspace(ctx) as ws:
         if out_file is not None:
-            written = write_table(quarantine_table(ws), "csv", out_file, excel=True)
+            written = write_table(
+                quarantine_table(ws), "csv", out_file, excel=True, overwrite=overwrite
+            )
             err.print(f"{written} quarantined row(s) written to {out_file}")
             return
         found = quarantined(ws, limit)
@@ -187,6 +191,7 @@ def profile(
     out_file: Annotated[
         Path | None, typer.Option("--out", help="file to write (default: stdout)")
     ] = None,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Write the customer profile: one row per customer as of a date."""
     from danggol.outputs.files import FORMATS, write_table
@@ -198,7 +203,11 @@ def profile(
         day = as_of_day(as_of, ws.config)
         # a CSV file gets a BOM, so that Excel (Korean Windows) shows 한글 right
         rows = write_table(
-            customer_profile(ws.ibis, day), format, out_file, excel=out_file is not None
+            customer_profile(ws.ibis, day),
+            format,
+            out_file,
+            excel=out_file is not None,
+            overwrite=overwrite,
         )
     if out_file is not None:
         err.print(f"{rows} customers as of {day} written to {out_file}")

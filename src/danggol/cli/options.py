@@ -54,6 +54,9 @@ ListFormatOpt = Annotated[
 ]
 LIST_FORMATS = ("table", "csv", "json")
 LangOpt = Annotated[str, typer.Option("--lang", help="labels in ko (한국어) or en")]
+OverwriteOpt = Annotated[
+    bool, typer.Option("--overwrite", help="replace the --out file if it exists (else refused)")
+]
 TargetArg = Annotated[
     str, typer.Argument(help="a saved or built-in segment name, or a query in quotes")
 ]

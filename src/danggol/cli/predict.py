@@ -372,15 +372,11 @@ FIELD_WORDS = {
 def _reason_ko(run: dict[str, Any]) -> str:
     """Why no predictions were made, in Korean when it is the shop's short history (the
     reason a new shop sees); any other reason as the library words it."""
-    from danggol.predict.guards import MIN_CUSTOMERS, MIN_REPEAT_BUYERS
+    from danggol.predict.guards import shortfall_ko
 
     if run["status"] != "too_little_data":
         return str(run["reason"])
-    return (
-        f"구매 고객 {run['customers']:,}명, 재구매 고객 {run['repeat_buyers']:,}명입니다. "
-        f"예측 모델에는 구매 고객 {MIN_CUSTOMERS}명, 재구매 고객 {MIN_REPEAT_BUYERS}명 이상이 "
-        f"필요해 {run['as_of']} 기준으로 예측하지 않았습니다."
-    )
+    return shortfall_ko(run["customers"], run["repeat_buyers"], run["as_of"])
 
 
 #: fields of ``predict show`` that are amounts of money, and those that are probabilities

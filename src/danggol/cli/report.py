@@ -8,7 +8,15 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from danggol.cli.options import AsOfOpt, as_of_day, open_workspace, out, parse_date, show_progress
+from danggol.cli.options import (
+    AsOfOpt,
+    OverwriteOpt,
+    as_of_day,
+    open_workspace,
+    out,
+    parse_date,
+    show_progress,
+)
 
 #: top-level commands, merged into the root app by cli/main.py
 app = typer.Typer()
@@ -28,6 +36,7 @@ def report(
         ),
     ] = None,
     lang: Annotated[str, typer.Option("--lang", help="ko | en")] = "ko",
+    overwrite: OverwriteOpt = False,
     png: Annotated[
         Path | None,
         typer.Option("--png", help="also write each figure as DIR/NAME.png (needs Chromium)"),
@@ -45,11 +54,13 @@ def report(
 ) -> None:
     """Write one self-contained HTML report: RFM grid, lifecycle, concentration, migration,
     cohorts, product affinity and the prediction diagnostics."""
+    from danggol.outputs.files import check_destination
     from danggol.outputs.report import check_lang, check_out_path, collect_report, save_report
     from danggol.progress import step
 
     check_lang(lang)
     check_out_path(out_file)
+    check_destination(out_file, overwrite=overwrite)  # before the work, not after it
     with open_workspace(ctx) as ws:
         day = as_of_day(as_of, ws.config)
         with show_progress(), step("report: figures"):
@@ -61,6 +72,6 @@ def report(
                 diagnostics=diagnostics,
             )
     with show_progress(), step("report: write"):
-        written = save_report(data, out_file, lang=lang, png=png)
+        written = save_report(data, out_file, lang=lang, png=png, overwrite=overwrite)
     for path in written:
         out.print(f"wrote [bold]{escape(str(path))}[/]")

@@ -16,6 +16,7 @@ from danggol.cli.options import (
     LangOpt,
     ListFormatOpt,
     LocalOpt,
+    OverwriteOpt,
     ParamOpt,
     TargetArg,
     as_of_day,
@@ -88,6 +89,7 @@ def members_cmd(
     fields: Annotated[str, typer.Option(help="comma-separated profile fields")] = "customer_id",
     format: Annotated[str, typer.Option("--format", help="csv | parquet | json")] = "csv",
     out_file: Annotated[Path | None, typer.Option("--out", help="file (default: stdout)")] = None,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """The customers in a segment, with chosen profile fields."""
     from danggol.outputs.files import FORMATS, write_table
@@ -104,14 +106,26 @@ def members_cmd(
         columns = [FIELDS[f].column if f in FIELDS else f for f in wanted]
         unknown = [f for f, c in zip(wanted, columns, strict=True) if c not in table.columns]
         if unknown:
+            from danggol.activation.exports import CONTACT_FIELDS
+
+            contact = [f for f in unknown if f in CONTACT_FIELDS]
+            hint = (
+                f". {', '.join(contact)}: contact data, not profile fields — "
+                f"danggol export '{target}' --format csv --fields customer_id,"
+                f"{','.join(contact)} --out FILE.csv writes them"
+                if contact
+                else ""
+            )
             raise ConfigError(
-                f"unknown field(s) {unknown}; the profile has {', '.join(table.columns)}"
+                f"unknown field(s) {unknown}; the profile has {', '.join(table.columns)}{hint}"
             )
         members = table.select(*columns).order_by("customer_id")
         for warning in service.value_warnings(ws, tgt.tree):  # the list itself is on stdout
             err.print(f"[yellow]warning:[/] {escape(warning['en'])}", highlight=False)
         # a CSV file gets a BOM, so that Excel (Korean Windows) shows 한글 right
-        rows = write_table(members, format, out_file, excel=out_file is not None)
+        rows = write_table(
+            members, format, out_file, excel=out_file is not None, overwrite=overwrite
+        )
     if out_file is not None:
         err.print(f"{rows} customers written to {out_file}")
 

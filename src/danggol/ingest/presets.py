@@ -151,6 +151,7 @@ SHOPIFY = Preset(
                         "Country Code",
                     ],
                     "marketing_opt_in": ["Accepts Marketing", "Accepts Email Marketing"],
+                    "sms_opt_in": "Accepts SMS Marketing",
                     "tags": "Tags",
                     "account_status": ["Account Status", "State"],
                     "company": ["Default Address Company", "Company", "Billing Company"],
@@ -476,12 +477,10 @@ KOREAN = Preset(
                     "city": ["시군구", "도시"],
                     "signup_at": ["가입일", "가입일시", "회원가입일"],
                     "signup_channel": ["가입경로", "유입경로"],
-                    "marketing_opt_in": [
-                        "마케팅수신동의",
-                        "이메일수신여부",
-                        "SMS수신여부",
-                        "수신동의",
-                    ],
+                    # e-mail and text-message consents are separate in Korean law (정보통신망법
+                    # §50) and in Cafe24's member download: SMS 수신여부 is the SMS list's own
+                    "marketing_opt_in": ["마케팅수신동의", "이메일수신여부", "수신동의"],
+                    "sms_opt_in": ["SMS수신여부", "SMS수신동의", "문자수신동의", "문자수신여부"],
                     "tags": ["태그", "회원그룹"],
                 },
             ),

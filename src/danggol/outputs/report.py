@@ -388,10 +388,10 @@ def check_out_path(path: str | os.PathLike[str]) -> Path:
     return target
 
 
-def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
+def write_atomic(path: str | os.PathLike[str], data: bytes, *, overwrite: bool = True) -> Path:
     """Write ``data`` beside ``path`` and rename it into place (never a half-written file)."""
     target = check_out_path(path)
-    with atomic_file(target) as sink:
+    with atomic_file(target, overwrite=overwrite) as sink:
         sink.write(data)
     return target
 
@@ -402,10 +402,12 @@ def save_report(
     *,
     lang: str = "ko",
     png: str | os.PathLike[str] | None = None,
+    overwrite: bool = True,
 ) -> list[Path]:
-    """Write the HTML report to ``out`` and, with ``png``, every figure as ``png/NAME.png``;
-    return the files written."""
-    written = [write_atomic(out, render_report(data, lang).encode("utf-8"))]
+    """Write the HTML report to ``out`` (an existing file only with ``overwrite``) and, with
+    ``png``, every figure as ``png/NAME.png``; return the files written."""
+    html = render_report(data, lang).encode("utf-8")
+    written = [write_atomic(out, html, overwrite=overwrite)]
     if png is not None:
         written += write_pngs(figures(data, lang), png, lang)
     return written

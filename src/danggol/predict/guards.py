@@ -47,6 +47,20 @@ def history_shortfall(customers: int, repeat_buyers: int, what: str = "the model
     )
 
 
+def shortfall_ko(customers: int, repeat_buyers: int, as_of: str) -> str:
+    """:func:`history_shortfall`'s reason for a run made as of ``as_of``, in Korean (what a
+    new shop's manager reads in ``predict show`` and on the dashboard).
+
+    >>> shortfall_ko(6, 5, "2025-06-30")[:26]
+    '구매 고객 6명, 재구매 고객 5명입니다. 예측'
+    """
+    return (
+        f"구매 고객 {customers:,}명, 재구매 고객 {repeat_buyers:,}명입니다. "
+        f"예측 모델에는 구매 고객 {MIN_CUSTOMERS}명, 재구매 고객 {MIN_REPEAT_BUYERS}명 이상이 "
+        f"필요해 {as_of} 기준으로 예측하지 않았습니다."
+    )
+
+
 def spend_rows(
     frequency: NDArray[np.float64], monetary_value: NDArray[np.float64]
 ) -> tuple[NDArray[np.bool_], int]:

@@ -26,6 +26,8 @@ Versions:
   and the customers' ``account_status`` and ``company`` columns. A version-2 store gains them
   empty (``ALTER TABLE … ADD COLUMN``); the profile snapshot is unaffected (the segment
   compiler joins these columns from the customers table when a query names them).
+* 4 — the customers' ``sms_opt_in`` column (SMS consent apart from e-mail); a version-3 store
+  gains it empty.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from typing import Any
 from danggol.schema import TABLES as CANONICAL
 
 #: the version this danggol writes and expects
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 VERSION_TABLE = "danggol_schema"
 
 #: name → column definitions (DuckDB DDL), every table but the canonical ones

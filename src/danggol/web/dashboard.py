@@ -471,6 +471,7 @@ def predictions(ws: Workspace, as_of: dt.date, limit: int = 50) -> dict[str, Any
     ]
     if not present:
         return {"as_of": as_of.isoformat(), "columns": [], "averages": {}, "rows": []}
+    not_made = _not_made(ws)
     averages = (
         plain_row(profile.aggregate(**{c: profile[c].mean() for c in numeric})) if numeric else {}
     )
@@ -485,7 +486,23 @@ def predictions(ws: Workspace, as_of: dt.date, limit: int = 50) -> dict[str, Any
         "sorted_by": key,
         "averages": averages,
         "rows": _rows(top.select(*[c for c in shown if c in profile.columns]).limit(limit)),
+        **({"not_made": not_made} if not_made else {}),
     }
+
+
+def _not_made(ws: Workspace) -> dict[str, str] | None:
+    """Why the last refresh made no predictions, in both languages, when the shop's history
+    was too short (the empty table a new shop sees then says so); else None."""
+    from danggol.predict.customers import last_run
+    from danggol.predict.guards import shortfall_ko
+    from danggol.store.backends import capabilities
+
+    if not capabilities(ws.ibis).embedded_store:  # runs are kept in the embedded store only
+        return None
+    run = last_run(ws.duck)
+    if run is None or run.status != "too_little_data":
+        return None
+    return {"en": run.reason, "ko": shortfall_ko(run.customers, run.repeat_buyers, run.as_of)}
 
 
 def plain_row(table: Any) -> dict[str, Any]:

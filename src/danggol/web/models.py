@@ -221,6 +221,8 @@ class PredictionsOut(Out):
     sorted_by: str | None
     averages: dict[str, Any]
     rows: list[dict[str, Any]]
+    #: why the last refresh made none (a history too short), in Korean and English
+    not_made: dict[str, str] | None = None
 
 
 class BacktestOut(Out):

@@ -744,6 +744,7 @@ function predictionsCard(p) {
     h("div", { class: "kpis small" }, Object.entries(p.averages).filter(([k]) => !/_(low|high|percentile)$/.test(k)).map(([k, v]) => h("div", { class: "kpi" }, h("div", { class: "kpi-label" }, `${t("average")} ${fieldLabel(k)}`), h("div", { class: "kpi-value" }, fmtValue(k, v))))),
     h("div", { class: "scroll" }, h("table", { class: "data" }, h("thead", {}, h("tr", {}, fields.map((f) => h("th", {}, fieldLabel(f))))),
       h("tbody", {}, p.rows.map((r) => h("tr", {}, fields.map((f) => h("td", { class: typeof r[f] === "number" ? "num" : "" }, f === "customer_id" ? h("a", { href: `#/customer/${encodeURIComponent(r[f])}`, translate: "no" }, r[f]) : `${f}_low` in r ? withInterval(f, r) : showValue(f, r[f])))))))),
+    p.not_made && !p.rows.length ? h("p", { class: "muted notice", id: "not-made" }, App.lang === "ko" ? p.not_made.ko : p.not_made.en) : null,
     h("p", { class: "muted small" }, t("predictions_note")));
 }
 
