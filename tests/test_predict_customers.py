@@ -327,7 +327,7 @@ def test_predict_show(tmp_path):
     assert totals["value"] == pytest.approx(want[1])
     assert totals["low"] < totals["value"] < totals["high"]
     assert set(data["run"]["model_params_se"]) == {"r", "alpha", "a", "b"}
-    table = runner.invoke(app, ["-w", path, "predict", "show"])
+    table = runner.invoke(app, ["-w", path, "predict", "show", "--lang", "en"])
     assert table.exit_code == 0 and "log likelihood" in table.output
     assert "model used" in table.output and "90% interval" in table.output
 

@@ -357,6 +357,6 @@ def test_a_shop_without_enough_history_says_why(tmp_path):
     done = CliRunner().invoke(app, [*args, "--out", str(out), "--no-diagnostics"])
     assert done.exit_code == 0, done.output
     assert '<section id="diagnostics">' not in out.read_text(encoding="utf-8")
-    done = CliRunner().invoke(app, [*args, "--out", str(out), "--lang", "en"])
+    done = CliRunner().invoke(app, [*args, "--out", str(out), "--overwrite", "--lang", "en"])
     assert done.exit_code == 0, done.output
     assert 'id="no-diagnostics"' in out.read_text(encoding="utf-8")
