@@ -13,10 +13,13 @@ cites it) with orders at 10:00, 14:15 and 23:30 Seoul time is loaded.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -83,23 +86,32 @@ def test_the_api_gives_order_times_with_their_offset(shop: Path) -> None:
     }
 
 
-@pytest.mark.browser
-@pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}")
-@pytest.mark.parametrize("zone", ["Asia/Seoul", "UTC", "Pacific/Auckland"])
-def test_the_timeline_shows_seoul_times_in_any_browser_zone(shop: Path, zone: str) -> None:
+@contextlib.contextmanager
+def korean_page(shop: Path, zone: str, route: str) -> Iterator[Any]:
+    """The dashboard of ``shop`` at ``route``, in Korean, in a browser set to ``zone``."""
     from playwright.sync_api import sync_playwright
 
     with running_app(shop) as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="ko-KR", timezone_id=zone)
-        context.add_init_script("localStorage.setItem('danggol.lang', 'ko')")
-        page = context.new_page()
-        page.goto(url + "#/customer/hong01")
+        try:
+            context = browser.new_context(locale="ko-KR", timezone_id=zone)
+            context.add_init_script("localStorage.setItem('danggol.lang', 'ko')")
+            page = context.new_page()
+            page.goto(url + route)
+            yield page
+        finally:
+            browser.close()
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}")
+@pytest.mark.parametrize("zone", ["Asia/Seoul", "UTC", "Pacific/Auckland"])
+def test_the_timeline_shows_seoul_times_in_any_browser_zone(shop: Path, zone: str) -> None:
+    with korean_page(shop, zone, "#/customer/hong01") as page:
         page.wait_for_selector("ol.timeline li")
         timeline = page.locator("ol.timeline").inner_text()
         profile = page.locator("#main").inner_text()
         contact = page.locator("#contact").inner_text()
-        browser.close()
     # the export says nothing of marketing consent: not agreed (미동의), never refused (거부)
     assert "수신 미동의" in contact and "거부" not in contact, contact
     # a member (주문자ID given) is shown as one, beside whether the shop knows the customer
@@ -122,20 +134,12 @@ def buyers_before_cutoff() -> tuple[dt.date, int]:
 @pytest.mark.browser
 @pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}")
 def test_a_short_history_is_a_korean_note_on_the_predictions_page(shop: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
     cutoff, n = buyers_before_cutoff()
-    with running_app(shop) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="ko-KR", timezone_id="Asia/Seoul")
-        context.add_init_script("localStorage.setItem('danggol.lang', 'ko')")
-        page = context.new_page()
-        page.goto(url + "#/predictions")
+    with korean_page(shop, "Asia/Seoul", "#/predictions") as page:
         page.wait_for_selector("#diagnostics [data-code]")
         notes = page.locator("[data-code=too_little_data]").all_inner_texts()
         errors = page.locator("#main .error").count()
         not_made = page.locator("#not-made").inner_text()
-        browser.close()
     assert errors == 0
     # the empty predictions table says why: every order is hong01's, so one buyer, who bought
     # len(ORDERS) >= 2 times — one repeat buyer
